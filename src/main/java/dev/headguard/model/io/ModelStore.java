@@ -1,0 +1,244 @@
+package dev.headguard.model.io;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.BertConfig;
+import dev.headguard.model.BertModel;
+import dev.headguard.text.TextTokenizer;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Model directories in the HuggingFace layout: {@code config.json}, {@code model.safetensors},
+ * {@code tokenizer.json}. What HeadGuard writes loads in Python {@code transformers} unchanged:
+ * a model with a classification head is saved as {@code BertForSequenceClassification}
+ * ({@code bert.}-prefixed encoder names plus {@code classifier.*}), a bare encoder as
+ * {@code BertModel}. Directories are written to a temporary sibling and moved into place, so a
+ * failure never leaves a half-written model, and a loaded model's own directory is never
+ * overwritten.
+ */
+public final class ModelStore {
+    public static final String CONFIG = "config.json";
+    public static final String WEIGHTS = "model.safetensors";
+    public static final String TOKENIZER = "tokenizer.json";
+    public static final String PROVENANCE = "headguard.json";
+    /** Prefix {@code BertForSequenceClassification} puts before the encoder's names. */
+    static final String PREFIX = "bert.";
+    private static final List<String> PICKLE_SUFFIXES = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle");
+
+    /** A model with its tokenizer, loaded from {@code directory}. */
+    public record LoadedModel(BertModel model, TextTokenizer tokenizer, Path directory) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+            tokenizer.close();
+        }
+    }
+
+    private ModelStore() {}
+
+    /**
+     * Loads a model directory.
+     *
+     * @param maxLength longest input in tokens; 0 for the model's limit (at most 512)
+     */
+    public static LoadedModel load(Path dir, NDManager manager, int maxLength) {
+        BertConfig config = readConfig(dir);
+        Map<String, HostTensor> weights = readWeights(dir, config);
+        TextTokenizer tokenizer = openTokenizer(dir, config, maxLength);
+        try {
+            return new LoadedModel(new BertModel(config, weights, manager), tokenizer, dir);
+        } catch (IllegalArgumentException e) {
+            tokenizer.close();
+            throw new HeadGuardException(dir.resolve(WEIGHTS) + ": " + e.getMessage());
+        }
+    }
+
+    public static BertConfig readConfig(Path dir) {
+        requireDirectory(dir);
+        refusePickles(dir);
+        return BertConfig.read(dir.resolve(CONFIG));
+    }
+
+    /** The tokenizer of a model directory, checked against the model's vocabulary. */
+    public static TextTokenizer openTokenizer(Path dir, BertConfig config, int maxLength) {
+        int len = maxLength > 0 ? maxLength : Math.min(512, config.maxPositionEmbeddings());
+        if (len > config.maxPositionEmbeddings()) {
+            throw new HeadGuardException("max length " + len + " exceeds the model's max_position_embeddings " + config.maxPositionEmbeddings());
+        }
+        TextTokenizer t = TextTokenizer.open(dir.resolve(TOKENIZER), len);
+        checkVocabulary(t, config, dir.resolve(TOKENIZER));
+        return t;
+    }
+
+    static void checkVocabulary(TextTokenizer t, BertConfig config, Path file) {
+        if (t.idLimit() > config.vocabSize()) {
+            t.close();
+            throw new HeadGuardException(file + ": produces token ids up to " + (t.idLimit() - 1)
+                    + " but the model's vocab_size is " + config.vocabSize() + ": tokenizer and model do not match");
+        }
+    }
+
+    /** The weights of a directory by HeadGuard's names (prefix removed); buffers HeadGuard does not use are dropped. */
+    public static Map<String, HostTensor> readWeights(Path dir, BertConfig config) {
+        Path file = dir.resolve(WEIGHTS);
+        if (!Files.exists(file)) {
+            refusePickles(dir);
+            throw new HeadGuardException(file + ": file not found");
+        }
+        Map<String, HostTensor> raw = SafeTensors.read(file).tensors();
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        raw.forEach((name, t) -> {
+            String n = name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name;
+            if (!n.endsWith("position_ids")) {
+                out.put(n, t);
+            }
+        });
+        for (Map.Entry<String, HostTensor> e : out.entrySet()) {
+            DType d = e.getValue().dtype();
+            if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.F64) {
+                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has dtype " + d + ", not a floating-point type");
+            }
+        }
+        for (Map.Entry<String, long[]> e : BertModel.parameterShapes(config, config.hasClassifier()).entrySet()) {
+            HostTensor t = out.get(e.getKey());
+            if (t == null) {
+                throw new HeadGuardException(file + ": missing weight '" + e.getKey() + "' that config.json implies");
+            }
+            if (!java.util.Arrays.equals(t.shape(), e.getValue())) {
+                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has shape " + java.util.Arrays.toString(t.shape())
+                        + " but config.json implies " + java.util.Arrays.toString(e.getValue()));
+            }
+        }
+        return out;
+    }
+
+    /** Saves a live model. {@code tokenizerJson} is copied; {@code provenance} goes to headguard.json. */
+    public static void save(BertModel model, Path tokenizerJson, Path out, Map<String, Object> provenance) {
+        write(model.config(), model.toHostTensors(), tokenizerJson, out, provenance);
+    }
+
+    /** Writes a directory from weights by HeadGuard's names, replacing {@code out} atomically. */
+    public static void write(BertConfig config, Map<String, HostTensor> weights, Path tokenizerJson, Path out, Map<String, Object> provenance) {
+        Path target = out.toAbsolutePath().normalize();
+        Path tokenizerDir = tokenizerJson.toAbsolutePath().normalize().getParent();
+        if (target.equals(tokenizerDir)) {
+            throw new HeadGuardException(out + ": is the input model's own directory; write to another directory (an input model is never modified)");
+        }
+        Map<String, HostTensor> named = new LinkedHashMap<>();
+        boolean pooler = weights.containsKey("pooler.dense.weight");
+        for (String name : BertModel.parameterShapes(config, pooler || config.hasClassifier()).keySet()) {
+            HostTensor t = weights.get(name);
+            if (t == null) {
+                throw new IllegalArgumentException("missing weight " + name);
+            }
+            boolean encoder = !name.startsWith("classifier.");
+            named.put(config.hasClassifier() && encoder ? PREFIX + name : name, t);
+        }
+        writeDirectory(target, tmp -> {
+            config.write(tmp.resolve(CONFIG));
+            SafeTensors.write(tmp.resolve(WEIGHTS), named, Map.of("format", "pt"));
+            Files.copy(tokenizerJson, tmp.resolve(TOKENIZER));
+            ObjectNode p = new ObjectMapper().valueToTree(provenance == null ? Map.of() : provenance);
+            p.put("written_by", "headguard");
+            Files.writeString(tmp.resolve(PROVENANCE), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(p) + "\n");
+        });
+    }
+
+    /** Something that fills a directory. */
+    public interface DirectoryWriter {
+        void fill(Path dir) throws IOException;
+    }
+
+    /**
+     * Fills a temporary sibling of {@code target}, then moves it into place. An existing target is
+     * replaced only when it is empty or looks like a model directory (has a config.json), so a
+     * mistyped --out never wipes unrelated files.
+     */
+    public static void writeDirectory(Path target, DirectoryWriter writer) {
+        Path parent = target.getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(parent);
+            if (Files.exists(target)) {
+                if (!Files.isDirectory(target)) {
+                    throw new HeadGuardException(target + ": exists and is not a directory");
+                }
+                if (!isEmpty(target) && !Files.exists(target.resolve(CONFIG))) {
+                    throw new HeadGuardException(target + ": exists and is not a model directory; refusing to replace it");
+                }
+            }
+            tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+            writer.fill(tmp);
+            if (Files.exists(target)) {
+                Path old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
+                Files.delete(old);
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                deleteRecursively(old);
+            } else {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            tmp = null;
+        } catch (IOException e) {
+            throw new HeadGuardException(target + ": cannot write (" + e.getMessage() + ")");
+        } finally {
+            if (tmp != null) {
+                deleteRecursively(tmp);
+            }
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    static void deleteRecursively(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a leftover temp directory is harmless
+        }
+    }
+
+    private static void requireDirectory(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new HeadGuardException(dir + ": model directory not found");
+        }
+    }
+
+    /** Pickled checkpoints are refused outright: unpickling runs arbitrary code. */
+    private static void refusePickles(Path dir) {
+        if (Files.exists(dir.resolve(WEIGHTS))) {
+            return;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (PICKLE_SUFFIXES.stream().anyMatch(name::endsWith)) {
+                    throw new HeadGuardException(p + ": is a Python pickle, which HeadGuard never loads because unpickling can run arbitrary code;"
+                            + " convert it once, in a sandbox you trust, with transformers: Model.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True),"
+                            + " using the class the checkpoint was saved from (e.g. BertForSequenceClassification)");
+                }
+            }
+        } catch (IOException e) {
+            throw new HeadGuardException(dir + ": cannot list (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.headguard.text;
+
+import dev.headguard.HeadGuardException;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the sentences a command works on: plain files with one sentence per line, or the
+ * {@code sentence} column of a TSV with a header (the layout of the benchmark data). Blank
+ * lines and over-long lines are errors that name the line, never silently dropped.
+ */
+public final class SentenceFile {
+    /** A longer line is almost surely not a sentence (a binary file, a missing newline). */
+    public static final int MAX_CHARS = 100_000;
+
+    private SentenceFile() {}
+
+    /** One sentence per line. */
+    public static List<String> readLines(Path file) {
+        List<String> lines = lines(file);
+        if (lines.isEmpty()) {
+            throw new HeadGuardException(file + ": no sentences (the file is empty)");
+        }
+        for (int i = 0; i < lines.size(); i++) {
+            check(file, i + 1, lines.get(i));
+        }
+        return lines;
+    }
+
+    /** The named column of a tab-separated file whose first line is a header. */
+    public static List<String> readTsvColumn(Path file, String column) {
+        List<String> lines = lines(file);
+        if (lines.isEmpty()) {
+            throw new HeadGuardException(file + ": empty file (expected a header line with a '" + column + "' column)");
+        }
+        String[] header = lines.get(0).split("\t", -1);
+        int col = java.util.Arrays.asList(header).indexOf(column);
+        if (col < 0) {
+            throw new HeadGuardException(file + ": no '" + column + "' column in the header (found: " + String.join(", ", header) + ")");
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 1; i < lines.size(); i++) {
+            String[] f = lines.get(i).split("\t", -1);
+            if (f.length != header.length) {
+                throw new HeadGuardException(file + ": line " + (i + 1) + " has " + f.length + " fields, the header has " + header.length);
+            }
+            check(file, i + 1, f[col]);
+            out.add(f[col]);
+        }
+        if (out.isEmpty()) {
+            throw new HeadGuardException(file + ": no rows after the header");
+        }
+        return out;
+    }
+
+    /** A TSV (by its .tsv name or a tab in its first line, with a 'sentence' column) or one sentence per line. */
+    public static List<String> readSentences(Path file) {
+        List<String> head = lines(file);
+        if (!head.isEmpty() && head.get(0).contains("\t")) {
+            return readTsvColumn(file, "sentence");
+        }
+        return readLines(file);
+    }
+
+    private static void check(Path file, int line, String s) {
+        if (s.isBlank()) {
+            throw new HeadGuardException(file + ": line " + line + " is blank");
+        }
+        if (s.length() > MAX_CHARS) {
+            throw new HeadGuardException(file + ": line " + line + " has " + s.length() + " characters (more than " + MAX_CHARS + ")");
+        }
+    }
+
+    private static List<String> lines(Path file) {
+        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
+                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)))) {
+            List<String> out = new ArrayList<>();
+            for (String s = r.readLine(); s != null; s = r.readLine()) {
+                if (s.length() > MAX_CHARS * 10L) {
+                    throw new HeadGuardException(file + ": line " + (out.size() + 1) + " is over " + MAX_CHARS * 10 + " characters");
+                }
+                out.add(s);
+            }
+            return out;
+        } catch (NoSuchFileException e) {
+            throw new HeadGuardException(file + ": file not found");
+        } catch (CharacterCodingException e) {
+            throw new HeadGuardException(file + ": not UTF-8 text");
+        } catch (IOException e) {
+            throw new HeadGuardException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+}

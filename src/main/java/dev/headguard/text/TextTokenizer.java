@@ -1,0 +1,152 @@
+package dev.headguard.text;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.headguard.HeadGuardException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A HuggingFace {@code tokenizer.json} (through DJL's native tokenizers) that truncates to a
+ * maximum length and pads batches itself, to the longest text, with the vocabulary's pad id.
+ * Padding is ours rather than the file's because some files fix it at 128 tokens, which would
+ * cost every short batch a full-length forward pass.
+ */
+public final class TextTokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer tokenizer;
+    private final Path file;
+    private final int maxLength;
+    private final long padId;
+    private final int idLimit;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, Path file, int maxLength, long padId, int idLimit) {
+        this.tokenizer = tokenizer;
+        this.file = file;
+        this.maxLength = maxLength;
+        this.padId = padId;
+        this.idLimit = idLimit;
+    }
+
+    /**
+     * Opens a tokenizer file.
+     *
+     * @param maxLength longest sequence in tokens, special tokens included (longer texts are truncated)
+     */
+    public static TextTokenizer open(Path file, int maxLength) {
+        if (!Files.isRegularFile(file)) {
+            throw new HeadGuardException(file + ": file not found");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new HeadGuardException(file + ": not a valid tokenizer.json (" + e.getMessage().split("\n")[0] + ")");
+        }
+        if (root == null || !root.has("model")) {
+            throw new HeadGuardException(file + ": not a HuggingFace tokenizer.json (no 'model' section)");
+        }
+        int limit = idLimit(root);
+        long pad = padId(root);
+        try {
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(file)
+                    .optMaxLength(maxLength)
+                    .optTruncation(true)
+                    .optPadding(false)
+                    .optAddSpecialTokens(true)
+                    .build();
+            return new TextTokenizer(t, file, maxLength, pad, limit);
+        } catch (IOException | RuntimeException e) {
+            throw new HeadGuardException(file + ": the tokenizer library rejected it (" + String.valueOf(e.getMessage()).split("\n")[0] + ")");
+        }
+    }
+
+    /** One more than the largest token id the file can produce: must not exceed the model's vocab_size. */
+    public int idLimit() {
+        return idLimit;
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Token ids of one text, special tokens included, truncated. */
+    public long[] ids(String text) {
+        return tokenizer.encode(text).getIds();
+    }
+
+    /** The token strings of one text, for reports. */
+    public List<String> tokens(String text) {
+        return List.of(tokenizer.encode(text).getTokens());
+    }
+
+    /** Encodes texts and pads them to the longest. */
+    public TokenBatch encode(List<String> texts) {
+        if (texts.isEmpty()) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        Encoding[] enc = tokenizer.batchEncode(texts);
+        int t = 0;
+        for (Encoding e : enc) {
+            t = Math.max(t, e.getIds().length);
+        }
+        int b = enc.length;
+        long[] ids = new long[b * t];
+        long[] mask = new long[b * t];
+        long[] types = new long[b * t];
+        int[] lengths = new int[b];
+        java.util.Arrays.fill(ids, padId);
+        for (int i = 0; i < b; i++) {
+            long[] x = enc[i].getIds();
+            long[] y = enc[i].getTypeIds();
+            lengths[i] = x.length;
+            System.arraycopy(x, 0, ids, i * t, x.length);
+            System.arraycopy(y, 0, types, i * t, y.length);
+            java.util.Arrays.fill(mask, i * t, i * t + x.length, 1L);
+        }
+        return new TokenBatch(ids, mask, types, lengths, b, t);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    private static int idLimit(JsonNode root) {
+        long max = -1;
+        JsonNode vocab = root.path("model").path("vocab");
+        if (vocab.isObject()) {               // WordPiece, BPE: {token: id}
+            for (JsonNode id : (Iterable<JsonNode>) vocab::elements) {
+                max = Math.max(max, id.asLong());
+            }
+        } else if (vocab.isArray()) {         // Unigram: [[piece, score], ...]
+            max = vocab.size() - 1;
+        }
+        for (JsonNode t : root.path("added_tokens")) {
+            max = Math.max(max, t.path("id").asLong());
+        }
+        return (int) Math.min(Integer.MAX_VALUE, max + 1);
+    }
+
+    private static long padId(JsonNode root) {
+        JsonNode padding = root.get("padding");
+        if (padding != null && padding.has("pad_id")) {
+            return padding.get("pad_id").asLong();
+        }
+        for (JsonNode t : root.path("added_tokens")) {
+            if (t.path("content").asText().equals("[PAD]") || t.path("content").asText().equals("<pad>")) {
+                return t.path("id").asLong();
+            }
+        }
+        return 0;
+    }
+}
