@@ -1,0 +1,215 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.BertOutput;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.BuiltinModel;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.SentenceFile;
+import dev.headguard.text.TokenBatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** Benchmarks: timed work that does not belong in the test suite. */
+@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class})
+final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    static List<TokenBatch> batches(ModelStore.LoadedModel m, List<String> sentences, int batchSize) {
+        List<TokenBatch> out = new ArrayList<>();
+        for (int i = 0; i < sentences.size(); i += batchSize) {
+            out.add(m.tokenizer().encode(sentences.subList(i, Math.min(sentences.size(), i + batchSize))));
+        }
+        return out;
+    }
+
+    static List<String> sentences(Path data, int limit) {
+        List<String> s = SentenceFile.readSentences(data);
+        return limit > 0 && limit < s.size() ? s.subList(0, limit) : s;
+    }
+
+    static Path defaultData() {
+        return Path.of(System.getProperty("headguard.data", "../shared/data"), "sst-2", "clean", "test.tsv");
+    }
+
+    @Command(name = "encoder", description = "Forward throughput with every attention map returned, against ONNX Runtime on the same batches.")
+    static final class Encoder implements Callable<Integer> {
+        @Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Option(names = "--data", paramLabel = "FILE", description = "Sentences (default: SST-2 test from ../shared/data).")
+        Path data;
+
+        @Option(names = "--onnx", paramLabel = "FILE", description = "The ONNX export to compare with (default: the built-in model's own).")
+        Path onnx;
+
+        @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+        int batchSize;
+
+        @Option(names = "--limit", defaultValue = "0", description = "Use only the first N sentences (0: all).")
+        int limit;
+
+        @Option(names = "--repeats", defaultValue = "2", description = "Timed passes over the data per engine; the best counts (default: ${DEFAULT-VALUE}).")
+        int repeats;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> sentences = sentences(data == null ? defaultData() : data, limit);
+            byte[] onnxBytes = onnxBytes();
+            int threads = Integer.parseInt(System.getProperty("headguard.threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+            try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+                List<TokenBatch> batches = batches(m, sentences, batchSize);
+                long tokens = batches.stream().mapToLong(b -> (long) b.batch() * b.length()).sum();
+                System.out.printf(Locale.ROOT, "%d sentences in %d batches of %d (file order, padded to the longest in each batch: %d token slots); %d threads; %s%n",
+                        sentences.size(), batches.size(), batchSize, tokens, threads, cpuName());
+                ForwardOptions withMaps = ForwardOptions.INFERENCE.withAttentions();
+                double djl = best(() -> runDjl(m, root, batches, withMaps), sentences.size());
+                double djlPlain = best(() -> runDjl(m, root, batches, ForwardOptions.INFERENCE), sentences.size());
+                OrtEnvironment env = OrtEnvironment.getEnvironment();
+                try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+                    so.setIntraOpNumThreads(threads);
+                    so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                    try (OrtSession ort = env.createSession(onnxBytes, so)) {
+                        double onnxRate = best(() -> runOrt(env, ort, batches), sentences.size());
+                        System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), all attention maps returned: %.1f sentences/s%n", djl);
+                        System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), no attention maps:           %.1f sentences/s%n", djlPlain);
+                        System.out.printf(Locale.ROOT, "ONNX Runtime %s, original export:                %.1f sentences/s%n", env.getVersion(), onnxRate);
+                        System.out.printf(Locale.ROOT, "ratio (with maps / ONNX Runtime): %.2fx%n", djl / onnxRate);
+                    }
+                }
+            }
+            return 0;
+        }
+
+        private byte[] onnxBytes() throws IOException {
+            if (onnx != null) {
+                if (!Files.isRegularFile(onnx)) {
+                    throw new HeadGuardException(onnx + ": file not found");
+                }
+                return Files.readAllBytes(onnx);
+            }
+            BuiltinModel b = BuiltinModel.byName(model.model);
+            if (b == null) {
+                throw new HeadGuardException("--onnx FILE is needed to compare a model directory with ONNX Runtime");
+            }
+            return b.onnxBytes();
+        }
+
+        interface Pass {
+            void run() throws Exception;
+        }
+
+        /** One untimed warm-up pass, then the best of {@code repeats} timed passes, as sentences per second. */
+        private double best(Pass pass, int sentences) throws Exception {
+            pass.run();
+            double bestSeconds = Double.MAX_VALUE;
+            for (int r = 0; r < Math.max(1, repeats); r++) {
+                long t0 = System.nanoTime();
+                pass.run();
+                bestSeconds = Math.min(bestSeconds, (System.nanoTime() - t0) / 1e9);
+            }
+            return sentences / bestSeconds;
+        }
+
+        private static void runDjl(ModelStore.LoadedModel m, NDManager root, List<TokenBatch> batches, ForwardOptions options) {
+            for (TokenBatch b : batches) {
+                try (NDManager mm = root.newSubManager()) {
+                    TokenBatch.Arrays in = b.toArrays(mm);
+                    BertOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
+                    out.lastHiddenState().getFloat(0, 0, 0); // the result exists (eager engine; read one value anyway)
+                }
+            }
+        }
+
+        private static void runOrt(OrtEnvironment env, OrtSession ort, List<TokenBatch> batches) throws OrtException {
+            for (TokenBatch b : batches) {
+                long[] shape = {b.batch(), b.length()};
+                try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(b.ids()), shape);
+                     OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(b.mask()), shape);
+                     OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(b.types()), shape);
+                     OrtSession.Result r = ort.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+                    r.get(0);
+                }
+            }
+        }
+    }
+
+    @Command(name = "memory", description = "Runs many forward batches (attention maps returned) and reports the process RSS: it must stay flat.")
+    static final class Memory implements Callable<Integer> {
+        @Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Option(names = "--data", paramLabel = "FILE", description = "Sentences (default: SST-2 test from ../shared/data).")
+        Path data;
+
+        @Option(names = "--batches", defaultValue = "2000", description = "Forward batches to run (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+        int batchSize;
+
+        @Override
+        public Integer call() {
+            List<String> sentences = sentences(data == null ? defaultData() : data, 0);
+            try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+                List<TokenBatch> batches = batches(m, sentences, batchSize);
+                ForwardOptions options = ForwardOptions.INFERENCE.withAttentions();
+                int warmup = Math.min(100, count / 10);
+                long baseline = 0;
+                long peak = 0;
+                long t0 = System.nanoTime();
+                for (int i = 0; i < count; i++) {
+                    TokenBatch b = batches.get(i % batches.size());
+                    try (NDManager mm = root.newSubManager()) {
+                        TokenBatch.Arrays in = b.toArrays(mm);
+                        m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
+                    }
+                    long rss = Rss.current();
+                    if (i + 1 == warmup) {
+                        baseline = rss;
+                    }
+                    peak = Math.max(peak, rss);
+                    if ((i + 1) % Math.max(1, count / 10) == 0) {
+                        System.out.printf(Locale.ROOT, "batch %5d/%d  RSS %7.1f MiB  (%.0f s)%n", i + 1, count, rss / 1048576.0, (System.nanoTime() - t0) / 1e9);
+                    }
+                }
+                long end = Rss.current();
+                System.out.printf(Locale.ROOT, "RSS after %d warm-up batches: %.1f MiB; after %d: %.1f MiB; peak %.1f MiB; growth %+.1f%%%n",
+                        warmup, baseline / 1048576.0, count, end / 1048576.0, peak / 1048576.0, 100.0 * (end - baseline) / baseline);
+            }
+            return 0;
+        }
+    }
+
+    static String cpuName() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("unknown CPU");
+        } catch (IOException e) {
+            return "unknown CPU";
+        }
+    }
+}

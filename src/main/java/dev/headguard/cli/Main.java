@@ -1,0 +1,75 @@
+package dev.headguard.cli;
+
+import dev.headguard.HeadGuardException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The {@code headguard} command. Exit codes: 0 success, 2 bad input or usage (one line on
+ * stderr), 1 an internal error (one line; set HEADGUARD_DEBUG=1 for the stack trace).
+ */
+@Command(name = "headguard", mixinStandardHelpOptions = true, version = "headguard 0.1.0",
+        description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
+        subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, ModelsCommand.class, BenchCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit code (tests call this). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("headguard: " + firstLine(ex.getMessage()) + " (see: headguard " + commandPath(ex.getCommandLine()) + "--help)");
+            err.flush();
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            if (ex instanceof HeadGuardException) {
+                err.println("headguard: " + firstLine(ex.getMessage()));
+                err.flush();
+                return 2;
+            }
+            err.println("headguard: internal error: " + ex.getClass().getSimpleName() + ": " + firstLine(String.valueOf(ex.getMessage())));
+            if (System.getenv("HEADGUARD_DEBUG") != null) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        });
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("headguard: out of memory (" + e.getMessage() + ")");
+            return 1;
+        }
+    }
+
+    private static String commandPath(CommandLine cl) {
+        StringBuilder sb = new StringBuilder();
+        for (CommandLine c = cl; c.getParent() != null; c = c.getParent()) {
+            sb.insert(0, c.getCommandName() + " ");
+        }
+        return sb.toString();
+    }
+
+    static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return (nl < 0 ? s : s.substring(0, nl)).strip();
+    }
+}

@@ -1,0 +1,18 @@
+package dev.headguard.cli;
+
+import dev.headguard.model.io.BuiltinModel;
+import picocli.CommandLine.Command;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "models", description = "List the built-in models and where their imported directories live.")
+final class ModelsCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        for (BuiltinModel m : BuiltinModel.values()) {
+            System.out.printf("%-10s %s (Maven dev.langchain4j, version %s)%n", m.cliName, m.description, m.artifactVersion());
+        }
+        System.out.println("cache: " + BuiltinModel.cacheRoot().resolve("models") + " (set HEADGUARD_HOME to move it)");
+        return 0;
+    }
+}
