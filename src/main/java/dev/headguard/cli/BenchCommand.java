@@ -193,7 +193,9 @@ final class BenchCommand implements Runnable {
                     }
                     peak = Math.max(peak, rss);
                     if ((i + 1) % Math.max(1, count / 10) == 0) {
-                        System.out.printf(Locale.ROOT, "batch %5d/%d  RSS %7.1f MiB  (%.0f s)%n", i + 1, count, rss / 1048576.0, (System.nanoTime() - t0) / 1e9);
+                        // The JVM heap is part of the RSS; report it so native growth can be told apart.
+                        System.out.printf(Locale.ROOT, "batch %5d/%d  RSS %7.1f MiB  (JVM heap committed %6.1f MiB)  %.0f s%n", i + 1, count,
+                                rss / 1048576.0, Runtime.getRuntime().totalMemory() / 1048576.0, (System.nanoTime() - t0) / 1e9);
                     }
                 }
                 long end = Rss.current();

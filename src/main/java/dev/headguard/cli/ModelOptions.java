@@ -13,8 +13,8 @@ final class ModelOptions {
             description = "A HuggingFace model directory, or a built-in model: minilm, bge-small (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--max-len", paramLabel = "N", defaultValue = "128",
-            description = "Longest input in tokens; longer texts are truncated (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-len", paramLabel = "N", defaultValue = "0",
+            description = "Longest input in tokens; longer texts are truncated (default: the model's limit, at most 512).")
     int maxLength;
 
     Path directory() {
@@ -22,7 +22,7 @@ final class ModelOptions {
     }
 
     ModelStore.LoadedModel load(NDManager manager) {
-        if (maxLength < 2) {
+        if (maxLength != 0 && maxLength < 2) {
             throw new dev.headguard.HeadGuardException("--max-len must be at least 2");
         }
         return ModelStore.load(directory(), manager, maxLength);

@@ -71,6 +71,47 @@ class OnnxParityTest {
         assertTrue(maxEmbedding <= 1e-5, builtin.cliName + ": embedding differs from ONNX Runtime by " + maxEmbedding);
     }
 
+    /** The command a user runs, {@code headguard embed}, against ONNX Runtime plus mean pooling. */
+    @org.junit.jupiter.api.Test
+    void embedCommandReproducesOnnxRuntimeEmbeddings(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        List<String> sentences = SentenceFile.readTsvColumn(TestData.sst2Test(), "sentence").subList(0, SENTENCES);
+        java.nio.file.Path input = java.nio.file.Files.write(tmp.resolve("in.txt"), sentences);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = dev.headguard.cli.Main.execute("embed", "--model", "minilm", "--input", input.toString());
+        } finally {
+            System.setOut(old);
+        }
+        assertTrue(code == 0, "embed exit code " + code);
+        String[] lines = out.toString(java.nio.charset.StandardCharsets.UTF_8).strip().split("\n");
+        assertTrue(lines.length == SENTENCES, lines.length + " lines");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        double max = 0;
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (NDManager root = TorchRuntime.newManager();
+             ModelStore.LoadedModel m = ModelStore.load(BuiltinModel.MINILM.directory(), root, 0);
+             OrtSession ort = env.createSession(BuiltinModel.MINILM.onnxBytes(), new OrtSession.SessionOptions())) {
+            for (int i = 0; i < SENTENCES; i++) {
+                TokenBatch one = m.tokenizer().encode(List.of(sentences.get(i))); // alone: no padding at all
+                float[][] hidden = runOrt(env, ort, one)[0];
+                com.fasterxml.jackson.databind.JsonNode got = json.readTree(lines[i]).get("embedding");
+                for (int k = 0; k < hidden[0].length; k++) {
+                    double mean = 0;
+                    for (float[] token : hidden) {
+                        mean += token[k];
+                    }
+                    mean /= hidden.length;
+                    max = Math.max(max, Math.abs(mean - got.get(k).asDouble()));
+                }
+            }
+        }
+        System.out.printf("parity embed command (minilm): max |embedding - ort mean pooling| = %.3g over %d sentences%n", max, SENTENCES);
+        assertTrue(max <= 1e-5, "embed differs from ONNX Runtime by " + max);
+    }
+
     static float[][][] runOrt(OrtEnvironment env, OrtSession ort, TokenBatch batch) throws Exception {
         long[] shape = {batch.batch(), batch.length()};
         try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(batch.ids()), shape);

@@ -1,0 +1,169 @@
+package dev.headguard.cli;
+
+import dev.headguard.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command-line contract: bad input gives exit code 2 and one line on stderr naming the file and the problem. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {}
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Exit 2, nothing on stdout, exactly one line on stderr containing every fragment. */
+    static void assertBadInput(Run r, String... fragments) {
+        assertEquals(2, r.code(), "exit code; stderr was: " + r.err());
+        assertEquals("", r.out(), "no half-written output");
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, "one line on stderr: " + r.err());
+        assertTrue(lines[0].startsWith("headguard: "), lines[0]);
+        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
+        for (String f : fragments) {
+            assertTrue(lines[0].contains(f), "'" + f + "' in: " + lines[0]);
+        }
+    }
+
+    Path sentences() throws IOException {
+        return Files.writeString(tmp.resolve("in.txt"), "a fine film .\nthe worst .\n");
+    }
+
+    @Test
+    void embedPrintsOneJsonLinePerSentence() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Run r = run("embed", "--model", model.toString(), "--input", sentences().toString());
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length);
+        assertTrue(lines[0].startsWith("{\"embedding\":[") && lines[0].endsWith("]}"), lines[0]);
+        assertEquals(8, lines[0].split(",").length, "hidden size 8");
+        Run n = run("embed", "--model", model.toString(), "--input", sentences().toString(), "--normalize");
+        double norm = 0;
+        for (var x : new com.fasterxml.jackson.databind.ObjectMapper().readTree(n.out().split("\n")[0]).get("embedding")) {
+            norm += x.asDouble() * x.asDouble();
+        }
+        assertEquals(1.0, norm, 1e-5);
+    }
+
+    @Test
+    void missingFilesAreNamed() throws IOException {
+        assertBadInput(run("embed", "--model", tmp.resolve("nowhere").toString(), "--input", sentences().toString()), "nowhere", "neither a directory nor a built-in");
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        assertBadInput(run("embed", "--model", model.toString(), "--input", tmp.resolve("absent.txt").toString()), "absent.txt", "file not found");
+        Files.delete(model.resolve("model.safetensors"));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "model.safetensors", "file not found");
+    }
+
+    @Test
+    void corruptWeightFilesAreRejected() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path st = model.resolve("model.safetensors");
+        byte[] good = Files.readAllBytes(st);
+
+        Files.write(st, java.util.Arrays.copyOf(good, good.length - 100));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "model.safetensors");
+
+        // Shift one tensor's offsets past the end of the file.
+        String header = header(good);
+        Files.write(st, withHeader(good, header.replaceFirst("\"data_offsets\":\\[0,", "\"data_offsets\":[9999999,")));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "model.safetensors", "data_offsets");
+
+        Files.write(st, withHeader(good, header.replaceFirst("\"F32\"", "\"Q4X\"")));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "model.safetensors", "unknown dtype");
+    }
+
+    @Test
+    void unsupportedConfigAndMismatchedTokenizerAreRejected() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        String cfg = Files.readString(model.resolve("config.json"));
+        Files.writeString(model.resolve("config.json"), cfg.replace("\"model_type\" : \"bert\"", "\"model_type\" : \"gpt2\""));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "config.json", "gpt2", "not supported");
+
+        // A model with a 1000-token vocabulary given the 30522-token MiniLM tokenizer.
+        var c = dev.headguard.model.BertConfig.tiny(1000, 1, 2, 8, 0);
+        Path small = tmp.resolve("small");
+        dev.headguard.model.io.ModelStore.write(c, dev.headguard.model.BertModel.initialWeights(c, Map.of(), 1).entrySet().stream()
+                        .filter(e -> !e.getKey().startsWith("pooler")).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
+                Fixtures.tokenizer(tmp), small, Map.of());
+        assertBadInput(run("embed", "--model", small.toString(), "--input", sentences().toString()), "tokenizer.json", "vocab_size is 1000", "do not match");
+    }
+
+    @Test
+    void picklesAndCorruptOnnxAreRefused() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("pickled"));
+        Files.writeString(dir.resolve("config.json"), "{}");
+        Files.write(dir.resolve("pytorch_model.bin"), new byte[] {(byte) 0x80, 2});
+        assertBadInput(run("embed", "--model", dir.toString(), "--input", sentences().toString()), "pytorch_model.bin", "pickle", "arbitrary code");
+
+        Path onnx = Files.write(tmp.resolve("bad.onnx"), new byte[] {0x3a, 0x7f, 1, 2, 3});
+        assertBadInput(run("import", "--onnx", onnx.toString(), "--tokenizer", Fixtures.tokenizer(tmp).toString(), "--out", tmp.resolve("o").toString()), "bad.onnx", "corrupt ONNX");
+        assertFalse(Files.exists(tmp.resolve("o")), "nothing written on failure");
+    }
+
+    @Test
+    void badUsageAndBlankLinesAreOneLine() throws IOException {
+        assertBadInput(run("heads", "--no-such-flag"), "--no-such-flag");
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path blank = Files.writeString(tmp.resolve("blank.txt"), "one\n\nthree\n");
+        assertBadInput(run("embed", "--model", model.toString(), "--input", blank.toString()), "blank.txt", "line 2 is blank");
+    }
+
+    @Test
+    void importWritesALoadableDirectory() throws IOException {
+        Path onnx = tmp.resolve("minilm.onnx");
+        try (var in = getClass().getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            Files.copy(in, onnx);
+        }
+        Path out = tmp.resolve("imported");
+        Run r = run("import", "--onnx", onnx.toString(), "--tokenizer", Fixtures.tokenizer(tmp).toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("6 layers x 12 heads"), r.out());
+        Run h = run("heads", "--model", out.toString(), "--json");
+        assertEquals(0, h.code(), h.err());
+        assertTrue(h.out().contains("\"head_similarity\""));
+    }
+
+    private static String header(byte[] file) {
+        long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        return new String(file, 8, (int) n, StandardCharsets.UTF_8);
+    }
+
+    /** The same file with a new header (the data bytes unchanged). */
+    private static byte[] withHeader(byte[] file, String header) {
+        long old = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + file.length - 8 - (int) old).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h).put(file, 8 + (int) old, file.length - 8 - (int) old);
+        return b.array();
+    }
+}
