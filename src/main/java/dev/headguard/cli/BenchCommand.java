@@ -157,7 +157,8 @@ final class BenchCommand implements Runnable {
         }
     }
 
-    @Command(name = "memory", description = "Runs many forward batches (attention maps returned) and reports the process RSS: it must stay flat.")
+    @Command(name = "memory", description = {"Runs many forward batches (attention maps returned) and reports the process RSS: it must stay flat.",
+            "To see native memory alone, fix and pre-touch the heap: HEADGUARD_JAVA_OPTS=\"-Xms512m -Xmx512m -XX:+AlwaysPreTouch\"."})
     static final class Memory implements Callable<Integer> {
         @Mixin
         ModelOptions model = new ModelOptions();
@@ -177,7 +178,9 @@ final class BenchCommand implements Runnable {
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 List<TokenBatch> batches = batches(m, sentences, batchSize);
                 ForwardOptions options = ForwardOptions.INFERENCE.withAttentions();
-                int warmup = Math.min(100, count / 10);
+                // Warm-up: the first 10% of batches (several passes over the data), so that the allocator has
+                // met the largest batch shapes before the baseline is taken.
+                int warmup = Math.max(1, count / 10);
                 long baseline = 0;
                 long peak = 0;
                 long t0 = System.nanoTime();

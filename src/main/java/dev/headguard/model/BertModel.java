@@ -58,15 +58,9 @@ public final class BertModel implements AutoCloseable {
         this.config = config;
         boolean withPooler = config.hasClassifier() || weights.containsKey("pooler.dense.weight");
         Map<String, long[]> shapes = parameterShapes(config, withPooler);
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            HostTensor t = weights.get(e.getKey());
-            if (t == null) {
-                throw new IllegalArgumentException("missing weight '" + e.getKey() + "'");
-            }
-            if (!Arrays.equals(t.shape(), e.getValue())) {
-                throw new IllegalArgumentException("weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
-                        + ", the config needs " + Arrays.toString(e.getValue()));
-            }
+        String problem = weightProblem(shapes, weights);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
         this.manager = parent.newSubManager();
         this.parameters = new LinkedHashMap<>();
@@ -125,6 +119,20 @@ public final class BertModel implements AutoCloseable {
             m.put("classifier.bias", new long[] {c.numLabels()});
         }
         return m;
+    }
+
+    /** The first missing or mis-shaped weight, as a sentence; null when {@code weights} has every name of {@code shapes}. */
+    public static String weightProblem(Map<String, long[]> shapes, Map<String, HostTensor> weights) {
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) {
+                return "missing weight '" + e.getKey() + "'";
+            }
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                return "weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", the config needs " + Arrays.toString(e.getValue());
+            }
+        }
+        return null;
     }
 
     /**

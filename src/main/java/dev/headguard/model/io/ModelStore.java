@@ -111,15 +111,9 @@ public final class ModelStore {
                 throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has dtype " + d + ", not a floating-point type");
             }
         }
-        for (Map.Entry<String, long[]> e : BertModel.parameterShapes(config, config.hasClassifier()).entrySet()) {
-            HostTensor t = out.get(e.getKey());
-            if (t == null) {
-                throw new HeadGuardException(file + ": missing weight '" + e.getKey() + "' that config.json implies");
-            }
-            if (!java.util.Arrays.equals(t.shape(), e.getValue())) {
-                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has shape " + java.util.Arrays.toString(t.shape())
-                        + " but config.json implies " + java.util.Arrays.toString(e.getValue()));
-            }
+        String problem = BertModel.weightProblem(BertModel.parameterShapes(config, config.hasClassifier()), out);
+        if (problem != null) {
+            throw new HeadGuardException(file + ": " + problem + " (from config.json)");
         }
         return out;
     }

@@ -83,15 +83,9 @@ public final class OnnxBertImporter {
         BertConfig config = inferConfig(g, w, source, headsOverride);
         List<String> notes = notesFor(config, headsOverride);
         boolean pooler = w.containsKey("pooler.dense.weight");
-        for (Map.Entry<String, long[]> e : BertModel.parameterShapes(config, pooler).entrySet()) {
-            HostTensor t = w.get(e.getKey());
-            if (t == null) {
-                throw new HeadGuardException(source + ": does not look like a BERT export: found no weight for '" + e.getKey() + "'");
-            }
-            if (!java.util.Arrays.equals(t.shape(), e.getValue())) {
-                throw new HeadGuardException(source + ": weight '" + e.getKey() + "' has shape " + java.util.Arrays.toString(t.shape())
-                        + ", expected " + java.util.Arrays.toString(e.getValue()));
-            }
+        String problem = BertModel.weightProblem(BertModel.parameterShapes(config, pooler), w);
+        if (problem != null) {
+            throw new HeadGuardException(source + ": does not look like a BERT export: " + problem);
         }
         Map<String, HostTensor> ordered = new LinkedHashMap<>();
         BertModel.parameterShapes(config, pooler).keySet().forEach(k -> ordered.put(k, w.get(k)));
