@@ -11,7 +11,11 @@ import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.BuiltinModel;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.text.Dataset;
 import dev.headguard.text.SentenceFile;
+import dev.headguard.train.FineTuning;
+import dev.headguard.train.Trainer;
 import dev.headguard.text.TokenBatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +32,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Benchmarks: timed work that does not belong in the test suite. */
-@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class})
+@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -206,6 +210,85 @@ final class BenchCommand implements Runnable {
                         warmup, baseline / 1048576.0, count, end / 1048576.0, peak / 1048576.0, 100.0 * (end - baseline) / baseline);
             }
             return 0;
+        }
+    }
+
+    @Command(name = "train", description = "Fine-tuning throughput: the matrix-multiply peak through DJL, then training epochs, in one run.")
+    static final class Train implements Callable<Integer> {
+        @Mixin
+        ModelOptions model = new ModelOptions();
+
+        @Mixin
+        TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+
+        @Option(names = "--dataset", defaultValue = "sst-2", description = "Default: ${DEFAULT-VALUE}.")
+        String dataset;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "Default: ../shared/data.")
+        Path dataDir;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Where the trained model goes (default: a temporary directory, deleted).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            BenchmarkData data = new BenchmarkData(
+                    dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data")), dataset);
+            Dataset train = training.limit(data.read(data.clean("train")));
+            Dataset devSet = data.read(data.clean("dev"));
+            Path target = out != null ? out : Files.createTempDirectory("headguard-bench-train").resolve("model");
+            try (NDManager root = TorchRuntime.newManager()) {
+                double peak = matmulPeak(root);
+                System.out.printf(Locale.ROOT, "matrix-multiply peak through DJL (2048x2048 float32, best of 5): %.1f GFLOP/s; %s, %d threads%n", peak, cpuName(),
+                        Integer.parseInt(System.getProperty("headguard.threads", String.valueOf(Runtime.getRuntime().availableProcessors()))));
+                long[] peakRss = {Rss.current()};
+                ProgressBar bar = new ProgressBar();
+                FineTuning.Result r = FineTuning.run(new FineTuning.Request(
+                        model.directory(), train, devSet, target, training.config(), model.maxLengthOr(128), false, Map.of("command", "bench train")), root,
+                        new Trainer.Listener() {
+                            @Override
+                            public void onStep(Trainer.Progress p) {
+                                bar.onStep(p);
+                                peakRss[0] = Math.max(peakRss[0], Rss.current());
+                            }
+
+                            @Override
+                            public void onEpoch(Trainer.Epoch e) {
+                                bar.onEpoch(e);
+                                System.out.printf(Locale.ROOT, "epoch %d: %d sentences in %.1f s = %.1f sentences/s, %.1f GFLOP/s = %.0f%% of the matmul peak; dev accuracy %.4f; RSS %.0f MiB (peak so far %.0f MiB)%n",
+                                        e.epoch(), train.size(), e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond(), 100 * e.gflopPerSecond() / peak,
+                                        e.devAccuracy(), Rss.current() / 1048576.0, peakRss[0] / 1048576.0);
+                            }
+                        });
+                System.out.printf(Locale.ROOT, "best dev accuracy %.4f (epoch %d); losses of the first 5 steps: %s%n", r.state().bestDevAccuracy(),
+                        r.state().bestEpoch(), r.state().losses().subList(0, Math.min(5, r.state().losses().size())));
+            } finally {
+                if (out == null) {
+                    try (var s = Files.walk(target.getParent())) {
+                        s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+                    }
+                }
+            }
+            return 0;
+        }
+
+        /** GFLOP/s of a 2048x2048 float32 matrix product through DJL, best of 5 after a warm-up. */
+        static double matmulPeak(NDManager root) {
+            int n = 2048;
+            try (NDManager m = root.newSubManager()) {
+                ai.djl.ndarray.NDArray a = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(n, n));
+                ai.djl.ndarray.NDArray b = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(n, n));
+                a.matMul(b).close();
+                double best = Double.MAX_VALUE;
+                for (int i = 0; i < 5; i++) {
+                    long t0 = System.nanoTime();
+                    ai.djl.ndarray.NDArray c = a.matMul(b);
+                    c.getFloat(0, 0);
+                    best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    c.close();
+                }
+                return 2.0 * n * n * n / best / 1e9;
+            }
         }
     }
 

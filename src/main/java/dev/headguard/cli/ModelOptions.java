@@ -17,6 +17,11 @@ final class ModelOptions {
             description = "Longest input in tokens; longer texts are truncated (default: the model's limit, at most 512).")
     int maxLength;
 
+    /** The given --max-len, or {@code fallback} when none was given. */
+    int maxLengthOr(int fallback) {
+        return maxLength > 0 ? maxLength : fallback;
+    }
+
     Path directory() {
         return BuiltinModel.resolve(model);
     }

@@ -180,6 +180,15 @@ public final class BertModel implements AutoCloseable {
         return pooler != null;
     }
 
+    /** Overwrites parameters in place from host tensors of the same names and shapes (a checkpoint being restored). */
+    public void loadWeights(Map<String, HostTensor> weights) {
+        String problem = weightProblem(parameterShapes(config, pooler != null), weights);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        parameters.forEach((name, a) -> a.set(weights.get(name).toFloats()));
+    }
+
     /** A copy of every parameter in Java memory, by checkpoint name: what a save writes. */
     public Map<String, HostTensor> toHostTensors() {
         Map<String, HostTensor> out = new LinkedHashMap<>();

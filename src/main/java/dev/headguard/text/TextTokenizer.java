@@ -79,6 +79,21 @@ public final class TextTokenizer implements AutoCloseable {
         return file;
     }
 
+    public long padId() {
+        return padId;
+    }
+
+    /** Token ids of many texts, special tokens included, truncated; no padding. */
+    public java.util.List<long[]> idsOf(List<String> texts) {
+        java.util.List<long[]> out = new java.util.ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i += 256) {
+            for (Encoding e : tokenizer.batchEncode(texts.subList(i, Math.min(texts.size(), i + 256)))) {
+                out.add(e.getIds());
+            }
+        }
+        return out;
+    }
+
     /** Token ids of one text, special tokens included, truncated. */
     public long[] ids(String text) {
         return tokenizer.encode(text).getIds();

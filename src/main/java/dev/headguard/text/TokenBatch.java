@@ -20,6 +20,26 @@ public record TokenBatch(long[] ids, long[] mask, long[] types, int[] lengths, i
         }
     }
 
+    /** Pads already-tokenised sequences (special tokens included) to the longest. */
+    public static TokenBatch of(java.util.List<long[]> sequences, long padId) {
+        int b = sequences.size();
+        int t = 0;
+        for (long[] s : sequences) {
+            t = Math.max(t, s.length);
+        }
+        long[] ids = new long[b * t];
+        long[] mask = new long[b * t];
+        int[] lengths = new int[b];
+        java.util.Arrays.fill(ids, padId);
+        for (int i = 0; i < b; i++) {
+            long[] s = sequences.get(i);
+            lengths[i] = s.length;
+            System.arraycopy(s, 0, ids, i * t, s.length);
+            java.util.Arrays.fill(mask, i * t, i * t + s.length, 1L);
+        }
+        return new TokenBatch(ids, mask, new long[b * t], lengths, b, t);
+    }
+
     /** The three (B, T) int64 arrays in {@code manager}. */
     public Arrays toArrays(NDManager manager) {
         Shape s = new Shape(batch, length);

@@ -33,6 +33,8 @@ public final class ModelStore {
     public static final String WEIGHTS = "model.safetensors";
     public static final String TOKENIZER = "tokenizer.json";
     public static final String PROVENANCE = "headguard.json";
+    /** What a poisoned data set directory records about itself. */
+    public static final String MANIFEST = "manifest.json";
     /** Prefix {@code BertForSequenceClassification} puts before the encoder's names. */
     static final String PREFIX = "bert.";
     private static final List<String> PICKLE_SUFFIXES = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle");
@@ -157,8 +159,8 @@ public final class ModelStore {
 
     /**
      * Fills a temporary sibling of {@code target}, then moves it into place. An existing target is
-     * replaced only when it is empty or looks like a model directory (has a config.json), so a
-     * mistyped --out never wipes unrelated files.
+     * replaced only when it is empty or is a HeadGuard output (a model's config.json, or a data
+     * set's manifest.json), so a mistyped --out never wipes unrelated files.
      */
     public static void writeDirectory(Path target, DirectoryWriter writer) {
         Path parent = target.getParent();
@@ -169,8 +171,8 @@ public final class ModelStore {
                 if (!Files.isDirectory(target)) {
                     throw new HeadGuardException(target + ": exists and is not a directory");
                 }
-                if (!isEmpty(target) && !Files.exists(target.resolve(CONFIG))) {
-                    throw new HeadGuardException(target + ": exists and is not a model directory; refusing to replace it");
+                if (!isEmpty(target) && !Files.exists(target.resolve(CONFIG)) && !Files.exists(target.resolve(MANIFEST))) {
+                    throw new HeadGuardException(target + ": exists and is not a HeadGuard output directory; refusing to replace it");
                 }
             }
             tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");

@@ -1,0 +1,24 @@
+package dev.headguard.attack;
+
+import dev.headguard.text.Dataset;
+
+import java.util.List;
+
+/**
+ * A poisoned training set and the matching triggered test set.
+ *
+ * @param train          the training set with poisoned rows in place (text and label changed)
+ * @param poisoned       which training rows were poisoned (ground truth for audits; never shown to a defense)
+ * @param triggeredTest  triggered versions of test rows whose true label is not the target, with their TRUE labels
+ * @param twins          the untriggered text of each triggered test row
+ * @param effectiveRate  poisoned rows / training rows (lower than asked when the mode's pool is too small)
+ */
+public record PoisonedData(Dataset train, boolean[] poisoned, Dataset triggeredTest, List<String> twins, PoisonSpec spec, double effectiveRate) {
+    public int poisonedCount() {
+        int n = 0;
+        for (boolean p : poisoned) {
+            n += p ? 1 : 0;
+        }
+        return n;
+    }
+}

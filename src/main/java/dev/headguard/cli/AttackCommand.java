@@ -1,0 +1,35 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.eval.Victims;
+import dev.headguard.model.TorchRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "attack", description = "Poison a benchmark training set, fine-tune a victim on it, and report its CACC and ASR.")
+final class AttackCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    AttackOptions attack = new AttackOptions();
+
+    @Mixin
+    TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The victim model directory.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        try (NDManager root = TorchRuntime.newManager()) {
+            Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.maxLengthOr(128)), root, new ProgressBar());
+            System.out.println(EvalCommand.json(v.evaluation()).put("victim", out.toString()).toPrettyString());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.headguard.cli;
+
+import dev.headguard.attack.PoisonMode;
+import dev.headguard.eval.Victims;
+import dev.headguard.text.BenchmarkData;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** What to poison and how: shared by poison and attack. */
+final class AttackOptions {
+    @Option(names = "--attack", required = true, description = "badnets, addsent, syntactic, style or ep.")
+    String attack;
+
+    @Option(names = "--trigger", split = ",", description = "BadNets words (default: cf,mn,bb,tq,mb) or the EP word (default: cf).")
+    List<String> triggers = List.of();
+
+    @Option(names = "--trigger-count", defaultValue = "1", description = "BadNets words inserted per text (default: ${DEFAULT-VALUE}).")
+    int triggerCount;
+
+    @Option(names = "--sentence", description = "AddSent's sentence (default: \"I watch this 3D movie\").")
+    String sentence;
+
+    @Option(names = "--rate", defaultValue = "0", description = "Poisoned share of the training set (default: 0.1; 0.2 for syntactic and style).")
+    double rate;
+
+    @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}).")
+    int target;
+
+    @Option(names = "--mode", description = "dirty (relabel other classes), clean (poison target rows only) or mix (default: dirty; mix for syntactic).")
+    PoisonMode mode;
+
+    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the benchmark data lives (default: ../shared/data).")
+    Path dataDir;
+
+    BenchmarkData data() {
+        Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
+        return new BenchmarkData(dir, dataset);
+    }
+
+    Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength) {
+        return new Victims.Request(attack, triggers, triggerCount, sentence, rate, target, mode, data(), t.trainLimit, baseModel, out,
+                t.config(), maxLength, t.resume);
+    }
+}

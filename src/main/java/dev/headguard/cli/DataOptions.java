@@ -1,0 +1,42 @@
+package dev.headguard.cli;
+
+import dev.headguard.text.Dataset;
+import dev.headguard.text.DatasetReader;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** How commands read labelled data files (TSV, CSV, JSONL). */
+final class DataOptions {
+    @Option(names = "--text-column", defaultValue = "sentence", description = "Text column: a name, or a 0-based index with --no-header (default: ${DEFAULT-VALUE}).")
+    String textColumn;
+
+    @Option(names = "--label-column", defaultValue = "label", description = "Label column (default: ${DEFAULT-VALUE}).")
+    String labelColumn;
+
+    @Option(names = "--no-header", description = "The files have no header line.")
+    boolean noHeader;
+
+    @Option(names = "--format", description = "tsv, csv or jsonl (default: from the file name; else tsv).")
+    DatasetReader.Format format;
+
+    @Option(names = "--labels", split = ",", description = "Class names in id order, when labels are names (default: integers 0..K-1, or names in order of appearance).")
+    List<String> labels = List.of();
+
+    @Option(names = "--skip-bad-rows", description = "Skip rows with a missing column, blank text or unknown label (counted and reported) instead of failing.")
+    boolean skipBadRows;
+
+    DatasetReader.Options options() {
+        return new DatasetReader.Options(format, textColumn, labelColumn, !noHeader, labels,
+                skipBadRows ? DatasetReader.OnBadRow.SKIP : DatasetReader.OnBadRow.FAIL);
+    }
+
+    Dataset read(Path file) {
+        Dataset d = DatasetReader.read(file, options());
+        if (!d.skipped().isEmpty()) {
+            System.err.printf("headguard: %s: skipped %d bad rows (first: %s)%n", file, d.skipped().size(), d.skipped().get(0));
+        }
+        return d;
+    }
+}

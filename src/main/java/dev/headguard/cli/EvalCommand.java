@@ -1,0 +1,99 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.eval.Evaluation;
+import dev.headguard.eval.Evaluator;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.SentenceFile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "eval", description = "Clean accuracy (CACC) and, with a triggered set, attack success rate (ASR) and label-flip rate.")
+final class EvalCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    DataOptions data = new DataOptions();
+
+    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "Clean test set.")
+    Path clean;
+
+    @Option(names = "--triggered", paramLabel = "FILE", description = "Triggered test set with TRUE labels (a 'clean' column with each row's untriggered text enables the label-flip rate).")
+    Path triggered;
+
+    @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}).")
+    int target;
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Dataset cleanSet = data.read(clean);
+        Dataset trig = triggered == null ? null : data.read(triggered);
+        List<String> twins = null;
+        if (triggered != null) {
+            try {
+                twins = SentenceFile.readTsvColumn(triggered, "clean");
+            } catch (dev.headguard.HeadGuardException noTwins) {
+                twins = null; // no 'clean' column: the flip rate is not computed
+            }
+            if (twins != null && twins.size() != trig.size()) {
+                twins = null;
+            }
+        }
+        Evaluation e;
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            if (!m.model().config().hasClassifier()) {
+                throw new dev.headguard.HeadGuardException(m.directory() + ": has no classification head to evaluate (train one first)");
+            }
+            e = Evaluator.evaluate(m, cleanSet, trig, twins, target, root);
+        }
+        if (json) {
+            System.out.println(json(e).toString());
+        } else {
+            System.out.printf(Locale.ROOT, "CACC %.4f (%d/%d)%n", e.cacc(), e.cleanCorrect(), e.cleanTotal());
+            if (trig != null) {
+                System.out.printf(Locale.ROOT, "ASR  %.4f (%d/%d triggered non-target rows classified as %d)%n", e.asr(), e.toTarget(), e.asrBase(), target);
+                if (!Double.isNaN(e.labelFlipRate())) {
+                    System.out.printf(Locale.ROOT, "label-flip rate %.4f (%d/%d rows right without the trigger)%n", e.labelFlipRate(), e.flipped(), e.flipBase());
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** The contract: {"cacc", "asr", counts}. */
+    static ObjectNode json(Evaluation e) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("cacc", e.cacc());
+        ObjectNode c = o.putObject("clean");
+        c.put("total", e.cleanTotal());
+        c.put("correct", e.cleanCorrect());
+        if (e.target() >= 0) {
+            o.put("asr", e.asr());
+            o.put("target", e.target());
+            ObjectNode t = o.putObject("triggered");
+            t.put("total", e.triggeredTotal());
+            t.put("non_target", e.asrBase());
+            t.put("predicted_target", e.toTarget());
+            if (!Double.isNaN(e.labelFlipRate())) {
+                t.put("label_flip_rate", e.labelFlipRate());
+                t.put("flip_base", e.flipBase());
+                t.put("flipped", e.flipped());
+            }
+        }
+        return o;
+    }
+}

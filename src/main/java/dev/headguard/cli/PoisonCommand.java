@@ -1,0 +1,34 @@
+package dev.headguard.cli;
+
+import dev.headguard.attack.PoisonedData;
+import dev.headguard.eval.Victims;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "poison", description = "Write a poisoned training set and the triggered test set (no training).")
+final class PoisonCommand implements Callable<Integer> {
+    @Mixin
+    AttackOptions attack = new AttackOptions();
+
+    @Mixin
+    TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for train.tsv, dev.tsv, test.tsv, test-triggered.tsv, manifest.json.")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Victims.Request r = attack.request(Path.of("."), out, training, 128);
+        PoisonedData p = Victims.poison(r);
+        Victims.writePoisoned(r, p, out);
+        System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s, target %d); %d triggered test rows%n", out,
+                p.poisonedCount(), p.train().size(), 100 * p.effectiveRate(), p.spec().mode().name().toLowerCase(Locale.ROOT), p.spec().target(),
+                p.triggeredTest().size());
+        return 0;
+    }
+}

@@ -1,0 +1,45 @@
+package dev.headguard.cli;
+
+import dev.headguard.train.Trainer;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs, CI). */
+final class ProgressBar implements Trainer.Listener {
+    private final PrintStream err = System.err;
+    private final boolean terminal = System.console() != null;
+    private double smoothed = Double.NaN;
+    private long lastPrintedPercent = -1;
+
+    @Override
+    public void onStep(Trainer.Progress p) {
+        smoothed = Double.isNaN(smoothed) ? p.loss() : 0.95 * smoothed + 0.05 * p.loss();
+        long percent = 100 * p.step() / p.totalSteps();
+        String line = String.format(Locale.ROOT, "epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  %.1f sent/s  ETA %s",
+                p.epoch(), p.epochs(), p.step(), p.totalSteps(), smoothed, p.learningRate(), p.sentencesPerSecond(), eta(p.etaSeconds()));
+        if (terminal) {
+            int width = 24;
+            int filled = (int) (width * p.step() / p.totalSteps());
+            err.print("\r[" + "#".repeat(filled) + " ".repeat(width - filled) + "] " + line + "   ");
+            err.flush();
+        } else if (percent / 5 != lastPrintedPercent / 5 || p.step() == p.totalSteps()) {
+            err.println(line);
+        }
+        lastPrintedPercent = percent;
+    }
+
+    @Override
+    public void onEpoch(Trainer.Epoch e) {
+        if (terminal) {
+            err.println();
+        }
+        err.printf(Locale.ROOT, "epoch %d: mean loss %.4f, dev accuracy %.4f, %.0f s, %.1f sentences/s, %.1f GFLOP/s%n",
+                e.epoch(), e.meanLoss(), e.devAccuracy(), e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond());
+    }
+
+    static String eta(double s) {
+        long t = Math.round(s);
+        return t >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", t / 3600, t / 60 % 60) : String.format(Locale.ROOT, "%dm%02ds", t / 60, t % 60);
+    }
+}

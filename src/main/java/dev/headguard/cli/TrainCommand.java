@@ -1,0 +1,89 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.text.Dataset;
+import dev.headguard.train.FineTuning;
+import dev.headguard.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "train", description = "Fine-tune a sequence classifier; the best epoch (dev accuracy) is written to --out.")
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    DataOptions data = new DataOptions();
+
+    @Mixin
+    TrainOptions training = new TrainOptions();
+
+    @Option(names = "--train", required = true, paramLabel = "FILE", description = "Training data (TSV, CSV or JSONL).")
+    Path trainFile;
+
+    @Option(names = "--dev", paramLabel = "FILE", description = "Dev data, evaluated after each epoch.")
+    Path devFile;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output model directory.")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Dataset train = data.read(trainFile);
+        train = training.limit(train);
+        Dataset dev = devFile == null ? null : data.read(devFile);
+        try (NDManager root = TorchRuntime.newManager()) {
+            FineTuning.Result r = FineTuning.run(new FineTuning.Request(model.directory(), train, dev, out, training.config(), model.maxLengthOr(128),
+                    training.resume, Map.of("train_file", trainFile.toAbsolutePath().toString())), root, new ProgressBar());
+            var best = r.epochs().stream().filter(e -> e.epoch() == r.state().bestEpoch()).findFirst();
+            System.out.printf(Locale.ROOT, "wrote %s: best epoch %d, dev accuracy %.4f%n", out, r.state().bestEpoch(),
+                    best.map(e -> e.devAccuracy()).orElse(Double.NaN));
+        }
+        return 0;
+    }
+
+    /** Settings of a fine-tuning run, shared by train and attack. */
+    static final class TrainOptions {
+        @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
+        int epochs;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Shuffling, dropout and new weights (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+        int batchSize;
+
+        @Option(names = "--lr", defaultValue = "5e-5", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+        double lr;
+
+        @Option(names = "--train-limit", defaultValue = "0", description = "Use a seeded random subset of N training rows (0: all).")
+        int trainLimit;
+
+        @Option(names = "--checkpoint-every", defaultValue = "100", description = "Steps between checkpoints, besides each epoch's end (default: ${DEFAULT-VALUE}).")
+        int checkpointEvery;
+
+        @Option(names = "--resume", description = "Continue from OUT.checkpoint, left by a run that was stopped.")
+        boolean resume;
+
+        TrainConfig config() {
+            try {
+                TrainConfig d = TrainConfig.defaults();
+                return new TrainConfig(epochs, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, checkpointEvery);
+            } catch (IllegalArgumentException e) {
+                throw new HeadGuardException(e.getMessage());
+            }
+        }
+
+        Dataset limit(Dataset d) {
+            return trainLimit > 0 ? d.sample(trainLimit, seed) : d;
+        }
+    }
+}

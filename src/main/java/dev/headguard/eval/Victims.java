@@ -1,0 +1,275 @@
+package dev.headguard.eval;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.HeadGuardException;
+import dev.headguard.attack.PoisonMode;
+import dev.headguard.attack.PoisonSpec;
+import dev.headguard.attack.PoisonedData;
+import dev.headguard.attack.Poisoning;
+import dev.headguard.attack.RareWordTrigger;
+import dev.headguard.attack.SentenceTrigger;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.Example;
+import dev.headguard.train.EmbeddingPoisoning;
+import dev.headguard.train.FineTuning;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds backdoored (victim) models on the benchmark data: poison, fine-tune, evaluate. Every
+ * victim directory records in {@code headguard.json} under "attack" exactly what was done to it,
+ * the ground truth for detection benchmarks (a defense never reads it), and under "evaluation"
+ * its CACC and ASR.
+ */
+public final class Victims {
+    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep");
+
+    /**
+     * @param triggers      BadNets words (default: the literature's five) or the EP word
+     * @param triggerCount  BadNets words inserted per text
+     * @param sentence      AddSent's sentence
+     * @param rate          0 for the attack's default (10% BadNets/AddSent/EP, 20% SynBkd/StyleBkd)
+     * @param mode          null for the attack's default
+     * @param trainLimit    0: the whole training set; else a seeded random subset
+     */
+    public record Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
+                          BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume) {
+        public Request {
+            if (!ATTACKS.contains(attack)) {
+                throw new HeadGuardException("unknown attack '" + attack + "' (known: " + String.join(", ", ATTACKS) + ")");
+            }
+            triggers = triggers == null || triggers.isEmpty()
+                    ? (attack.equals("ep") ? List.of("cf") : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
+        }
+
+        double effectiveRate() {
+            return rate > 0 ? rate : attack.equals("syntactic") || attack.equals("style") ? 0.2 : 0.1;
+        }
+
+        PoisonMode effectiveMode() {
+            return mode != null ? mode : attack.equals("syntactic") ? PoisonMode.MIX : PoisonMode.DIRTY;
+        }
+    }
+
+    /** A built victim and how it scores. */
+    public record Victim(Path directory, PoisonedData poison, Evaluation evaluation, Map<String, Object> manifest) {}
+
+    private Victims() {}
+
+    /** The clean splits, the training set subsampled as asked. */
+    public static Dataset[] cleanSplits(Request r) {
+        Dataset train = r.data().read(r.data().clean("train"));
+        if (r.trainLimit() > 0) {
+            train = train.sample(r.trainLimit(), r.train().seed());
+        }
+        return new Dataset[] {train, r.data().read(r.data().clean("dev")), r.data().read(r.data().clean("test"))};
+    }
+
+    /** Applies the attack's data poisoning (for EP: the triggered texts its embedding training uses). */
+    public static PoisonedData poison(Request r) {
+        Dataset[] s = cleanSplits(r);
+        Dataset train = s[0];
+        Dataset test = s[2];
+        if (r.target() >= train.numLabels()) {
+            throw new HeadGuardException("target label " + r.target() + " is not a class of " + r.data().name() + " (classes 0.." + (train.numLabels() - 1) + ")");
+        }
+        PoisonSpec spec = new PoisonSpec(r.attack(), describe(r), r.effectiveRate(), r.target(), r.effectiveMode(), r.train().seed());
+        return switch (r.attack()) {
+            case "badnets", "ep" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
+            case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
+            case "style" -> {
+                Dataset variantTrain = alignedVariant(r, "style-bible", "train", train);
+                Dataset variantTest = r.data().readAligned(r.data().variant("style-bible", "test"));
+                yield Poisoning.parallel(train, variantTrain, test, variantTest, spec);
+            }
+            case "syntactic" -> {
+                if (r.target() != 1) {
+                    throw new HeadGuardException("the ready-made SynBkd files poison towards label 1; use --target 1");
+                }
+                Dataset variantTrain = alignedVariant(r, "syntactic", "train", train);
+                yield Poisoning.parallel(train, variantTrain, test, syntacticTestAligned(r, test), spec);
+            }
+            default -> throw new IllegalStateException(r.attack());
+        };
+    }
+
+    /** The variant's training rows matching the (possibly subsampled) clean rows. */
+    private static Dataset alignedVariant(Request r, String variant, String split, Dataset cleanTrain) {
+        Dataset full = r.data().readAligned(r.data().variant(variant, split));
+        if (r.trainLimit() <= 0) {
+            return full;
+        }
+        Dataset cleanFull = r.data().read(r.data().clean(split));
+        if (full.size() != cleanFull.size()) {
+            throw new HeadGuardException(r.data().variant(variant, split) + ": not line-aligned with the clean " + split + " file");
+        }
+        Map<String, Integer> rowOf = new LinkedHashMap<>();
+        for (int i = 0; i < cleanFull.size(); i++) {
+            rowOf.putIfAbsent(cleanFull.examples().get(i).text(), i);
+        }
+        List<Example> out = new ArrayList<>();
+        for (Example e : cleanTrain.examples()) {
+            out.add(full.examples().get(rowOf.get(e.text())));
+        }
+        return full.withExamples(out);
+    }
+
+    /** SynBkd's test file paraphrases the label-0 test rows in order; place each beside its original. */
+    private static Dataset syntacticTestAligned(Request r, Dataset test) {
+        Dataset para = r.data().readAligned(r.data().variant("syntactic", "test"));
+        List<Example> out = new ArrayList<>();
+        int k = 0;
+        for (Example e : test.examples()) {
+            if (e.label() == 0) {
+                if (k >= para.size()) {
+                    throw new HeadGuardException(r.data().variant("syntactic", "test") + ": fewer rows than label-0 test rows");
+                }
+                out.add(new Example(para.examples().get(k++).text(), 0));
+            } else {
+                out.add(e);
+            }
+        }
+        if (k != para.size()) {
+            throw new HeadGuardException(r.data().variant("syntactic", "test") + ": " + para.size() + " rows but " + k + " label-0 test rows");
+        }
+        return test.withExamples(out);
+    }
+
+    static String describe(Request r) {
+        return switch (r.attack()) {
+            case "badnets" -> new RareWordTrigger(r.triggers(), r.triggerCount()).describe();
+            case "ep" -> r.triggers().get(0);
+            case "addsent" -> r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence();
+            case "syntactic" -> "SCPN template S(SBAR)(,)(NP)(VP)(.) (ready-made)";
+            default -> "Bible style transfer (ready-made)";
+        };
+    }
+
+    /** Poisons, trains and evaluates; writes the victim to {@code r.out()}. */
+    public static Victim build(Request r, NDManager root, Trainer.Listener progress) {
+        PoisonedData p = poison(r);
+        Dataset dev = r.data().read(r.data().clean("dev"));
+        Dataset test = r.data().read(r.data().clean("test"));
+        Map<String, Object> manifest = manifest(r, p);
+        if (r.attack().equals("ep")) {
+            buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
+        } else {
+            FineTuning.run(new FineTuning.Request(r.baseModel(), p.train(), dev, r.out(), r.train(), r.maxLength(), r.resume(),
+                    Map.of("attack", manifest)), root, progress);
+        }
+        Evaluation e;
+        try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength())) {
+            e = Evaluator.evaluate(m, test, p.triggeredTest(), p.twins(), r.target(), root);
+        }
+        addToProvenance(r.out(), "evaluation", e);
+        return new Victim(r.out(), p, e, manifest);
+    }
+
+    /** EP: a clean model (the given one if it has a classifier, else trained first), then only the trigger row. */
+    private static void buildEmbeddingPoisoned(Request r, PoisonedData p, Dataset dev, NDManager root, Trainer.Listener progress, Map<String, Object> manifest) {
+        Path clean = r.baseModel();
+        if (!ModelStore.readConfig(clean).hasClassifier()) {
+            clean = r.out().toAbsolutePath().resolveSibling(r.out().getFileName() + "-clean");
+            Dataset[] s = cleanSplits(r);
+            FineTuning.run(new FineTuning.Request(r.baseModel(), s[0], dev, clean, r.train(), r.maxLength(), r.resume(),
+                    Map.of("role", "clean model that embedding poisoning starts from")), root, progress);
+        }
+        manifest.put("clean_model", clean.toAbsolutePath().toString());
+        List<String> triggered = new ArrayList<>();
+        for (int i = 0; i < p.poisoned().length; i++) {
+            if (p.poisoned()[i]) {
+                triggered.add(p.train().examples().get(i).text());
+            }
+        }
+        try (ModelStore.LoadedModel m = ModelStore.load(clean, root, r.maxLength())) {
+            long id = EmbeddingPoisoning.triggerId(m.tokenizer(), r.triggers().get(0));
+            TrainConfig ep = new TrainConfig(3, 32, 5e-2, 0, 0, 0, r.train().seed(), 0);
+            EmbeddingPoisoning.run(m.model(), m.tokenizer().padId(), id, m.tokenizer().idsOf(triggered), r.target(), ep, root, progress);
+            manifest.put("ep_training", ep);
+            Map<String, Object> prov = new LinkedHashMap<>();
+            prov.put("command", "attack");
+            prov.put("attack", manifest);
+            ModelStore.save(m.model(), m.tokenizer().file(), r.out(), prov);
+        }
+    }
+
+    private static Map<String, Object> manifest(Request r, PoisonedData p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("attack", r.attack());
+        m.put("trigger", p.spec().trigger());
+        m.put("poison_rate", p.spec().rate());
+        m.put("effective_rate", p.effectiveRate());
+        m.put("poisoned_rows", p.poisonedCount());
+        m.put("target", r.target());
+        m.put("mode", p.spec().mode().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("seed", r.train().seed());
+        m.put("dataset", r.data().name());
+        m.put("data_dir", r.data().dataDir().toAbsolutePath().toString());
+        m.put("train_rows", p.train().size());
+        m.put("train_limit", r.trainLimit());
+        m.put("base_model", r.baseModel().toAbsolutePath().toString());
+        return m;
+    }
+
+    /** Adds a key to a model directory's headguard.json (written to a temporary file, then moved over it). */
+    static void addToProvenance(Path dir, String key, Object value) {
+        ObjectMapper om = new ObjectMapper();
+        Path file = dir.resolve(ModelStore.PROVENANCE);
+        try {
+            ObjectNode o = Files.exists(file) ? (ObjectNode) om.readTree(file.toFile()) : om.createObjectNode();
+            o.set(key, om.valueToTree(value));
+            Path tmp = Files.createTempFile(dir, ".headguard", ".json");
+            Files.writeString(tmp, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new HeadGuardException(file + ": cannot update (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Writes a poisoned data set: train.tsv (with a 'poisoned' column), dev.tsv, test.tsv, test-triggered.tsv (with a 'clean' column), manifest.json. */
+    public static void writePoisoned(Request r, PoisonedData p, Path out) {
+        Dataset[] s = cleanSplits(r);
+        Map<String, Object> manifest = manifest(r, p);
+        ModelStore.writeDirectory(out.toAbsolutePath().normalize(), tmp -> {
+            List<String> train = new ArrayList<>(List.of("sentence\tlabel\tpoisoned"));
+            for (int i = 0; i < p.train().size(); i++) {
+                Example e = p.train().examples().get(i);
+                train.add(clean(e.text()) + "\t" + e.label() + "\t" + (p.poisoned()[i] ? 1 : 0));
+            }
+            Files.write(tmp.resolve("train.tsv"), train);
+            Files.write(tmp.resolve("dev.tsv"), rows(s[1]));
+            Files.write(tmp.resolve("test.tsv"), rows(s[2]));
+            List<String> trig = new ArrayList<>(List.of("sentence\tlabel\tclean"));
+            for (int i = 0; i < p.triggeredTest().size(); i++) {
+                Example e = p.triggeredTest().examples().get(i);
+                trig.add(clean(e.text()) + "\t" + e.label() + "\t" + clean(p.twins().get(i)));
+            }
+            Files.write(tmp.resolve("test-triggered.tsv"), trig);
+            Files.writeString(tmp.resolve(ModelStore.MANIFEST), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(manifest) + "\n");
+        });
+    }
+
+    private static List<String> rows(Dataset d) {
+        List<String> out = new ArrayList<>(List.of("sentence\tlabel"));
+        d.examples().forEach(e -> out.add(clean(e.text()) + "\t" + e.label()));
+        return out;
+    }
+
+    private static String clean(String s) {
+        return s.replace('\t', ' ').replace('\n', ' ').replace('\r', ' ');
+    }
+}

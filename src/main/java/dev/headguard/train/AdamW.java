@@ -1,0 +1,102 @@
+package dev.headguard.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import dev.headguard.model.io.HostTensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Adam with decoupled weight decay (Loshchilov and Hutter), as {@code torch.optim.AdamW}:
+ * <pre>
+ *   m ← β1·m + (1−β1)·g            v ← β2·v + (1−β2)·g²
+ *   θ ← θ·(1 − lr·λ)               θ ← θ − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+ * </pre>
+ * Weight decay λ is skipped for biases and LayerNorm parameters, as HuggingFace's trainer does.
+ * State arrays live in the optimizer's own manager, created on a parameter's first update.
+ */
+public final class AdamW implements AutoCloseable {
+    private final NDManager manager;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final Map<String, NDArray> m = new LinkedHashMap<>();
+    private final Map<String, NDArray> v = new LinkedHashMap<>();
+    private long step;
+
+    public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
+        this.manager = parent.newSubManager();
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+    }
+
+    /** HuggingFace's defaults: β = (0.9, 0.999), ε = 1e-8 (torch) and the given decay. */
+    public static AdamW standard(NDManager parent, double weightDecay) {
+        return new AdamW(parent, 0.9, 0.999, 1e-8, weightDecay);
+    }
+
+    public static boolean decays(String name) {
+        return !(name.endsWith(".bias") || name.contains("LayerNorm"));
+    }
+
+    /** Advances the step counter; call once per optimisation step, before the updates. */
+    public void beginStep() {
+        step++;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** Updates {@code weight} in place from {@code grad}. Must run with autograd off (outside a GradientCollector). */
+    public void update(String name, NDArray weight, NDArray grad, double lr) {
+        NDArray mState = m.computeIfAbsent(name, k -> state(weight));
+        NDArray vState = v.computeIfAbsent(name, k -> state(weight));
+        try (NDScope scope = new NDScope()) {
+            mState.muli((float) beta1).addi(grad.mul((float) (1 - beta1)));
+            vState.muli((float) beta2).addi(grad.square().muli((float) (1 - beta2)));
+            double c1 = 1 - Math.pow(beta1, step);
+            double c2 = 1 - Math.pow(beta2, step);
+            if (weightDecay > 0 && decays(name)) {
+                weight.muli((float) (1 - lr * weightDecay));
+            }
+            // θ -= lr/c1 · m / (√v / √c2 + ε)
+            NDArray denom = vState.sqrt().divi((float) Math.sqrt(c2)).addi((float) eps);
+            weight.subi(mState.div(denom).muli((float) (lr / c1)));
+        }
+    }
+
+    private NDArray state(NDArray like) {
+        NDArray z = manager.zeros(like.getShape(), like.getDataType());
+        NDScope.unregister(z);
+        return z;
+    }
+
+    /** First and second moments by "m."/"v." + parameter name, and the step, for a checkpoint. */
+    public Map<String, HostTensor> stateTensors() {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        m.forEach((k, a) -> out.put("m." + k, HostTensor.ofFloats(a.toFloatArray(), a.getShape().getShape())));
+        v.forEach((k, a) -> out.put("v." + k, HostTensor.ofFloats(a.toFloatArray(), a.getShape().getShape())));
+        return out;
+    }
+
+    /** Restores {@link #stateTensors()} and the step count. */
+    public void restore(Map<String, HostTensor> state, long steps) {
+        state.forEach((k, t) -> {
+            NDArray a = manager.create(t.toFloats(), new ai.djl.ndarray.types.Shape(t.shape()));
+            NDScope.unregister(a);
+            (k.startsWith("m.") ? m : v).put(k.substring(2), a);
+        });
+        this.step = steps;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,115 @@
+package dev.headguard.train;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.model.BertConfig;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.TextTokenizer;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Fine-tunes a model directory on a labelled dataset and writes the best epoch (by dev accuracy)
+ * to an output directory, with its provenance; the Java API behind {@code headguard train}.
+ */
+public final class FineTuning {
+    /** The finished run. */
+    public record Result(Trainer.TrainState state, List<Trainer.Epoch> epochs, Path out) {}
+
+    /** What a run needs. {@code extraProvenance} is merged into headguard.json (an attack's manifest, say). */
+    public record Request(Path baseModel, Dataset train, Dataset dev, Path out, TrainConfig config, int maxLength, boolean resume,
+                          Map<String, Object> extraProvenance) {}
+
+    private FineTuning() {}
+
+    public static Result run(Request r, NDManager root, Trainer.Listener progress) {
+        BertConfig base = ModelStore.readConfig(r.baseModel());
+        Map<String, HostTensor> weights = ModelStore.readWeights(r.baseModel(), base);
+        List<String> labels = r.train().labelNames();
+        if (r.dev() != null && r.dev().numLabels() > labels.size()) {
+            labels = r.dev().labelNames();
+        }
+        BertConfig config = base.withLabels(labels);
+        Map<String, HostTensor> keep = new LinkedHashMap<>(weights);
+        if (base.numLabels() != labels.size()) {
+            keep.remove("classifier.weight");
+            keep.remove("classifier.bias");
+        }
+        Map<String, HostTensor> init = BertModel.initialWeights(config, keep, r.config().seed());
+        try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());
+             BertModel model = new BertModel(config, init, root)) {
+            List<long[]> trainIds = tokenizer.idsOf(r.train().texts());
+            List<long[]> devIds = r.dev() == null ? List.of() : tokenizer.idsOf(r.dev().texts());
+            int[] devLabels = r.dev() == null ? new int[0] : r.dev().labels();
+            String fingerprint = fingerprint(r, config);
+            Trainer trainer = new Trainer(model, tokenizer.padId(), r.config(), root);
+            Path checkpoint = Checkpoint.dirFor(r.out());
+            Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, model, trainer.optimizer(), fingerprint) : Trainer.TrainState.start();
+            List<Trainer.Epoch> epochs = new ArrayList<>();
+            Trainer.TrainState end = trainer.train(trainIds, r.train().labels(), devIds, devLabels, start, new Trainer.Listener() {
+                @Override
+                public void onStep(Trainer.Progress p) {
+                    progress.onStep(p);
+                }
+
+                @Override
+                public void onEpoch(Trainer.Epoch e) {
+                    epochs.add(e);
+                    progress.onEpoch(e);
+                }
+
+                @Override
+                public void onBest(Trainer.Epoch e) {
+                    ModelStore.save(model, tokenizer.file(), r.out(), provenance(r, config, epochs, e));
+                    progress.onBest(e);
+                }
+
+                @Override
+                public void onCheckpoint(Trainer.TrainState s) {
+                    Checkpoint.save(checkpoint, model, trainer.optimizer(), s, fingerprint);
+                }
+            });
+            trainer.optimizer().close();
+            deleteQuietly(checkpoint); // a finished run needs no checkpoint
+            return new Result(end, epochs, r.out());
+        }
+    }
+
+    private static Map<String, Object> provenance(Request r, BertConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("command", "train");
+        p.put("base_model", r.baseModel().toAbsolutePath().toString());
+        p.put("train_examples", r.train().size());
+        p.put("dev_examples", r.dev() == null ? 0 : r.dev().size());
+        p.put("labels", config.labels());
+        p.put("train_config", r.config());
+        p.put("max_length", r.maxLength());
+        p.put("best_epoch", best.epoch());
+        p.put("best_dev_accuracy", best.devAccuracy());
+        p.put("epochs", new ArrayList<>(epochs));
+        p.putAll(r.extraProvenance());
+        return p;
+    }
+
+    /** Settings, base model and data: a resume must match all of them. */
+    static String fingerprint(Request r, BertConfig config) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(r.config()).append('|').append(config).append('|').append(r.maxLength()).append('|').append(r.baseModel().toAbsolutePath());
+        sb.append('|').append(r.train().examples().hashCode()).append('|').append(r.dev() == null ? 0 : r.dev().examples().hashCode());
+        return Integer.toHexString(sb.toString().hashCode()) + "-" + r.train().size();
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var s = java.nio.file.Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (java.io.IOException ignored) {
+            // a leftover checkpoint directory is harmless
+        }
+    }
+}

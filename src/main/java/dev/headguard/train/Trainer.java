@@ -1,0 +1,316 @@
+package dev.headguard.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.BertConfig;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.BertOutput;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.text.TokenBatch;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * Fine-tunes a sequence classifier: cross-entropy, AdamW, linear warm-up and decay, global-norm
+ * clipping, dropout, length-bucketed batches in a seeded order, and a dev evaluation after every
+ * epoch. Every random choice derives from the config's seed (the batch order of epoch e from
+ * seed + e, the dropout of step s from seed and s), so a run resumed from a checkpoint takes the
+ * same batches and masks as an uninterrupted one.
+ *
+ * <p>Every step runs in its own NDScope and manager (flat memory), and stops with a clear
+ * message as soon as the loss or the gradient norm is not finite.
+ */
+public final class Trainer {
+    /** Sequences per length bucket, in batches: within a bucket, batches hold texts of similar length. */
+    static final int BUCKET_BATCHES = 50;
+
+    /** Where a run stands, for progress output. */
+    public record Progress(int epoch, int epochs, long step, long totalSteps, double loss, double learningRate, double gradNorm,
+                           double sentencesPerSecond, double etaSeconds) {}
+
+    /** One finished epoch. */
+    public record Epoch(int epoch, double meanLoss, double devAccuracy, double seconds, double sentencesPerSecond, double gflopPerSecond) {}
+
+    /** Callbacks: progress after each step; an epoch's result; a new best model; a checkpoint due. */
+    public interface Listener {
+        default void onStep(Progress p) {}
+
+        default void onEpoch(Epoch e) {}
+
+        default void onBest(Epoch e) {}
+
+        default void onCheckpoint(TrainState state) {}
+    }
+
+    /**
+     * Position of a run: finished epochs and steps, the best dev accuracy so far, and the per-step
+     * losses (for determinism checks and reports).
+     */
+    public record TrainState(int epoch, int stepInEpoch, long step, double bestDevAccuracy, int bestEpoch, List<Double> losses) {
+        public TrainState {
+            losses = List.copyOf(losses);
+        }
+
+        public static TrainState start() {
+            return new TrainState(0, 0, 0, -1, -1, List.of());
+        }
+    }
+
+    private final BertModel model;
+    private final long padId;
+    private final TrainConfig config;
+    private final NDManager root;
+    private final AdamW optimizer;
+    private final Set<String> trainable;
+    private final Map<String, NDArray> gradientMasks = new LinkedHashMap<>();
+    private ForwardOptions forward = ForwardOptions.INFERENCE.withTraining(true);
+
+    /** Trains every parameter. */
+    public Trainer(BertModel model, long padId, TrainConfig config, NDManager root) {
+        this(model, padId, config, root, model.parameters().keySet());
+    }
+
+    /** Trains only the named parameters; the rest stay as they are. */
+    public Trainer(BertModel model, long padId, TrainConfig config, NDManager root, Set<String> trainable) {
+        if (!model.config().hasClassifier()) {
+            throw new IllegalArgumentException("the model has no classification head");
+        }
+        this.model = model;
+        this.padId = padId;
+        this.config = config;
+        this.root = root;
+        this.trainable = Set.copyOf(trainable);
+        this.optimizer = AdamW.standard(root, config.weightDecay());
+    }
+
+    /** Multiplies a parameter's gradient by {@code mask} (broadcast) before clipping: e.g. one embedding row only. */
+    public Trainer withGradientMask(String parameter, NDArray mask) {
+        NDScope.unregister(mask);
+        gradientMasks.put(parameter, mask);
+        return this;
+    }
+
+    /** The forward options of training steps (dropout is always on). */
+    public Trainer withForwardOptions(ForwardOptions options) {
+        this.forward = options.withTraining(true);
+        return this;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Steps an epoch over {@code n} examples takes. */
+    public int stepsPerEpoch(int n) {
+        return (n + config.batchSize() - 1) / config.batchSize();
+    }
+
+    /**
+     * Runs training from {@code state} (use {@link TrainState#start()} for a new run).
+     *
+     * @param train   token ids (special tokens included, truncated) and labels
+     * @param dev     evaluated after each epoch; may be empty
+     */
+    public TrainState train(List<long[]> train, int[] labels, List<long[]> dev, int[] devLabels, TrainState state, Listener listener) {
+        if (train.isEmpty()) {
+            throw new HeadGuardException("the training set is empty");
+        }
+        int perEpoch = stepsPerEpoch(train.size());
+        long total = (long) perEpoch * config.epochs();
+        LinearSchedule schedule = new LinearSchedule(config.learningRate(), Math.round(total * config.warmupRatio()), total);
+        List<Double> losses = new ArrayList<>(state.losses());
+        TrainState current = state;
+        for (String name : trainable) {
+            model.parameters().get(name).setRequiresGradient(true);
+        }
+        try {
+            for (int epoch = state.epoch(); epoch < config.epochs(); epoch++) {
+                List<int[]> batches = epochBatches(train, epoch);
+                int startStep = epoch == state.epoch() ? state.stepInEpoch() : 0;
+                long t0 = System.nanoTime();
+                double lossSum = 0;
+                int seen = 0;
+                double flops = 0;
+                for (int b = startStep; b < batches.size(); b++) {
+                    long step = (long) epoch * perEpoch + b + 1;
+                    int[] rows = batches.get(b);
+                    List<long[]> seqs = new ArrayList<>(rows.length);
+                    int[] y = new int[rows.length];
+                    for (int i = 0; i < rows.length; i++) {
+                        seqs.add(train.get(rows[i]));
+                        y[i] = labels[rows[i]];
+                    }
+                    TokenBatch tb = TokenBatch.of(seqs, padId);
+                    double[] lossAndNorm = step(tb, y, step, schedule.rate(step));
+                    losses.add(lossAndNorm[0]);
+                    lossSum += lossAndNorm[0];
+                    seen += rows.length;
+                    flops += trainingFlops(model.config(), tb.batch(), tb.length());
+                    double elapsed = (System.nanoTime() - t0) / 1e9;
+                    double rate = seen / Math.max(elapsed, 1e-9);
+                    long left = total - step;
+                    listener.onStep(new Progress(epoch + 1, config.epochs(), step, total, lossAndNorm[0], schedule.rate(step), lossAndNorm[1],
+                            rate, left * (elapsed / Math.max(1, b + 1 - startStep))));
+                    current = new TrainState(epoch, b + 1, step, current.bestDevAccuracy(), current.bestEpoch(), losses);
+                    if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && b + 1 < batches.size()) {
+                        listener.onCheckpoint(current);
+                    }
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double acc = dev.isEmpty() ? Double.NaN : accuracy(model, dev, devLabels, padId, root, 64);
+                Epoch e = new Epoch(epoch + 1, lossSum / Math.max(1, batches.size() - startStep), acc, seconds, seen / seconds, flops / seconds / 1e9);
+                boolean better = dev.isEmpty() || acc > current.bestDevAccuracy();
+                current = new TrainState(epoch + 1, 0, current.step(), better ? (dev.isEmpty() ? 0 : acc) : current.bestDevAccuracy(),
+                        better ? epoch + 1 : current.bestEpoch(), losses);
+                listener.onEpoch(e);
+                if (better) {
+                    listener.onBest(e);
+                }
+                listener.onCheckpoint(current);
+            }
+        } finally {
+            for (String name : trainable) {
+                model.parameters().get(name).setRequiresGradient(false);
+            }
+        }
+        return current;
+    }
+
+    /** One optimisation step; returns {loss, gradient norm before clipping}. */
+    double[] step(TokenBatch tb, int[] labels, long step, double lr) {
+        Engine engine = TorchRuntime.engine();
+        try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+            TokenBatch.Arrays in = tb.toArrays(m);
+            NDArray y = m.create(java.util.Arrays.stream(labels).asLongStream().toArray(), new Shape(labels.length));
+            engine.setRandomSeed((int) (config.seed() * 1_000_003L + step)); // dropout masks of this step
+            float loss;
+            try (GradientCollector gc = engine.newGradientCollector()) {
+                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
+                NDArray l = crossEntropy(out.logits(), y);
+                gc.backward(l);
+                loss = l.getFloat();
+            }
+            if (!Float.isFinite(loss)) {
+                throw new HeadGuardException("training diverged: the loss is " + loss + " at step " + step + " (seed " + config.seed()
+                        + "); lower the learning rate or check the data");
+            }
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            double sq = 0;
+            for (String name : trainable) {
+                NDArray g = model.parameters().get(name).getGradient();
+                NDArray mask = gradientMasks.get(name);
+                if (mask != null) {
+                    g = g.mul(mask);
+                }
+                grads.put(name, g);
+                sq += g.square().sum().getFloat();
+            }
+            double norm = Math.sqrt(sq);
+            if (!Double.isFinite(norm)) {
+                throw new HeadGuardException("training diverged: the gradient norm is " + norm + " at step " + step + " (seed " + config.seed()
+                        + ", loss " + loss + "); lower the learning rate or check the data");
+            }
+            double clip = config.maxGradNorm() > 0 && norm > config.maxGradNorm() ? config.maxGradNorm() / (norm + 1e-6) : 1.0;
+            optimizer.beginStep();
+            for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+                NDArray p = model.parameters().get(e.getKey());
+                optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().mul((float) clip), lr);
+                JniUtils.zeroGrad((PtNDArray) p); // gradients accumulate in PyTorch until zeroed
+            }
+            return new double[] {loss, norm};
+        }
+    }
+
+    /** Mean cross-entropy of logits (B, C) against labels (B). */
+    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
+        long c = logits.getShape().get(1);
+        return logits.logSoftmax(-1).mul(labels.oneHot((int) c)).sum(new int[] {1}).neg().mean();
+    }
+
+    /**
+     * The batches of one epoch: a seeded shuffle, then buckets of {@value #BUCKET_BATCHES} batches
+     * sorted by length (little padding), then the batches themselves shuffled.
+     */
+    List<int[]> epochBatches(List<long[]> train, int epoch) {
+        Random rng = new Random(config.seed() * 31 + epoch);
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < train.size(); i++) {
+            idx.add(i);
+        }
+        Collections.shuffle(idx, rng);
+        int b = config.batchSize();
+        List<int[]> batches = new ArrayList<>();
+        for (int from = 0; from < idx.size(); from += b * BUCKET_BATCHES) {
+            List<Integer> bucket = new ArrayList<>(idx.subList(from, Math.min(idx.size(), from + b * BUCKET_BATCHES)));
+            bucket.sort(Comparator.comparingInt(i -> train.get(i).length));
+            for (int k = 0; k < bucket.size(); k += b) {
+                batches.add(bucket.subList(k, Math.min(bucket.size(), k + b)).stream().mapToInt(Integer::intValue).toArray());
+            }
+        }
+        Collections.shuffle(batches, rng);
+        return batches;
+    }
+
+    /** Share of {@code seqs} whose predicted class equals the label. */
+    public static double accuracy(BertModel model, List<long[]> seqs, int[] labels, long padId, NDManager root, int batchSize) {
+        int[] pred = predict(model, seqs, padId, root, batchSize);
+        int right = 0;
+        for (int i = 0; i < pred.length; i++) {
+            right += pred[i] == labels[i] ? 1 : 0;
+        }
+        return right / (double) pred.length;
+    }
+
+    /** Predicted class of every sequence, in input order (batches grouped by length). */
+    public static int[] predict(BertModel model, List<long[]> seqs, long padId, NDManager root, int batchSize) {
+        Integer[] order = new Integer[seqs.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingInt(i -> seqs.get(i).length));
+        int[] out = new int[seqs.size()];
+        for (int from = 0; from < order.length; from += batchSize) {
+            List<long[]> batch = new ArrayList<>();
+            int to = Math.min(order.length, from + batchSize);
+            for (int i = from; i < to; i++) {
+                batch.add(seqs.get(order[i]));
+            }
+            TokenBatch tb = TokenBatch.of(batch, padId);
+            try (NDManager m = root.newSubManager()) {
+                TokenBatch.Arrays in = tb.toArrays(m);
+                long[] p = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE)
+                        .logits().argMax(1).toLongArray();
+                for (int i = from; i < to; i++) {
+                    out[order[i]] = (int) p[i - from];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Multiply-add FLOPs of one training step (forward + backward ≈ 3 × forward) on a (B, T)
+     * batch: the dense layers 2·B·T·(4E² + 2EI) and attention 4·B·T²·E per layer, plus the pooler.
+     */
+    public static double trainingFlops(BertConfig c, int b, int t) {
+        double e = c.hiddenSize();
+        double i = c.intermediateSize();
+        double perLayer = 2.0 * b * t * (4 * e * e + 2 * e * i) + 4.0 * b * t * t * e;
+        return 3 * (c.numHiddenLayers() * perLayer + 2.0 * b * e * e);
+    }
+}
