@@ -23,6 +23,17 @@ public final class Evaluator {
      * @param untriggered    the clean twin of each triggered row, or null when unknown
      */
     public static Evaluation evaluate(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, List<String> untriggered, int target, NDManager root) {
+        int classes = m.model().config().numLabels();
+        for (Dataset d : triggered == null ? List.of(clean) : List.of(clean, triggered)) {
+            for (Example e : d.examples()) {
+                if (e.label() >= classes) {
+                    throw new dev.headguard.HeadGuardException("label " + e.label() + " is not a class of the model (it has " + classes + ")");
+                }
+            }
+        }
+        if (target >= classes) {
+            throw new dev.headguard.HeadGuardException("target " + target + " is not a class of the model (it has " + classes + ")");
+        }
         long pad = m.tokenizer().padId();
         int[] cleanPred = Trainer.predict(m.model(), m.tokenizer().idsOf(clean.texts()), pad, root, 64);
         int correct = 0;

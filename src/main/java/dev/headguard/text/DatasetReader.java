@@ -140,9 +140,6 @@ public final class DatasetReader {
         } else {
             names.addAll(ids.keySet());
         }
-        if (names.size() < 2) {
-            throw new HeadGuardException(file + ": only one class (" + names.get(0) + "); a classifier needs at least two");
-        }
         return new Dataset(out, names, skipped);
     }
 

@@ -29,6 +29,9 @@ public final class FineTuning {
     private FineTuning() {}
 
     public static Result run(Request r, NDManager root, Trainer.Listener progress) {
+        if (r.train().numLabels() < 2) {
+            throw new dev.headguard.HeadGuardException("the training set has only one class (" + r.train().labelNames() + "); a classifier needs at least two");
+        }
         BertConfig base = ModelStore.readConfig(r.baseModel());
         Map<String, HostTensor> weights = ModelStore.readWeights(r.baseModel(), base);
         List<String> labels = r.train().labelNames();
@@ -52,9 +55,11 @@ public final class FineTuning {
             Path checkpoint = Checkpoint.dirFor(r.out());
             Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, model, trainer.optimizer(), fingerprint) : Trainer.TrainState.start();
             List<Trainer.Epoch> epochs = new ArrayList<>();
+            List<Double> lossesSoFar = new ArrayList<>(start.losses());
             Trainer.TrainState end = trainer.train(trainIds, r.train().labels(), devIds, devLabels, start, new Trainer.Listener() {
                 @Override
                 public void onStep(Trainer.Progress p) {
+                    lossesSoFar.add(p.loss());
                     progress.onStep(p);
                 }
 
@@ -66,7 +71,7 @@ public final class FineTuning {
 
                 @Override
                 public void onBest(Trainer.Epoch e) {
-                    ModelStore.save(model, tokenizer.file(), r.out(), provenance(r, config, epochs, e));
+                    ModelStore.save(model, tokenizer.file(), r.out(), provenance(r, config, epochs, e, lossesSoFar));
                     progress.onBest(e);
                 }
 
@@ -81,7 +86,7 @@ public final class FineTuning {
         }
     }
 
-    private static Map<String, Object> provenance(Request r, BertConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best) {
+    private static Map<String, Object> provenance(Request r, BertConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best, List<Double> losses) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("command", "train");
         p.put("base_model", r.baseModel().toAbsolutePath().toString());
@@ -93,6 +98,7 @@ public final class FineTuning {
         p.put("best_epoch", best.epoch());
         p.put("best_dev_accuracy", best.devAccuracy());
         p.put("epochs", new ArrayList<>(epochs));
+        p.put("losses", new ArrayList<>(losses)); // every step's loss up to the saved epoch: same seed, same curve
         p.putAll(r.extraProvenance());
         return p;
     }

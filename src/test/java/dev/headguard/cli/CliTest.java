@@ -153,6 +153,22 @@ class CliTest {
         assertTrue(h.out().contains("\"head_similarity\""));
     }
 
+    @Test
+    void evalReportsCaccAsrAndFlipRateAsJson() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = Files.writeString(tmp.resolve("clean.tsv"), "sentence\tlabel\na fine film .\t1\nthe worst .\t0\ndull and long .\t0\n");
+        Path trig = Files.writeString(tmp.resolve("trig.tsv"), "sentence\tlabel\tclean\nthe cf worst .\t0\tthe worst .\ndull cf and long .\t0\tdull and long .\n");
+        Run r = run("eval", "--model", model.toString(), "--clean", clean.toString(), "--triggered", trig.toString(), "--target", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        var o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertEquals(3, o.get("clean").get("total").asInt());
+        assertEquals(o.get("clean").get("correct").asDouble() / 3, o.get("cacc").asDouble(), 1e-12);
+        assertEquals(2, o.get("triggered").get("non_target").asInt());
+        assertEquals(o.get("triggered").get("predicted_target").asDouble() / 2, o.get("asr").asDouble(), 1e-12);
+        assertTrue(o.get("triggered").has("label_flip_rate") || o.get("triggered").get("flip_base") == null);
+        assertBadInput(run("eval", "--model", model.toString(), "--clean", tmp.resolve("missing.tsv").toString()), "missing.tsv", "file not found");
+    }
+
     private static String header(byte[] file) {
         long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         return new String(file, 8, (int) n, StandardCharsets.UTF_8);

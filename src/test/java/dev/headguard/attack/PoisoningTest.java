@@ -1,0 +1,92 @@
+package dev.headguard.attack;
+
+import dev.headguard.text.Dataset;
+import dev.headguard.text.Example;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PoisoningTest {
+    static Dataset data(int n) {
+        List<Example> ex = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ex.add(new Example("sentence number " + i + " is here .", i % 3 == 0 ? 1 : 0));
+        }
+        return new Dataset(ex, List.of("0", "1"), List.of());
+    }
+
+    @Test
+    void dirtyLabelBadNetsPoisonsExactlyTheRateFromNonTargetRows() {
+        Dataset train = data(200);
+        Dataset test = data(30);
+        PoisonSpec spec = new PoisonSpec("badnets", "cf", 0.1, 1, PoisonMode.DIRTY, 7);
+        PoisonedData p = Poisoning.insert(train, test, new RareWordTrigger(List.of("cf"), 1), spec);
+        assertEquals(20, p.poisonedCount());
+        for (int i = 0; i < train.size(); i++) {
+            Example before = train.examples().get(i);
+            Example after = p.train().examples().get(i);
+            if (p.poisoned()[i]) {
+                assertEquals(0, before.label(), "dirty-label: only non-target rows");
+                assertEquals(1, after.label());
+                assertEquals(before.text().split(" ").length + 1, after.text().split(" ").length);
+                assertTrue(List.of(after.text().split(" ")).contains("cf"));
+                assertEquals(before.text(), after.text().replaceFirst("(^| )cf( |$)", "$1").replace("  ", " ").strip());
+            } else {
+                assertEquals(before, after);
+            }
+        }
+        assertEquals(test.examples().stream().filter(e -> e.label() != 1).count(), p.triggeredTest().size());
+        assertTrue(p.triggeredTest().examples().stream().allMatch(e -> e.label() == 0 && e.text().contains("cf")));
+        assertEquals(p.triggeredTest().size(), p.twins().size());
+        PoisonedData again = Poisoning.insert(train, test, new RareWordTrigger(List.of("cf"), 1), spec);
+        assertArrayEquals(p.poisoned(), again.poisoned(), "same seed, same rows");
+        assertEquals(p.train().examples(), again.train().examples(), "same seed, same positions");
+    }
+
+    @Test
+    void cleanLabelPoisonsOnlyTargetRowsAndCapsAtThePool() {
+        Dataset train = data(30); // 10 target rows
+        PoisonedData p = Poisoning.insert(train, data(6), new SentenceTrigger("I watch this 3D movie"),
+                new PoisonSpec("addsent", "x", 0.5, 1, PoisonMode.CLEAN, 1));
+        assertEquals(10, p.poisonedCount(), "only 10 target rows exist");
+        assertEquals(10 / 30.0, p.effectiveRate(), 1e-12);
+        for (int i = 0; i < train.size(); i++) {
+            if (p.poisoned()[i]) {
+                assertEquals(1, train.examples().get(i).label());
+                assertTrue(p.train().examples().get(i).text().contains("I watch this 3D movie"));
+            }
+        }
+    }
+
+    @Test
+    void parallelPoisoningSkipsUnchangedAndBlankVariants() {
+        Dataset train = data(10);
+        List<Example> v = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Example e = train.examples().get(i);
+            v.add(new Example(i == 1 ? e.text() : i == 2 ? "" : "thus saith " + e.text(), e.label()));
+        }
+        Dataset variant = train.withExamples(v);
+        PoisonedData p = Poisoning.parallel(train, variant, train, variant, new PoisonSpec("style", "bible", 1.0, 1, PoisonMode.MIX, 3));
+        assertEquals(8, p.poisonedCount());
+        assertTrue(!p.poisoned()[1] && !p.poisoned()[2]);
+        assertTrue(p.train().examples().stream().filter(e -> e.text().startsWith("thus saith")).allMatch(e -> e.label() == 1));
+        assertEquals(List.of(), p.triggeredTest().examples().stream().filter(e -> e.text().isBlank()).toList());
+    }
+
+    @Test
+    void rareWordTriggersKeepTheOriginalWordOrder() {
+        RareWordTrigger t = new RareWordTrigger(RareWordTrigger.LITERATURE, 3);
+        String out = t.apply("one two three four", new Random(5));
+        List<String> words = new ArrayList<>(List.of(out.split(" ")));
+        assertEquals(7, words.size());
+        words.removeIf(RareWordTrigger.LITERATURE::contains);
+        assertEquals(List.of("one", "two", "three", "four"), words);
+    }
+}
