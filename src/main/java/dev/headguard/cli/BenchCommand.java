@@ -264,9 +264,7 @@ final class BenchCommand implements Runnable {
                         r.state().bestEpoch(), r.state().losses().subList(0, Math.min(5, r.state().losses().size())));
             } finally {
                 if (out == null) {
-                    try (var s = Files.walk(target.getParent())) {
-                        s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-                    }
+                    ModelStore.deleteRecursively(target.getParent());
                 }
             }
             return 0;

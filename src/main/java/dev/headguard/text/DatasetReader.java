@@ -4,14 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.HeadGuardException;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -298,27 +291,10 @@ public final class DatasetReader {
     }
 
     private static List<String> lines(Path file) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file),
-                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)))) {
-            List<String> out = new ArrayList<>();
-            long chars = 0;
-            for (String s = r.readLine(); s != null; s = r.readLine()) {
-                chars += s.length();
-                if (s.length() > SentenceFile.MAX_CHARS * 10L) {
-                    throw new HeadGuardException(file + ": line " + (out.size() + 1) + " is over " + SentenceFile.MAX_CHARS * 10 + " characters");
-                }
-                out.add(s);
-            }
-            if (chars == 0) {
-                throw new HeadGuardException(file + ": empty file");
-            }
-            return out;
-        } catch (NoSuchFileException e) {
-            throw new HeadGuardException(file + ": file not found");
-        } catch (CharacterCodingException e) {
-            throw new HeadGuardException(file + ": not UTF-8 text");
-        } catch (IOException e) {
-            throw new HeadGuardException(file + ": cannot read (" + e.getMessage() + ")");
+        List<String> out = SentenceFile.lines(file);
+        if (out.stream().allMatch(String::isEmpty)) {
+            throw new HeadGuardException(file + ": empty file");
         }
+        return out;
     }
 }

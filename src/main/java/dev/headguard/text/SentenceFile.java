@@ -80,7 +80,8 @@ public final class SentenceFile {
         }
     }
 
-    private static List<String> lines(Path file) {
+    /** Every line of a strict UTF-8 file; errors name the file. Shared with {@link DatasetReader}. */
+    static List<String> lines(Path file) {
         try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
                 StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)))) {
             List<String> out = new ArrayList<>();

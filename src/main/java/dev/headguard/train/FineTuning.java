@@ -81,7 +81,7 @@ public final class FineTuning {
                 }
             });
             trainer.optimizer().close();
-            deleteQuietly(checkpoint); // a finished run needs no checkpoint
+            ModelStore.deleteRecursively(checkpoint); // a finished run needs no checkpoint
             return new Result(end, epochs, r.out());
         }
     }
@@ -109,13 +109,5 @@ public final class FineTuning {
         sb.append(r.config()).append('|').append(config).append('|').append(r.maxLength()).append('|').append(r.baseModel().toAbsolutePath());
         sb.append('|').append(r.train().examples().hashCode()).append('|').append(r.dev() == null ? 0 : r.dev().examples().hashCode());
         return Integer.toHexString(sb.toString().hashCode()) + "-" + r.train().size();
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var s = java.nio.file.Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-        } catch (java.io.IOException ignored) {
-            // a leftover checkpoint directory is harmless
-        }
     }
 }

@@ -202,7 +202,8 @@ public final class ModelStore {
         }
     }
 
-    static void deleteRecursively(Path p) {
+    /** Deletes a directory tree, best effort (used for temporary and finished-with directories). */
+    public static void deleteRecursively(Path p) {
         if (!Files.exists(p)) {
             return;
         }

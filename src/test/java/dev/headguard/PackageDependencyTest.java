@@ -1,0 +1,60 @@
+package dev.headguard;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Dependencies point one way: attacks work on examples and never touch a model; the model knows
+ * nothing of training, attacks, detection or the command line; only the command line sees
+ * everything. Checked on the sources' imports and fully qualified references.
+ */
+class PackageDependencyTest {
+    /** Package -> packages it must not use. */
+    static final Map<String, List<String>> FORBIDDEN = Map.of(
+            "attack", List.of("model", "train", "detect", "eval", "inference", "cli"),
+            "model", List.of("train", "attack", "detect", "eval", "inference", "cli"),
+            "text", List.of("model", "train", "attack", "detect", "eval", "inference", "cli"),
+            "train", List.of("attack", "detect", "eval", "cli"),
+            "detect", List.of("train", "attack", "eval", "cli"),
+            "inference", List.of("train", "attack", "detect", "eval", "cli"),
+            "eval", List.of("cli"));
+
+    static final Pattern USE = Pattern.compile("dev\\.headguard\\.([a-z]+)[.;]");
+
+    @Test
+    void dependenciesPointOneWay() throws IOException {
+        Path root = Path.of("src/main/java/dev/headguard");
+        List<String> violations = new ArrayList<>();
+        int checked = 0;
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                String pkg = root.relativize(f).getName(0).toString();
+                List<String> banned = FORBIDDEN.get(pkg);
+                if (banned == null || f.getParent().equals(root)) {
+                    continue;
+                }
+                checked++;
+                Matcher m = USE.matcher(Files.readString(f));
+                while (m.find()) {
+                    if (banned.contains(m.group(1))) {
+                        violations.add(root.relativize(f) + " uses dev.headguard." + m.group(1));
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 20, "the sources were found (" + checked + " files)");
+        assertEquals(List.of(), violations);
+    }
+}
