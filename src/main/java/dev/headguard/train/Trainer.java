@@ -218,13 +218,17 @@ public final class Trainer {
                     g = g.mul(mask);
                 }
                 grads.put(name, g);
-                sq += g.square().sum().getFloat();
+                // ‖g‖² as max² · Σ(g/max)², so that large but finite gradients do not overflow float32.
+                float max = g.abs().max().getFloat();
+                if (!Float.isFinite(max)) {
+                    throw new HeadGuardException("training diverged: the gradient of " + name + " is not finite (max |g| = " + max + ") at step " + step
+                            + " (seed " + config.seed() + ", loss " + loss + "); lower the learning rate or check the data");
+                }
+                if (max > 0) {
+                    sq += (double) max * max * g.div(max).square().sum().getFloat();
+                }
             }
             double norm = Math.sqrt(sq);
-            if (!Double.isFinite(norm)) {
-                throw new HeadGuardException("training diverged: the gradient norm is " + norm + " at step " + step + " (seed " + config.seed()
-                        + ", loss " + loss + "); lower the learning rate or check the data");
-            }
             double clip = config.maxGradNorm() > 0 && norm > config.maxGradNorm() ? config.maxGradNorm() / (norm + 1e-6) : 1.0;
             optimizer.beginStep();
             for (Map.Entry<String, NDArray> e : grads.entrySet()) {
