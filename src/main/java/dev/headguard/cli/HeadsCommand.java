@@ -55,8 +55,8 @@ final class HeadsCommand implements Callable<Integer> {
             int layers = c.numHiddenLayers();
             int heads = c.numAttentionHeads();
             double[][] headSim = new double[layers][heads]; // summed over sentences
-            double[][] pairMin = new double[layers][1];
-            double[][] pairMax = new double[layers][1];
+            double[] pairMin = new double[layers];
+            double[] pairMax = new double[layers];
             int[][] argMax = new int[layers][2];
             double[][] pair = new double[layers][heads * heads];
             new BatchRunner(m, root, 16).run(sentences, ForwardOptions.INFERENCE.withAttentions(), true, (rows, tokens, in, out) -> {
@@ -74,15 +74,15 @@ final class HeadsCommand implements Callable<Integer> {
             });
             int n = sentences.size();
             for (int l = 0; l < layers; l++) {
-                pairMin[l][0] = Double.MAX_VALUE;
-                pairMax[l][0] = -Double.MAX_VALUE;
+                pairMin[l] = Double.MAX_VALUE;
+                pairMax[l] = -Double.MAX_VALUE;
                 for (int i = 0; i < heads; i++) {
                     headSim[l][i] /= n;
                     for (int j = i + 1; j < heads; j++) {
                         double v = pair[l][i * heads + j] / n;
-                        pairMin[l][0] = Math.min(pairMin[l][0], v);
-                        if (v > pairMax[l][0]) {
-                            pairMax[l][0] = v;
+                        pairMin[l] = Math.min(pairMin[l], v);
+                        if (v > pairMax[l]) {
+                            pairMax[l] = v;
                             argMax[l] = new int[] {i, j};
                         }
                     }
@@ -98,8 +98,8 @@ final class HeadsCommand implements Callable<Integer> {
                     ObjectNode lo = arr.addObject();
                     lo.put("layer", l);
                     lo.put("mean_similarity", java.util.Arrays.stream(headSim[l]).average().orElse(0));
-                    lo.put("min_pair", pairMin[l][0]);
-                    lo.put("max_pair", pairMax[l][0]);
+                    lo.put("min_pair", pairMin[l]);
+                    lo.put("max_pair", pairMax[l]);
                     lo.putArray("max_pair_heads").add(argMax[l][0]).add(argMax[l][1]);
                     ArrayNode hs = lo.putArray("head_similarity");
                     for (double v : headSim[l]) {
@@ -119,7 +119,7 @@ final class HeadsCommand implements Callable<Integer> {
                     row.append(String.format(Locale.ROOT, "%5.2f", headSim[l][h]));
                 }
                 System.out.printf(Locale.ROOT, "%-6d %6.3f %6.3f %5.3f %-6s %s%n", l, java.util.Arrays.stream(headSim[l]).average().orElse(0),
-                        pairMin[l][0], pairMax[l][0], "(" + argMax[l][0] + "," + argMax[l][1] + ")", row);
+                        pairMin[l], pairMax[l], "(" + argMax[l][0] + "," + argMax[l][1] + ")", row);
             }
         }
         return 0;
