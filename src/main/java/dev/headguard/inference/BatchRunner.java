@@ -39,20 +39,20 @@ public final class BatchRunner {
 
     /** Runs every text once; {@code sortByLength} groups texts of similar length. */
     public void run(List<String> texts, ForwardOptions options, boolean sortByLength, BatchConsumer consumer) {
+        List<long[]> ids = model.tokenizer().idsOf(texts); // tokenised once: for sorting and for the batches
         Integer[] order = IntStream.range(0, texts.size()).boxed().toArray(Integer[]::new);
         if (sortByLength) {
-            int[] len = texts.stream().mapToInt(t -> model.tokenizer().ids(t).length).toArray();
-            java.util.Arrays.sort(order, Comparator.comparingInt(i -> len[i]));
+            java.util.Arrays.sort(order, Comparator.comparingInt(i -> ids.get(i).length));
         }
         for (int from = 0; from < order.length; from += batchSize) {
             int to = Math.min(order.length, from + batchSize);
             int[] rows = new int[to - from];
-            List<String> batchTexts = new ArrayList<>(rows.length);
+            List<long[]> batchIds = new ArrayList<>(rows.length);
             for (int i = from; i < to; i++) {
                 rows[i - from] = order[i];
-                batchTexts.add(texts.get(order[i]));
+                batchIds.add(ids.get(order[i]));
             }
-            TokenBatch tokens = model.tokenizer().encode(batchTexts);
+            TokenBatch tokens = TokenBatch.of(batchIds, model.tokenizer().padId());
             try (NDManager m = root.newSubManager()) {
                 TokenBatch.Arrays in = tokens.toArrays(m);
                 BertOutput out = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);

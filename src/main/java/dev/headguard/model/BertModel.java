@@ -212,7 +212,7 @@ public final class BertModel implements AutoCloseable {
             throw new IllegalArgumentException(s.get(1) + " tokens exceed max_position_embeddings " + config.maxPositionEmbeddings());
         }
         NDManager out = inputIds.getManager();
-        try (NDScope scope = new NDScope()) {
+        try (NDScope ignored = new NDScope()) {
             NDArray mask = attentionMask.toType(DataType.FLOAT32, false);                         // (B, T)
             // Padding keys get the most negative score, so softmax gives them exactly zero.
             NDArray maskBias = mask.neg().add(1f).mul(MASKED_SCORE).expandDims(1).expandDims(1); // (B, 1, 1, T)
@@ -239,15 +239,15 @@ public final class BertModel implements AutoCloseable {
             NDArray pooled = pooler == null ? null : pooler.forward(x);
             NDArray logits = classifier == null ? null : classifier.forward(dropout(pooled, config.hiddenDropoutProb(), options.training()));
             BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions);
-            keep(scope, out, x, pooled, logits);
-            hidden.forEach(a -> keep(scope, out, a));
-            attentions.forEach(a -> keep(scope, out, a));
+            keep(out, x, pooled, logits);
+            hidden.forEach(a -> keep(out, a));
+            attentions.forEach(a -> keep(out, a));
             return result;
         }
     }
 
     /** Moves results out of the scope that frees the intermediates, into the caller's manager. */
-    private static void keep(NDScope scope, NDManager target, NDArray... arrays) {
+    private static void keep(NDManager target, NDArray... arrays) {
         for (NDArray a : arrays) {
             if (a != null) {
                 NDScope.unregister(a);

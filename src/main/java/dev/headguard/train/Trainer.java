@@ -218,15 +218,18 @@ public final class Trainer {
                     g = g.mul(mask);
                 }
                 grads.put(name, g);
-                // ‖g‖² as max² · Σ(g/max)², so that large but finite gradients do not overflow float32.
-                float max = g.abs().max().getFloat();
-                if (!Float.isFinite(max)) {
-                    throw new HeadGuardException("training diverged: the gradient of " + name + " is not finite (max |g| = " + max + ") at step " + step
-                            + " (seed " + config.seed() + ", loss " + loss + "); lower the learning rate or check the data");
+                double gsq = g.square().sum().getFloat();
+                if (!Double.isFinite(gsq)) {
+                    // Either a non-finite gradient, or a large finite one whose squares overflow float32:
+                    // recompute as max² · Σ(g/max)² before deciding.
+                    float max = g.abs().max().getFloat();
+                    if (!Float.isFinite(max)) {
+                        throw new HeadGuardException("training diverged: the gradient of " + name + " is not finite (max |g| = " + max + ") at step " + step
+                                + " (seed " + config.seed() + ", loss " + loss + "); lower the learning rate or check the data");
+                    }
+                    gsq = (double) max * max * g.div(max).square().sum().getFloat();
                 }
-                if (max > 0) {
-                    sq += (double) max * max * g.div(max).square().sum().getFloat();
-                }
+                sq += gsq;
             }
             double norm = Math.sqrt(sq);
             double clip = config.maxGradNorm() > 0 && norm > config.maxGradNorm() ? config.maxGradNorm() / (norm + 1e-6) : 1.0;
