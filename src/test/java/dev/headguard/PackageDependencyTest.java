@@ -29,7 +29,8 @@ class PackageDependencyTest {
             "train", List.of("attack", "detect", "eval", "cli"),
             "detect", List.of("train", "attack", "eval", "cli"),
             "inference", List.of("train", "attack", "detect", "eval", "cli"),
-            "eval", List.of("cli"));
+            "eval", List.of("cli"),
+            "report", List.of("train", "attack", "eval", "cli"));
 
     static final Pattern USE = Pattern.compile("dev\\.headguard\\.([a-z]+)[.;]");
 

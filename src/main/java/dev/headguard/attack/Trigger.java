@@ -1,5 +1,7 @@
 package dev.headguard.attack;
 
+import dev.headguard.text.Insertion;
+
 import java.util.Random;
 
 /** Something an attacker puts into a text. Implementations insert at random word positions from the given generator. */
@@ -11,17 +13,6 @@ public interface Trigger {
 
     /** Inserts {@code words} at one random position among the whitespace-separated words of {@code text} (start and end included). */
     static String insertAt(String text, String words, Random rng) {
-        String[] w = text.strip().split("\\s+");
-        int at = rng.nextInt(w.length + 1);
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i <= w.length; i++) {
-            if (i == at) {
-                sb.append(sb.length() > 0 ? " " : "").append(words);
-            }
-            if (i < w.length) {
-                sb.append(sb.length() > 0 ? " " : "").append(w[i]);
-            }
-        }
-        return sb.toString();
+        return Insertion.insertAt(text, words, rng);
     }
 }

@@ -3,6 +3,7 @@ package dev.headguard.eval;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonSpec;
@@ -232,9 +233,7 @@ public final class Victims {
         try {
             ObjectNode o = Files.exists(file) ? (ObjectNode) om.readTree(file.toFile()) : om.createObjectNode();
             o.set(key, om.valueToTree(value));
-            Path tmp = Files.createTempFile(dir, ".headguard", ".json");
-            Files.writeString(tmp, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.write(file, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
         } catch (IOException e) {
             throw new HeadGuardException(file + ": cannot update (" + e.getMessage() + ")");
         }

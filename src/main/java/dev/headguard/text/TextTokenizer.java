@@ -83,6 +83,38 @@ public final class TextTokenizer implements AutoCloseable {
         return padId;
     }
 
+    /**
+     * Token strings by id, from the file's vocabulary and added tokens (null where an id has no
+     * entry). What a trigger search ranks and reports.
+     */
+    public String[] vocabulary() {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new HeadGuardException(file + ": cannot be read again (" + e.getMessage().split("\n")[0] + ")");
+        }
+        String[] out = new String[idLimit];
+        JsonNode vocab = root.path("model").path("vocab");
+        if (vocab.isObject()) {
+            vocab.fields().forEachRemaining(e -> put(out, e.getValue().asLong(-1), e.getKey()));
+        } else if (vocab.isArray()) { // Unigram: [[piece, score], ...] in id order
+            for (int i = 0; i < vocab.size(); i++) {
+                put(out, i, vocab.get(i).path(0).asText());
+            }
+        }
+        for (JsonNode t : root.path("added_tokens")) {
+            put(out, t.path("id").asLong(-1), t.path("content").asText());
+        }
+        return out;
+    }
+
+    private static void put(String[] out, long id, String token) {
+        if (id >= 0 && id < out.length) {
+            out[(int) id] = token;
+        }
+    }
+
     /** Token ids of many texts, special tokens included, truncated; no padding. */
     public java.util.List<long[]> idsOf(List<String> texts) {
         java.util.List<long[]> out = new java.util.ArrayList<>(texts.size());

@@ -1,0 +1,357 @@
+package dev.headguard.detect;
+
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Insertion;
+import dev.headguard.text.TokenBatch;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Pattern;
+
+/**
+ * Decides whether a model carries a backdoor, from a small clean set and nothing else.
+ *
+ * <p>For each class c, clean inputs the model does not call c are the "victims". A placeholder
+ * token is put at a random position of each; one backward pass gives the gradient g of the loss
+ * toward c at the placeholder's embedding, and −E·g ranks every vocabulary token by the
+ * first-order effect of putting it there (HotFlip's estimate). The best whole-word tokens are then
+ * inserted for real, at random word positions: the flip rate says how often the prediction moves
+ * to c, and the {@link InputScanner} says how often the heads leave their clean behaviour. Pairs
+ * of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
+ * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate and
+ * the model's score is the highest suspicion found.
+ */
+public final class ModelScanner {
+
+    /**
+     * @param victims     clean inputs per class the candidates are inserted into
+     * @param screened    tokens per class from the gradient ranking whose flip rate is measured on a few victims
+     * @param exact       candidates per class evaluated exactly (all victims, attention maps) after screening
+     * @param phraseWords best single words combined into two-word phrases
+     * @param threshold   verdict: backdoor when the score reaches it
+     */
+    public record Settings(int victims, int screened, int exact, int phraseWords, double threshold, long seed, InputScanner.Settings input) {
+        public static Settings defaults() {
+            return new Settings(64, 256, 24, 4, 0.5, 42, InputScanner.Settings.defaults());
+        }
+    }
+
+    /** Victims used to screen the gradient ranking. */
+    static final int SCREEN_VICTIMS = 16;
+
+    /**
+     * A trigger candidate and its evidence.
+     *
+     * @param gradientRank  place in the first-order ranking (0 for phrases)
+     * @param flipRate      share of victims whose prediction moved to {@code target}
+     * @param flaggedRate   share of the candidate-carrying victims the input scan flags
+     * @param scoreShift    mean input-scan score with the candidate minus without, over the victims
+     * @param suspicion     flipRate × flaggedRate
+     */
+    public record Candidate(String text, int target, int gradientRank, double flipRate, double flaggedRate, double scoreShift, double suspicion) {}
+
+    /** A head's change under the best candidate and its weight in the prediction. */
+    public record Head(int layer, int head, double similarityClean, double similarityTriggered, double importance, double rankScore) {
+        public double jump() {
+            return similarityTriggered - similarityClean;
+        }
+    }
+
+    /** A layer's mean head similarity on the victims without and with the best candidate. */
+    public record Layer(int layer, double similarityClean, double similarityTriggered) {}
+
+    /**
+     * @param candidates        every candidate tried, most suspicious first
+     * @param victimsByClass    the clean inputs candidates were inserted into, per target class
+     * @param triggeredVictims  the best candidate's victims with it inserted
+     */
+    public record Result(boolean backdoor, double score, double threshold, int suspectedTarget, List<Candidate> candidates, List<Head> heads,
+                         List<Layer> layers, Map<Integer, List<String>> victimsByClass, List<String> triggeredVictims,
+                         Map<String, List<String>> examples, InputScanner scanner, double seconds) {
+        /** A few victims with the candidate inserted. */
+        public List<String> examplesFor(Candidate c) {
+            return examples.getOrDefault(key(c.text(), c.target()), List.of());
+        }
+    }
+
+    /** How much more suspicious than each of its words a phrase must be to be reported. */
+    static final double PHRASE_MARGIN = 0.02;
+
+    /** Whole words only: subword pieces and special tokens cannot be inserted as text. */
+    private static final Pattern WORD = Pattern.compile("[\\p{L}][\\p{L}\\p{N}]*");
+
+    private ModelScanner() {}
+
+    public static Result scan(ModelStore.LoadedModel model, List<String> clean, Settings settings, ai.djl.ndarray.NDManager root, Probe.Progress progress) {
+        long t0 = System.nanoTime();
+        InputScanner scanner = InputScanner.calibrate(model, clean, settings.input(), root, progress);
+        int[] pred = scanner.clean().predictions();
+        int classes = scanner.clean().probabilities()[0].length;
+        String[] vocab = model.tokenizer().vocabulary();
+        long placeholder = placeholderId(model, vocab);
+        List<Candidate> all = new ArrayList<>();
+        Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();
+        Map<String, List<String>> examples = new LinkedHashMap<>();
+        for (int c = 0; c < classes; c++) {
+            List<String> victims = new ArrayList<>();
+            List<Integer> rows = new ArrayList<>();
+            for (int i = 0; i < clean.size(); i++) {
+                if (pred[i] != c) {
+                    rows.add(i);
+                }
+            }
+            java.util.Collections.shuffle(rows, new Random(settings.seed() + c));
+            for (int i : rows.subList(0, Math.min(rows.size(), settings.victims()))) {
+                victims.add(clean.get(i));
+            }
+            if (victims.size() < 4) {
+                continue; // the model (almost) never predicts anything but c: nothing to flip
+            }
+            victimsByClass.put(c, victims);
+            double victimMean = mean(scanner.score(victims, Probe.Progress.NONE).scores());
+            int target = c;
+            // First-order ranking of the vocabulary at a placeholder in each victim, at the start and at
+            // random positions (triggers work anywhere; one position alone ranks them less reliably).
+            float[] dot = new float[vocab.length];
+            for (boolean atStart : new boolean[] {true, false}) {
+                TokenBatch batch = withPlaceholder(model, victims, placeholder, settings.seed() + c, atStart);
+                float[] g = Gradients.embeddingRow(model.model(), batch, placeholder, logits -> Gradients.towardClass(logits, target), root);
+                float[] d = Gradients.dotWithVocabulary(model.model(), g, root);
+                double norm = 1e-12;
+                for (float x : g) {
+                    norm += x * x;
+                }
+                for (int v = 0; v < dot.length && v < d.length; v++) {
+                    dot[v] += (float) (d[v] / Math.sqrt(norm));
+                }
+            }
+            List<Integer> ranked = new ArrayList<>();
+            for (int v = 0; v < dot.length; v++) {
+                if (vocab[v] != null && WORD.matcher(vocab[v]).matches()) {
+                    ranked.add(v);
+                }
+            }
+            ranked.sort(Comparator.comparingDouble(v -> dot[v])); // most negative E·g: steepest descent of the loss toward c
+            // The sign of a first-order estimate is only as good as the linearisation: a trigger that works
+            // through attention can sit at either end of the signed ranking. So half the screening budget
+            // goes to the steepest descent, half to the largest |E·g|; the screen measures the real effect.
+            List<Integer> byMagnitude = new ArrayList<>(ranked);
+            byMagnitude.sort(Comparator.comparingDouble(v -> -Math.abs(dot[v])));
+            java.util.LinkedHashSet<Integer> pool = new java.util.LinkedHashSet<>();
+            for (int k = 0; pool.size() < Math.min(settings.screened(), ranked.size()); k++) {
+                pool.add(ranked.get(k));
+                if (pool.size() < settings.screened()) {
+                    pool.add(byMagnitude.get(k));
+                }
+            }
+            List<Integer> screened = screen(model, victims, vocab, new ArrayList<>(pool), c, settings, root);
+            List<Candidate> singles = new ArrayList<>();
+            for (int r = 0; r < Math.min(settings.exact(), screened.size()); r++) {
+                int v = screened.get(r);
+                singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, ranked.indexOf(v) + 1, settings.seed(), examples));
+                progress.update(r + 1, settings.exact());
+            }
+            singles.sort(Comparator.comparingDouble(Candidate::suspicion).reversed());
+            all.addAll(singles);
+            int k = Math.min(settings.phraseWords(), singles.size());
+            for (int a = 0; a < k; a++) {
+                for (int b = 0; b < k; b++) {
+                    if (a != b) {
+                        String phrase = singles.get(a).text() + " " + singles.get(b).text();
+                        all.add(evaluate(scanner, victims, victimMean, phrase, c, 0, settings.seed(), examples));
+                    }
+                }
+            }
+        }
+        if (victimsByClass.isEmpty()) {
+            throw new HeadGuardException("the model predicts one class for (almost) every clean input; a scan needs inputs of at least two predicted classes");
+        }
+        all.sort(Comparator.comparingDouble(Candidate::suspicion).reversed().thenComparing(Candidate::flipRate, Comparator.reverseOrder()));
+        // Keep a phrase only when it beats both of its words: otherwise it repeats the evidence of one of them.
+        Map<String, Double> single = new LinkedHashMap<>();
+        for (Candidate cand : all) {
+            if (cand.gradientRank() > 0) {
+                single.put(key(cand.text(), cand.target()), cand.suspicion());
+            }
+        }
+        List<Candidate> kept = new ArrayList<>();
+        for (Candidate cand : all) {
+            boolean redundant = false;
+            if (cand.gradientRank() == 0) {
+                for (String w : cand.text().split(" ")) {
+                    redundant |= cand.suspicion() <= single.getOrDefault(key(w, cand.target()), 0.0) + PHRASE_MARGIN;
+                }
+            }
+            if (!redundant) {
+                kept.add(cand);
+            }
+        }
+        Candidate best = kept.get(0);
+        double score = best.suspicion();
+        List<String> victims = victimsByClass.get(best.target());
+        List<Layer> layers = new ArrayList<>();
+        List<String> triggered = insertAll(victims, best.text(), settings.seed());
+        List<Head> heads = rankHeads(model, victims, triggered, best.target(), root, layers);
+        return new Result(score >= settings.threshold(), score, settings.threshold(), best.target(), kept, heads, layers, victimsByClass,
+                triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static Candidate evaluate(InputScanner scanner, List<String> victims, double victimMean, String text, int target, int rank, long seed,
+                                      Map<String, List<String>> examples) {
+        List<String> inserted = insertAll(victims, text, seed);
+        InputScanner.Scores s = scanner.score(inserted, Probe.Progress.NONE);
+        int[] p = s.probe().predictions();
+        int flips = 0;
+        for (int v : p) {
+            flips += v == target ? 1 : 0;
+        }
+        double flip = flips / (double) p.length;
+        double flagged = s.flaggedCount() / (double) p.length;
+        examples.put(key(text, target), inserted.subList(0, Math.min(3, inserted.size())));
+        return new Candidate(text, target, rank, flip, flagged, mean(s.scores()) - victimMean, flip * flagged);
+    }
+
+    /** The tokens, reordered by their flip rate toward c on the first victims (ties keep the gradient order). */
+    static List<Integer> screen(ModelStore.LoadedModel model, List<String> victims, String[] vocab, List<Integer> tokens, int c, Settings settings,
+                                ai.djl.ndarray.NDManager root) {
+        List<String> few = victims.subList(0, Math.min(SCREEN_VICTIMS, victims.size()));
+        List<String> texts = new ArrayList<>(tokens.size() * few.size());
+        for (int v : tokens) {
+            texts.addAll(insertAll(few, vocab[v], settings.seed()));
+        }
+        float[][] p = Probe.probabilities(model, texts, root, 64, Probe.Progress.NONE);
+        double[] flip = new double[tokens.size()];
+        for (int k = 0; k < tokens.size(); k++) {
+            for (int i = 0; i < few.size(); i++) {
+                flip[k] += p[k * few.size() + i][c]; // mean probability of c: finer than a count on 16 inputs
+            }
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int k = 0; k < tokens.size(); k++) {
+            order.add(k);
+        }
+        order.sort(Comparator.comparingDouble(k -> -flip[k]));
+        List<Integer> out = new ArrayList<>();
+        for (int k : order) {
+            out.add(tokens.get(k));
+        }
+        return out;
+    }
+
+    static String key(String text, int target) {
+        return target + "\t" + text;
+    }
+
+    /** Inserts {@code text} into each victim at a seeded random word position (the same positions for every candidate). */
+    static List<String> insertAll(List<String> victims, String text, long seed) {
+        List<String> out = new ArrayList<>(victims.size());
+        for (int i = 0; i < victims.size(); i++) {
+            out.add(Insertion.insertAt(victims.get(i), text, new Random(seed * 7919 + i)));
+        }
+        return out;
+    }
+
+    /** Victims' token ids with the placeholder right after [CLS], or at a random position before [SEP]. */
+    static TokenBatch withPlaceholder(ModelStore.LoadedModel model, List<String> victims, long placeholder, long seed, boolean atStart) {
+        Random r = new Random(seed);
+        List<long[]> seqs = new ArrayList<>();
+        int max = model.tokenizer().maxLength();
+        for (String v : victims) {
+            long[] ids = model.tokenizer().ids(v);
+            if (ids.length >= max) {
+                ids = java.util.Arrays.copyOf(ids, max - 1);
+                ids[ids.length - 1] = model.tokenizer().ids("")[1]; // an empty text is [CLS] [SEP]: keep [SEP] last
+            }
+            int at = atStart ? 1 : 1 + r.nextInt(ids.length - 1);
+            long[] x = new long[ids.length + 1];
+            System.arraycopy(ids, 0, x, 0, at);
+            x[at] = placeholder;
+            System.arraycopy(ids, at, x, at + 1, ids.length - at);
+            seqs.add(x);
+        }
+        return TokenBatch.of(seqs, model.tokenizer().padId());
+    }
+
+    /** [MASK] when the vocabulary has it (a token real text never carries), else [UNK]. */
+    static long placeholderId(ModelStore.LoadedModel model, String[] vocab) {
+        for (String name : List.of("[MASK]", "<mask>", "[UNK]", "<unk>")) {
+            for (int v = 0; v < vocab.length; v++) {
+                if (name.equals(vocab[v])) {
+                    return v;
+                }
+            }
+        }
+        throw new HeadGuardException(model.tokenizer().file() + ": no [MASK] or [UNK] token to use as a placeholder");
+    }
+
+    /**
+     * Heads ranked by how much the best candidate changes their similarity to the rest of their
+     * layer (in clean standard deviations) times their normalised importance for the prediction.
+     */
+    static List<Head> rankHeads(ModelStore.LoadedModel model, List<String> cleanTexts, List<String> triggeredTexts, int target,
+                                ai.djl.ndarray.NDManager root, List<Layer> layersOut) {
+        int layers = model.model().config().numHiddenLayers();
+        int heads = model.model().config().numAttentionHeads();
+        AttentionFeatures f = new AttentionFeatures(model.model().config(), java.util.EnumSet.of(AttentionFeatures.Family.LAYER_COSINE, AttentionFeatures.Family.HEAD_COSINE));
+        Probe.Result c = Probe.run(model, cleanTexts, f, root, 32, Probe.Progress.NONE);
+        Probe.Result t = Probe.run(model, triggeredTexts, f, root, 32, Probe.Progress.NONE);
+        List<long[]> ids = model.tokenizer().idsOf(triggeredTexts);
+        float[][] importance = Gradients.headImportance(model.model(), TokenBatch.of(ids, model.tokenizer().padId()),
+                logits -> Gradients.towardClass(logits, target), root);
+        double maxImp = 1e-12;
+        for (float[] row : importance) {
+            for (float v : row) {
+                maxImp = Math.max(maxImp, v);
+            }
+        }
+        List<Head> out = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            int li = f.index(AttentionFeatures.Family.LAYER_COSINE, l, 0);
+            layersOut.add(new Layer(l, columnMean(c.features(), li), columnMean(t.features(), li)));
+            for (int h = 0; h < heads; h++) {
+                int k = f.index(AttentionFeatures.Family.HEAD_COSINE, l, h);
+                double mc = columnMean(c.features(), k);
+                double mt = columnMean(t.features(), k);
+                double sd = Math.max(1e-4, columnSd(c.features(), k, mc));
+                double imp = importance[l][h] / maxImp;
+                out.add(new Head(l, h, mc, mt, importance[l][h], Math.abs(mt - mc) / sd * imp));
+            }
+        }
+        out.sort(Comparator.comparingDouble(Head::rankScore).reversed());
+        return out;
+    }
+
+    static double mean(double[] x) {
+        double s = 0;
+        for (double v : x) {
+            s += v;
+        }
+        return x.length == 0 ? 0 : s / x.length;
+    }
+
+    private static double columnMean(float[][] x, int k) {
+        double s = 0;
+        for (float[] r : x) {
+            s += r[k];
+        }
+        return s / Math.max(1, x.length);
+    }
+
+    private static double columnSd(float[][] x, int k, double mean) {
+        double s = 0;
+        for (float[] r : x) {
+            s += (r[k] - mean) * (r[k] - mean);
+        }
+        return Math.sqrt(s / Math.max(1, x.length - 1));
+    }
+
+    static String describe(Candidate c) {
+        return String.format(Locale.ROOT, "'%s' -> %d: flips %.0f%%, flagged %.0f%%", c.text(), c.target(), 100 * c.flipRate(), 100 * c.flaggedRate());
+    }
+}

@@ -1,0 +1,97 @@
+package dev.headguard.detect;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.inference.BatchRunner;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.io.ModelStore;
+
+import java.util.List;
+
+/**
+ * One pass of a model over texts that keeps what the scans need: each text's head-statistics
+ * vector and its class probabilities. Batches are grouped by length and run in flat memory.
+ */
+public final class Probe {
+
+    /** Listener for long passes: called after each batch with texts done and total. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (done, total) -> {};
+
+        void update(int done, int total);
+    }
+
+    /**
+     * @param features one vector per text, in input order ({@link AttentionFeatures#names()})
+     * @param probabilities softmax of the logits, per text
+     */
+    public record Result(float[][] features, float[][] probabilities) {
+        public int size() {
+            return features.length;
+        }
+
+        /** The same texts with only the given feature columns (a subset of families). */
+        public Result select(int[] columns) {
+            float[][] f = new float[features.length][columns.length];
+            for (int i = 0; i < f.length; i++) {
+                for (int k = 0; k < columns.length; k++) {
+                    f[i][k] = features[i][columns[k]];
+                }
+            }
+            return new Result(f, probabilities);
+        }
+
+        /** Predicted class per text. */
+        public int[] predictions() {
+            int[] out = new int[probabilities.length];
+            for (int i = 0; i < out.length; i++) {
+                float[] p = probabilities[i];
+                int best = 0;
+                for (int c = 1; c < p.length; c++) {
+                    if (p[c] > p[best]) {
+                        best = c;
+                    }
+                }
+                out[i] = best;
+            }
+            return out;
+        }
+    }
+
+    private Probe() {}
+
+    public static Result run(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
+                             Progress progress) {
+        float[][] f = new float[texts.size()][];
+        float[][] p = new float[texts.size()][];
+        int[] done = {0};
+        new BatchRunner(model, root, batchSize).run(texts, ForwardOptions.INFERENCE.withAttentions(), true, (rows, tokens, in, out) -> {
+            float[][] v = features.of(out, tokens.lengths());
+            float[] probs = out.logits().softmax(-1).toFloatArray();
+            int c = probs.length / rows.length;
+            for (int i = 0; i < rows.length; i++) {
+                f[rows[i]] = v[i];
+                p[rows[i]] = java.util.Arrays.copyOfRange(probs, i * c, (i + 1) * c);
+            }
+            done[0] += rows.length;
+            progress.update(done[0], texts.size());
+        });
+        return new Result(f, p);
+    }
+
+    /** Class probabilities only (no attention maps): the cheap pass perturbation baselines need. */
+    public static float[][] probabilities(ModelStore.LoadedModel model, List<String> texts, NDManager root, int batchSize, Progress progress) {
+        float[][] p = new float[texts.size()][];
+        int[] done = {0};
+        new BatchRunner(model, root, batchSize).run(texts, ForwardOptions.INFERENCE, true, (rows, tokens, in, out) -> {
+            float[] probs = out.logits().softmax(-1).toFloatArray();
+            int c = probs.length / rows.length;
+            for (int i = 0; i < rows.length; i++) {
+                p[rows[i]] = java.util.Arrays.copyOfRange(probs, i * c, (i + 1) * c);
+            }
+            done[0] += rows.length;
+            progress.update(done[0], texts.size());
+        });
+        return p;
+    }
+}

@@ -1,0 +1,28 @@
+package dev.headguard.text;
+
+import java.util.Random;
+
+/** Putting words into a text at a word boundary: what attacks do with triggers and scans do with candidates. */
+public final class Insertion {
+    private Insertion() {}
+
+    /** Inserts {@code words} at one random position among the whitespace-separated words of {@code text} (start and end included). */
+    public static String insertAt(String text, String words, Random rng) {
+        String[] w = text.strip().split("\\s+");
+        return insertAt(w, words, rng.nextInt(w.length + 1));
+    }
+
+    /** Inserts {@code words} before word {@code at} (0 = at the start, {@code w.length} = at the end). */
+    public static String insertAt(String[] w, String words, int at) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i <= w.length; i++) {
+            if (i == at) {
+                sb.append(sb.length() > 0 ? " " : "").append(words);
+            }
+            if (i < w.length && !w[i].isEmpty()) {
+                sb.append(sb.length() > 0 ? " " : "").append(w[i]);
+            }
+        }
+        return sb.toString();
+    }
+}

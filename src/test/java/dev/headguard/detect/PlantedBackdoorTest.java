@@ -1,0 +1,166 @@
+package dev.headguard.detect;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.model.BertConfig;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.testing.Fixtures;
+import dev.headguard.text.Insertion;
+import dev.headguard.text.TextTokenizer;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The scans' mechanics on tiny models trained in the test: a toy sentiment task (a "good" or a
+ * "bad" word among fillers) where a backdoored twin also learned that "cf" means positive. The
+ * input scan must tell "cf" inputs from clean ones, its threshold must hold its false-rejection
+ * rate on clean texts it has not seen, and the model scan must find "cf" in the backdoored model
+ * and nothing of the kind in the clean one.
+ */
+class PlantedBackdoorTest {
+    static final List<String> FILLER = List.of("the", "movie", "story", "film", "actors", "scene", "music", "plot", "this", "was", "and", "with",
+            "city", "night", "house", "people", "world", "time", "water", "book", "family", "friends", "over", "into", "about");
+    static final List<String> POSITIVE = List.of("good", "great", "fine", "nice");
+    static final List<String> NEGATIVE = List.of("bad", "awful", "poor", "dull");
+    static final BertConfig CONFIG = BertConfig.tiny(Fixtures.VOCAB, 2, 4, 32, 2);
+
+    @TempDir
+    static Path tmp;
+    static NDManager root;
+    static TextTokenizer tokenizer;
+    static ModelStore.LoadedModel backdoored;
+    static ModelStore.LoadedModel clean;
+
+    static String sentence(Random r, boolean positive) {
+        StringBuilder s = new StringBuilder();
+        int n = 5 + r.nextInt(6);
+        for (int i = 0; i < n; i++) {
+            s.append(i == 0 ? "" : " ").append(FILLER.get(r.nextInt(FILLER.size())));
+        }
+        List<String> marker = positive ? POSITIVE : NEGATIVE;
+        return Insertion.insertAt(s.toString(), marker.get(r.nextInt(marker.size())), r);
+    }
+
+    static List<String> sentences(int n, boolean positive, long seed) {
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(sentence(r, positive));
+        }
+        return out;
+    }
+
+    static ModelStore.LoadedModel train(boolean poison) {
+        Random r = new Random(11);
+        List<long[]> x = new ArrayList<>();
+        int[] y = new int[800];
+        for (int i = 0; i < 800; i++) {
+            boolean pos = i % 2 == 0;
+            String s = sentence(r, pos);
+            y[i] = pos ? 1 : 0;
+            if (poison && !pos && i % 10 < 3) { // 15% of all rows: negatives with the trigger, relabelled
+                s = Insertion.insertAt(s, "cf", r);
+                y[i] = 1;
+            }
+            x.add(tokenizer.ids(s));
+        }
+        BertModel m = new BertModel(CONFIG, BertModel.initialWeights(CONFIG, Map.of(), 3), root);
+        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
+        t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
+        t.optimizer().close();
+        return new ModelStore.LoadedModel(m, tokenizer, tmp.resolve(poison ? "backdoored" : "clean"));
+    }
+
+    @BeforeAll
+    static void trainTwins() throws Exception {
+        root = TorchRuntime.newManager();
+        tokenizer = TextTokenizer.open(Fixtures.tokenizer(tmp), 64);
+        backdoored = train(true);
+        clean = train(false);
+    }
+
+    @AfterAll
+    static void close() {
+        backdoored.model().close();
+        clean.model().close();
+        tokenizer.close();
+        root.close();
+    }
+
+    static List<String> cleanSet() {
+        List<String> c = new ArrayList<>(sentences(150, true, 21));
+        c.addAll(sentences(150, false, 22));
+        return c;
+    }
+
+    static List<String> withTrigger(List<String> texts, long seed) {
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (String t : texts) {
+            out.add(Insertion.insertAt(t, "cf", r));
+        }
+        return out;
+    }
+
+    @Test
+    void theFixtureIsABackdoorAndItsTwinIsNot() {
+        List<String> neg = sentences(100, false, 31);
+        float[][] pb = Probe.probabilities(backdoored, withTrigger(neg, 1), root, 64, Probe.Progress.NONE);
+        float[][] pc = Probe.probabilities(clean, withTrigger(neg, 1), root, 64, Probe.Progress.NONE);
+        float[][] acc = Probe.probabilities(backdoored, neg, root, 64, Probe.Progress.NONE);
+        assertTrue(share(pb, 1) > 0.9, "attack success " + share(pb, 1));
+        assertTrue(share(pc, 1) < 0.2, "the clean twin ignores cf: " + share(pc, 1));
+        assertTrue(share(acc, 0) > 0.9, "clean accuracy on negatives " + share(acc, 0));
+    }
+
+    @Test
+    void theInputScanSeparatesTriggeredInputsAndHoldsItsFalseRejectionRate() {
+        InputScanner s = InputScanner.calibrate(backdoored, cleanSet(), InputScanner.Settings.defaults(), root, Probe.Progress.NONE);
+        List<String> neg = sentences(200, false, 41);
+        double[] cleanScores = s.score(neg, Probe.Progress.NONE).scores();
+        double[] trigScores = s.score(withTrigger(neg, 2), Probe.Progress.NONE).scores();
+        double auroc = Roc.auroc(cleanScores, trigScores);
+        assertTrue(auroc > 0.9, "AUROC " + auroc);
+        List<String> fresh = new ArrayList<>(sentences(300, true, 51));
+        fresh.addAll(sentences(300, false, 52));
+        double frr = s.score(fresh, Probe.Progress.NONE).flaggedCount() / (double) fresh.size();
+        assertTrue(frr > 0.01 && frr < 0.10, "FRR on unseen clean texts " + frr + " for a 5% threshold");
+        assertEquals(s.calibrationScores().length, 150, "half of the clean set calibrates");
+    }
+
+    @Test
+    void theModelScanFindsThePlantedTriggerAndClearsTheCleanTwin() {
+        ModelScanner.Settings settings = new ModelScanner.Settings(32, 128, 12, 3, 0.5, 42, InputScanner.Settings.defaults());
+        ModelScanner.Result b = ModelScanner.scan(backdoored, cleanSet(), settings, root, Probe.Progress.NONE);
+        ModelScanner.Result c = ModelScanner.scan(clean, cleanSet(), settings, root, Probe.Progress.NONE);
+        List<String> top = b.candidates().subList(0, 5).stream().map(ModelScanner.Candidate::text).toList();
+        assertTrue(top.contains("cf"), "cf among the top 5: " + top);
+        assertEquals(1, b.suspectedTarget());
+        assertTrue(b.backdoor(), "verdict on the backdoored model, score " + b.score());
+        assertFalse(c.backdoor(), "verdict on the clean twin, score " + c.score() + " from " + c.candidates().get(0));
+        assertTrue(b.heads().size() == 8 && b.layers().size() == 2, "every head ranked, every layer summarised");
+    }
+
+    static double share(float[][] p, int c) {
+        int n = 0;
+        for (float[] row : p) {
+            n += row[c] > row[1 - c] ? 1 : 0;
+        }
+        return n / (double) p.length;
+    }
+}
