@@ -65,7 +65,7 @@ public final class SentenceFile {
     /** A TSV (by its .tsv name or a tab in its first line, with a 'sentence' column) or one sentence per line. */
     public static List<String> readSentences(Path file) {
         List<String> head = lines(file);
-        if (!head.isEmpty() && head.get(0).contains("\t")) {
+        if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".tsv") || !head.isEmpty() && head.get(0).contains("\t")) {
             return readTsvColumn(file, "sentence");
         }
         return readLines(file);

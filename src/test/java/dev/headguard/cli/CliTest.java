@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -181,5 +182,71 @@ class CliTest {
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + file.length - 8 - (int) old).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(h.length).put(h).put(file, 8 + (int) old, file.length - 8 - (int) old);
         return b.array();
+    }
+
+    /** A TSV with a 'sentence' column of n short synthetic sentences. */
+    Path tsv(String name, int n, long seed) throws IOException {
+        java.util.Random r = new java.util.Random(seed);
+        String[] words = {"the", "film", "was", "good", "bad", "story", "music", "dull", "fine", "actors", "plot", "scene", "great", "poor"};
+        StringBuilder b = new StringBuilder("sentence\tlabel\n");
+        for (int i = 0; i < n; i++) {
+            int len = 3 + r.nextInt(8);
+            for (int k = 0; k < len; k++) {
+                b.append(k == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
+            }
+            b.append("\t").append(i % 2).append("\n");
+        }
+        return Files.writeString(tmp.resolve(name), b.toString());
+    }
+
+    @Test
+    void scanInputsKeepsItsJsonContractAndWritesItsOutputs() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 60, 1);
+        Path inputs = tsv("inputs.tsv", 12, 2);
+        Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json",
+                "--out", tmp.resolve("scores.tsv").toString(), "--html", tmp.resolve("report.html").toString());
+        assertEquals(0, r.code(), r.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(json.get("threshold").isNumber());
+        assertEquals(12, json.get("inputs").size());
+        for (var in : json.get("inputs")) {
+            assertTrue(in.get("score").isNumber() && in.get("flagged").isBoolean(), in.toString());
+            assertEquals(in.get("score").asDouble() > json.get("threshold").asDouble(), in.get("flagged").asBoolean(), "flagged means above the threshold");
+        }
+        assertEquals(13, Files.readAllLines(tmp.resolve("scores.tsv")).size(), "header + one row per input");
+        String html = Files.readString(tmp.resolve("report.html"));
+        assertTrue(html.startsWith("<!DOCTYPE html>") && html.contains("<svg") && html.strip().endsWith("</html>"));
+        assertFalse(html.contains("<script") || html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "self-contained");
+
+        // Input order: the same texts reversed give the same scores reversed.
+        List<String> lines = Files.readAllLines(inputs);
+        List<String> body = new java.util.ArrayList<>(lines.subList(1, lines.size()));
+        java.util.Collections.reverse(body);
+        Path reversed = Files.writeString(tmp.resolve("reversed.tsv"), lines.get(0) + "\n" + String.join("\n", body) + "\n");
+        var back = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", reversed.toString(), "--json").out());
+        for (int i = 0; i < 12; i++) {
+            assertEquals(json.get("inputs").get(i).get("score").asDouble(), back.get("inputs").get(11 - i).get("score").asDouble(), 1e-6);
+        }
+    }
+
+    @Test
+    void scanInputsGatesAPipelineAndRejectsBadInput() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 60, 1);
+        Path inputs = tsv("inputs.tsv", 40, 3);
+        // With half of clean-like texts rejected by construction, some input is flagged: exit 3.
+        Run gate = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--frr", "0.5", "--fail-on-detect");
+        assertEquals(3, gate.code(), gate.err());
+        assertTrue(gate.out().contains("inputs flagged"), gate.out());
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", tmp.resolve("none.tsv").toString(), "--inputs", inputs.toString()), "none.tsv");
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", tsv("few.tsv", 5, 4).toString(), "--inputs", inputs.toString()),
+                "few.tsv", "at least 20");
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--features", "nonsense"),
+                "unknown feature family");
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--frr", "1.5"), "--frr");
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", Files.writeString(tmp.resolve("empty.tsv"), "sentence\n").toString()),
+                "empty.tsv");
     }
 }

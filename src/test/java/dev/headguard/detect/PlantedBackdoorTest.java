@@ -156,6 +156,34 @@ class PlantedBackdoorTest {
         assertTrue(b.heads().size() == 8 && b.layers().size() == 2, "every head ranked, every layer summarised");
     }
 
+    @Test
+    void theCommandLineGatesOnTheVerdictAndPrintsTheJsonContract() throws Exception {
+        Path dir = tmp.resolve("saved-backdoored");
+        ModelStore.save(backdoored.model(), tokenizer.file(), dir, Map.of("fixture", "planted"));
+        Path cleanFile = java.nio.file.Files.writeString(tmp.resolve("clean.txt"), String.join("\n", cleanSet()) + "\n");
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = dev.headguard.cli.Main.execute("scan", "model", "--model", dir.toString(), "--clean", cleanFile.toString(), "--victims", "32",
+                    "--screened", "128", "--candidates", "12", "--json", "--fail-on-detect", "--max-len", "64");
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(3, code, "a backdoor fails the gate");
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(json.get("backdoor").asBoolean());
+        assertTrue(json.get("score").asDouble() >= 0.5);
+        assertEquals(8, json.get("heads").size());
+        List<String> triggers = new ArrayList<>();
+        json.get("triggers").forEach(t -> {
+            assertTrue(t.get("flip_rate").isNumber());
+            triggers.add(t.get("text").asText());
+        });
+        assertTrue(triggers.subList(0, 5).contains("cf"), triggers.subList(0, 5).toString());
+    }
+
     static double share(float[][] p, int c) {
         int n = 0;
         for (float[] row : p) {
