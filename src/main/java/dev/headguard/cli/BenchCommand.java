@@ -32,7 +32,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Benchmarks: timed work that does not belong in the test suite. */
-@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class})
+@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class, BenchZoo.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

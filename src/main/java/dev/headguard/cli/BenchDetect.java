@@ -18,6 +18,7 @@ import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.DatasetReader;
 import dev.headguard.text.Example;
+import dev.headguard.text.Sample;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -204,11 +205,6 @@ final class BenchDetect implements Callable<Integer> {
     }
 
     private static List<String> sampleTexts(List<String> t, int n) {
-        if (n >= t.size()) {
-            return t;
-        }
-        List<String> copy = new ArrayList<>(t);
-        java.util.Collections.shuffle(copy, new java.util.Random(7));
-        return copy.subList(0, n);
+        return Sample.of(t, n, 7);
     }
 }

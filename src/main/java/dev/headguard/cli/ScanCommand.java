@@ -12,13 +12,13 @@ import dev.headguard.detect.ModelScanner;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.ScanReport;
+import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -80,12 +80,7 @@ final class ScanCommand implements Runnable {
         }
 
         List<String> cleanTexts() {
-            List<String> t = SentenceFile.readSentences(clean);
-            if (cleanLimit > 0 && cleanLimit < t.size()) {
-                List<String> copy = new ArrayList<>(t);
-                java.util.Collections.shuffle(copy, new java.util.Random(seed));
-                t = copy.subList(0, cleanLimit);
-            }
+            List<String> t = Sample.of(SentenceFile.readSentences(clean), cleanLimit, seed);
             if (t.size() < InputScanner.MIN_CLEAN) {
                 throw new HeadGuardException(clean + ": " + t.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
             }

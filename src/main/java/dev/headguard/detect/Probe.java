@@ -45,17 +45,21 @@ public final class Probe {
         public int[] predictions() {
             int[] out = new int[probabilities.length];
             for (int i = 0; i < out.length; i++) {
-                float[] p = probabilities[i];
-                int best = 0;
-                for (int c = 1; c < p.length; c++) {
-                    if (p[c] > p[best]) {
-                        best = c;
-                    }
-                }
-                out[i] = best;
+                out[i] = argMax(probabilities[i]);
             }
             return out;
         }
+    }
+
+    /** The index of the largest value (the first on ties). */
+    public static int argMax(float[] p) {
+        int best = 0;
+        for (int c = 1; c < p.length; c++) {
+            if (p[c] > p[best]) {
+                best = c;
+            }
+        }
+        return best;
     }
 
     private Probe() {}

@@ -60,7 +60,7 @@ public final class Rap implements AutoCloseable {
         float[][] p = Probe.probabilities(model, clean, root, 64, Probe.Progress.NONE);
         List<Integer> keep = new ArrayList<>();
         for (int i = 0; i < clean.size(); i++) {
-            if (labels[i] == settings.target() && argMax(p[i]) == settings.target()) {
+            if (labels[i] == settings.target() && Probe.argMax(p[i]) == settings.target()) {
                 keep.add(i);
             }
         }
@@ -118,19 +118,9 @@ public final class Rap implements AutoCloseable {
         double[] out = new double[texts.size()];
         int c = settings.target();
         for (int i = 0; i < out.length; i++) {
-            out[i] = argMax(before[i]) == c ? -(before[i][c] - after[i][c]) : PASSED;
+            out[i] = Probe.argMax(before[i]) == c ? -(before[i][c] - after[i][c]) : PASSED;
         }
         return out;
-    }
-
-    private static int argMax(float[] p) {
-        int best = 0;
-        for (int k = 1; k < p.length; k++) {
-            if (p[k] > p[best]) {
-                best = k;
-            }
-        }
-        return best;
     }
 
     /** Puts the RAP word's original embedding back. */

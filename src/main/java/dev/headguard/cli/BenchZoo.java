@@ -1,0 +1,127 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
+import dev.headguard.HeadGuardException;
+import dev.headguard.detect.InputScanner;
+import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.Probe;
+import dev.headguard.detect.Roc;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Sample;
+import dev.headguard.text.SentenceFile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * Model-verdict benchmark over a zoo of clean and backdoored models. The scan sees only the model
+ * and a clean set; the ground truth (was it attacked, with which trigger words) is read from each
+ * directory's headguard.json afterwards, by this benchmark alone, to score the verdicts.
+ */
+@Command(name = "zoo", description = "Run 'scan model' over many models and score the verdicts against their manifests (AUROC, trigger found in the top 5).")
+final class BenchZoo implements Callable<Integer> {
+    @Option(names = "--list", required = true, paramLabel = "FILE", description = "TSV without header: model directory, clean set file.")
+    Path list;
+
+    @Option(names = "--clean-limit", defaultValue = "200", description = "Clean texts per scan, a seeded sample (default: ${DEFAULT-VALUE}).")
+    int cleanLimit;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String[]> rows = new ArrayList<>();
+        for (String line : SentenceFile.readLines(list)) {
+            String[] f = line.split("\t");
+            if (f.length < 2) {
+                throw new HeadGuardException(list + ": each line needs a model directory and a clean file, tab-separated");
+            }
+            rows.add(f);
+        }
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode report = om.createObjectNode();
+        ArrayNode out = report.putArray("models");
+        List<Double> cleanScores = new ArrayList<>();
+        List<Double> backdoorScores = new ArrayList<>();
+        int tokenVictims = 0;
+        int found = 0;
+        System.out.printf(Locale.ROOT, "%-26s %-10s %-22s %7s %-9s %-44s %6s%n", "model", "truth", "trigger", "score", "verdict", "top 5 candidates", "s");
+        for (String[] r : rows) {
+            Path dir = Path.of(r[0]);
+            List<String> clean = Sample.of(SentenceFile.readSentences(Path.of(r[1])), cleanLimit, 42);
+            ModelScanner.Result res;
+            try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(dir, root, 128)) {
+                res = ModelScanner.scan(m, clean, ModelScanner.Settings.defaults(), root, Probe.Progress.NONE);
+            }
+            JsonNode attack = attackOf(dir);
+            boolean backdoored = attack != null;
+            List<String> words = backdoored ? triggerWords(attack) : List.of();
+            List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();
+            boolean tokenTrigger = backdoored && List.of("badnets", "ep").contains(attack.path("attack").asText());
+            boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
+            if (tokenTrigger) {
+                tokenVictims++;
+                found += hit ? 1 : 0;
+            }
+            (backdoored ? backdoorScores : cleanScores).add(res.score());
+            String truth = backdoored ? attack.path("attack").asText() : "clean";
+            System.out.printf(Locale.ROOT, "%-26s %-10s %-22s %7.3f %-9s %-44s %6.1f%n", dir.getFileName(), truth,
+                    backdoored ? abbreviate(attack.path("trigger").asText(), 22) : "-", res.score(), res.backdoor() ? "BACKDOOR" : "clean",
+                    abbreviate(String.join(", ", top), 44) + (tokenTrigger ? (hit ? " ✓" : " ✗") : ""), res.seconds());
+            ObjectNode o = out.addObject();
+            o.put("model", dir.toString()).put("truth", truth).put("trigger", backdoored ? attack.path("trigger").asText() : "")
+                    .put("score", res.score()).put("backdoor", res.backdoor()).put("seconds", res.seconds()).put("suspected_target", res.suspectedTarget());
+            o.putArray("top5").addAll(top.stream().map(om::valueToTree).map(JsonNode.class::cast).toList());
+            if (tokenTrigger) {
+                o.put("trigger_in_top5", hit);
+            }
+        }
+        double auroc = cleanScores.isEmpty() || backdoorScores.isEmpty() ? Double.NaN
+                : Roc.auroc(cleanScores.stream().mapToDouble(Double::doubleValue).toArray(), backdoorScores.stream().mapToDouble(Double::doubleValue).toArray());
+        System.out.printf(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%n",
+                cleanScores.size(), backdoorScores.size(), auroc, found, tokenVictims);
+        report.put("auroc", auroc).put("clean", cleanScores.size()).put("backdoored", backdoorScores.size())
+                .put("token_victims", tokenVictims).put("trigger_in_top5", found).put("input_settings", InputScanner.Settings.defaults().toString());
+        if (json != null) {
+            AtomicFiles.write(json, om.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
+        }
+        return 0;
+    }
+
+    /** The attack record of a victim's headguard.json, or null for a model nobody attacked. */
+    static JsonNode attackOf(Path dir) throws IOException {
+        Path p = dir.resolve(ModelStore.PROVENANCE);
+        if (!Files.exists(p)) {
+            return null;
+        }
+        JsonNode a = new ObjectMapper().readTree(p.toFile()).get("attack");
+        return a == null || a.isNull() ? null : a;
+    }
+
+    /** "1 of cf, mn, bb" → [cf, mn, bb]; "cf" → [cf]. */
+    static List<String> triggerWords(JsonNode attack) {
+        String t = attack.path("trigger").asText();
+        int of = t.indexOf(" of ");
+        String words = of >= 0 ? t.substring(of + 4) : t;
+        return Arrays.stream(words.split("[,\\s]+")).filter(w -> !w.isBlank()).toList();
+    }
+
+    static String abbreviate(String s, int n) {
+        return s.length() <= n ? s : s.substring(0, n - 3) + "...";
+    }
+}
