@@ -30,7 +30,8 @@ class PackageDependencyTest {
             "detect", List.of("train", "attack", "eval", "cli"),
             "inference", List.of("train", "attack", "detect", "eval", "cli"),
             "eval", List.of("cli"),
-            "report", List.of("train", "attack", "eval", "cli"));
+            "report", List.of("train", "attack", "eval", "cli"),
+            "repair", List.of("attack", "eval", "cli"));
 
     static final Pattern USE = Pattern.compile("dev\\.headguard\\.([a-z]+)[.;]");
 

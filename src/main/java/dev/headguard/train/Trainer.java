@@ -46,6 +46,21 @@ public final class Trainer {
     /** One finished epoch. */
     public record Epoch(int epoch, double meanLoss, double devAccuracy, double seconds, double sentencesPerSecond, double gflopPerSecond) {}
 
+    /**
+     * A term added to the cross-entropy of each step, computed inside the same gradient collector:
+     * e.g. attention alignment during repair. Its arrays must live in {@code step}'s manager.
+     */
+    @FunctionalInterface
+    public interface AuxiliaryLoss {
+        /**
+         * @param rows    indices into the training list of the batch's sequences, in batch order
+         * @param batch   the batch as the forward pass saw it
+         * @param out     the forward pass on it (with whatever {@link #withForwardOptions} asked for)
+         * @return a scalar to add to the loss
+         */
+        NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager step);
+    }
+
     /** Callbacks: progress after each step; an epoch's result; a new best model; a checkpoint due. */
     public interface Listener {
         default void onStep(Progress p) {}
@@ -79,6 +94,7 @@ public final class Trainer {
     private final Set<String> trainable;
     private final Map<String, NDArray> gradientMasks = new LinkedHashMap<>();
     private ForwardOptions forward = ForwardOptions.INFERENCE.withTraining(true);
+    private AuxiliaryLoss auxiliary;
 
     /** Trains every parameter. */
     public Trainer(BertModel model, long padId, TrainConfig config, NDManager root) {
@@ -108,6 +124,12 @@ public final class Trainer {
     /** The forward options of training steps (dropout is always on). */
     public Trainer withForwardOptions(ForwardOptions options) {
         this.forward = options.withTraining(true);
+        return this;
+    }
+
+    /** Adds {@code aux} to every step's loss. */
+    public Trainer withAuxiliaryLoss(AuxiliaryLoss aux) {
+        this.auxiliary = aux;
         return this;
     }
 
@@ -156,7 +178,7 @@ public final class Trainer {
                         y[i] = labels[rows[i]];
                     }
                     TokenBatch tb = TokenBatch.of(seqs, padId);
-                    double[] lossAndNorm = step(tb, y, step, schedule.rate(step));
+                    double[] lossAndNorm = step(rows, tb, y, step, schedule.rate(step));
                     losses.add(lossAndNorm[0]);
                     lossSum += lossAndNorm[0];
                     seen += rows.length;
@@ -192,7 +214,7 @@ public final class Trainer {
     }
 
     /** One optimisation step; returns {loss, gradient norm before clipping}. */
-    double[] step(TokenBatch tb, int[] labels, long step, double lr) {
+    double[] step(int[] rows, TokenBatch tb, int[] labels, long step, double lr) {
         Engine engine = TorchRuntime.engine();
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             TokenBatch.Arrays in = tb.toArrays(m);
@@ -202,6 +224,9 @@ public final class Trainer {
             try (GradientCollector gc = engine.newGradientCollector()) {
                 BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
                 NDArray l = crossEntropy(out.logits(), y);
+                if (auxiliary != null) {
+                    l = l.add(auxiliary.loss(rows, tb, out, m));
+                }
                 gc.backward(l);
                 loss = l.getFloat();
             }

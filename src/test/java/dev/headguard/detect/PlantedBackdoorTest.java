@@ -3,6 +3,11 @@ package dev.headguard.detect;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.HeadId;
+import dev.headguard.model.io.HostTensor;
+import dev.headguard.repair.HeadRepair;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.Example;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.testing.Fixtures;
@@ -20,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -182,6 +188,58 @@ class PlantedBackdoorTest {
             triggers.add(t.get("text").asText());
         });
         assertTrue(triggers.subList(0, 5).contains("cf"), triggers.subList(0, 5).toString());
+    }
+
+    /** Repairs a copy of the backdoored model with alignment weight λ; returns {attack success, clean accuracy}. */
+    double[] repairCopy(double lambda) {
+        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root); // the other tests keep the original
+        ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("repaired"));
+        try {
+            Set<HeadId> heads = new java.util.HashSet<>();
+            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
+                for (int h = 0; h < CONFIG.numAttentionHeads(); h++) {
+                    heads.add(new HeadId(l, h));
+                }
+            }
+            List<String> texts = new ArrayList<>(sentences(80, true, 61));
+            texts.addAll(sentences(80, false, 62));
+            List<Example> ex = new ArrayList<>();
+            for (int i = 0; i < texts.size(); i++) {
+                ex.add(new Example(texts.get(i), i < 80 ? 1 : 0));
+            }
+            Dataset small = new Dataset(ex, List.of("0", "1"), List.of());
+            Map<String, HostTensor> before = copy.toHostTensors();
+            HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1), root,
+                    new Trainer.Listener() {});
+            assertEquals(160, r.alignedRows(), "every clean text has an aligned copy");
+            Map<String, HostTensor> after = copy.toHostTensors();
+            int changed = 0;
+            for (String name : before.keySet()) {
+                boolean same = before.get(name).sameContent(after.get(name));
+                if (!HeadRepair.parameters(heads, false).contains(name)) {
+                    assertTrue(same, name + " is no repaired head's and must not change");
+                } else {
+                    changed += same ? 0 : 1;
+                }
+            }
+            assertTrue(changed > 0, "the heads' parameters moved");
+            List<String> neg = sentences(100, false, 71);
+            double asr = share(Probe.probabilities(victim, withTrigger(neg, 3), root, 64, Probe.Progress.NONE), 1);
+            double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
+                    + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
+            return new double[] {asr, acc};
+        } finally {
+            copy.close();
+        }
+    }
+
+    @Test
+    void headWiseRepairWithAlignmentRemovesTheBackdoorAndWithoutItDoesNot() {
+        double[] aligned = repairCopy(10);
+        assertTrue(aligned[0] < 0.2, "attack success after repair with alignment " + aligned[0]);
+        assertTrue(aligned[1] > 0.9, "clean accuracy after repair " + aligned[1]);
+        double[] plain = repairCopy(0);
+        assertTrue(plain[0] > 0.8, "the same fine-tuning without alignment leaves the backdoor: " + plain[0]);
     }
 
     static double share(float[][] p, int c) {
