@@ -145,7 +145,8 @@ final class BenchDetect implements Callable<Integer> {
                         double[] neg = rap.scores(negatives, 64, new StageProgress("RAP clean test"));
                         double[] pos = rap.scores(positives, 64, new StageProgress("RAP triggered"));
                         double[] tested = java.util.Arrays.stream(cal).filter(v -> v > Rap.PASSED).toArray(); // FRR over inputs RAP tests
-                        row(rows, "RAP (word 'jj', protects label " + target + ")", neg, pos, Roc.thresholdAtFrr(tested, frr));
+                        row(rows, "RAP (word 'jj', protects label " + target + (rap.skippedSteps() > 0 ? "; " + rap.skippedSteps() + " steps skipped: NaN" : "") + ")",
+                                neg, pos, Roc.thresholdAtFrr(tested, frr));
                     }
                 }
             }

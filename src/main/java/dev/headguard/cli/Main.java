@@ -29,6 +29,7 @@ public final class Main implements Runnable {
     /** Runs a command line and returns its exit code (tests call this). */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setCaseInsensitiveEnumValuesAllowed(true); // --mode mix, as documented, not only MIX
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("headguard: " + firstLine(ex.getMessage()) + " (see: headguard " + commandPath(ex.getCommandLine()) + "--help)");

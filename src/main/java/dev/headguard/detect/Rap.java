@@ -3,6 +3,7 @@ package dev.headguard.detect;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.Native;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.TokenBatch;
 
@@ -42,6 +43,7 @@ public final class Rap implements AutoCloseable {
     private final Settings settings;
     private final long id;
     private final float[] original;
+    private int skipped;
 
     private Rap(ModelStore.LoadedModel model, NDManager root, Settings settings, long id, float[] original) {
         this.model = model;
@@ -85,9 +87,17 @@ public final class Rap implements AutoCloseable {
                 }
                 TokenBatch tb = TokenBatch.of(seqs, model.tokenizer().padId());
                 float[] g = Gradients.embeddingRow(model.model(), tb, rap.id, logits -> {
-                    NDArray drop = logits.getManager().create(p0).sub(logits.softmax(-1).get(":, " + settings.target())); // δ = p(x) − p(rap + x)
-                    return drop.neg().add((float) settings.lower()).maximum(0f).add(drop.sub((float) settings.upper()).maximum(0f)).mean();
+                    ai.djl.ndarray.NDManager lm = logits.getManager();
+                    NDArray drop = Native.of(lm, p0, new ai.djl.ndarray.types.Shape(p0.length))
+                            .sub(logits.softmax(-1).get(":, " + settings.target()));                  // δ = p(x) − p(rap + x)
+                    NDArray zero = Native.scalar(lm, 0);                                           // constants PyTorch owns (see Native)
+                    return Native.scalar(lm, settings.lower()).sub(drop).maximum(zero)
+                            .add(drop.sub(Native.scalar(lm, settings.upper())).maximum(zero)).mean();
                 }, root);
+                if (!finite(g)) {
+                    rap.skipped++; // a non-finite gradient must not reach the row: skip the step, report the count
+                    continue;
+                }
                 step++;
                 // Adam on the one row (β1 0.9, β2 0.999).
                 for (int j = 0; j < row.length; j++) {
@@ -100,7 +110,24 @@ public final class Rap implements AutoCloseable {
                 Gradients.setEmbeddingRow(model.model(), rap.id, row, root);
             }
         }
+        if (step == 0) {
+            throw new HeadGuardException("RAP: every training step had a non-finite gradient (" + rap.skipped + " steps)");
+        }
         return rap;
+    }
+
+    /** Training steps skipped because their gradient was not finite. */
+    public int skippedSteps() {
+        return skipped;
+    }
+
+    private static boolean finite(float[] g) {
+        for (float v : g) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     String perturbed(String text) {

@@ -367,7 +367,8 @@ public final class BertModel implements AutoCloseable {
             NDArray v = split(linear(x, only(wv, rowMask), only(bv, biasMask)), b, t, heads, h); // (B, N, T, H)
 
             // softmax(q·kᵀ / √H + mask): each head's distribution over keys
-            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(h)).add(maskBias); // (B, N, T, T)
+            // The 1/√H constant is PyTorch-owned: backward reads it (see Native).
+            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Native.scalar(x.getManager(), 1 / Math.sqrt(h))).add(maskBias); // (B, N, T, T)
             NDArray probs = scores.softmax(-1);                                                            // (B, N, T, T)
             if (headScale != null) {
                 probs = probs.mul(headScale);
@@ -393,7 +394,12 @@ public final class BertModel implements AutoCloseable {
         private NDArray activation(NDArray x) {
             return switch (c.hiddenAct()) {
                 case "gelu" -> Activation.gelu(x); // PyTorch's exact erf form, as HuggingFace's "gelu"
-                case "gelu_new" -> x.mul(0.5f).mul(x.pow(3).mul(0.044715f).add(x).mul((float) Math.sqrt(2 / Math.PI)).tanh().add(1f));
+                case "gelu_new" -> {
+                    NDManager m = x.getManager();
+                    NDArray cube = x.mul(x).mul(x);
+                    NDArray inner = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, Math.sqrt(2 / Math.PI)));
+                    yield x.mul(Native.scalar(m, 0.5)).mul(inner.tanh().add(Native.scalar(m, 1)));
+                }
                 case "relu" -> Activation.relu(x);
                 default -> throw new IllegalStateException(c.hiddenAct());
             };
@@ -407,7 +413,7 @@ public final class BertModel implements AutoCloseable {
                     Arrays.fill(v, id.head() * c.headSize(), (id.head() + 1) * c.headSize(), 1f);
                 }
             }
-            return m.create(v, rows ? new Shape(v.length, 1) : new Shape(1, v.length));
+            return Native.of(m, v, rows ? new Shape(v.length, 1) : new Shape(1, v.length)); // backward reads it
         }
 
         /** w itself in value; its gradient is the incoming gradient times the mask (straight-through). */

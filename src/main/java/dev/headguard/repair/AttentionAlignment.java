@@ -7,6 +7,7 @@ import dev.headguard.model.BertModel;
 import dev.headguard.model.BertOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
+import dev.headguard.model.Native;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.Trainer;
 
@@ -118,8 +119,9 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
         TokenBatch.Arrays in = tb.toArrays(m);
         BertOutput outT = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
         int n = model.config().numAttentionHeads();
-        NDArray idx = m.create(index, new Shape(b, 1, t, 1));
-        NDArray rowsKept = m.create(keep, new Shape(b, 1, t, 1));
+        // Constants of the graph in PyTorch-owned memory (see Native): backward reads them.
+        NDArray idx = Native.of(m, index, new Shape(b, 1, t, 1));
+        NDArray rowsKept = Native.of(m, keep, new Shape(b, 1, t, 1));
         NDArray colsKept = rowsKept.reshape(b, 1, 1, t);
         NDArray total = null;
         int layersUsed = 0;
@@ -135,14 +137,14 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
             if (count == 0) {
                 continue;
             }
-            NDArray headMask = m.create(hm, new Shape(1, n, 1, 1));
+            NDArray headMask = Native.of(m, hm, new Shape(1, n, 1, 1));
             NDArray a = outT.attentions().get(l);                                              // (B, N, T', T')
             NDArray r = a.gather(idx.broadcast(b, n, t, tt), 2);                              // (B, N, T, T'): original query rows
             NDArray c = r.gather(idx.reshape(b, 1, 1, t).broadcast(b, n, t, t), 3);           // (B, N, T, T): original key columns
             NDArray ref = out.attentions().get(l).stopGradient();                              // (B, N, T, T)
             NDArray d = c.sub(ref).mul(rowsKept).mul(colsKept).mul(headMask);
             NDArray perRow = d.square().sum(new int[] {3});                                     // (B, N, T)
-            NDArray rowsCount = rowsKept.sum().mul(count).add(1e-6f);
+            NDArray rowsCount = rowsKept.sum().mul(Native.scalar(m, count)).add(Native.scalar(m, 1e-6));
             NDArray layerLoss = perRow.sum().div(rowsCount);
             total = total == null ? layerLoss : total.add(layerLoss);
             layersUsed++;
@@ -150,6 +152,6 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
         if (total == null) {
             return m.zeros(new Shape());
         }
-        return total.div(layersUsed).mul(weight);
+        return total.mul(Native.scalar(m, weight / layersUsed));
     }
 }

@@ -249,4 +249,12 @@ class CliTest {
         assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", Files.writeString(tmp.resolve("empty.tsv"), "sentence\n").toString()),
                 "empty.tsv");
     }
+
+    @Test
+    void enumOptionsTakeTheLowerCaseTheDocumentationShows() {
+        Path data = dev.headguard.testing.TestData.dataDir();
+        Run r = run("poison", "--attack", "style", "--mode", "mix", "--dataset", "sst-2", "--data-dir", data.toString(), "--out", tmp.resolve("p").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("mix"), r.out());
+    }
 }

@@ -81,6 +81,48 @@ class TrainerTest {
         }
     }
 
+    /**
+     * Regression test for the intermittent NaN gradients: DJL's scalar arithmetic wraps Java
+     * direct buffers that the GC may free between forward and backward (see Native). Here every
+     * step collects garbage at exactly that moment and fills freed memory with NaN; the run must
+     * still match an undisturbed one loss for loss, with all heads trainable and with a subset.
+     */
+    @Test
+    void garbageCollectionBetweenForwardAndBackwardCannotCorruptGradients() {
+        int[] y = new int[128];
+        List<long[]> x = planted(128, 4, y);
+        java.util.List<java.nio.ByteBuffer> hold = new ArrayList<>();
+        Trainer.AuxiliaryLoss hostile = (rows, batch, out, step) -> {
+            System.gc();
+            try {
+                Thread.sleep(10); // let the cleaner free what the GC found dead
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            hold.clear();
+            for (int k = 0; k < 20000; k++) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4);
+                b.putInt(0, 0x7fc00000); // reuse the freed memory, filled with NaN
+                hold.add(b);
+            }
+            return step.zeros(new Shape());
+        };
+        for (java.util.Set<dev.headguard.model.HeadId> heads : java.util.Arrays.asList(null, java.util.Set.of(new dev.headguard.model.HeadId(1, 2)))) {
+            List<List<Double>> curves = new ArrayList<>();
+            for (Trainer.AuxiliaryLoss aux : java.util.Arrays.asList(null, hostile)) {
+                try (NDManager root = TorchRuntime.newManager();
+                     BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+                    Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 9, 0), root)
+                            .withForwardOptions(dev.headguard.model.ForwardOptions.INFERENCE.withTrainableHeads(heads))
+                            .withAuxiliaryLoss(aux);
+                    curves.add(t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}).losses());
+                    t.optimizer().close();
+                }
+            }
+            assertEquals(curves.get(0), curves.get(1), "a GC between forward and backward changes nothing (heads " + heads + ")");
+        }
+    }
+
     @Test
     void aResumedRunEqualsAnUninterruptedOne() {
         int[] y = new int[128];
