@@ -101,8 +101,17 @@ final class Html {
                 hi = Math.max(hi, v);
             }
         }
+        // Range: up to the 99th percentile (or a little past the threshold), so that a few extreme
+        // scores do not squeeze everything else into one bar; higher ones land in the last bin.
+        double[] all = new double[clean.length + other.length];
+        System.arraycopy(clean, 0, all, 0, clean.length);
+        System.arraycopy(other, 0, all, clean.length, other.length);
+        java.util.Arrays.sort(all);
+        if (all.length > 0) {
+            hi = Math.min(hi, all[(int) Math.floor(0.99 * (all.length - 1))]);
+        }
         lo = Math.min(lo, threshold);
-        hi = Math.max(hi, threshold);
+        hi = Math.max(hi, threshold * 1.25 - 0.25 * lo);
         if (!(hi > lo)) {
             hi = lo + 1;
         }
@@ -114,7 +123,7 @@ final class Html {
         double top = 1e-9;
         for (int k = 0; k < 2; k++) {
             for (double v : sets[k]) {
-                int b = (int) Math.min(bins - 1, Math.floor((v - lo) / (hi - lo) * bins));
+                int b = (int) Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / (hi - lo) * bins)));
                 counts[k][b] += 1.0 / Math.max(1, sets[k].length);
             }
             for (double c : counts[k]) {
@@ -136,7 +145,7 @@ final class Html {
         s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">threshold %.3g</text>", tx, h + 12, threshold));
         s.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\" fill=\"#2e7d32\">■ %s (%d)</text>", h + 26, esc(cleanLabel), clean.length));
         s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#c62828\">■ %s (%d)</text>", w / 2, h + 26, esc(otherLabel), other.length));
-        s.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"10\">%.3g</text><text x=\"%d\" y=\"10\" text-anchor=\"end\">%.3g</text>", lo, w, hi));
+        s.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"10\">%.3g</text><text x=\"%d\" y=\"10\" text-anchor=\"end\">≥ %.3g</text>", lo, w, hi));
         s.append("</svg>");
         return s.toString();
     }
