@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.regex.Pattern;
@@ -349,9 +348,5 @@ public final class ModelScanner {
             s += (r[k] - mean) * (r[k] - mean);
         }
         return Math.sqrt(s / Math.max(1, x.length - 1));
-    }
-
-    static String describe(Candidate c) {
-        return String.format(Locale.ROOT, "'%s' -> %d: flips %.0f%%, flagged %.0f%%", c.text(), c.target(), 100 * c.flipRate(), 100 * c.flaggedRate());
     }
 }
