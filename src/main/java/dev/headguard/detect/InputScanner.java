@@ -147,18 +147,21 @@ public final class InputScanner {
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException("cannot fit the clean profile: " + e.getMessage());
         }
-        InputScanner scanner = new InputScanner(model, root, settings, f, profile, perClass, Double.NaN, probe, new double[0]);
         List<Integer> calRows = idx.subList(half, idx.size());
         double[] calScores = new double[calRows.size()];
         for (int i = 0; i < calScores.length; i++) {
-            calScores[i] = scanner.score(probe.features()[calRows.get(i)], pred[calRows.get(i)]);
+            calScores[i] = distance(profile, perClass, settings, probe.features()[calRows.get(i)], pred[calRows.get(i)]);
         }
         return new InputScanner(model, root, settings, f, profile, perClass, Roc.thresholdAtFrr(calScores, settings.frr()), probe, calScores);
     }
 
     /** Distance of one vector from clean behaviour (of its predicted class, when scoring by class). */
     public double score(float[] x, int predicted) {
-        CleanProfile p = settings.byClass() && predicted < byClass.length && byClass[predicted] != null ? byClass[predicted] : profile;
+        return distance(profile, byClass, settings, x, predicted);
+    }
+
+    private static double distance(CleanProfile pooled, CleanProfile[] byClass, Settings settings, float[] x, int predicted) {
+        CleanProfile p = settings.byClass() && predicted < byClass.length && byClass[predicted] != null ? byClass[predicted] : pooled;
         return p.score(x, settings.score());
     }
 

@@ -66,36 +66,32 @@ public final class Probe {
 
     public static Result run(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
                              Progress progress) {
+        return pass(model, texts, features, root, batchSize, progress);
+    }
+
+    /** Class probabilities only (no attention maps): the cheap pass perturbation baselines need. */
+    public static float[][] probabilities(ModelStore.LoadedModel model, List<String> texts, NDManager root, int batchSize, Progress progress) {
+        return pass(model, texts, null, root, batchSize, progress).probabilities();
+    }
+
+    /** One pass; attention maps are computed only when there are features to take from them. */
+    private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
+                               Progress progress) {
         float[][] f = new float[texts.size()][];
         float[][] p = new float[texts.size()][];
         int[] done = {0};
-        new BatchRunner(model, root, batchSize).run(texts, ForwardOptions.INFERENCE.withAttentions(), true, (rows, tokens, in, out) -> {
-            float[][] v = features.of(out, tokens.lengths());
+        ForwardOptions options = features == null ? ForwardOptions.INFERENCE : ForwardOptions.INFERENCE.withAttentions();
+        new BatchRunner(model, root, batchSize).run(texts, options, true, (rows, tokens, in, out) -> {
+            float[][] v = features == null ? null : features.of(out, tokens.lengths());
             float[] probs = out.logits().softmax(-1).toFloatArray();
             int c = probs.length / rows.length;
             for (int i = 0; i < rows.length; i++) {
-                f[rows[i]] = v[i];
+                f[rows[i]] = v == null ? new float[0] : v[i];
                 p[rows[i]] = java.util.Arrays.copyOfRange(probs, i * c, (i + 1) * c);
             }
             done[0] += rows.length;
             progress.update(done[0], texts.size());
         });
         return new Result(f, p);
-    }
-
-    /** Class probabilities only (no attention maps): the cheap pass perturbation baselines need. */
-    public static float[][] probabilities(ModelStore.LoadedModel model, List<String> texts, NDManager root, int batchSize, Progress progress) {
-        float[][] p = new float[texts.size()][];
-        int[] done = {0};
-        new BatchRunner(model, root, batchSize).run(texts, ForwardOptions.INFERENCE, true, (rows, tokens, in, out) -> {
-            float[] probs = out.logits().softmax(-1).toFloatArray();
-            int c = probs.length / rows.length;
-            for (int i = 0; i < rows.length; i++) {
-                p[rows[i]] = java.util.Arrays.copyOfRange(probs, i * c, (i + 1) * c);
-            }
-            done[0] += rows.length;
-            progress.update(done[0], texts.size());
-        });
-        return p;
     }
 }

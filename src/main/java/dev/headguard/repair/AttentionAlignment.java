@@ -31,7 +31,6 @@ import java.util.Set;
  */
 public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
     private final BertModel model;
-    private final List<long[]> clean;
     private final List<long[]> triggered;
     private final int[] insertAt;
     private final int[] inserted;
@@ -51,7 +50,6 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
         }
         this.model = model;
         this.padId = padId;
-        this.clean = clean;
         this.triggered = triggered;
         this.heads = Set.copyOf(heads);
         this.weight = (float) weight;
