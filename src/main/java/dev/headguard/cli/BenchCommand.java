@@ -31,15 +31,41 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** Benchmarks: timed work that does not belong in the test suite. */
-@Command(name = "bench", description = "Benchmarks (throughput, memory).", subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class, BenchZoo.class})
-final class BenchCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+/**
+ * Benchmarks: timed work that does not belong in the test suite. Without a subcommand: attacks x
+ * defenses on a dataset (victims built or reused, every defense on the same clean budget), written
+ * as a markdown table, JSON and an SVG chart.
+ */
+@Command(name = "bench", description = {"Benchmarks. Without a subcommand: attacks x defenses on a dataset, CACC and ASR of every cell,",
+        "written to OUT/bench.md, bench.json and bench.svg (the table is also printed)."},
+        subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class, BenchZoo.class})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    BenchDefenses run = new BenchDefenses();
+
+    @Option(names = "--attacks", split = ",", description = "Default: badnets,addsent,syntactic,style,ep.")
+    List<String> attacks = BenchDefenses.ATTACKS;
+
+    @Option(names = "--defenses", split = ",", description = {"Default: headguard,headguard-suspect,finetune,fineprune,pure",
+            "(headguard-suspect: HeadGuard also given the victim's training texts, unlabelled, as --suspect inputs)."})
+    List<String> defenses = BenchDefenses.DEFENSES;
+
+    @Option(names = "--quick", description = "A small slice: 1000 training rows, 2 epochs, 300 test rows.")
+    boolean quick;
+
+    @Option(names = "--out", defaultValue = "headguard-bench", paramLabel = "DIR", description = "Where the table, JSON and chart go (default: ${DEFAULT-VALUE}).")
+    Path out;
 
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() throws Exception {
+        BenchDefenses.checked(attacks, BenchDefenses.ATTACKS, "attack");
+        BenchDefenses.checked(defenses, BenchDefenses.DEFENSES, "defense");
+        System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.maxLengthOr(128)));
+        System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
+        return 0;
     }
 
     static List<TokenBatch> batches(ModelStore.LoadedModel m, List<String> sentences, int batchSize) {

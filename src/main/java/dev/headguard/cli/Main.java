@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "headguard", mixinStandardHelpOptions = true, version = "headguard 0.1.0",
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
-        subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, ModelsCommand.class, BenchCommand.class})
+        subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,12 +1,13 @@
 package dev.headguard.cli;
 
+import dev.headguard.repair.Defense;
 import dev.headguard.train.Trainer;
 
 import java.io.PrintStream;
 import java.util.Locale;
 
-/** Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs, CI). */
-final class ProgressBar implements Trainer.Listener {
+/** Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs, CI); stages as lines. */
+final class ProgressBar implements Defense.Progress {
     private final PrintStream err = System.err;
     private final boolean terminal = System.console() != null;
     private double smoothed = Double.NaN;
@@ -30,12 +31,18 @@ final class ProgressBar implements Trainer.Listener {
     }
 
     @Override
+    public void stage(String message) {
+        err.println(message);
+    }
+
+    @Override
     public void onEpoch(Trainer.Epoch e) {
         if (terminal) {
             err.println();
         }
-        err.printf(Locale.ROOT, "epoch %d: mean loss %.4f, dev accuracy %.4f, %.0f s, %.1f sentences/s, %.1f GFLOP/s%n",
-                e.epoch(), e.meanLoss(), e.devAccuracy(), e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond());
+        err.printf(Locale.ROOT, "epoch %d: mean loss %.4f%s, %.0f s, %.1f sentences/s, %.1f GFLOP/s%n", e.epoch(), e.meanLoss(),
+                Double.isNaN(e.devAccuracy()) ? "" : String.format(Locale.ROOT, ", dev accuracy %.4f", e.devAccuracy()), e.seconds(),
+                e.sentencesPerSecond(), e.gflopPerSecond());
     }
 
     static String eta(double s) {

@@ -8,8 +8,11 @@ import dev.headguard.detect.ModelScanner;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.repair.Defense;
+import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.repair.HeadRepair;
 import dev.headguard.text.Dataset;
+import dev.headguard.text.SentenceFile;
 import dev.headguard.text.Sample;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,6 +60,10 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--align-weight", defaultValue = "10", description = "λ of the alignment term; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE}).")
     double alignWeight;
 
+    @Option(names = "--label-weight", defaultValue = "1",
+            description = "μ of a second term: the clean text with a candidate inserted must keep its label; 0 turns it off (default: ${DEFAULT-VALUE}).")
+    double labelWeight;
+
     @Option(names = "--epochs", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
     int epochs;
 
@@ -72,66 +79,64 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--suspect", paramLabel = "FILE",
+            description = "Unlabelled inputs that may carry the trigger (training data, logged traffic; a 'sentence' column): words found almost only in the inputs an input scan flags join the trigger candidates.")
+    Path suspect;
+
+    @Option(names = "--method", defaultValue = "headguard",
+            description = "headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning + attention normalisation).")
+    String method;
+
     @Override
     public Integer call() throws Exception {
-        if (heads < 1 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0)) {
+        if (heads < 1 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0)) {
             throw new HeadGuardException("--heads, --triggers, --epochs and --batch-size must be positive, --lr > 0, --align-weight >= 0");
+        }
+        Defense defense;
+        method = method.toLowerCase(Locale.ROOT);
+        if (method.equals("headguard")) {
+            HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
+                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight));
+            defense = new HeadGuardRepair(s, scan == null ? null : readPlan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
+        } else {
+            if (suspect != null) {
+                throw new HeadGuardException("--suspect is HeadGuard's; the baselines use the clean set only");
+            }
+            defense = Defense.named(method, seed);
         }
         Dataset set = data.read(clean);
         if (set.size() == 0) {
             throw new HeadGuardException(clean + ": no rows");
         }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            List<int[]> ranked = new ArrayList<>();
-            List<String> candidates = new ArrayList<>();
-            double score;
-            if (scan != null) {
-                JsonNode r = readScan(scan);
-                r.path("heads").forEach(h -> ranked.add(new int[] {h.path("layer").asInt(), h.path("head").asInt()}));
-                r.path("triggers").forEach(t -> candidates.add(t.path("text").asText()));
-                score = r.path("score").asDouble(Double.NaN);
-            } else {
-                ModelScanner.Result r = ModelScanner.scan(m, Sample.of(set.texts(), 200, seed), ModelScanner.Settings.defaults(), root,
-                        new StageProgress("scanning the model"));
-                r.heads().forEach(h -> ranked.add(new int[] {h.layer(), h.head()}));
-                r.candidates().forEach(c -> candidates.add(c.text()));
-                score = r.score();
+            if (set.numLabels() > m.model().config().numLabels()) {
+                throw new HeadGuardException(clean + ": " + set.numLabels() + " labels, the model has " + m.model().config().numLabels());
             }
-            Set<HeadId> chosen = new LinkedHashSet<>();
-            int layers = m.model().config().numHiddenLayers();
-            int perLayer = m.model().config().numAttentionHeads();
-            if (allHeads) {
-                for (int l = 0; l < layers; l++) {
-                    for (int h = 0; h < perLayer; h++) {
-                        chosen.add(new HeadId(l, h));
-                    }
-                }
-            } else {
-                for (int[] lh : ranked) {
-                    if (chosen.size() < heads && lh[0] < layers && lh[1] < perLayer) {
-                        chosen.add(new HeadId(lh[0], lh[1]));
-                    }
-                }
-            }
-            List<String> align = candidates.subList(0, Math.min(triggers, candidates.size()));
-            System.err.printf(Locale.ROOT, "repairing %d heads against %s (scan score %.3f) on %d clean texts%n", chosen.size(), align, score, set.size());
-            HeadRepair.Settings s = new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed);
-            HeadRepair.Result r = HeadRepair.run(m, set, chosen, align, s, root, new ProgressBar());
+            long t0 = System.nanoTime();
+            Map<String, Object> details = defense.apply(m, set, root, new ProgressBar());
+            double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> prov = new LinkedHashMap<>();
             prov.put("command", "repair");
+            prov.put("method", defense.name());
             prov.put("repaired_from", m.directory().toString());
             prov.put("clean_file", clean.toString());
             prov.put("clean_rows", set.size());
-            prov.put("heads", chosen.stream().map(h -> h.layer() + ":" + h.head()).toList());
-            prov.put("triggers", align);
-            prov.put("scan_score", score);
-            prov.put("settings", s);
-            prov.put("seconds", r.seconds());
-            prov.put("losses", r.state().losses());
+            prov.put("details", details);
+            prov.put("seconds", seconds);
             ModelStore.save(m.model(), m.tokenizer().file(), out, prov);
-            System.out.printf(Locale.ROOT, "wrote %s: %d heads repaired, %d aligned texts, %.1f s%n", out, chosen.size(), r.alignedRows(), r.seconds());
+            System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
         }
         return 0;
+    }
+
+    /** The heads and candidates of a 'scan model --out' report. */
+    static HeadGuardRepair.Plan readPlan(Path file) {
+        JsonNode r = readScan(file);
+        List<HeadId> ranked = new ArrayList<>();
+        List<String> candidates = new ArrayList<>();
+        r.path("heads").forEach(h -> ranked.add(new HeadId(h.path("layer").asInt(), h.path("head").asInt())));
+        r.path("triggers").forEach(t -> candidates.add(t.path("text").asText()));
+        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean());
     }
 
     static JsonNode readScan(Path file) {

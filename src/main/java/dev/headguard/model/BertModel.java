@@ -221,6 +221,7 @@ public final class BertModel implements AutoCloseable {
             NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training());         // (B, T, E)
             List<NDArray> hidden = new ArrayList<>();
             List<NDArray> attentions = new ArrayList<>();
+            List<NDArray> intermediates = new ArrayList<>();
             if (options.hiddenStates()) {
                 hidden.add(x);
             }
@@ -235,13 +236,17 @@ public final class BertModel implements AutoCloseable {
                 if (options.attentions()) {
                     attentions.add(r.probs.mul(queryMask)); // zero the rows of padding queries too
                 }
+                if (options.intermediates()) {
+                    intermediates.add(r.inner);
+                }
             }
             NDArray pooled = pooler == null ? null : pooler.forward(x);
             NDArray logits = classifier == null ? null : classifier.forward(dropout(pooled, config.hiddenDropoutProb(), options.training()));
-            BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions);
+            BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions, intermediates);
             keep(out, x, pooled, logits);
             hidden.forEach(a -> keep(out, a));
             attentions.forEach(a -> keep(out, a));
+            intermediates.forEach(a -> keep(out, a));
             return result;
         }
     }
@@ -312,7 +317,7 @@ public final class BertModel implements AutoCloseable {
 
     /** One transformer block: self-attention, then feed-forward, each with a residual and LayerNorm (post-LN). */
     private static final class Layer {
-        record Result(NDArray output, NDArray probs) {}
+        record Result(NDArray output, NDArray probs, NDArray inner) {}
 
         final BertConfig c;
         final int index;
@@ -383,7 +388,7 @@ public final class BertModel implements AutoCloseable {
             NDArray out = layerNorm(
                     dropout(linear(inner, wOut, bOut), c.hiddenDropoutProb(), training).add(attended),
                     ln2Weight, ln2Bias, c.layerNormEps());                                            // (B, T, E)
-            return new Result(out, probs);
+            return new Result(out, probs, inner);
         }
 
         /** (B, T, E) -> (B, N, T, H) */

@@ -14,9 +14,12 @@ import java.util.List;
  * @param hiddenStates    L + 1 arrays of (B, T, E) when asked for, else empty
  * @param attentions      L arrays of (B, N, T, T) when asked for, else empty; rows and columns of
  *                        padding are zero, so each real query row sums to its head's scale
+ * @param intermediates   L arrays of (B, T, I) feed-forward activations when asked for, else empty
  */
-public record BertOutput(NDArray lastHiddenState, NDArray pooled, NDArray logits, List<NDArray> hiddenStates, List<NDArray> attentions) {
+public record BertOutput(NDArray lastHiddenState, NDArray pooled, NDArray logits, List<NDArray> hiddenStates, List<NDArray> attentions,
+                         List<NDArray> intermediates) {
     public BertOutput {
+        intermediates = List.copyOf(intermediates);
         hiddenStates = List.copyOf(hiddenStates);
         attentions = List.copyOf(attentions);
     }

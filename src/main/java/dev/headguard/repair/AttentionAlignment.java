@@ -38,6 +38,8 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
     private final float weight;
     private final ForwardOptions options;
     private final long padId;
+    private final int[] labels;
+    private final float labelWeight;
 
     /**
      * @param clean     token ids of the training texts (the trainer's list)
@@ -45,9 +47,23 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
      * @param heads     the heads whose attention is aligned (and trained)
      */
     public AttentionAlignment(BertModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight) {
-        if (clean.size() != triggered.size()) {
-            throw new IllegalArgumentException("clean and triggered lists differ in length");
+        this(model, padId, clean, triggered, heads, weight, null, 0);
+    }
+
+    /**
+     * The same, plus μ · CE(f(x'), y): the copy with the candidate inserted must keep its text's true
+     * label (the inserted candidate may not flip it).
+     *
+     * @param labels      the training texts' labels (null when μ = 0)
+     * @param labelWeight μ
+     */
+    public AttentionAlignment(BertModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight,
+                              int[] labels, double labelWeight) {
+        if (clean.size() != triggered.size() || labels != null && labels.length != clean.size()) {
+            throw new IllegalArgumentException("clean, triggered and label lists differ in length");
         }
+        this.labels = labels;
+        this.labelWeight = (float) labelWeight;
         this.model = model;
         this.padId = padId;
         this.triggered = triggered;
@@ -147,9 +163,15 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
             total = total == null ? layerLoss : total.add(layerLoss);
             layersUsed++;
         }
-        if (total == null) {
-            return m.zeros(new Shape());
+        NDArray align = total == null ? m.zeros(new Shape()) : total.mul(Native.scalar(m, weight / layersUsed));
+        if (labels == null || labelWeight == 0) {
+            return align;
         }
-        return total.mul(Native.scalar(m, weight / layersUsed));
+        long[] y = new long[b];
+        for (int i = 0; i < b; i++) {
+            y[i] = labels[rows[i]];
+        }
+        NDArray ce = Trainer.crossEntropy(outT.logits(), Native.of(m, y, new Shape(b)));
+        return align.add(ce.mul(Native.scalar(m, labelWeight)));
     }
 }

@@ -21,7 +21,7 @@ import java.util.Set;
  * (their Q/K/V rows and output-projection columns, through the encoder's straight-through head
  * masks; optionally the classifier), on a small clean set, with
  * <pre>
- *   L = CE(f(x), y) + λ · L_align(x, x')
+ *   L = CE(f(x), y) + λ · L_align(x, x') + μ · CE(f(x'), y)
  * </pre>
  * where x' is x with one of the scan's trigger candidates inserted ({@link AttentionAlignment}).
  * The model is changed in memory; writing it out is the caller's choice.
@@ -31,10 +31,15 @@ public final class HeadRepair {
     /**
      * @param alignWeight λ
      * @param classifier  also train the classification head
+     * @param labelWeight μ of CE(f(x'), y): the text with a candidate inserted keeps its label (0: off)
      */
-    public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed) {
+    public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed, double labelWeight) {
         public static Settings defaults() {
-            return new Settings(10.0, 4, 16, 1e-4, false, 42);
+            return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0);
+        }
+
+        public Settings withSeed(long s) {
+            return new Settings(alignWeight, epochs, batchSize, learningRate, classifier, s, labelWeight);
         }
     }
 
@@ -84,12 +89,12 @@ public final class HeadRepair {
             withTrigger.add(Insertion.insertAt(clean.texts().get(i), triggers.get(r.nextInt(triggers.size())), r));
         }
         List<long[]> xt = m.tokenizer().idsOf(withTrigger);
-        AttentionAlignment align = new AttentionAlignment(m.model(), m.tokenizer().padId(), x, xt, heads, s.alignWeight());
+        AttentionAlignment align = new AttentionAlignment(m.model(), m.tokenizer().padId(), x, xt, heads, s.alignWeight(), clean.labels(), s.labelWeight());
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
         // No weight decay: it would shrink the rows of frozen heads that share a matrix with repaired ones.
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, parameters(heads, s.classifier()))
                 .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
-                .withAuxiliaryLoss(s.alignWeight() > 0 ? align : null);
+                .withAuxiliaryLoss(s.alignWeight() > 0 || s.labelWeight() > 0 ? align : null);
         try {
             Trainer.TrainState state = t.train(x, clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), listener);
             return new Result(Set.copyOf(heads), List.copyOf(triggers), align.alignedRows(), state, (System.nanoTime() - t0) / 1e9);

@@ -251,6 +251,30 @@ class CliTest {
     }
 
     @Test
+    void repairBaselinesWriteLoadableModelsAndBadOptionsAreOneLine() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("budget.tsv", 60, 7);
+        for (String method : List.of("finetune", "fineprune", "pure")) {
+            Path out = tmp.resolve("repaired-" + method);
+            Run r = run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", out.toString(), "--method", method);
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains(method), r.out());
+            assertTrue(Files.readString(out.resolve("headguard.json")).contains("\"method\" : \"" + method + "\""), method + " recorded");
+            Run e = run("eval", "--model", out.toString(), "--clean", clean.toString(), "--json");
+            assertEquals(0, e.code(), e.err());
+        }
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "magic"),
+                "unknown defense 'magic'");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "pure",
+                "--suspect", clean.toString()), "--suspect");
+        assertFalse(Files.exists(tmp.resolve("x")), "nothing written on failure");
+        assertBadInput(run("bench", "--attacks", "badnets,nope", "--out", tmp.resolve("b").toString()), "unknown attack 'nope'");
+        assertBadInput(run("bench", "--defenses", "headguard,magic", "--out", tmp.resolve("b").toString()), "unknown defense 'magic'");
+        assertBadInput(run("demo", "--attack", "nope", "--out", tmp.resolve("b").toString()), "unknown attack 'nope'");
+        assertFalse(Files.exists(tmp.resolve("b")), "nothing written on failure");
+    }
+
+    @Test
     void enumOptionsTakeTheLowerCaseTheDocumentationShows() {
         Path data = dev.headguard.testing.TestData.dataDir();
         Run r = run("poison", "--attack", "style", "--mode", "mix", "--dataset", "sst-2", "--data-dir", data.toString(), "--out", tmp.resolve("p").toString());

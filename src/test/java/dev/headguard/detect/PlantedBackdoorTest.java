@@ -5,7 +5,11 @@ import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.HostTensor;
+import dev.headguard.repair.Defense;
+import dev.headguard.repair.FinePruning;
+import dev.headguard.repair.FullFineTuning;
 import dev.headguard.repair.HeadRepair;
+import dev.headguard.repair.Pure;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.Example;
 import dev.headguard.model.TorchRuntime;
@@ -192,6 +196,10 @@ class PlantedBackdoorTest {
 
     /** Repairs a copy of the backdoored model with alignment weight λ; returns {attack success, clean accuracy}. */
     double[] repairCopy(double lambda) {
+        return repairCopy(lambda, 0);
+    }
+
+    double[] repairCopy(double lambda, double mu) {
         BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root); // the other tests keep the original
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("repaired"));
         try {
@@ -209,7 +217,7 @@ class PlantedBackdoorTest {
             }
             Dataset small = new Dataset(ex, List.of("0", "1"), List.of());
             Map<String, HostTensor> before = copy.toHostTensors();
-            HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1), root,
+            HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu), root,
                     new Trainer.Listener() {});
             assertEquals(160, r.alignedRows(), "every clean text has an aligned copy");
             Map<String, HostTensor> after = copy.toHostTensors();
@@ -240,6 +248,51 @@ class PlantedBackdoorTest {
         assertTrue(aligned[1] > 0.9, "clean accuracy after repair " + aligned[1]);
         double[] plain = repairCopy(0);
         assertTrue(plain[0] > 0.8, "the same fine-tuning without alignment leaves the backdoor: " + plain[0]);
+        double[] labelled = repairCopy(0, 1);
+        assertTrue(labelled[0] < 0.2 && labelled[1] > 0.9, "the label term alone (texts with cf keep their labels): " + labelled[0] + ", " + labelled[1]);
+    }
+
+    @Test
+    void theBaselineDefensesRunInTheSameHarnessAndKeepCleanAccuracy() {
+        List<String> texts = new ArrayList<>(sentences(80, true, 61));
+        texts.addAll(sentences(80, false, 62));
+        List<Example> ex = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            ex.add(new Example(texts.get(i), i < 80 ? 1 : 0));
+        }
+        Dataset small = new Dataset(ex, List.of("0", "1"), List.of());
+        TrainConfig quick = new TrainConfig(3, 16, 1e-3, 0.01, 0.1, 1.0, 2, 0);
+        List<Defense> baselines = List.of(new FullFineTuning(quick),
+                new FinePruning(new FinePruning.Settings(-1, 0.1, 0.9, 0.02, 0.25, quick)),
+                new Pure(new Pure.Settings(1, 0.75, 0.02, 0.25, 1.0, quick)));
+        for (Defense d : baselines) {
+            BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+            ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve(d.name()));
+            try {
+                Map<String, Object> details = d.apply(victim, small, root, new Defense.Progress() {});
+                double acc = (share(Probe.probabilities(victim, sentences(100, false, 71), root, 64, Probe.Progress.NONE), 0)
+                        + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
+                assertTrue(acc > 0.85, d.name() + ": clean accuracy " + acc + " (" + details + ")");
+                if (d instanceof Pure) {
+                    @SuppressWarnings("unchecked")
+                    List<String> pruned = (List<String>) details.get("pruned_heads");
+                    float[] wo = copy.parameters().get("encoder.layer.0.attention.output.dense.weight").toFloatArray();
+                    for (String lh : pruned) {
+                        String[] p = lh.split(":");
+                        if (p[0].equals("0")) {
+                            int h = Integer.parseInt(p[1]);
+                            for (int row = 0; row < CONFIG.hiddenSize(); row++) {
+                                for (int j = h * CONFIG.headSize(); j < (h + 1) * CONFIG.headSize(); j++) {
+                                    assertEquals(0f, wo[row * CONFIG.hiddenSize() + j], 0f, "pruned head " + lh + " stays pruned through fine-tuning");
+                                }
+                            }
+                        }
+                    }
+                }
+            } finally {
+                copy.close();
+            }
+        }
     }
 
     static double share(float[][] p, int c) {

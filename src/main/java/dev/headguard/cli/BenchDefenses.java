@@ -1,0 +1,131 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
+import dev.headguard.HeadGuardException;
+import dev.headguard.eval.DefenseBenchmark;
+import dev.headguard.eval.Victims;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.repair.Defense;
+import dev.headguard.report.BenchReport;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.train.TrainConfig;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The options and the run of an attacks × defenses benchmark: shared by {@code bench} and {@code demo}. */
+final class BenchDefenses {
+    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the benchmark data lives (default: ../shared/data).")
+    Path dataDir;
+
+    @Option(names = "--victims", paramLabel = "DIR", description = "Victims per attack (DIR/<attack>) and the clean model (DIR/clean); existing ones are reused (default: OUT/victims).")
+    Path victims;
+
+    @Option(names = "--train-limit", defaultValue = "-1", description = "Training rows per victim (default: all; 1000 with --quick).")
+    int trainLimit;
+
+    @Option(names = "--epochs", defaultValue = "-1", description = "Victim training epochs (default: 3; 2 with --quick).")
+    int epochs;
+
+    @Option(names = "--test-limit", defaultValue = "-1", description = "Test rows evaluated (default: all; 300 with --quick).")
+    int testLimit;
+
+    @Option(names = "--clean-budget", defaultValue = "0.1", description = "The defenders' clean set as a share of the training rows (default: ${DEFAULT-VALUE}).")
+    double cleanBudget;
+
+    @Option(names = "--no-floor", description = "Skip the clean model (no ASR floor).")
+    boolean noFloor;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Victims, clean budget and defenses (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    /** Runs and writes OUT/bench.md, bench.json and bench.svg; returns the markdown. */
+    String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, Path out, int maxLength) throws Exception {
+        int limit = trainLimit >= 0 ? trainLimit : quick ? 1000 : 0;
+        int eps = epochs > 0 ? epochs : quick ? 2 : 3;
+        int tests = testLimit >= 0 ? testLimit : quick ? 300 : 0;
+        Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
+        TrainConfig d = TrainConfig.defaults();
+        TrainConfig train = new TrainConfig(eps, d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, 0);
+        Path victimDir = victims != null ? victims : out.resolve("victims");
+        DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), baseModel, victimDir,
+                limit, train, maxLength, cleanBudget, tests, !noFloor, seed);
+        String started = Instant.now().toString();
+        DefenseBenchmark.Result r;
+        try (NDManager root = TorchRuntime.newManager()) {
+            r = DefenseBenchmark.run(s, root, new Listener());
+        }
+        List<BenchReport.Row> rows = new ArrayList<>();
+        r.cells().forEach(c -> rows.add(new BenchReport.Row(c.attack(), c.defense(), c.cacc(), c.asr(), c.seconds())));
+        List<String> prov = List.of(
+                "# HeadGuard defense benchmark",
+                "",
+                String.format(Locale.ROOT, "- model: %s; dataset: %s (%s); victims: %s", modelName, dataset, dir, victimDir),
+                String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, seed %d; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
+                        limit == 0 ? "all" : String.valueOf(limit), eps, seed, r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
+                String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --attacks %s --defenses %s%s --seed %d",
+                        started, r.seconds(), BenchCommand.cpuName(), String.join(",", attacks), String.join(",", defenses), quick ? " --quick" : "", seed));
+        String md = BenchReport.markdown(prov, rows, r.floors());
+        ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode json = om.createObjectNode();
+        json.put("model", modelName);
+        json.put("dataset", dataset);
+        json.put("started", started);
+        json.put("machine", BenchCommand.cpuName());
+        json.set("settings", om.valueToTree(s));
+        json.set("result", om.valueToTree(r));
+        AtomicFiles.write(out.resolve("bench.md"), md);
+        AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
+        AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows));
+        return md;
+    }
+
+    static List<String> checked(List<String> names, List<String> known, String what) {
+        for (String n : names) {
+            if (!known.contains(n)) {
+                throw new HeadGuardException("unknown " + what + " '" + n + "' (known: " + String.join(", ", known) + ")");
+            }
+        }
+        return names;
+    }
+
+    static final List<String> ATTACKS = Victims.ATTACKS;
+    /** Every defense name bench accepts: the repair methods plus HeadGuard given the training texts as suspect inputs. */
+    static final List<String> DEFENSES = java.util.stream.Stream.concat(Defense.NAMES.stream(), java.util.stream.Stream.of(DefenseBenchmark.WITH_SUSPECT)).toList();
+
+    /** Training bars, stage lines, and a line per finished cell. */
+    private static final class Listener implements DefenseBenchmark.Listener {
+        private final ProgressBar bar = new ProgressBar();
+
+        @Override
+        public void onStep(dev.headguard.train.Trainer.Progress p) {
+            bar.onStep(p);
+        }
+
+        @Override
+        public void onEpoch(dev.headguard.train.Trainer.Epoch e) {
+            bar.onEpoch(e);
+        }
+
+        @Override
+        public void stage(String message) {
+            bar.stage(message);
+        }
+
+        @Override
+        public void cell(DefenseBenchmark.Cell c) {
+            System.err.printf(Locale.ROOT, "== %s / %s: CACC %.4f  ASR %.4f  (%.0f s)%n", c.attack(), c.defense(), c.cacc(), c.asr(), c.seconds());
+        }
+    }
+}

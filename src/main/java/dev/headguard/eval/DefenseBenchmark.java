@@ -1,0 +1,187 @@
+package dev.headguard.eval;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.HeadGuardException;
+import dev.headguard.attack.PoisonedData;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.Probe;
+import dev.headguard.repair.Defense;
+import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.text.Sample;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.text.Dataset;
+import dev.headguard.train.FineTuning;
+import dev.headguard.train.TrainConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Attacks × defenses on one dataset: builds (or reuses) a victim per attack, gives every defense a
+ * fresh copy of it and the same clean budget (a seeded share of the clean training rows), and
+ * measures CACC and ASR on the same test sets. A clean model trained the same way gives each
+ * attack's floor: how often a model that never saw the trigger already calls the same triggered
+ * inputs the target.
+ */
+public final class DefenseBenchmark {
+
+    /**
+     * @param victims      directory holding one victim per attack ({@code victims/<attack>}) and the
+     *                     clean model ({@code victims/clean}); existing ones are reused
+     * @param trainLimit   training rows of each victim (0: all)
+     * @param cleanBudget  the defenders' clean set, as a share of the training rows
+     * @param testLimit    test rows evaluated (0: all)
+     * @param cleanFloor   also measure a clean model's ASR on every triggered set
+     */
+    public record Settings(List<String> attacks, List<String> defenses, BenchmarkData data, Path baseModel, Path victims, int trainLimit,
+                           TrainConfig train, int maxLength, double cleanBudget, int testLimit, boolean cleanFloor, long seed) {
+        public Settings {
+            attacks = List.copyOf(attacks);
+            defenses = List.copyOf(defenses);
+            for (String a : attacks) {
+                if (!Victims.ATTACKS.contains(a)) {
+                    throw new HeadGuardException("unknown attack '" + a + "' (known: " + String.join(", ", Victims.ATTACKS) + ")");
+                }
+            }
+            for (String d : defenses) {
+                if (!d.equals(WITH_SUSPECT)) {
+                    Defense.named(d, seed); // fails early on an unknown name
+                }
+            }
+            if (!(cleanBudget > 0 && cleanBudget <= 1)) {
+                throw new HeadGuardException("the clean budget must be a share in (0, 1], got " + cleanBudget);
+            }
+        }
+    }
+
+    /** One attack under one defense ("none": the victim as built). */
+    public record Cell(String attack, String defense, double cacc, double asr, double labelFlipRate, double seconds, Map<String, Object> details) {}
+
+    /**
+     * @param floors  attack -> the clean model's ASR on that attack's triggered test set
+     */
+    public record Result(Settings settings, int cleanRows, int testRows, List<Cell> cells, Map<String, Double> floors, double seconds) {}
+
+    /** Progress: stages, training steps, and each finished cell. */
+    public interface Listener extends Defense.Progress {
+        default void cell(Cell c) {}
+    }
+
+    /**
+     * HeadGuard given the victim's training texts, unlabelled, as suspect inputs (the defender who
+     * holds the training data, poisoned rows unknown). For embedding poisoning those are the clean
+     * model's training texts: that attacker never put a poisoned row in them.
+     */
+    public static final String WITH_SUSPECT = "headguard-suspect";
+
+    private DefenseBenchmark() {}
+
+    public static Result run(Settings s, NDManager root, Listener listener) {
+        long t0 = System.nanoTime();
+        Path clean = s.victims().resolve("clean");
+        boolean needClean = s.cleanFloor() || s.attacks().contains("ep");
+        if (needClean && !isModel(clean)) {
+            listener.stage("training the clean model " + clean);
+            Victims.Request r = request(s, "badnets", clean, s.baseModel());
+            Dataset[] split = Victims.cleanSplits(r);
+            FineTuning.run(new FineTuning.Request(s.baseModel(), split[0], split[1], clean, s.train(), s.maxLength(), false,
+                    Map.of("role", "clean model of a defense benchmark")), root, listener);
+        }
+        List<Cell> cells = new ArrayList<>();
+        Map<String, Double> floors = new LinkedHashMap<>();
+        int cleanRows = 0;
+        int testRows = 0;
+        for (String attack : s.attacks()) {
+            Path dir = s.victims().resolve(attack);
+            Victims.Request r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel());
+            if (isModel(dir)) {
+                listener.stage("reusing the " + attack + " victim " + dir);
+            } else {
+                listener.stage("building the " + attack + " victim " + dir);
+                Victims.build(r, root, listener);
+            }
+            PoisonedData p = Victims.poison(r);
+            Dataset[] split = Victims.cleanSplits(r);
+            Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
+            Dataset test = s.testLimit() > 0 ? split[2].sample(s.testLimit(), s.seed()) : split[2];
+            Dataset triggered = p.triggeredTest();
+            List<String> twins = p.twins();
+            if (s.testLimit() > 0 && triggered.size() > s.testLimit()) {
+                List<Integer> keep = Sample.of(java.util.stream.IntStream.range(0, triggered.size()).boxed().toList(), s.testLimit(), s.seed());
+                keep = keep.stream().sorted().toList();
+                triggered = triggered.withExamples(keep.stream().map(triggered.examples()::get).toList());
+                List<String> all = twins;
+                twins = keep.stream().map(all::get).toList();
+            }
+            cleanRows = budget.size();
+            testRows = test.size();
+            if (s.cleanFloor()) {
+                try (ModelStore.LoadedModel m = ModelStore.load(clean, root, s.maxLength())) {
+                    floors.put(attack, Evaluator.evaluate(m, test, triggered, twins, r.target(), root).asr());
+                }
+            }
+            cells.add(cell(attack, "none", dir, test, triggered, twins, r, s, root, null, budget, listener, 0));
+            HeadGuardRepair.Plan plan = null;
+            double scanSeconds = 0;
+            for (String d : s.defenses()) {
+                Defense defense;
+                if (d.equals("headguard") || d.equals(WITH_SUSPECT)) {
+                    if (plan == null) { // one scan serves both HeadGuard variants; its time is charged to each
+                        long t1 = System.nanoTime();
+                        plan = scan(dir, budget, s, root, listener);
+                        scanSeconds = (System.nanoTime() - t1) / 1e9;
+                    }
+                    HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults().withSeed(s.seed());
+                    defense = new HeadGuardRepair(hs, plan, d.equals("headguard") ? List.of()
+                            : (attack.equals("ep") ? split[0] : p.train()).texts());
+                } else {
+                    defense = Defense.named(d, s.seed());
+                }
+                cells.add(cell(attack, d, dir, test, triggered, twins, r, s, root, defense, budget, listener, d.startsWith("headguard") ? scanSeconds : 0));
+            }
+        }
+        return new Result(s, cleanRows, testRows, cells, floors, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static Cell cell(String attack, String name, Path victim, Dataset test, Dataset triggered, List<String> twins, Victims.Request r,
+                             Settings s, NDManager root, Defense defense, Dataset budget, Listener listener, double extraSeconds) {
+        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
+            long t0 = System.nanoTime();
+            Map<String, Object> details = Map.of();
+            if (defense != null) {
+                listener.stage(attack + ": " + name);
+                details = defense.apply(m, budget, scope, listener);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9 + extraSeconds;
+            Evaluation e = Evaluator.evaluate(m, test, triggered, twins, r.target(), scope);
+            Cell c = new Cell(attack, name, e.cacc(), e.asr(), e.labelFlipRate(), seconds, details);
+            listener.cell(c);
+            return c;
+        }
+    }
+
+    private static HeadGuardRepair.Plan scan(Path victim, Dataset budget, Settings s, NDManager root, Listener listener) {
+        HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults();
+        listener.stage("scanning " + victim + " on " + Math.min(hs.scanTexts(), budget.size()) + " clean texts");
+        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
+            ModelScanner.Result r = ModelScanner.scan(m, Sample.of(budget.texts(), hs.scanTexts(), s.seed()), ModelScanner.Settings.defaults(), scope,
+                    Probe.Progress.NONE);
+            listener.stage(String.format(java.util.Locale.ROOT, "scan: %s, score %.3f, top candidates %s", r.backdoor() ? "backdoor" : "clean", r.score(),
+                    r.candidates().stream().limit(5).map(ModelScanner.Candidate::text).toList()));
+            return HeadGuardRepair.Plan.of(r);
+        }
+    }
+
+    private static Victims.Request request(Settings s, String attack, Path out, Path base) {
+        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train(), s.maxLength(), false);
+    }
+
+    private static boolean isModel(Path dir) {
+        return Files.isRegularFile(dir.resolve("config.json")) && Files.isRegularFile(dir.resolve("model.safetensors"));
+    }
+}

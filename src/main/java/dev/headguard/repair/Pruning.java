@@ -1,0 +1,119 @@
+package dev.headguard.repair;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.HeadId;
+import dev.headguard.model.Native;
+import dev.headguard.train.Trainer;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Removes attention heads or feed-forward neurons from a model by zeroing the weights that carry
+ * their output, and keeps them removed through later fine-tuning.
+ * <ul>
+ *   <li>a head: its columns of the attention output projection (what reads the head's context);</li>
+ *   <li>a feed-forward neuron: its row of the intermediate dense weight and its bias, so that its
+ *       activation is act(0) = 0 for GELU and ReLU.</li>
+ * </ul>
+ * The same 0/1 masks multiply the gradients ({@link #installGradientMasks}); Adam's update of an
+ * entry whose gradient is always 0 is 0, and decoupled weight decay keeps 0 at 0, so a pruned unit
+ * stays pruned.
+ *
+ * <p>Trials (prune k units, measure, undo) restore from a copy of the original weights taken on
+ * the first change, so that trying many k never compounds.
+ */
+public final class Pruning implements AutoCloseable {
+    private final BertModel model;
+    private final NDManager manager;
+    private final Map<String, NDArray> originals = new LinkedHashMap<>();
+    private final Map<String, Mask> masks = new LinkedHashMap<>();
+
+    private record Mask(float[] values, Shape shape) {}
+
+    public Pruning(BertModel model, NDManager root) {
+        this.model = model;
+        this.manager = root.newSubManager();
+    }
+
+    static String outputProjection(int layer) {
+        return "encoder.layer." + layer + ".attention.output.dense.weight";
+    }
+
+    static String intermediateWeight(int layer) {
+        return "encoder.layer." + layer + ".intermediate.dense.weight";
+    }
+
+    static String intermediateBias(int layer) {
+        return "encoder.layer." + layer + ".intermediate.dense.bias";
+    }
+
+    /** Sets the pruned heads to exactly {@code heads} (every other head restored). */
+    public void pruneHeads(Collection<HeadId> heads) {
+        int e = model.config().hiddenSize();
+        int h = model.config().headSize();
+        for (int l = 0; l < model.config().numHiddenLayers(); l++) {
+            float[] cols = new float[e];
+            Arrays.fill(cols, 1f);
+            for (HeadId id : heads) {
+                if (id.layer() == l) {
+                    Arrays.fill(cols, id.head() * h, (id.head() + 1) * h, 0f);
+                }
+            }
+            apply(outputProjection(l), cols, new Shape(1, e));
+        }
+    }
+
+    /** Sets the pruned neurons of {@code layer}'s feed-forward block to exactly {@code neurons}. */
+    public void pruneNeurons(int layer, int[] neurons) {
+        int n = model.config().intermediateSize();
+        float[] rows = new float[n];
+        Arrays.fill(rows, 1f);
+        for (int i : neurons) {
+            rows[i] = 0f;
+        }
+        apply(intermediateWeight(layer), rows, new Shape(n, 1));
+        apply(intermediateBias(layer), rows, new Shape(n));
+    }
+
+    /** Weight = original × mask; a mask of all ones is recorded only if the weight was changed before. */
+    private void apply(String name, float[] mask, Shape shape) {
+        boolean identity = true;
+        for (float v : mask) {
+            identity &= v == 1f;
+        }
+        if (identity && !originals.containsKey(name)) {
+            return;
+        }
+        NDArray p = model.parameters().get(name);
+        NDArray original = originals.computeIfAbsent(name, k -> {
+            NDArray copy = p.duplicate();
+            copy.attach(manager);
+            return copy;
+        });
+        try (NDScope ignored = new NDScope(); NDManager m = manager.newSubManager()) {
+            p.set(new NDIndex(":"), original.mul(Native.of(m, mask, shape)));
+        }
+        masks.put(name, new Mask(mask.clone(), shape));
+    }
+
+    /** The same masks on the gradients of a trainer, so that fine-tuning keeps pruned units at 0. */
+    public Trainer installGradientMasks(Trainer t, NDManager root) {
+        for (Map.Entry<String, Mask> e : masks.entrySet()) {
+            t.withGradientMask(e.getKey(), Native.of(root, e.getValue().values(), e.getValue().shape()));
+        }
+        return t;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
