@@ -76,7 +76,16 @@ final class BenchDefenses {
                         limit == 0 ? "all" : String.valueOf(limit), eps, seed, r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
                 String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --attacks %s --defenses %s%s --seed %d",
                         started, r.seconds(), BenchCommand.cpuName(), String.join(",", attacks), String.join(",", defenses), quick ? " --quick" : "", seed));
-        String md = BenchReport.markdown(prov, rows, r.floors());
+        StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors()));
+        md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them):\n\n");
+        for (DefenseBenchmark.Cell c : r.cells()) {
+            if (c.defense().startsWith("headguard")) {
+                Object recovered = c.details().get("recovered_from_suspect");
+                md.append(String.format(Locale.ROOT, "- %s / %s: scan %s (score %.3f); aligned against %s%s%n", c.attack(), c.defense(),
+                        Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", (Double) c.details().get("scan_score"),
+                        c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : ""));
+            }
+        }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode json = om.createObjectNode();
         json.put("model", modelName);
@@ -85,10 +94,18 @@ final class BenchDefenses {
         json.put("machine", BenchCommand.cpuName());
         json.set("settings", om.valueToTree(s));
         json.set("result", om.valueToTree(r));
-        AtomicFiles.write(out.resolve("bench.md"), md);
+        AtomicFiles.write(out.resolve("bench.md"), md.toString());
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
         AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows));
-        return md;
+        return md.toString();
+    }
+
+    private static String recoveredWords(Object findings) {
+        if (!(findings instanceof List<?> l) || l.isEmpty()) {
+            return "nothing";
+        }
+        return l.stream().map(f -> f instanceof dev.headguard.detect.SuspectWords.Finding w
+                ? String.format(Locale.ROOT, "%s (%d flagged / %d unflagged rows)", w.text(), w.flagged(), w.unflagged()) : String.valueOf(f)).toList().toString();
     }
 
     static List<String> checked(List<String> names, List<String> known, String what) {

@@ -290,6 +290,32 @@ public final class ModelScanner {
     }
 
     /**
+     * Heads ranked as {@link #rankHeads} does, for triggers known from elsewhere (e.g. recovered from
+     * flagged inputs): each clean text gets one of them at a seeded random word position, and the
+     * target is the class most of the triggered texts are given.
+     */
+    public static List<Head> rankHeadsFor(ModelStore.LoadedModel model, List<String> cleanTexts, List<String> triggers, long seed,
+                                          ai.djl.ndarray.NDManager root) {
+        if (triggers.isEmpty() || cleanTexts.isEmpty()) {
+            throw new HeadGuardException("ranking heads needs clean texts and at least one trigger");
+        }
+        List<String> triggered = new ArrayList<>();
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < cleanTexts.size(); i++) {
+            triggered.add(dev.headguard.text.Insertion.insertAt(cleanTexts.get(i), triggers.get(i % triggers.size()), r));
+        }
+        int[] votes = new int[model.model().config().numLabels()];
+        for (float[] p : Probe.probabilities(model, triggered, root, 32, Probe.Progress.NONE)) {
+            votes[Probe.argMax(p)]++;
+        }
+        int target = 0;
+        for (int c = 1; c < votes.length; c++) {
+            target = votes[c] > votes[target] ? c : target;
+        }
+        return rankHeads(model, cleanTexts, triggered, target, root, new ArrayList<>());
+    }
+
+    /**
      * Heads ranked by how much the best candidate changes their similarity to the rest of their
      * layer (in clean standard deviations) times their normalised importance for the prediction.
      */

@@ -105,10 +105,22 @@ public final class HeadGuardRepair implements Defense {
                     ModelScanner.Settings.defaults(), root, Probe.Progress.NONE);
             plan = Plan.of(r);
         }
-        Set<HeadId> heads = choose(plan, settings, m.model().config());
         List<SuspectWords.Finding> recovered = recover(m, clean, root, progress);
+        Plan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));
-        union.addAll(plan.candidates().subList(0, Math.min(settings.triggers(), plan.candidates().size())));
+        if (!recovered.isEmpty()) {
+            // The recovered words are the better evidence: rank the heads by what they do, and keep the
+            // scan's candidates only where the scan itself called the model backdoored (otherwise they
+            // are ordinary words that flip a clean model too).
+            List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
+            List<HeadId> ranked = ModelScanner.rankHeadsFor(m, sample, new ArrayList<>(union), settings.repair().seed(), root).stream()
+                    .map(h -> new HeadId(h.layer(), h.head())).toList();
+            used = new Plan(ranked, plan.candidates(), plan.scanScore(), plan.backdoor());
+        }
+        if (recovered.isEmpty() || plan.backdoor()) {
+            union.addAll(plan.candidates().subList(0, Math.min(settings.triggers(), plan.candidates().size())));
+        }
+        Set<HeadId> heads = choose(used, settings, m.model().config());
         List<String> triggers = new ArrayList<>(union);
         progress.stage("repairing " + heads.size() + " heads against " + triggers + " on " + clean.size() + " clean texts");
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), root, progress);
