@@ -96,7 +96,7 @@ final class BenchDefenses {
         json.set("result", om.valueToTree(r));
         AtomicFiles.write(out.resolve("bench.md"), md.toString());
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
-        AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows));
+        AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows, r.floors()));
         return md.toString();
     }
 

@@ -61,8 +61,8 @@ public final class BenchReport {
         return sb.toString();
     }
 
-    /** Two panels (CACC, ASR), attacks along x, one bar per defense, values in %. */
-    public static String svg(String title, List<Row> rows) {
+    /** Two panels (CACC, ASR), attacks along x, one bar per defense, values in %; each attack's ASR floor as a dashed line. */
+    public static String svg(String title, List<Row> rows, Map<String, Double> floors) {
         List<String> attacks = distinct(rows, true);
         List<String> defenses = distinct(rows, false);
         int groups = attacks.size() + 1; // + mean
@@ -106,7 +106,17 @@ public final class BenchReport {
                 }
                 s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
                         gx + bar * defenses.size() / 2, plotTop + plotHeight + 14, Html.esc(a)));
+                Double floor = p == 1 && g < attacks.size() ? floors.get(a) : null;
+                if (floor != null && Double.isFinite(floor)) {
+                    double y = plotTop + plotHeight * (1 - Math.max(0, Math.min(1, floor)));
+                    s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" stroke-dasharray=\"3,2\"/>\n",
+                            gx - 3, y, gx + bar * defenses.size() + 2, y));
+                }
             }
+        }
+        if (!floors.isEmpty()) {
+            s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">- - - ASR floor: a clean model on the same triggered inputs</text>\n",
+                    panelWidth + 70, plotTop - 12));
         }
         for (int d = 0; d < defenses.size(); d++) {
             double lx = 50 + (d % 4) * 150;

@@ -30,7 +30,7 @@ class BenchReportTest {
 
     @Test
     void theChartIsWellFormedSvgWithABarPerCellAndMean() throws Exception {
-        String svg = BenchReport.svg("t & <x>", ROWS);
+        String svg = BenchReport.svg("t & <x>", ROWS, Map.of("badnets", 0.05));
         Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
         int bars = 0;
         var rects = d.getElementsByTagName("rect");
@@ -38,5 +38,6 @@ class BenchReportTest {
             bars += rects.item(i).getChildNodes().getLength() > 0 ? 1 : 0; // bars carry a <title>
         }
         assertEquals(2 * 3 * 2, bars, "2 panels x (2 attacks + mean) x 2 defenses");
+        assertEquals(1, d.getElementsByTagName("line").getLength() - 2 * 5, "one floor line besides the 5 grid lines per panel");
     }
 }
