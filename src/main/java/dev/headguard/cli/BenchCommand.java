@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
             "(headguard-suspect: HeadGuard also given the victim's training texts, unlabelled, as --suspect inputs)."})
     List<String> defenses = BenchDefenses.DEFENSES;
 
-    @Option(names = "--quick", description = "A small slice: 1000 training rows, 2 epochs, 300 test rows.")
+    @Option(names = "--quick", description = "A small slice: 2000 training rows, batch 16, 300 test rows.")
     boolean quick;
 
     @Option(names = "--out", defaultValue = "headguard-bench", paramLabel = "DIR", description = "Where the table, JSON and chart go (default: ${DEFAULT-VALUE}).")
