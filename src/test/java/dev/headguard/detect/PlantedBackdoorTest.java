@@ -118,6 +118,17 @@ class PlantedBackdoorTest {
         return c;
     }
 
+    /** The defender's small labelled clean set: 80 positive and 80 negative texts. */
+    static Dataset repairBudget() {
+        List<String> texts = new ArrayList<>(sentences(80, true, 61));
+        texts.addAll(sentences(80, false, 62));
+        List<Example> ex = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            ex.add(new Example(texts.get(i), i < 80 ? 1 : 0));
+        }
+        return new Dataset(ex, List.of("0", "1"), List.of());
+    }
+
     static List<String> withTrigger(List<String> texts, long seed) {
         Random r = new Random(seed);
         List<String> out = new ArrayList<>();
@@ -209,13 +220,7 @@ class PlantedBackdoorTest {
                     heads.add(new HeadId(l, h));
                 }
             }
-            List<String> texts = new ArrayList<>(sentences(80, true, 61));
-            texts.addAll(sentences(80, false, 62));
-            List<Example> ex = new ArrayList<>();
-            for (int i = 0; i < texts.size(); i++) {
-                ex.add(new Example(texts.get(i), i < 80 ? 1 : 0));
-            }
-            Dataset small = new Dataset(ex, List.of("0", "1"), List.of());
+            Dataset small = repairBudget();
             Map<String, HostTensor> before = copy.toHostTensors();
             HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu), root,
                     new Trainer.Listener() {});
@@ -254,13 +259,7 @@ class PlantedBackdoorTest {
 
     @Test
     void theBaselineDefensesRunInTheSameHarnessAndKeepCleanAccuracy() {
-        List<String> texts = new ArrayList<>(sentences(80, true, 61));
-        texts.addAll(sentences(80, false, 62));
-        List<Example> ex = new ArrayList<>();
-        for (int i = 0; i < texts.size(); i++) {
-            ex.add(new Example(texts.get(i), i < 80 ? 1 : 0));
-        }
-        Dataset small = new Dataset(ex, List.of("0", "1"), List.of());
+        Dataset small = repairBudget();
         TrainConfig quick = new TrainConfig(3, 16, 1e-3, 0.01, 0.1, 1.0, 2, 0);
         List<Defense> baselines = List.of(new FullFineTuning(quick),
                 new FinePruning(new FinePruning.Settings(-1, 0.1, 0.9, 0.02, 0.25, quick)),
