@@ -2,7 +2,6 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.inference.BatchRunner;
 import dev.headguard.model.BertOutput;
