@@ -54,7 +54,7 @@ final class BenchDefenses {
     String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, Path out, int maxLength) throws Exception {
         // The quick slice still needs a few hundred steps: 1000 rows x 2 epochs at batch 32 left MiniLM at chance on clean inputs.
         int limit = trainLimit >= 0 ? trainLimit : quick ? 2000 : 0;
-        int eps = epochs > 0 ? epochs : quick ? 3 : 3;
+        int eps = epochs > 0 ? epochs : 3;
         int tests = testLimit >= 0 ? testLimit : quick ? 300 : 0;
         Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
         TrainConfig d = TrainConfig.defaults();

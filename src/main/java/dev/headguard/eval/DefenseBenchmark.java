@@ -4,8 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.attack.PoisonedData;
 import dev.headguard.model.io.ModelStore;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.Probe;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.text.Sample;
@@ -166,14 +164,13 @@ public final class DefenseBenchmark {
     }
 
     private static HeadGuardRepair.Plan scan(Path victim, Dataset budget, Settings s, NDManager root, Listener listener) {
-        HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults();
+        HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults().withSeed(s.seed());
         listener.stage("scanning " + victim + " on " + Math.min(hs.scanTexts(), budget.size()) + " clean texts");
         try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
-            ModelScanner.Result r = ModelScanner.scan(m, Sample.of(budget.texts(), hs.scanTexts(), s.seed()), ModelScanner.Settings.defaults(), scope,
-                    Probe.Progress.NONE);
-            listener.stage(String.format(java.util.Locale.ROOT, "scan: %s, score %.3f, top candidates %s", r.backdoor() ? "backdoor" : "clean", r.score(),
-                    r.candidates().stream().limit(5).map(ModelScanner.Candidate::text).toList()));
-            return HeadGuardRepair.Plan.of(r);
+            HeadGuardRepair.Plan p = HeadGuardRepair.scan(m, budget, hs, scope);
+            listener.stage(String.format(java.util.Locale.ROOT, "scan: %s, score %.3f, top candidates %s", p.backdoor() ? "backdoor" : "clean",
+                    p.scanScore(), p.candidates().stream().limit(5).toList()));
+            return p;
         }
     }
 

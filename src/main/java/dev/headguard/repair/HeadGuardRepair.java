@@ -80,6 +80,12 @@ public final class HeadGuardRepair implements Defense {
         return "headguard";
     }
 
+    /** The model scan a repair starts from, on a seeded sample of the clean set. */
+    public static Plan scan(ModelStore.LoadedModel m, Dataset clean, Settings settings, NDManager root) {
+        return Plan.of(ModelScanner.scan(m, Sample.of(clean.texts(), settings.scanTexts(), settings.repair().seed()),
+                ModelScanner.Settings.defaults(), root, Probe.Progress.NONE));
+    }
+
     /** The heads to repair: the plan's top {@code settings.heads()} that exist in the model, or all. */
     public static Set<HeadId> choose(Plan plan, Settings settings, BertConfig c) {
         Set<HeadId> chosen = new LinkedHashSet<>();
@@ -101,9 +107,7 @@ public final class HeadGuardRepair implements Defense {
         Plan plan = given;
         if (plan == null) {
             progress.stage("scanning the model on " + Math.min(settings.scanTexts(), clean.size()) + " clean texts");
-            ModelScanner.Result r = ModelScanner.scan(m, Sample.of(clean.texts(), settings.scanTexts(), settings.repair().seed()),
-                    ModelScanner.Settings.defaults(), root, Probe.Progress.NONE);
-            plan = Plan.of(r);
+            plan = scan(m, clean, settings, root);
         }
         List<SuspectWords.Finding> recovered = recover(m, clean, root, progress);
         Plan used = plan;
