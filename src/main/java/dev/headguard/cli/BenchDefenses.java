@@ -75,13 +75,20 @@ final class BenchDefenses {
                 String.format(Locale.ROOT, "- model: %s; dataset: %s (%s); victims: %s", modelName, dataset, dir, victimDir),
                 String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch " + train.batchSize() + ", seed %d; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
                         limit == 0 ? "all" : String.valueOf(limit), eps, seed, r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
-                String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --attacks %s --defenses %s%s --seed %d",
-                        started, r.seconds(), BenchCommand.cpuName(), String.join(",", attacks), String.join(",", defenses), quick ? " --quick" : "", seed));
+                String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s%s%s%s --clean-budget %s --seed %d",
+                        started, r.seconds(), BenchCommand.cpuName(), modelName, dataset, String.join(",", attacks), String.join(",", defenses),
+                        quick ? " --quick" : "", trainLimit >= 0 ? " --train-limit " + trainLimit : "", epochs > 0 ? " --epochs " + epochs : "",
+                        testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed));
         StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors()));
-        md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them):\n\n");
+        md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them),"
+                + " or what it unlearned (an implicit trigger: suspects flagged by the hidden-state scan):\n\n");
         for (DefenseBenchmark.Cell c : r.cells()) {
-            if (c.defense().startsWith("headguard")) {
-                Object recovered = c.details().get("recovered_from_suspect");
+            Object recovered = c.details().get("recovered_from_suspect");
+            if (c.defense().startsWith("headguard") && "unlearn-suspects".equals(c.details().get("mode"))) {
+                md.append(String.format(Locale.ROOT, "- %s / %s: unlearned %s flagged suspects (layer %s, %.1f%% of those predicted %s); recovered %s%n",
+                        c.attack(), c.defense(), c.details().get("unlearned_rows"), c.details().get("hidden_layer"),
+                        100 * ((Number) c.details().get("flagged_share")).doubleValue(), c.details().get("target"), recoveredWords(recovered)));
+            } else if (c.defense().startsWith("headguard")) {
                 md.append(String.format(Locale.ROOT, "- %s / %s: scan %s (score %.3f); aligned against %s%s%n", c.attack(), c.defense(),
                         Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", (Double) c.details().get("scan_score"),
                         c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : ""));

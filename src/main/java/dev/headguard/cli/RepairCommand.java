@@ -80,7 +80,7 @@ final class RepairCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--suspect", paramLabel = "FILE",
-            description = "Unlabelled inputs that may carry the trigger (training data, logged traffic; a 'sentence' column): words found almost only in the inputs an input scan flags join the trigger candidates.")
+            description = "Unlabelled inputs that may carry the trigger (training data, logged traffic; a 'sentence' column): words found almost only in the inputs an input scan flags join the trigger candidates; when none explain the inputs a hidden-state scan flags (an implicit trigger), the model is fine-tuned to unlearn those.")
     Path suspect;
 
     @Option(names = "--method", defaultValue = "headguard",

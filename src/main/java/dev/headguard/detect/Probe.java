@@ -1,6 +1,8 @@
 package dev.headguard.detect;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import dev.headguard.inference.BatchRunner;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
@@ -74,14 +76,43 @@ public final class Probe {
         return pass(model, texts, null, root, batchSize, progress).probabilities();
     }
 
-    /** One pass; attention maps are computed only when there are features to take from them. */
+    /**
+     * The same pass, also keeping every layer's [CLS] hidden state: {@code cls[l][i]} is text i's
+     * vector after layer l (0 = the embeddings), what {@link HiddenStateScan} scores. One pass serves
+     * both scans of a suspect set.
+     */
+    public record WithStates(Result result, float[][][] cls) {}
+
+    public static WithStates runWithStates(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root,
+                                           int batchSize, Progress progress) {
+        float[][][] cls = new float[model.model().config().numHiddenLayers() + 1][texts.size()][];
+        return new WithStates(pass(model, texts, features, cls, root, batchSize, progress), cls);
+    }
+
     private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
                                Progress progress) {
+        return pass(model, texts, features, null, root, batchSize, progress);
+    }
+
+    /** One pass; attention maps are computed only when there are features to take from them, hidden states only when {@code cls} is given. */
+    private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, float[][][] cls, NDManager root,
+                               int batchSize, Progress progress) {
         float[][] f = new float[texts.size()][];
         float[][] p = new float[texts.size()][];
         int[] done = {0};
         ForwardOptions options = features == null ? ForwardOptions.INFERENCE : ForwardOptions.INFERENCE.withAttentions();
+        options = cls == null ? options : options.withHiddenStates();
         new BatchRunner(model, root, batchSize).run(texts, options, true, (rows, tokens, in, out) -> {
+            if (cls != null) {
+                for (int l = 0; l < cls.length; l++) {
+                    NDArray h = out.hiddenStates().get(l).get(new NDIndex(":, 0, :")); // (B, E): [CLS] at position 0
+                    int e = (int) h.getShape().get(1);
+                    float[] v = h.toFloatArray();
+                    for (int i = 0; i < rows.length; i++) {
+                        cls[l][rows[i]] = java.util.Arrays.copyOfRange(v, i * e, (i + 1) * e);
+                    }
+                }
+            }
             float[][] v = features == null ? null : features.of(out, tokens.lengths());
             float[] probs = out.logits().softmax(-1).toFloatArray();
             int c = probs.length / rows.length;

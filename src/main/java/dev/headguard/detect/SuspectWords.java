@@ -167,6 +167,12 @@ public final class SuspectWords {
         return -1;
     }
 
+    /** Whether {@code text} holds one of the phrases as whole words (compared as {@link #find} reads texts). */
+    public static boolean containsAny(String text, java.util.Collection<String> phrases) {
+        String padded = " " + String.join(" ", words(text)) + " ";
+        return phrases.stream().anyMatch(p -> padded.contains(" " + p + " "));
+    }
+
     /** Set view of the texts, for callers that merge findings with other candidates. */
     public static Set<String> texts(List<Finding> findings) {
         Set<String> out = new LinkedHashSet<>();

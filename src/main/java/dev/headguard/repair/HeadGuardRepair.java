@@ -1,6 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
@@ -10,18 +11,24 @@ import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.Sample;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * HeadGuard's defense end to end: a model scan (or a given one) names the suspicious heads and
  * trigger candidates; {@link HeadRepair} fine-tunes those heads only, with attention safety
- * alignment against the candidates.
+ * alignment against the candidates. With suspect inputs, the words found almost only in the ones
+ * the input scan flags become the best candidates; when there are none (an implicit trigger), a
+ * {@link HiddenStateScan} flags the poisoned share and {@link SuspectUnlearning} removes what the
+ * model learned from it.
  */
 public final class HeadGuardRepair implements Defense {
 
@@ -30,16 +37,44 @@ public final class HeadGuardRepair implements Defense {
      * @param triggers  align against the scan's top N candidates
      * @param allHeads  repair every head (an ablation)
      * @param scanTexts clean texts the scan uses when no plan is given
+     * @param unlearnWeight ν of {@link SuspectUnlearning}
+     * @param minExcess the hidden-state scan must flag at least this many times its false-rejection
+     *                  rate of the suspects predicted as the target before they are unlearned
      */
-    public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
+    public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
+                           double minExcess) {
+        public Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
+            this(heads, triggers, allHeads, scanTexts, repair, 1.0, 1.25);
+        }
+
         public static Settings defaults() {
             return new Settings(24, 3, false, 200, HeadRepair.Settings.defaults());
         }
 
         public Settings withSeed(long seed) {
-            return new Settings(heads, triggers, allHeads, scanTexts, repair.withSeed(seed));
+            return new Settings(heads, triggers, allHeads, scanTexts, repair.withSeed(seed), unlearnWeight, minExcess);
         }
     }
+
+    /**
+     * The schedule of the unlearning repair: 4 epochs over the clean texts and the flagged suspects
+     * mixed, batch 16, AdamW 2e-5 at a constant rate, weight decay 0.01. Probes with the baselines'
+     * schedule (warm-up, linear decay) or with a clean batch paired with a flagged one removed much
+     * less (StyleBkd ASR 39-60% vs 16-29%; closing note of the repair issue).
+     */
+    static TrainConfig unlearningTraining(long seed) {
+        return new TrainConfig(4, 16, 2e-5, 0.01, 0.0, 1.0, seed, 0);
+    }
+
+    /** Flagged suspects need at least this many rows to be unlearned (fewer is noise, not a population). */
+    static final int MIN_UNLEARN_ROWS = 20;
+
+    /**
+     * Recovered words that occur in at least this share of the hidden-state scan's flags are the
+     * trigger. Measured shares: 50–73% on the BadNets and AddSent victims (SST-2, OffensEval,
+     * bge-small), 2% on StyleBkd (`seemeth`), none on SynBkd.
+     */
+    static final double MIN_EXPLAINED = 0.2;
 
     /** What a scan says to repair: heads most suspicious first, candidates most suspicious first. */
     public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor) {
@@ -53,6 +88,8 @@ public final class HeadGuardRepair implements Defense {
                     r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor());
         }
     }
+
+    private static final HiddenStateScan.Settings HIDDEN = HiddenStateScan.Settings.defaults(0);
 
     private final Settings settings;
     private final Plan given;
@@ -104,12 +141,26 @@ public final class HeadGuardRepair implements Defense {
 
     @Override
     public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+        Suspects scanned = suspect.isEmpty() ? null : scanSuspects(m, clean, root, progress);
+        List<SuspectWords.Finding> recovered = scanned == null ? List.of() : scanned.words();
+        if (scanned != null) {
+            // A poisoned population the recovered words do not explain is an implicit trigger (syntax,
+            // style: a few of its words may still look suspicious, e.g. "seemeth" in Bible-style rows).
+            HiddenStateScan.Result h = scanned.hidden();
+            double explained = explained(h, SuspectWords.texts(recovered));
+            progress.stage(String.format(Locale.ROOT, "recovered words occur in %.0f%% of the flagged suspects", 100 * explained));
+            if (h.flagged().size() >= MIN_UNLEARN_ROWS && h.excess(HIDDEN.frr()) >= settings.minExcess() && explained < MIN_EXPLAINED) {
+                Map<String, Object> out = unlearn(m, clean, h, root, progress);
+                out.put("recovered_from_suspect", recovered);
+                out.put("recovered_words_share_of_flagged", explained);
+                return out;
+            }
+        }
         Plan plan = given;
         if (plan == null) {
             progress.stage("scanning the model on " + Math.min(settings.scanTexts(), clean.size()) + " clean texts");
             plan = scan(m, clean, settings, root);
         }
-        List<SuspectWords.Finding> recovered = recover(m, clean, root, progress);
         Plan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));
         if (!recovered.isEmpty()) {
@@ -129,6 +180,7 @@ public final class HeadGuardRepair implements Defense {
         progress.stage("repairing " + heads.size() + " heads against " + triggers + " on " + clean.size() + " clean texts");
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), root, progress);
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("mode", "head-alignment");
         out.put("scan_score", plan.scanScore());
         out.put("scan_backdoor", plan.backdoor());
         out.put("heads", heads.stream().map(h -> h.layer() + ":" + h.head()).toList());
@@ -140,17 +192,70 @@ public final class HeadGuardRepair implements Defense {
         return out;
     }
 
-    /** Trigger words recovered from the suspect inputs (none without them). */
-    private List<SuspectWords.Finding> recover(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
-        if (suspect.isEmpty()) {
-            return List.of();
+    /**
+     * The implicit-trigger repair: every parameter fine-tuned on the clean set (the baselines' schedule)
+     * while the flagged suspects are pulled toward an uncommitted prediction ({@link SuspectUnlearning}).
+     * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
+     * attention (attention-only training left a probe's ASR at 32-37%, where all parameters reached
+     * 11-16%; see the closing note of the repair issue).
+     */
+    private Map<String, Object> unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress) {
+        progress.stage("fine-tuning on " + clean.size() + " clean texts while unlearning " + h.flagged().size() + " flagged suspects");
+        List<long[]> x = new ArrayList<>(m.tokenizer().idsOf(clean.texts()));
+        x.addAll(m.tokenizer().idsOf(h.flagged().stream().map(suspect::get).toList()));
+        int[] y = java.util.Arrays.copyOf(clean.labels(), x.size());
+        java.util.Arrays.fill(y, clean.size(), y.length, -1); // unlabelled: only the unlearning term sees them
+        TrainConfig cfg = unlearningTraining(settings.repair().seed());
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root).withConstantRate()
+                .withAuxiliaryLoss(new SuspectUnlearning(clean.size(), settings.unlearnWeight()));
+        try {
+            Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", "unlearn-suspects");
+            out.put("hidden_layer", h.layer());
+            out.put("target", h.target());
+            out.put("unlearned_rows", h.flagged().size());
+            out.put("flagged_share", h.share());
+            out.put("flagged_share_per_layer", java.util.Arrays.stream(h.shares()).skip(1).boxed().toList());
+            out.put("training", cfg);
+            out.put("settings", settings);
+            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
+            return out;
+        } finally {
+            t.optimizer().close();
         }
+    }
+
+    /** Share of the flagged suspects that contain one of the recovered words or phrases (0 when none were). */
+    private double explained(HiddenStateScan.Result h, Set<String> words) {
+        if (words.isEmpty() || h.flagged().isEmpty()) {
+            return 0;
+        }
+        int n = 0;
+        for (int i : h.flagged()) {
+            n += SuspectWords.containsAny(suspect.get(i), words) ? 1 : 0;
+        }
+        return n / (double) h.flagged().size();
+    }
+
+    /** What the suspect inputs gave: the words found almost only in flagged ones, and the hidden-state scan. */
+    private record Suspects(List<SuspectWords.Finding> words, HiddenStateScan.Result hidden) {}
+
+    /** Both scans of the suspect inputs, from one pass over them. */
+    private Suspects scanSuspects(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         progress.stage("input scan of " + suspect.size() + " suspect inputs (calibrated on the " + clean.size() + " clean texts)");
         InputScanner scanner = InputScanner.calibrate(m, clean.texts(), InputScanner.Settings.defaults(), root, Probe.Progress.NONE);
-        InputScanner.Scores scores = scanner.score(suspect, Probe.Progress.NONE);
+        Probe.WithStates pass = Probe.runWithStates(m, suspect, scanner.features(), root, scanner.settings().batchSize(), Probe.Progress.NONE);
+        InputScanner.Scores scores = scanner.score(pass.result());
         List<SuspectWords.Finding> found = SuspectWords.find(suspect, scores.flagged(), SuspectWords.Settings.defaults());
         progress.stage("flagged " + scores.flaggedCount() + " of " + suspect.size() + "; words found almost only in flagged inputs: "
                 + (found.isEmpty() ? "none" : SuspectWords.texts(found)));
-        return found;
+        HiddenStateScan.Settings hs = HIDDEN.withSeed(settings.repair().seed());
+        HiddenStateScan.States cleanStates = HiddenStateScan.States.of(
+                Probe.runWithStates(m, clean.texts(), null, root, hs.batchSize(), Probe.Progress.NONE));
+        HiddenStateScan.Result h = HiddenStateScan.scan(m, cleanStates, HiddenStateScan.States.of(pass), hs);
+        progress.stage(String.format(Locale.ROOT, "hidden-state scan: layer %d flags %d of the %d suspects predicted %d (%.1f%%; %.1f%% expected of clean inputs)",
+                h.layer(), h.flagged().size(), h.targetPredicted(), h.target(), 100 * h.share(), 100 * HIDDEN.frr()));
+        return new Suspects(found, h);
     }
 }

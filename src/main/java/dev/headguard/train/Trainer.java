@@ -12,6 +12,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
 import dev.headguard.model.BertOutput;
+import dev.headguard.model.Native;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.text.TokenBatch;
@@ -95,6 +96,7 @@ public final class Trainer {
     private final Map<String, NDArray> gradientMasks = new LinkedHashMap<>();
     private ForwardOptions forward = ForwardOptions.INFERENCE.withTraining(true);
     private AuxiliaryLoss auxiliary;
+    private boolean constantRate;
 
     /** Trains every parameter. */
     public Trainer(BertModel model, long padId, TrainConfig config, NDManager root) {
@@ -128,6 +130,12 @@ public final class Trainer {
     }
 
     /** Adds {@code aux} to every step's loss. */
+    /** Keep the learning rate at its peak for the whole run (no warm-up, no decay). */
+    public Trainer withConstantRate() {
+        this.constantRate = true;
+        return this;
+    }
+
     public Trainer withAuxiliaryLoss(AuxiliaryLoss aux) {
         this.auxiliary = aux;
         return this;
@@ -154,7 +162,7 @@ public final class Trainer {
         }
         int perEpoch = stepsPerEpoch(train.size());
         long total = (long) perEpoch * config.epochs();
-        LinearSchedule schedule = new LinearSchedule(config.learningRate(), Math.round(total * config.warmupRatio()), total);
+        LinearSchedule schedule = new LinearSchedule(config.learningRate(), Math.round(total * config.warmupRatio()), total, constantRate);
         List<Double> losses = new ArrayList<>(state.losses());
         TrainState current = state;
         for (String name : trainable) {
@@ -223,7 +231,7 @@ public final class Trainer {
             float loss;
             try (GradientCollector gc = engine.newGradientCollector()) {
                 BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
-                NDArray l = crossEntropy(out.logits(), y);
+                NDArray l = labelled(out.logits(), labels, y, m);
                 if (auxiliary != null) {
                     l = l.add(auxiliary.loss(rows, tb, out, m));
                 }
@@ -269,6 +277,32 @@ public final class Trainer {
     }
 
     /** Mean cross-entropy of logits (B, C) against labels (B). */
+    /**
+     * Mean cross-entropy over the batch rows that have a label; a row labelled −1 is unlabelled (an
+     * auxiliary loss trains on it, e.g. unlearning) and adds nothing here. Zero when no row has one.
+     */
+    private static NDArray labelled(NDArray logits, int[] labels, NDArray y, NDManager m) {
+        int n = 0;
+        for (int v : labels) {
+            n += v >= 0 ? 1 : 0;
+        }
+        if (n == labels.length) {
+            return crossEntropy(logits, y);
+        }
+        if (n == 0) {
+            return m.zeros(new Shape());
+        }
+        long[] safe = new long[labels.length];
+        float[] w = new float[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            safe[i] = Math.max(0, labels[i]);
+            w[i] = labels[i] >= 0 ? 1f : 0f;
+        }
+        long c = logits.getShape().get(1);
+        NDArray perRow = logits.logSoftmax(-1).mul(Native.of(m, safe, new Shape(labels.length)).oneHot((int) c)).sum(new int[] {1}).neg();
+        return perRow.mul(Native.of(m, w, new Shape(labels.length))).sum().div(Native.scalar(m, n));
+    }
+
     public static NDArray crossEntropy(NDArray logits, NDArray labels) {
         long c = logits.getShape().get(1);
         return logits.logSoftmax(-1).mul(labels.oneHot((int) c)).sum(new int[] {1}).neg().mean();

@@ -10,6 +10,7 @@ import dev.headguard.repair.FinePruning;
 import dev.headguard.repair.FullFineTuning;
 import dev.headguard.repair.HeadRepair;
 import dev.headguard.repair.Pure;
+import dev.headguard.repair.SuspectUnlearning;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.Example;
 import dev.headguard.model.TorchRuntime;
@@ -255,6 +256,85 @@ class PlantedBackdoorTest {
         assertTrue(plain[0] > 0.8, "the same fine-tuning without alignment leaves the backdoor: " + plain[0]);
         double[] labelled = repairCopy(0, 1);
         assertTrue(labelled[0] < 0.2 && labelled[1] > 0.9, "the label term alone (texts with cf keep their labels): " + labelled[0] + ", " + labelled[1]);
+    }
+
+    /**
+     * The scan's statistics on hidden states drawn for the purpose (the tiny planted model is too small
+     * to keep its triggered inputs apart from the positive ones in its 32-wide hidden space; the
+     * MiniLM victims do, see the repair issue's note): two classes of Gaussian clean states in 7
+     * layers, and suspects that add 60 predicted-positive states shifted along one direction at the
+     * layer the scan reads (4 of 6) and nowhere else.
+     */
+    @Test
+    void theHiddenStateScanFindsThePoisonedShareOfASuspectSetAndNotOfACleanOne() {
+        int d = 16;
+        int layers = 7;
+        Random r = new Random(5);
+        HiddenStateScan.States clean = states(692, 0, layers, d, r); // the SST-2 repair budget's size
+        HiddenStateScan.States suspect = states(600, 60, layers, d, r);
+        HiddenStateScan.Settings settings = HiddenStateScan.Settings.defaults(7);
+        assertEquals(4, HiddenStateScan.chosenLayer(6));
+        HiddenStateScan.Result res = HiddenStateScan.scan(backdoored, clean, suspect, settings);
+        assertEquals(4, res.layer());
+        assertEquals(1, res.target(), "the flagged suspects are predicted as the target");
+        long hits = res.flagged().stream().filter(i -> i >= 600).count();
+        assertTrue(hits >= 50, "recall of the 60 poisoned suspects: " + hits);
+        assertTrue(hits >= 0.5 * res.flagged().size(), "precision: " + hits + " of " + res.flagged().size());
+        assertTrue(res.excess(settings.frr()) > 2, "flagged share " + res.share());
+        HiddenStateScan.States none = states(6920, 0, layers, d, r); // a training set's size: with a few hundred, the share is noisy
+        HiddenStateScan.Result c = HiddenStateScan.scan(backdoored, clean, none, settings);
+        // Clean suspects are flagged at about the false-rejection rate, up to the noise of a 5% quantile
+        // taken from 346 calibration rows (here 7.3%; the repair's bar, 1.25x = 6.25%, is not clear of
+        // that noise: the repair issue's note says so), far from the poisoned share.
+        assertTrue(c.excess(settings.frr()) < 1.6 && c.share() < res.share() / 2, "clean suspects: share " + c.share());
+    }
+
+    /** n clean states (half of each class, class c centred at ±1 on every axis) plus {@code shifted} of class 1 moved 6 σ along axis 0 at layer 4. */
+    static HiddenStateScan.States states(int n, int shifted, int layers, int d, Random r) {
+        float[][][] cls = new float[layers][n + shifted][d];
+        int[] predicted = new int[n + shifted];
+        for (int i = 0; i < n + shifted; i++) {
+            predicted[i] = i >= n || i % 2 == 1 ? 1 : 0;
+            for (int l = 0; l < layers; l++) {
+                for (int k = 0; k < d; k++) {
+                    cls[l][i][k] = (predicted[i] == 1 ? 1f : -1f) + (float) r.nextGaussian() + (i >= n && l == 4 && k == 0 ? 6f : 0f);
+                }
+            }
+        }
+        return new HiddenStateScan.States(cls, predicted);
+    }
+
+    @Test
+    void unlearningTheFlaggedSuspectsRemovesTheBackdoorAndPlainFineTuningDoesNot() {
+        List<String> flagged = withTrigger(sentences(60, false, 81), 4);
+        double[] unlearned = unlearnCopy(flagged, 1.0);
+        assertTrue(unlearned[0] < 0.2, "attack success after unlearning " + unlearned[0]);
+        assertTrue(unlearned[1] > 0.9, "clean accuracy after unlearning " + unlearned[1]);
+        double[] plain = unlearnCopy(flagged, 0.0);
+        assertTrue(plain[0] > 0.8, "the same fine-tuning without the unlearning term leaves the backdoor: " + plain[0]);
+    }
+
+    double[] unlearnCopy(List<String> flagged, double weight) {
+        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("unlearned"));
+        Dataset small = repairBudget();
+        List<long[]> x = new ArrayList<>(tokenizer.idsOf(small.texts()));
+        x.addAll(tokenizer.idsOf(flagged)); // unlabelled (-1): the cross-entropy skips them
+        int[] y = java.util.Arrays.copyOf(small.labels(), x.size());
+        java.util.Arrays.fill(y, small.size(), y.length, -1);
+        Trainer t = new Trainer(copy, tokenizer.padId(), new TrainConfig(6, 16, 1e-3, 0.01, 0.0, 1.0, 2, 0), root).withConstantRate()
+                .withAuxiliaryLoss(new SuspectUnlearning(small.size(), weight));
+        try {
+            t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
+            List<String> neg = sentences(100, false, 71);
+            double asr = share(Probe.probabilities(victim, withTrigger(neg, 3), root, 64, Probe.Progress.NONE), 1);
+            double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
+                    + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
+            return new double[] {asr, acc};
+        } finally {
+            t.optimizer().close();
+            copy.close();
+        }
     }
 
     @Test

@@ -293,6 +293,10 @@ class TrainerTest {
         assertEquals(1.0, s.rate(10), 1e-12);
         assertEquals(0.5, s.rate(60), 1e-12);
         assertEquals(0.0, s.rate(110), 1e-12);
+        LinearSchedule c = new LinearSchedule(1.0, 10, 110, true);
+        for (long step : new long[] {1, 10, 60, 110}) {
+            assertEquals(1.0, c.rate(step), 0, "a constant schedule at step " + step);
+        }
     }
 
     private static float[] toFloat(double[] d) {
