@@ -237,11 +237,7 @@ class PlantedBackdoorTest {
                 }
             }
             assertTrue(changed > 0, "the heads' parameters moved");
-            List<String> neg = sentences(100, false, 71);
-            double asr = share(Probe.probabilities(victim, withTrigger(neg, 3), root, 64, Probe.Progress.NONE), 1);
-            double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
-                    + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
-            return new double[] {asr, acc};
+            return attackAndAccuracy(victim);
         } finally {
             copy.close();
         }
@@ -326,11 +322,7 @@ class PlantedBackdoorTest {
                 .withAuxiliaryLoss(new SuspectUnlearning(small.size(), weight));
         try {
             t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
-            List<String> neg = sentences(100, false, 71);
-            double asr = share(Probe.probabilities(victim, withTrigger(neg, 3), root, 64, Probe.Progress.NONE), 1);
-            double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
-                    + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
-            return new double[] {asr, acc};
+            return attackAndAccuracy(victim);
         } finally {
             t.optimizer().close();
             copy.close();
@@ -372,6 +364,15 @@ class PlantedBackdoorTest {
                 copy.close();
             }
         }
+    }
+
+    /** {attack success on 100 negatives with cf, clean accuracy on 100 + 100 fresh texts} after a repair. */
+    static double[] attackAndAccuracy(ModelStore.LoadedModel victim) {
+        List<String> neg = sentences(100, false, 71);
+        double asr = share(Probe.probabilities(victim, withTrigger(neg, 3), root, 64, Probe.Progress.NONE), 1);
+        double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
+                + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
+        return new double[] {asr, acc};
     }
 
     static double share(float[][] p, int c) {
