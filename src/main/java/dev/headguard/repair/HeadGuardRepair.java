@@ -26,9 +26,9 @@ import java.util.Set;
  * HeadGuard's defense end to end: a model scan (or a given one) names the suspicious heads and
  * trigger candidates; {@link HeadRepair} fine-tunes those heads only, with attention safety
  * alignment against the candidates. With suspect inputs, the words found almost only in the ones
- * the input scan flags become the best candidates; when there are none (an implicit trigger), a
- * {@link HiddenStateScan} flags the poisoned share and {@link SuspectUnlearning} removes what the
- * model learned from it.
+ * the input scan flags become the best candidates; when they explain few of the inputs a
+ * {@link HiddenStateScan} flags as a poisoned population (an implicit trigger),
+ * {@link SuspectUnlearning} removes what the model learned from that population instead.
  */
 public final class HeadGuardRepair implements Defense {
 
@@ -193,7 +193,7 @@ public final class HeadGuardRepair implements Defense {
     }
 
     /**
-     * The implicit-trigger repair: every parameter fine-tuned on the clean set (the baselines' schedule)
+     * The implicit-trigger repair: every parameter fine-tuned on the clean set ({@link #unlearningTraining})
      * while the flagged suspects are pulled toward an uncommitted prediction ({@link SuspectUnlearning}).
      * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
      * attention (attention-only training left a probe's ASR at 32-37%, where all parameters reached
