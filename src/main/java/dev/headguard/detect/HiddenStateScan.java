@@ -138,7 +138,7 @@ public final class HiddenStateScan {
                 best = new Result(l, target, kept, shares[l], shares, predictedTarget);
             }
         }
-        return new Result(best.layer(), best.target(), best.flagged(), best.share(), shares, best.targetPredicted());
+        return best; // its shares array was filled for every layer scored
     }
 
     /** The layer whose flags are kept: two thirds of the encoder's depth, rounded up. */

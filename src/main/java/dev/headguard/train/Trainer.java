@@ -129,13 +129,13 @@ public final class Trainer {
         return this;
     }
 
-    /** Adds {@code aux} to every step's loss. */
     /** Keep the learning rate at its peak for the whole run (no warm-up, no decay). */
     public Trainer withConstantRate() {
         this.constantRate = true;
         return this;
     }
 
+    /** Adds {@code aux} to every step's loss. */
     public Trainer withAuxiliaryLoss(AuxiliaryLoss aux) {
         this.auxiliary = aux;
         return this;
@@ -153,7 +153,8 @@ public final class Trainer {
     /**
      * Runs training from {@code state} (use {@link TrainState#start()} for a new run).
      *
-     * @param train   token ids (special tokens included, truncated) and labels
+     * @param train   token ids (special tokens included, truncated) and labels (−1: an unlabelled row that
+     *                only the auxiliary loss trains on)
      * @param dev     evaluated after each epoch; may be empty
      */
     public TrainState train(List<long[]> train, int[] labels, List<long[]> dev, int[] devLabels, TrainState state, Listener listener) {
@@ -276,7 +277,6 @@ public final class Trainer {
         }
     }
 
-    /** Mean cross-entropy of logits (B, C) against labels (B). */
     /**
      * Mean cross-entropy over the batch rows that have a label; a row labelled −1 is unlabelled (an
      * auxiliary loss trains on it, e.g. unlearning) and adds nothing here. Zero when no row has one.
@@ -303,6 +303,7 @@ public final class Trainer {
         return perRow.mul(Native.of(m, w, new Shape(labels.length))).sum().div(Native.scalar(m, n));
     }
 
+    /** Mean cross-entropy of logits (B, C) against labels (B). */
     public static NDArray crossEntropy(NDArray logits, NDArray labels) {
         long c = logits.getShape().get(1);
         return logits.logSoftmax(-1).mul(labels.oneHot((int) c)).sum(new int[] {1}).neg().mean();
