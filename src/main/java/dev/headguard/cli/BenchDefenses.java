@@ -89,8 +89,10 @@ final class BenchDefenses {
                         c.attack(), c.defense(), c.details().get("unlearned_rows"), c.details().get("hidden_layer"),
                         100 * ((Number) c.details().get("flagged_share")).doubleValue(), c.details().get("target"), recoveredWords(recovered)));
             } else if (c.defense().startsWith("headguard")) {
-                md.append(String.format(Locale.ROOT, "- %s / %s: scan %s (score %.3f); aligned against %s%s%n", c.attack(), c.defense(),
-                        Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", (Double) c.details().get("scan_score"),
+                String scan = c.details().get("scan_score") instanceof Double score
+                        ? String.format(Locale.ROOT, "scan %s (score %.3f)", Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", score)
+                        : "no model scan (the recovered words explain the flagged suspects)";
+                md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%n", c.attack(), c.defense(), scan,
                         c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : ""));
             }
         }

@@ -8,6 +8,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.AttentionFeatures.Family;
 import dev.headguard.detect.CleanProfile;
+import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.Probe;
 import dev.headguard.detect.Rap;
@@ -176,6 +177,31 @@ final class BenchDetect implements Callable<Integer> {
                         audit, poisoned.size(), truth, flagged, precision, recall, auroc, rate);
                 report.putObject("audit").put("file", audit.toString()).put("rows", poisoned.size()).put("poisoned", truth).put("flagged", flagged)
                         .put("precision", precision).put("recall", recall).put("auroc", auroc).put("rows_per_second", rate);
+                // The same rows as one population: the hidden-state scan that `repair --suspect` uses.
+                HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
+                HiddenStateScan.Result h = HiddenStateScan.scan(m, cleanSet.texts(), poisoned.texts(), hs, root, new StageProgress("audit, hidden states"));
+                int htp = 0;
+                double[] hpos = new double[truth];
+                double[] hneg = new double[poisoned.size() - truth];
+                for (int i = 0, a = 0, b = 0; i < poisoned.size(); i++) {
+                    boolean p = poisoned.examples().get(i).label() == 1;
+                    if (p) {
+                        hpos[a++] = h.margins()[i];
+                    } else {
+                        hneg[b++] = h.margins()[i];
+                    }
+                }
+                for (int i : h.flagged()) {
+                    htp += poisoned.examples().get(i).label() == 1 ? 1 : 0;
+                }
+                double hPrecision = h.flagged().isEmpty() ? 0 : htp / (double) h.flagged().size();
+                double hRecall = truth == 0 ? 0 : htp / (double) truth;
+                double hAuroc = truth == 0 || truth == poisoned.size() ? Double.NaN : Roc.auroc(hneg, hpos);
+                System.out.printf(Locale.ROOT, "audit as a population (hidden-state shift, layer %d, class %d): flagged %d (%.1f%% of the rows predicted %d);"
+                                + " precision %.3f, recall %.3f, AUROC %.4f%n", h.layer(), h.target(), h.flagged().size(), 100 * h.share(), h.target(),
+                        hPrecision, hRecall, hAuroc);
+                report.putObject("audit_hidden_state").put("layer", h.layer()).put("target", h.target()).put("flagged", h.flagged().size())
+                        .put("share", h.share()).put("precision", hPrecision).put("recall", hRecall).put("auroc", hAuroc);
             }
             System.out.printf(Locale.ROOT, "probe throughput (all families, attention maps): %.1f sentences/s%n", allFamiliesRate);
             report.put("probe_sentences_per_second", allFamiliesRate);

@@ -6,12 +6,16 @@ import dev.headguard.train.Trainer;
 import java.io.PrintStream;
 import java.util.Locale;
 
-/** Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs, CI); stages as lines. */
+/**
+ * Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs,
+ * CI); stages as lines, each with the seconds since the bar was made, so a log shows where the time went.
+ */
 final class ProgressBar implements Defense.Progress {
     private final PrintStream err = System.err;
     private final boolean terminal = System.console() != null;
     private double smoothed = Double.NaN;
     private long lastPrintedPercent = -1;
+    private final long started = System.nanoTime();
 
     @Override
     public void onStep(Trainer.Progress p) {
@@ -32,7 +36,7 @@ final class ProgressBar implements Defense.Progress {
 
     @Override
     public void stage(String message) {
-        err.println(message);
+        err.printf(Locale.ROOT, "[%4.0f s] %s%n", (System.nanoTime() - started) / 1e9, message);
     }
 
     @Override

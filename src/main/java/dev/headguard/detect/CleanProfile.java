@@ -141,6 +141,40 @@ public final class CleanProfile {
         return q / z.length;
     }
 
+    /**
+     * w = S⁻¹ z(v): the direction, in z units, along which a population with mean v stands apart
+     * from the clean one (Fisher's linear discriminant, with the clean covariance, shrunk).
+     */
+    public double[] discriminant(double[] v) {
+        if (v.length != mean.length) {
+            throw new IllegalArgumentException("mean vector of length " + v.length + ", profile of " + mean.length);
+        }
+        double[] z = new double[v.length];
+        for (int k = 0; k < v.length; k++) {
+            z[k] = (v[k] - mean[k]) / sd[k];
+        }
+        double[] w = new double[z.length];
+        for (int i = 0; i < z.length; i++) {
+            double row = 0;
+            double[] inv = inverse[i];
+            for (int j = 0; j < z.length; j++) {
+                row += inv[j] * z[j];
+            }
+            w[i] = row;
+        }
+        return w;
+    }
+
+    /** z(x) · w: how far x sits along a {@link #discriminant} direction. */
+    public double project(float[] x, double[] w) {
+        double[] z = z(x);
+        double p = 0;
+        for (int k = 0; k < z.length; k++) {
+            p += z[k] * w[k];
+        }
+        return p;
+    }
+
     public double[] scores(float[][] x, Score kind) {
         double[] out = new double[x.length];
         for (int i = 0; i < x.length; i++) {

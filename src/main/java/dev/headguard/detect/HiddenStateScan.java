@@ -11,26 +11,36 @@ import java.util.Random;
 
 /**
  * Finds the poisoned share of a suspect set (a training set, logged traffic) by where the model
- * puts each input in its own hidden space: the [CLS] state of every layer, scored by a shrunk
- * Mahalanobis distance from the clean inputs the model gives the same class.
+ * puts each input in its own hidden space: the [CLS] state of a middle-to-upper layer, projected
+ * on the direction along which the suspects as a population stand apart from the clean inputs the
+ * model gives the same class.
  *
  * <p>Why the hidden state and not the heads: an implicit trigger (a syntactic template, a writing
  * style) leaves the heads' attention patterns almost unmoved (the input scan's audit recall on the
  * SynBkd and StyleBkd training sets was 0.09 and 0.32), but the backdoor still has to carry every
  * poisoned input to the target class through a direction clean target-class inputs do not use, so
  * in the middle-to-upper layers the poisoned inputs sit apart from the clean inputs of that class
- * (the observation behind clustering defenses such as CUBE). The clean set is split in halves: one
- * fits the per-class profiles, the other sets the threshold at the chosen false-rejection rate.
- * Each layer then flags the suspects above it; the class that collects most flags is taken as the
- * target. The flags kept are those of the layer two thirds deep (layer 4 of MiniLM's 6, 8 of
- * bge-small's 12); the flagged share of that class's suspects there, against the false-rejection
- * rate, says whether there is such a population at all (clean suspects give about the rate). Why
- * that layer, measured (closing note of the repair issue): on the StyleBkd and SynBkd victims layer
- * 4 had the best training-set audit AUROC (0.81, 0.71); lower layers flag an unusual surface form
- * whether or not it is the trigger (StyleBkd's largest share was at layer 2, and unlearning its flags
- * left ASR at 49.5%, vs 32.2% for layer 4's); and picking the layer with the largest share instead
- * picked the last layer on the clean training texts of the embedding-poisoning victim (8.8% vs 5.9%
- * at layer 4), a population that is not there.
+ * (the observation behind clustering defenses such as CUBE).
+ *
+ * <p>Why a direction and not a distance: a poisoned population of a few hundred rows shifts the
+ * suspects' mean along the backdoor's direction, and Fisher's discriminant w = S⁻¹(μ_suspects −
+ * μ_clean) (S the clean covariance, shrunk) points there; each suspect's z(x)·w then ranks it.
+ * Measured on the MiniLM victims' training sets at layer 4 (closing note of the repair issue):
+ * audit AUROC 0.95 (SynBkd) and 0.90 (StyleBkd) against 0.73 and 0.85 for the Mahalanobis distance
+ * from the clean profile that this scan used before; at a 5% false-rejection rate, recall 0.81 and
+ * 0.69 against 0.23 and 0.52, at a precision of 0.86 and 0.81. On clean suspects the direction is
+ * sampling noise and the flagged share stays near the rate (2–8% in 12 draws of the clean budget).
+ *
+ * <p>The clean set is split in halves: one fits the per-class profiles, the other sets each class's
+ * threshold at the chosen false-rejection rate; the suspects are split in halves too, each scored
+ * along the other's direction. The class with the largest flagged share is taken as the target. The
+ * flags kept are those of the layer two thirds deep (layer 4 of MiniLM's 6, 8 of bge-small's 12);
+ * that class's flagged share there, against the false-rejection rate, says whether there is such a
+ * population at all. Why that layer (probes with the distance score): on the StyleBkd and SynBkd
+ * victims layer 4 had the best audit AUROC; lower layers flag an unusual surface form whether or not
+ * it is the trigger (unlearning StyleBkd's layer-2 flags left ASR at 49.5%, layer 4's at 32.2%); and
+ * the layer with the largest share was the last one on the clean training texts of the
+ * embedding-poisoning victim, a population that is not there.
  */
 public final class HiddenStateScan {
 
@@ -46,6 +56,10 @@ public final class HiddenStateScan {
         public Settings withSeed(long s) {
             return new Settings(frr, shrinkage, s, batchSize);
         }
+
+        public Settings withFrr(double f) {
+            return new Settings(f, shrinkage, seed, batchSize);
+        }
     }
 
     /**
@@ -54,8 +68,10 @@ public final class HiddenStateScan {
      * @param flagged  indices into the suspect list, flagged at {@code layer} and predicted {@code target}
      * @param share    flagged / suspects predicted {@code target}
      * @param shares   the same share for every layer of the upper half, for the record (others 0; index 0 is the embeddings' [CLS], one constant vector)
+     * @param margins  per suspect, how far above its threshold it lies (negative: below), in standard
+     *                 deviations of the clean calibration rows' projections; −∞ for suspects not predicted {@code target}
      */
-    public record Result(int layer, int target, List<Integer> flagged, double share, double[] shares, int targetPredicted) {
+    public record Result(int layer, int target, List<Integer> flagged, double share, double[] shares, int targetPredicted, double[] margins) {
         public Result {
             flagged = List.copyOf(flagged);
         }
@@ -93,13 +109,15 @@ public final class HiddenStateScan {
         }
         int layers = c.cls().length - 1;
         int classes = model.model().config().numLabels();
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < c.predicted().length; i++) {
-            idx.add(i);
-        }
-        Collections.shuffle(idx, new Random(s.seed()));
+        Random rng = new Random(s.seed());
+        List<Integer> idx = shuffled(c.predicted().length, rng);
         List<Integer> fit = idx.subList(0, idx.size() / 2);
         List<Integer> cal = idx.subList(idx.size() / 2, idx.size());
+        List<Integer> half = shuffled(u.predicted().length, rng);
+        boolean[] inA = new boolean[u.predicted().length];
+        for (int i = 0; i < half.size() / 2; i++) {
+            inA[half.get(i)] = true;
+        }
         double[] shares = new double[layers + 1];
         Result best = null;
         int chosen = chosenLayer(layers);
@@ -107,66 +125,126 @@ public final class HiddenStateScan {
             if (2 * l <= layers && l != chosen) {
                 continue; // lower half: surface form (see the class comment); shares reported from the middle up
             }
-            CleanProfile[] profiles = profiles(c, l, fit, classes, s.shrinkage());
-            double[] calScores = new double[cal.size()];
-            for (int i = 0; i < calScores.length; i++) {
-                calScores[i] = score(profiles, c.cls()[l][cal.get(i)], c.predicted()[cal.get(i)]);
-            }
-            double threshold = Roc.thresholdAtFrr(calScores, s.frr());
-            int[] flagsPerClass = new int[classes];
-            boolean[] flag = new boolean[u.predicted().length];
-            for (int i = 0; i < flag.length; i++) {
-                flag[i] = score(profiles, u.cls()[l][i], u.predicted()[i]) > threshold;
-                flagsPerClass[u.predicted()[i]] += flag[i] ? 1 : 0;
-            }
-            int target = 0;
-            for (int k = 1; k < classes; k++) {
-                target = flagsPerClass[k] > flagsPerClass[target] ? k : target;
-            }
-            List<Integer> kept = new ArrayList<>();
-            int predictedTarget = 0;
-            for (int i = 0; i < flag.length; i++) {
-                if (u.predicted()[i] == target) {
-                    predictedTarget++;
-                    if (flag[i]) {
-                        kept.add(i);
-                    }
+            CleanProfile pooled = CleanProfile.fit(rows(c, l, fit, -1), s.shrinkage());
+            Result layerBest = null;
+            for (int k = 0; k < classes; k++) {
+                Result r = scanClass(c, u, l, k, fit, cal, inA, pooled, s);
+                if (r != null && (layerBest == null || r.share() > layerBest.share())) {
+                    layerBest = r;
                 }
             }
-            shares[l] = predictedTarget == 0 ? 0 : kept.size() / (double) predictedTarget;
+            if (layerBest == null) {
+                throw new HeadGuardException("no class has " + InputScanner.MIN_CLEAN + " suspect inputs predicted as it; nothing to scan");
+            }
+            shares[l] = layerBest.share();
             if (l == chosen) {
-                best = new Result(l, target, kept, shares[l], shares, predictedTarget);
+                best = layerBest;
             }
         }
-        return best; // its shares array was filled for every layer scored
+        return new Result(best.layer(), best.target(), best.flagged(), best.share(), shares, best.targetPredicted(), best.margins());
+    }
+
+    /**
+     * The suspects predicted {@code k}, scored at layer {@code l} along w = S⁻¹(μ_suspects − μ_clean)
+     * (in the clean profile's z units), flagged above the clean rows' (1 − FRR) quantile of the same
+     * projection. The suspects come in two halves and each half is scored along the direction of the
+     * other, so that no suspect helps to choose the direction it is scored on: with a few hundred
+     * suspects, their own sampling noise would otherwise lift every projection. Null when fewer than
+     * {@link InputScanner#MIN_CLEAN} suspects are predicted {@code k}.
+     */
+    private static Result scanClass(States c, States u, int l, int k, List<Integer> fit, List<Integer> cal, boolean[] inA,
+                                    CleanProfile pooled, Settings s) {
+        List<Integer> mine = new ArrayList<>();
+        for (int i = 0; i < u.predicted().length; i++) {
+            if (u.predicted()[i] == k) {
+                mine.add(i);
+            }
+        }
+        if (mine.size() < InputScanner.MIN_CLEAN) {
+            return null;
+        }
+        float[][] fitK = rows(c, l, fit, k);
+        CleanProfile profile = fitK.length >= InputScanner.MIN_CLEAN / 2 ? CleanProfile.fit(fitK, s.shrinkage()) : pooled;
+        float[][] calK = rows(c, l, cal, k);
+        float[][] calibration = calK.length >= InputScanner.MIN_CLEAN / 2 ? calK : rows(c, l, cal, -1);
+        double[] margins = new double[u.predicted().length];
+        java.util.Arrays.fill(margins, Double.NEGATIVE_INFINITY);
+        for (boolean scoreA : new boolean[] {true, false}) {
+            double[] mean = new double[u.cls()[l][0].length];
+            int n = 0;
+            for (int i : mine) {
+                if (inA[i] != scoreA) { // the direction from the other half
+                    float[] x = u.cls()[l][i];
+                    for (int j = 0; j < mean.length; j++) {
+                        mean[j] += x[j];
+                    }
+                    n++;
+                }
+            }
+            if (n == 0) {
+                continue; // a one-row half; fewer than MIN_CLEAN rows were refused above
+            }
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] /= n;
+            }
+            double[] w = profile.discriminant(mean);
+            double[] calScores = new double[calibration.length];
+            for (int i = 0; i < calScores.length; i++) {
+                calScores[i] = profile.project(calibration[i], w);
+            }
+            double threshold = Roc.thresholdAtFrr(calScores, s.frr());
+            double sd = Math.max(sd(calScores), 1e-12);
+            for (int i : mine) {
+                if (inA[i] == scoreA) {
+                    margins[i] = (profile.project(u.cls()[l][i], w) - threshold) / sd;
+                }
+            }
+        }
+        List<Integer> flagged = new ArrayList<>();
+        for (int i : mine) {
+            if (margins[i] > 0) {
+                flagged.add(i);
+            }
+        }
+        Collections.sort(flagged);
+        return new Result(l, k, flagged, flagged.size() / (double) mine.size(), new double[0], mine.size(), margins);
+    }
+
+    private static double sd(double[] x) {
+        double mean = 0;
+        for (double v : x) {
+            mean += v / x.length;
+        }
+        double ss = 0;
+        for (double v : x) {
+            ss += (v - mean) * (v - mean);
+        }
+        return x.length < 2 ? 0 : Math.sqrt(ss / (x.length - 1));
+    }
+
+    private static List<Integer> shuffled(int n, Random rng) {
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            idx.add(i);
+        }
+        Collections.shuffle(idx, rng);
+        return idx;
+    }
+
+    /** The states at layer {@code l} of the listed clean rows predicted {@code k} (every listed row when k < 0). */
+    private static float[][] rows(States c, int l, List<Integer> which, int k) {
+        List<float[]> out = new ArrayList<>();
+        for (int i : which) {
+            if (k < 0 || c.predicted()[i] == k) {
+                out.add(c.cls()[l][i]);
+            }
+        }
+        return out.toArray(float[][]::new);
     }
 
     /** The layer whose flags are kept: two thirds of the encoder's depth, rounded up. */
     public static int chosenLayer(int layers) {
         return Math.max(1, (2 * layers + 2) / 3); // ceil(2L/3): 4 of 6, 8 of 12, 2 of 2
-    }
-
-    /** Per predicted class (falling back to all fit rows for a class with too few of them). */
-    private static CleanProfile[] profiles(States c, int layer, List<Integer> fit, int classes, double shrinkage) {
-        List<List<float[]>> byClass = new ArrayList<>();
-        List<float[]> all = new ArrayList<>();
-        for (int k = 0; k < classes; k++) {
-            byClass.add(new ArrayList<>());
-        }
-        for (int i : fit) {
-            byClass.get(c.predicted()[i]).add(c.cls()[layer][i]);
-            all.add(c.cls()[layer][i]);
-        }
-        CleanProfile pooled = CleanProfile.fit(all.toArray(float[][]::new), shrinkage);
-        CleanProfile[] out = new CleanProfile[classes];
-        for (int k = 0; k < classes; k++) {
-            out[k] = byClass.get(k).size() >= InputScanner.MIN_CLEAN / 2 ? CleanProfile.fit(byClass.get(k).toArray(float[][]::new), shrinkage) : pooled;
-        }
-        return out;
-    }
-
-    private static double score(CleanProfile[] profiles, float[] x, int predicted) {
-        return profiles[predicted].score(x, CleanProfile.Score.MAHALANOBIS);
     }
 
     static States states(ModelStore.LoadedModel model, List<String> texts, int batchSize, NDManager root, Probe.Progress progress) {

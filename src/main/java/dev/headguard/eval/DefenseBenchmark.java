@@ -123,31 +123,33 @@ public final class DefenseBenchmark {
                     floors.put(attack, Evaluator.evaluate(m, test, triggered, twins, r.target(), root).asr());
                 }
             }
-            cells.add(cell(attack, "none", dir, test, triggered, twins, r, s, root, null, budget, listener, 0));
-            HeadGuardRepair.Plan plan = null;
-            double scanSeconds = 0;
+            cells.add(cell(attack, "none", dir, test, triggered, twins, r, s, root, null, budget, listener, () -> 0));
+            // One model scan serves both HeadGuard variants, made when the first asks for it; its time is
+            // charged to each variant that uses it (with recovered trigger words, or when it unlearns, a
+            // repair does not ask).
+            LazyScan scan = new LazyScan(dir, budget, s, root, listener);
             for (String d : s.defenses()) {
                 Defense defense;
+                boolean[] asked = {false};
                 if (d.equals("headguard") || d.equals(WITH_SUSPECT)) {
-                    if (plan == null) { // one scan serves both HeadGuard variants; its time is charged to each
-                        long t1 = System.nanoTime();
-                        plan = scan(dir, budget, s, root, listener);
-                        scanSeconds = (System.nanoTime() - t1) / 1e9;
-                    }
                     HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults().withSeed(s.seed());
-                    defense = new HeadGuardRepair(hs, plan, d.equals("headguard") ? List.of()
-                            : (attack.equals("ep") ? split[0] : p.train()).texts());
+                    defense = new HeadGuardRepair(hs, () -> {
+                        asked[0] = true;
+                        return scan.get();
+                    }, d.equals("headguard") ? List.of() : (attack.equals("ep") ? split[0] : p.train()).texts());
                 } else {
                     defense = Defense.named(d, s.seed());
                 }
-                cells.add(cell(attack, d, dir, test, triggered, twins, r, s, root, defense, budget, listener, d.startsWith("headguard") ? scanSeconds : 0));
+                double before = scan.seconds();
+                cells.add(cell(attack, d, dir, test, triggered, twins, r, s, root, defense, budget, listener,
+                        () -> asked[0] ? before : 0)); // a scan made during this cell is in its own time already
             }
         }
         return new Result(s, cleanRows, testRows, cells, floors, (System.nanoTime() - t0) / 1e9);
     }
 
     private static Cell cell(String attack, String name, Path victim, Dataset test, Dataset triggered, List<String> twins, Victims.Request r,
-                             Settings s, NDManager root, Defense defense, Dataset budget, Listener listener, double extraSeconds) {
+                             Settings s, NDManager root, Defense defense, Dataset budget, Listener listener, java.util.function.DoubleSupplier extraSeconds) {
         try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
             long t0 = System.nanoTime();
             Map<String, Object> details = Map.of();
@@ -155,7 +157,7 @@ public final class DefenseBenchmark {
                 listener.stage(attack + ": " + name);
                 details = defense.apply(m, budget, scope, listener);
             }
-            double seconds = (System.nanoTime() - t0) / 1e9 + extraSeconds;
+            double seconds = (System.nanoTime() - t0) / 1e9 + extraSeconds.getAsDouble();
             Evaluation e = Evaluator.evaluate(m, test, triggered, twins, r.target(), scope);
             Cell c = new Cell(attack, name, e.cacc(), e.asr(), e.labelFlipRate(), seconds, details);
             listener.cell(c);
@@ -163,14 +165,44 @@ public final class DefenseBenchmark {
         }
     }
 
-    private static HeadGuardRepair.Plan scan(Path victim, Dataset budget, Settings s, NDManager root, Listener listener) {
-        HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults().withSeed(s.seed());
-        listener.stage("scanning " + victim + " on " + Math.min(hs.scanTexts(), budget.size()) + " clean texts");
-        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
-            HeadGuardRepair.Plan p = HeadGuardRepair.scan(m, budget, hs, scope);
-            listener.stage(String.format(java.util.Locale.ROOT, "scan: %s, score %.3f, top candidates %s", p.backdoor() ? "backdoor" : "clean",
-                    p.scanScore(), p.candidates().stream().limit(5).toList()));
-            return p;
+    /** The model scan of one victim, made on the first request (on its own copy of the victim) and kept. */
+    private static final class LazyScan implements java.util.function.Supplier<HeadGuardRepair.Plan> {
+        private final Path victim;
+        private final Dataset budget;
+        private final Settings s;
+        private final NDManager root;
+        private final Listener listener;
+        private HeadGuardRepair.Plan plan;
+        private double seconds;
+
+        LazyScan(Path victim, Dataset budget, Settings s, NDManager root, Listener listener) {
+            this.victim = victim;
+            this.budget = budget;
+            this.s = s;
+            this.root = root;
+            this.listener = listener;
+        }
+
+        /** Seconds the scan took (0 until it is made). */
+        double seconds() {
+            return seconds;
+        }
+
+        @Override
+        public HeadGuardRepair.Plan get() {
+            if (plan != null) {
+                return plan;
+            }
+            long t0 = System.nanoTime();
+            HeadGuardRepair.Settings hs = HeadGuardRepair.Settings.defaults().withSeed(s.seed());
+            listener.stage("scanning " + victim + " on " + Math.min(hs.scanTexts(), budget.size()) + " clean texts");
+            try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
+                plan = HeadGuardRepair.scan(m, budget, hs, scope);
+                listener.stage(String.format(java.util.Locale.ROOT, "scan: %s, score %.3f, top candidates %s", plan.backdoor() ? "backdoor" : "clean",
+                        plan.scanScore(), plan.candidates().stream().limit(5).toList()));
+            }
+            seconds = (System.nanoTime() - t0) / 1e9;
+            return plan;
         }
     }
 

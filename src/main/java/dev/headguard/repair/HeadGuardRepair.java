@@ -1,6 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * HeadGuard's defense end to end: a model scan (or a given one) names the suspicious heads and
@@ -39,12 +41,15 @@ public final class HeadGuardRepair implements Defense {
      * @param scanTexts clean texts the scan uses when no plan is given
      * @param unlearnWeight ν of {@link SuspectUnlearning}
      * @param minExcess the hidden-state scan must flag at least this many times its false-rejection
-     *                  rate of the suspects predicted as the target before they are unlearned
+     *                  rate of the suspects predicted as the target before they are unlearned (2: clean
+     *                  suspects gave 1.0x on the embedding-poisoning victim and up to 1.6x in draws of
+     *                  the clean budget, the 5% quantile of ~170 calibration rows being noisy; the
+     *                  poisoned training sets 3.7–5.7x)
      */
     public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
                            double minExcess) {
         public Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
-            this(heads, triggers, allHeads, scanTexts, repair, 1.0, 1.25);
+            this(heads, triggers, allHeads, scanTexts, repair, 1.0, 2.0);
         }
 
         public static Settings defaults() {
@@ -92,7 +97,7 @@ public final class HeadGuardRepair implements Defense {
     private static final HiddenStateScan.Settings HIDDEN = HiddenStateScan.Settings.defaults(0);
 
     private final Settings settings;
-    private final Plan given;
+    private final Supplier<Plan> given;
     private final List<String> suspect;
 
     /** @param plan a scan's plan, or null to scan first */
@@ -107,6 +112,14 @@ public final class HeadGuardRepair implements Defense {
      *                inputs ({@link SuspectWords}) join the trigger candidates
      */
     public HeadGuardRepair(Settings settings, Plan plan, List<String> suspect) {
+        this(settings, plan == null ? null : () -> plan, suspect);
+    }
+
+    /**
+     * @param plan a scan's plan, made when first asked for (a repair that needs no model scan does not
+     *             ask: see {@link #apply}), or null to scan here
+     */
+    public HeadGuardRepair(Settings settings, Supplier<Plan> plan, List<String> suspect) {
         this.settings = settings;
         this.given = plan;
         this.suspect = List.copyOf(suspect);
@@ -143,12 +156,14 @@ public final class HeadGuardRepair implements Defense {
     public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         Suspects scanned = suspect.isEmpty() ? null : scanSuspects(m, clean, root, progress);
         List<SuspectWords.Finding> recovered = scanned == null ? List.of() : scanned.words();
+        boolean explains = false;
         if (scanned != null) {
             // A poisoned population the recovered words do not explain is an implicit trigger (syntax,
             // style: a few of its words may still look suspicious, e.g. "seemeth" in Bible-style rows).
             HiddenStateScan.Result h = scanned.hidden();
             double explained = explained(h, SuspectWords.texts(recovered));
             progress.stage(String.format(Locale.ROOT, "recovered words occur in %.0f%% of the flagged suspects", 100 * explained));
+            explains = !recovered.isEmpty() && explained >= MIN_EXPLAINED;
             if (h.flagged().size() >= MIN_UNLEARN_ROWS && h.excess(HIDDEN.frr()) >= settings.minExcess() && explained < MIN_EXPLAINED) {
                 Map<String, Object> out = unlearn(m, clean, h, root, progress);
                 out.put("recovered_from_suspect", recovered);
@@ -156,10 +171,15 @@ public final class HeadGuardRepair implements Defense {
                 return out;
             }
         }
-        Plan plan = given;
-        if (plan == null) {
-            progress.stage("scanning the model on " + Math.min(settings.scanTexts(), clean.size()) + " clean texts");
-            plan = scan(m, clean, settings, root);
+        // Recovered words that explain the flagged population are the trigger itself: the vocabulary
+        // search of a model scan could only add words a clean model also reacts to, so it is skipped.
+        Plan plan = new Plan(List.of(), List.of(), Double.NaN, false);
+        if (!explains) {
+            plan = given == null ? null : given.get();
+            if (plan == null) {
+                progress.stage("scanning the model on " + Math.min(settings.scanTexts(), clean.size()) + " clean texts");
+                plan = scan(m, clean, settings, root);
+            }
         }
         Plan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));
@@ -181,8 +201,11 @@ public final class HeadGuardRepair implements Defense {
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), root, progress);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("mode", "head-alignment");
-        out.put("scan_score", plan.scanScore());
-        out.put("scan_backdoor", plan.backdoor());
+        out.put("model_scan", !explains);
+        if (!explains) {
+            out.put("scan_score", plan.scanScore());
+            out.put("scan_backdoor", plan.backdoor());
+        }
         out.put("heads", heads.stream().map(h -> h.layer() + ":" + h.head()).toList());
         out.put("triggers", triggers);
         out.put("recovered_from_suspect", recovered);
@@ -194,27 +217,31 @@ public final class HeadGuardRepair implements Defense {
 
     /**
      * The implicit-trigger repair: every parameter fine-tuned on the clean set ({@link #unlearningTraining})
-     * while the flagged suspects are pulled toward an uncommitted prediction ({@link SuspectUnlearning}).
+     * while the flagged suspects are pulled away from the target ({@link SuspectUnlearning}).
      * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
      * attention (attention-only training left a probe's ASR at 32-37%, where all parameters reached
      * 11-16%; see the closing note of the repair issue).
      */
     private Map<String, Object> unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress) {
-        progress.stage("fine-tuning on " + clean.size() + " clean texts while unlearning " + h.flagged().size() + " flagged suspects");
+        // Every flagged row: keeping only as many as there are clean rows (those furthest out) left a
+        // SynBkd victim's ASR at 35.4% instead of 16.5% (closing note of the repair issue).
+        List<Integer> rows = h.flagged();
+        progress.stage("fine-tuning on " + clean.size() + " clean texts while unlearning " + rows.size() + " flagged suspects");
         List<long[]> x = new ArrayList<>(m.tokenizer().idsOf(clean.texts()));
-        x.addAll(m.tokenizer().idsOf(h.flagged().stream().map(suspect::get).toList()));
+        x.addAll(m.tokenizer().idsOf(rows.stream().map(suspect::get).toList()));
         int[] y = java.util.Arrays.copyOf(clean.labels(), x.size());
         java.util.Arrays.fill(y, clean.size(), y.length, -1); // unlabelled: only the unlearning term sees them
         TrainConfig cfg = unlearningTraining(settings.repair().seed());
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root).withConstantRate()
-                .withAuxiliaryLoss(new SuspectUnlearning(clean.size(), settings.unlearnWeight()));
+                .withAuxiliaryLoss(new SuspectUnlearning(clean.size(), settings.unlearnWeight(), h.target(), m.model().config().numLabels(),
+                        SuspectUnlearning.TARGET_SHARE));
         try {
             Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("mode", "unlearn-suspects");
             out.put("hidden_layer", h.layer());
             out.put("target", h.target());
-            out.put("unlearned_rows", h.flagged().size());
+            out.put("unlearned_rows", rows.size());
             out.put("flagged_share", h.share());
             out.put("flagged_share_per_layer", java.util.Arrays.stream(h.shares()).skip(1).boxed().toList());
             out.put("training", cfg);
@@ -244,16 +271,18 @@ public final class HeadGuardRepair implements Defense {
     /** Both scans of the suspect inputs, from one pass over them. */
     private Suspects scanSuspects(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         progress.stage("input scan of " + suspect.size() + " suspect inputs (calibrated on the " + clean.size() + " clean texts)");
-        InputScanner scanner = InputScanner.calibrate(m, clean.texts(), InputScanner.Settings.defaults(), root, Probe.Progress.NONE);
-        Probe.WithStates pass = Probe.runWithStates(m, suspect, scanner.features(), root, scanner.settings().batchSize(), Probe.Progress.NONE);
+        // One pass over the clean texts and one over the suspects serve both scans.
+        InputScanner.Settings is = InputScanner.Settings.defaults();
+        AttentionFeatures features = new AttentionFeatures(m.model().config(), is.families());
+        Probe.WithStates cleanPass = Probe.runWithStates(m, clean.texts(), features, root, is.batchSize(), Probe.Progress.NONE);
+        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), features, is, root);
+        Probe.WithStates pass = Probe.runWithStates(m, suspect, features, root, is.batchSize(), Probe.Progress.NONE);
         InputScanner.Scores scores = scanner.score(pass.result());
         List<SuspectWords.Finding> found = SuspectWords.find(suspect, scores.flagged(), SuspectWords.Settings.defaults());
         progress.stage("flagged " + scores.flaggedCount() + " of " + suspect.size() + "; words found almost only in flagged inputs: "
                 + (found.isEmpty() ? "none" : SuspectWords.texts(found)));
         HiddenStateScan.Settings hs = HIDDEN.withSeed(settings.repair().seed());
-        HiddenStateScan.States cleanStates = HiddenStateScan.States.of(
-                Probe.runWithStates(m, clean.texts(), null, root, hs.batchSize(), Probe.Progress.NONE));
-        HiddenStateScan.Result h = HiddenStateScan.scan(m, cleanStates, HiddenStateScan.States.of(pass), hs);
+        HiddenStateScan.Result h = HiddenStateScan.scan(m, HiddenStateScan.States.of(cleanPass), HiddenStateScan.States.of(pass), hs);
         progress.stage(String.format(Locale.ROOT, "hidden-state scan: layer %d flags %d of the %d suspects predicted %d (%.1f%%; %.1f%% expected of clean inputs)",
                 h.layer(), h.flagged().size(), h.targetPredicted(), h.target(), 100 * h.share(), 100 * HIDDEN.frr()));
         return new Suspects(found, h);

@@ -11,28 +11,56 @@ import dev.headguard.train.Trainer;
 /**
  * Unlearning on flagged suspect inputs. The flagged inputs join the clean texts in one training
  * list, unlabelled (label −1: the trainer's cross-entropy skips them), so a batch mixes both; on its
- * flagged rows U this term pulls the prediction toward uniform,
+ * flagged rows U this term pulls the prediction toward a fixed distribution q that gives the
+ * attacker's target class τ times its uniform share,
  * <pre>
- *   L_unlearn = ν · mean over u in U of ( −(1/C) Σ_c log p(c | u) )
+ *   q_t = τ / C,   q_c = (1 − τ/C) / (C − 1) for c ≠ t,
+ *   L_unlearn = ν · mean over u in U of ( −Σ_c q_c log p(c | u) )
  * </pre>
- * (cross-entropy to the uniform distribution), next to the clean rows' CE(f(x), y).
- * Uniform, not "the other class": a flagged input's true label is unknown (a SynBkd paraphrase of a
- * positive sentence is positive), and some flagged inputs are clean ones of the target class; toward
- * uniform, the clean loss decides where they end, while the trigger stops being a shortcut to the
- * target. One mixed list, not a clean batch paired with a flagged one: in the probes of the repair
- * issue's closing note the paired form (and a decaying rate) removed far less of a StyleBkd backdoor.
+ * next to the clean rows' CE(f(x), y). τ = 1 is uniform; τ = 0.5 (the default) gives two classes
+ * q = (3/4, 1/4).
+ *
+ * <p>Why not uniform: it leaves the triggered inputs on the decision boundary, where the argmax
+ * falls either way. On the MiniLM SynBkd victim, unlearning the same flagged rows toward uniform gave
+ * ASR 16.5% with one seed and 67.2% with another; with τ = 0.5, 1.0% and 0.7% (closing note of the
+ * repair issue). Why not "the other class" (τ = 0): a flagged input's true label is unknown (a
+ * SynBkd paraphrase of a positive sentence is positive) and some flagged inputs are clean ones of the
+ * target class; a probe that relabelled them cost 4–5 points of clean accuracy. With q the flagged
+ * rows lean away from the target without being forced into the other class, and the clean loss
+ * decides the rest. One mixed list, not a clean batch paired with a flagged one: in the probes the
+ * paired form (and a decaying rate) removed far less of a StyleBkd backdoor.
  */
 public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
+    /** τ of the class comment. */
+    public static final double TARGET_SHARE = 0.5;
+
     private final int firstFlagged;
     private final float weight;
+    private final float[] q;
 
     /**
      * @param firstFlagged index of the first flagged row in the training list (the clean rows come first)
      * @param weight       ν
+     * @param target       the class the flagged rows are pulled away from
+     * @param classes      C
+     * @param targetShare  τ in [0, 1]
      */
-    public SuspectUnlearning(int firstFlagged, double weight) {
+    public SuspectUnlearning(int firstFlagged, double weight, int target, int classes, double targetShare) {
+        if (classes < 2 || target < 0 || target >= classes || !(targetShare >= 0 && targetShare <= 1)) {
+            throw new IllegalArgumentException("target " + target + " of " + classes + " classes, share " + targetShare);
+        }
         this.firstFlagged = firstFlagged;
         this.weight = (float) weight;
+        this.q = distribution(target, classes, targetShare);
+    }
+
+    /** q of the class comment. */
+    static float[] distribution(int target, int classes, double targetShare) {
+        float[] q = new float[classes];
+        for (int c = 0; c < classes; c++) {
+            q[c] = (float) (c == target ? targetShare / classes : (1 - targetShare / classes) / (classes - 1));
+        }
+        return q;
     }
 
     @Override
@@ -46,7 +74,7 @@ public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
         if (n == 0) {
             return m.zeros(new Shape());
         }
-        NDArray toUniform = out.logits().logSoftmax(-1).mean(new int[] {1}).neg();          // (B)
-        return toUniform.mul(Native.of(m, w, new Shape(rows.length))).sum().mul(Native.scalar(m, weight / (double) n));
+        NDArray toQ = out.logits().logSoftmax(-1).mul(Native.of(m, q, new Shape(1, q.length))).sum(new int[] {1}).neg(); // (B)
+        return toQ.mul(Native.of(m, w, new Shape(rows.length))).sum().mul(Native.scalar(m, weight / (double) n));
     }
 }

@@ -8,6 +8,7 @@ import dev.headguard.model.io.HostTensor;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.FinePruning;
 import dev.headguard.repair.FullFineTuning;
+import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.repair.HeadRepair;
 import dev.headguard.repair.Pure;
 import dev.headguard.repair.SuspectUnlearning;
@@ -277,12 +278,17 @@ class PlantedBackdoorTest {
         assertTrue(hits >= 50, "recall of the 60 poisoned suspects: " + hits);
         assertTrue(hits >= 0.5 * res.flagged().size(), "precision: " + hits + " of " + res.flagged().size());
         assertTrue(res.excess(settings.frr()) > 2, "flagged share " + res.share());
+        long aboveZero = java.util.Arrays.stream(res.margins()).filter(v -> v > 0).count();
+        assertEquals(res.flagged().size(), aboveZero, "flagged exactly where the margin is positive");
+        assertTrue(java.util.stream.IntStream.range(0, 660).filter(i -> suspect.predicted()[i] == 0).allMatch(i -> res.margins()[i] == Double.NEGATIVE_INFINITY),
+                "suspects of the other class are not scored");
         HiddenStateScan.States none = states(6920, 0, layers, d, r); // a training set's size: with a few hundred, the share is noisy
         HiddenStateScan.Result c = HiddenStateScan.scan(backdoored, clean, none, settings);
         // Clean suspects are flagged at about the false-rejection rate, up to the noise of a 5% quantile
-        // taken from 346 calibration rows (here 7.3%; the repair's bar, 1.25x = 6.25%, is not clear of
-        // that noise: the repair issue's note says so), far from the poisoned share.
-        assertTrue(c.excess(settings.frr()) < 1.6 && c.share() < res.share() / 2, "clean suspects: share " + c.share());
+        // taken from the ~173 calibration rows of one class: under the repair's bar (2x), far from the
+        // poisoned share.
+        assertTrue(c.excess(settings.frr()) < HeadGuardRepair.Settings.defaults().minExcess() && c.share() < res.share() / 2,
+                "clean suspects: share " + c.share());
     }
 
     /** n clean states (half of each class, class c centred at ±1 on every axis) plus {@code shifted} of class 1 moved 6 σ along axis 0 at layer 4. */
@@ -319,7 +325,7 @@ class PlantedBackdoorTest {
         int[] y = java.util.Arrays.copyOf(small.labels(), x.size());
         java.util.Arrays.fill(y, small.size(), y.length, -1);
         Trainer t = new Trainer(copy, tokenizer.padId(), new TrainConfig(6, 16, 1e-3, 0.01, 0.0, 1.0, 2, 0), root).withConstantRate()
-                .withAuxiliaryLoss(new SuspectUnlearning(small.size(), weight));
+                .withAuxiliaryLoss(new SuspectUnlearning(small.size(), weight, 1, 2, SuspectUnlearning.TARGET_SHARE));
         try {
             t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
             return attackAndAccuracy(victim);

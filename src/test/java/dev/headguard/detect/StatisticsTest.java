@@ -57,6 +57,32 @@ class StatisticsTest {
     }
 
     @Test
+    void theDiscriminantProjectsOnThePopulationShiftInZUnits() {
+        float[][] x = {{1, 10}, {3, 10}, {2, 14}, {2, 6}};
+        CleanProfile p = CleanProfile.fit(x, 1.0); // S = I: w = z(v)
+        double s1 = Math.sqrt(2 / 3.0);
+        double s2 = Math.sqrt(32 / 3.0);
+        double[] w = p.discriminant(new double[] {2 + s1, 10});
+        assertEquals(1, w[0], 1e-9);
+        assertEquals(0, w[1], 1e-9);
+        assertEquals(3, p.project(new float[] {2 + 3 * (float) s1, 10 + 5 * (float) s2}, w), 1e-5, "only the shifted feature counts");
+        assertEquals(-1, p.project(new float[] {2 - (float) s1, 10}, w), 1e-5);
+        // With correlated features the direction leans against the common variation: two features that move
+        // together on clean data, a population shifted along the first only, is told apart by their difference.
+        Random r = new Random(1);
+        float[][] c = new float[500][2];
+        for (float[] row : c) {
+            float v = (float) r.nextGaussian();
+            row[0] = v;
+            row[1] = v + 0.05f * (float) r.nextGaussian();
+        }
+        CleanProfile q = CleanProfile.fit(c, 0.05);
+        double[] d = q.discriminant(new double[] {1, 0});
+        assertTrue(d[0] > 0 && d[1] < 0, "w = " + java.util.Arrays.toString(d));
+        assertTrue(q.project(new float[] {1, 0}, d) > 5 * Math.abs(q.project(new float[] {1, 1}, d)), "a clean-looking move projects far less");
+    }
+
+    @Test
     void correlationMattersWithoutShrinkage() {
         // Two perfectly correlated features: moving both together is normal, moving them apart is not.
         Random r = new Random(1);
