@@ -1,5 +1,6 @@
 package dev.headguard.cli;
 
+import dev.headguard.eval.DefenseBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -10,7 +11,8 @@ import java.util.concurrent.Callable;
 
 /**
  * The main job end to end on the built-in model: build a BadNets victim, scan it, repair it with
- * HeadGuard, and print the before/after table (with the clean model's floor and a plain
+ * HeadGuard (from the model scan alone, and again with the victim's training texts as unlabelled
+ * suspect inputs), and print the before/after table (with the clean model's floor and a plain
  * fine-tuning baseline beside it).
  */
 @Command(name = "demo", description = {"Build a backdoored model (BadNets on SST-2), scan it, repair it, and print CACC and ASR before and after.",
@@ -34,7 +36,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BenchDefenses.checked(List.of(attack), BenchDefenses.ATTACKS, "attack");
-        System.out.print(run.run(model.directory(), model.model, List.of(attack), List.of("headguard", "finetune"), !full, out, model.maxLengthOr(128)));
+        System.out.print(run.run(model.directory(), model.model, List.of(attack), List.of("headguard", DefenseBenchmark.WITH_SUSPECT, "finetune"), !full, out, model.maxLengthOr(128)));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json (scan verdict, repaired heads, trigger candidates), bench.svg");
         return 0;
     }

@@ -129,16 +129,26 @@ public final class CleanProfile {
             }
             return m;
         }
+        double[] sz = inverseTimes(z);
         double q = 0;
+        for (int i = 0; i < z.length; i++) {
+            q += z[i] * sz[i];
+        }
+        return q / z.length;
+    }
+
+    /** S⁻¹ z. */
+    private double[] inverseTimes(double[] z) {
+        double[] out = new double[z.length];
         for (int i = 0; i < z.length; i++) {
             double row = 0;
             double[] inv = inverse[i];
             for (int j = 0; j < z.length; j++) {
                 row += inv[j] * z[j];
             }
-            q += z[i] * row;
+            out[i] = row;
         }
-        return q / z.length;
+        return out;
     }
 
     /**
@@ -153,16 +163,7 @@ public final class CleanProfile {
         for (int k = 0; k < v.length; k++) {
             z[k] = (v[k] - mean[k]) / sd[k];
         }
-        double[] w = new double[z.length];
-        for (int i = 0; i < z.length; i++) {
-            double row = 0;
-            double[] inv = inverse[i];
-            for (int j = 0; j < z.length; j++) {
-                row += inv[j] * z[j];
-            }
-            w[i] = row;
-        }
-        return w;
+        return inverseTimes(z);
     }
 
     /** z(x) · w: how far x sits along a {@link #discriminant} direction. */

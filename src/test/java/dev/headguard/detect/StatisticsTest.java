@@ -69,22 +69,14 @@ class StatisticsTest {
         assertEquals(-1, p.project(new float[] {2 - (float) s1, 10}, w), 1e-5);
         // With correlated features the direction leans against the common variation: two features that move
         // together on clean data, a population shifted along the first only, is told apart by their difference.
-        Random r = new Random(1);
-        float[][] c = new float[500][2];
-        for (float[] row : c) {
-            float v = (float) r.nextGaussian();
-            row[0] = v;
-            row[1] = v + 0.05f * (float) r.nextGaussian();
-        }
-        CleanProfile q = CleanProfile.fit(c, 0.05);
+        CleanProfile q = CleanProfile.fit(correlatedPairs(), 0.05);
         double[] d = q.discriminant(new double[] {1, 0});
         assertTrue(d[0] > 0 && d[1] < 0, "w = " + java.util.Arrays.toString(d));
         assertTrue(q.project(new float[] {1, 0}, d) > 5 * Math.abs(q.project(new float[] {1, 1}, d)), "a clean-looking move projects far less");
     }
 
-    @Test
-    void correlationMattersWithoutShrinkage() {
-        // Two perfectly correlated features: moving both together is normal, moving them apart is not.
+    /** 500 pairs (v, v + small noise), v standard normal. */
+    private static float[][] correlatedPairs() {
         Random r = new Random(1);
         float[][] x = new float[500][2];
         for (float[] row : x) {
@@ -92,7 +84,13 @@ class StatisticsTest {
             row[0] = v;
             row[1] = v + 0.05f * (float) r.nextGaussian();
         }
-        CleanProfile p = CleanProfile.fit(x, 0.05);
+        return x;
+    }
+
+    @Test
+    void correlationMattersWithoutShrinkage() {
+        // Two perfectly correlated features: moving both together is normal, moving them apart is not.
+        CleanProfile p = CleanProfile.fit(correlatedPairs(), 0.05);
         double together = p.score(new float[] {2, 2}, CleanProfile.Score.MAHALANOBIS);
         double apart = p.score(new float[] {2, -2}, CleanProfile.Score.MAHALANOBIS);
         assertTrue(apart > 20 * together, together + " vs " + apart);
