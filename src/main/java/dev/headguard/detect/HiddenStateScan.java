@@ -133,8 +133,10 @@ public final class HiddenStateScan {
                     layerBest = r;
                 }
             }
-            if (layerBest == null) {
-                throw new HeadGuardException("no class has " + InputScanner.MIN_CLEAN + " suspect inputs predicted as it; nothing to scan");
+            if (layerBest == null) { // too few suspects in every class to speak of a population: nothing flagged
+                double[] none = new double[u.predicted().length];
+                java.util.Arrays.fill(none, Double.NEGATIVE_INFINITY);
+                layerBest = new Result(l, 0, List.of(), 0, new double[0], 0, none);
             }
             shares[l] = layerBest.share();
             if (l == chosen) {

@@ -282,6 +282,8 @@ class PlantedBackdoorTest {
         assertEquals(res.flagged().size(), aboveZero, "flagged exactly where the margin is positive");
         assertTrue(java.util.stream.IntStream.range(0, 660).filter(i -> suspect.predicted()[i] == 0).allMatch(i -> res.margins()[i] == Double.NEGATIVE_INFINITY),
                 "suspects of the other class are not scored");
+        HiddenStateScan.Result few = HiddenStateScan.scan(backdoored, clean, states(20, 6, layers, d, r), settings);
+        assertTrue(few.flagged().isEmpty() && few.share() == 0, "fewer than 20 suspects per class: no population to speak of");
         HiddenStateScan.States none = states(6920, 0, layers, d, r); // a training set's size: with a few hundred, the share is noisy
         HiddenStateScan.Result c = HiddenStateScan.scan(backdoored, clean, none, settings);
         // Clean suspects are flagged at about the false-rejection rate, up to the noise of a 5% quantile
