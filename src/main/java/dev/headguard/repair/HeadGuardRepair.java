@@ -28,9 +28,10 @@ import java.util.function.Supplier;
  * HeadGuard's defense end to end: a model scan (or a given one) names the suspicious heads and
  * trigger candidates; {@link HeadRepair} fine-tunes those heads only, with attention safety
  * alignment against the candidates. With suspect inputs, the words found almost only in the ones
- * the input scan flags become the best candidates; when they explain few of the inputs a
- * {@link HiddenStateScan} flags as a poisoned population (an implicit trigger),
- * {@link SuspectUnlearning} removes what the model learned from that population instead.
+ * the input scan flags become the best candidates (and when they explain the population a
+ * {@link HiddenStateScan} flags, they are the only ones: no model scan is made); when they explain
+ * few of those inputs (an implicit trigger), {@link SuspectUnlearning} removes what the model
+ * learned from that population instead.
  */
 public final class HeadGuardRepair implements Defense {
 
@@ -76,8 +77,8 @@ public final class HeadGuardRepair implements Defense {
 
     /**
      * Recovered words that occur in at least this share of the hidden-state scan's flags are the
-     * trigger. Measured shares: 50–73% on the BadNets and AddSent victims (SST-2, OffensEval,
-     * bge-small), 2% on StyleBkd (`seemeth`), none on SynBkd.
+     * trigger. Measured shares (population-shift flags): BadNets 70%, AddSent 87% (SST-2), BadNets
+     * 85% on OffensEval and 81% with bge-small; StyleBkd 1% (`seemeth`), SynBkd none.
      */
     static final double MIN_EXPLAINED = 0.2;
 
