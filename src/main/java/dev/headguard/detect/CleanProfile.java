@@ -110,12 +110,17 @@ public final class CleanProfile {
 
     /** z = (x − μ)/σ. */
     public double[] z(float[] x) {
-        if (x.length != mean.length) {
-            throw new IllegalArgumentException("feature vector of length " + x.length + ", profile of " + mean.length);
+        return z("feature vector", x.length, k -> x[k]);
+    }
+
+    /** (v_k − μ_k)/σ_k for the n values v_k, after checking n against the profile's dimension. */
+    private double[] z(String what, int n, java.util.function.IntToDoubleFunction v) {
+        if (n != mean.length) {
+            throw new IllegalArgumentException(what + " of length " + n + ", profile of " + mean.length);
         }
-        double[] z = new double[x.length];
-        for (int k = 0; k < x.length; k++) {
-            z[k] = (x[k] - mean[k]) / sd[k];
+        double[] z = new double[n];
+        for (int k = 0; k < n; k++) {
+            z[k] = (v.applyAsDouble(k) - mean[k]) / sd[k];
         }
         return z;
     }
@@ -156,14 +161,7 @@ public final class CleanProfile {
      * from the clean one (Fisher's linear discriminant, with the clean covariance, shrunk).
      */
     public double[] discriminant(double[] v) {
-        if (v.length != mean.length) {
-            throw new IllegalArgumentException("mean vector of length " + v.length + ", profile of " + mean.length);
-        }
-        double[] z = new double[v.length];
-        for (int k = 0; k < v.length; k++) {
-            z[k] = (v[k] - mean[k]) / sd[k];
-        }
-        return inverseTimes(z);
+        return inverseTimes(z("mean vector", v.length, k -> v[k]));
     }
 
     /** z(x) · w: how far x sits along a {@link #discriminant} direction. */

@@ -202,13 +202,12 @@ public final class HiddenStateScan {
                 }
             }
         }
-        List<Integer> flagged = new ArrayList<>();
+        List<Integer> flagged = new ArrayList<>(); // in suspect order, as mine is
         for (int i : mine) {
             if (margins[i] > 0) {
                 flagged.add(i);
             }
         }
-        Collections.sort(flagged);
         return new Result(l, k, flagged, flagged.size() / (double) mine.size(), new double[0], mine.size(), margins);
     }
 
