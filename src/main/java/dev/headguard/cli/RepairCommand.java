@@ -73,6 +73,10 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--consolidation-epochs", defaultValue = "2",
+            description = "Then every parameter is fine-tuned this many epochs with the alignment kept (0: the head-wise stage alone, an ablation) (default: ${DEFAULT-VALUE}).")
+    int consolidationEpochs;
+
     @Option(names = "--train-classifier", description = "Also train the classification head.")
     boolean classifier;
 
@@ -89,14 +93,14 @@ final class RepairCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (heads < 1 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0)) {
-            throw new HeadGuardException("--heads, --triggers, --epochs and --batch-size must be positive, --lr > 0, --align-weight >= 0");
+        if (heads < 1 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0) {
+            throw new HeadGuardException("--heads, --triggers, --epochs and --batch-size must be positive, --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
         }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight));
+                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs));
             defense = new HeadGuardRepair(s, scan == null ? null : readPlan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {
@@ -134,9 +138,13 @@ final class RepairCommand implements Callable<Integer> {
         JsonNode r = readScan(file);
         List<HeadId> ranked = new ArrayList<>();
         List<String> candidates = new ArrayList<>();
+        List<Double> flips = new ArrayList<>();
         r.path("heads").forEach(h -> ranked.add(new HeadId(h.path("layer").asInt(), h.path("head").asInt())));
-        r.path("triggers").forEach(t -> candidates.add(t.path("text").asText()));
-        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean());
+        r.path("triggers").forEach(t -> {
+            candidates.add(t.path("text").asText());
+            flips.add(t.path("flip_rate").asDouble(Double.NaN));
+        });
+        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips);
     }
 
     static JsonNode readScan(Path file) {

@@ -63,13 +63,15 @@ public final class HeadGuardRepair implements Defense {
     }
 
     /**
-     * The schedule of the unlearning repair: 4 epochs over the clean texts and the flagged suspects
-     * mixed, batch 16, AdamW 2e-5 at a constant rate, weight decay 0.01. Probes with the baselines'
-     * schedule (warm-up, linear decay) or with a clean batch paired with a flagged one removed much
-     * less (StyleBkd ASR 39-60% vs 16-29%; closing note of the repair issue).
+     * The schedule of the unlearning repair: the baselines' (4 epochs over the clean texts and the
+     * flagged suspects mixed, batch 16, AdamW 2e-5, 10% warm-up, linear decay, weight decay 0.01).
+     * With the population-shift flags the decay costs no removal and keeps clean accuracy, where a
+     * constant rate did not (MiniLM, bench seed 42, CACC / ASR %: SynBkd 85.3 / 1.0 → 86.7 / 1.3,
+     * StyleBkd 83.7 / 5.3 → 84.5 / 4.7). A clean batch paired with a flagged one removed much less
+     * (StyleBkd ASR 39–60% vs 16–29% with the older distance flags; closing notes of the repair issue).
      */
     static TrainConfig unlearningTraining(long seed) {
-        return new TrainConfig(4, 16, 2e-5, 0.01, 0.0, 1.0, seed, 0);
+        return Defense.baselineTraining(seed);
     }
 
     /** Flagged suspects need at least this many rows to be unlearned (fewer is noise, not a population). */
@@ -82,18 +84,68 @@ public final class HeadGuardRepair implements Defense {
      */
     static final double MIN_EXPLAINED = 0.2;
 
-    /** What a scan says to repair: heads most suspicious first, candidates most suspicious first. */
-    public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor) {
+    /**
+     * What a scan says to repair: heads most suspicious first, candidates most suspicious first.
+     *
+     * @param flipRates each candidate's flip rate (same order; NaN where unknown)
+     */
+    public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates) {
         public Plan {
             heads = List.copyOf(heads);
             candidates = List.copyOf(candidates);
+            flipRates = List.copyOf(flipRates);
+            if (flipRates.size() != candidates.size()) {
+                throw new IllegalArgumentException(candidates.size() + " candidates, " + flipRates.size() + " flip rates");
+            }
+        }
+
+        /** A plan whose candidates' flip rates are unknown. */
+        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor) {
+            this(heads, candidates, scanScore, backdoor, java.util.Collections.nCopies(candidates.size(), Double.NaN));
         }
 
         public static Plan of(ModelScanner.Result r) {
             return new Plan(r.heads().stream().map(h -> new HeadId(h.layer(), h.head())).toList(),
-                    r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor());
+                    r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor(),
+                    r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList());
+        }
+
+        /** The same plan with other heads. */
+        Plan withHeads(List<HeadId> ranked) {
+            return new Plan(ranked, candidates, scanScore, backdoor, flipRates);
+        }
+
+        /**
+         * What to align against: the first {@code n} candidates, each phrase replaced by one of its
+         * words that is itself a candidate flipping at least as many inputs, less {@link #PHRASE_TOLERANCE}
+         * (duplicates dropped, so fewer may come back). Why: the scan keeps a phrase when its words together
+         * excite the heads more, but when one word alone already flips the inputs, the other adds only a
+         * word a clean model reads too; aligning against it teaches the heads to ignore that word. On the
+         * embedding-poisoning victim the phrases were {@code exquisite cf}, {@code cf exquisite},
+         * {@code cf stunning}; aligning against {@code cf} alone kept 0.5 points more clean accuracy
+         * (CACC / ASR 87.5 / 12.6 against 87.0 / 10.0, floor 16.1; closing note of the repair issue).
+         */
+        public List<String> alignmentCandidates(int n) {
+            Set<String> out = new LinkedHashSet<>();
+            for (int i = 0; i < Math.min(n, candidates.size()); i++) {
+                String c = candidates.get(i);
+                String chosen = c;
+                double best = Double.NEGATIVE_INFINITY;
+                for (String w : c.split(" ")) {
+                    int j = candidates.indexOf(w);
+                    if (!w.equals(c) && j >= 0 && flipRates.get(j) >= flipRates.get(i) - PHRASE_TOLERANCE && flipRates.get(j) > best) {
+                        chosen = w;
+                        best = flipRates.get(j);
+                    }
+                }
+                out.add(chosen);
+            }
+            return new ArrayList<>(out);
         }
     }
+
+    /** See {@link Plan#alignmentCandidates}. */
+    static final double PHRASE_TOLERANCE = 0.05;
 
     private static final HiddenStateScan.Settings HIDDEN = HiddenStateScan.Settings.defaults(0);
 
@@ -191,10 +243,10 @@ public final class HeadGuardRepair implements Defense {
             List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
             List<HeadId> ranked = ModelScanner.rankHeadsFor(m, sample, new ArrayList<>(union), settings.repair().seed(), root).stream()
                     .map(h -> new HeadId(h.layer(), h.head())).toList();
-            used = new Plan(ranked, plan.candidates(), plan.scanScore(), plan.backdoor());
+            used = plan.withHeads(ranked);
         }
         if (recovered.isEmpty() || plan.backdoor()) {
-            union.addAll(plan.candidates().subList(0, Math.min(settings.triggers(), plan.candidates().size())));
+            union.addAll(plan.alignmentCandidates(settings.triggers()));
         }
         Set<HeadId> heads = choose(used, settings, m.model().config());
         List<String> triggers = new ArrayList<>(union);
@@ -233,9 +285,11 @@ public final class HeadGuardRepair implements Defense {
         int[] y = java.util.Arrays.copyOf(clean.labels(), x.size());
         java.util.Arrays.fill(y, clean.size(), y.length, -1); // unlabelled: only the unlearning term sees them
         TrainConfig cfg = unlearningTraining(settings.repair().seed());
-        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root).withConstantRate()
+        // Each flagged row weighs by how far above the threshold it lies (SuspectUnlearning.weights).
+        double[] margins = rows.stream().mapToDouble(i -> h.margins()[i]).toArray();
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root)
                 .withAuxiliaryLoss(new SuspectUnlearning(clean.size(), settings.unlearnWeight(), h.target(), m.model().config().numLabels(),
-                        SuspectUnlearning.TARGET_SHARE));
+                        SuspectUnlearning.TARGET_SHARE, SuspectUnlearning.weights(margins)));
         try {
             Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             Map<String, Object> out = new LinkedHashMap<>();

@@ -24,7 +24,10 @@ import java.util.Set;
  *   L = CE(f(x), y) + λ · L_align(x, x') + μ · CE(f(x'), y)
  * </pre>
  * where x' is x with one of the scan's trigger candidates inserted ({@link AttentionAlignment}).
- * The model is changed in memory; writing it out is the caller's choice.
+ * Then a consolidation stage trains every parameter at the baselines' rate with the same loss: the
+ * clean accuracy that fine-tuning brings, while the alignment and label terms keep the repaired
+ * heads from taking the trigger back. The model is changed in memory; writing it out is the
+ * caller's choice.
  */
 public final class HeadRepair {
 
@@ -32,15 +35,30 @@ public final class HeadRepair {
      * @param alignWeight λ
      * @param classifier  also train the classification head
      * @param labelWeight μ of CE(f(x'), y): the text with a candidate inserted keeps its label (0: off)
+     * @param consolidationEpochs epochs of the consolidation stage (0: off, the head-wise stage alone)
      */
-    public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed, double labelWeight) {
+    public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed, double labelWeight,
+                           int consolidationEpochs) {
+        /**
+         * Consolidation: 2 epochs. Measured on the MiniLM victims (bench seed 42; closing note of the
+         * repair issue), head-wise stage alone → with 2 consolidation epochs, CACC / ASR %: BadNets
+         * 87.4 / 14.7 → 87.6 / 14.9, embedding poisoning 86.8 / 12.9 → 87.0 / 10.0.
+         */
         public static Settings defaults() {
-            return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0);
+            return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0, 2);
         }
 
         public Settings withSeed(long s) {
-            return new Settings(alignWeight, epochs, batchSize, learningRate, classifier, s, labelWeight);
+            return new Settings(alignWeight, epochs, batchSize, learningRate, classifier, s, labelWeight, consolidationEpochs);
         }
+    }
+
+    /**
+     * The consolidation stage's schedule: the baselines' (AdamW 2e-5, 10% warm-up, linear decay), no
+     * weight decay (the repaired heads' rows would shrink toward what they were trained away from).
+     */
+    static TrainConfig consolidation(Settings s) {
+        return new TrainConfig(s.consolidationEpochs(), s.batchSize(), 2e-5, 0.0, 0.1, 1.0, s.seed() + 1, 0);
     }
 
     public record Result(Set<HeadId> heads, List<String> triggers, int alignedRows, Trainer.TrainState state, double seconds) {}
@@ -97,6 +115,20 @@ public final class HeadRepair {
                 .withAuxiliaryLoss(s.alignWeight() > 0 || s.labelWeight() > 0 ? align : null);
         try {
             Trainer.TrainState state = t.train(x, clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), listener);
+            if (s.consolidationEpochs() > 0) {
+                if (listener instanceof Defense.Progress p) {
+                    p.stage("consolidating: every parameter, " + s.consolidationEpochs() + " epochs, alignment kept on the " + heads.size() + " heads");
+                }
+                // The stage-1 optimizer's moments belong to the head slices only: a fresh one here.
+                Trainer all = new Trainer(m.model(), m.tokenizer().padId(), consolidation(s), root)
+                        .withForwardOptions(ForwardOptions.INFERENCE.withAttentions())
+                        .withAuxiliaryLoss(align);
+                try {
+                    state = all.train(x, clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), listener);
+                } finally {
+                    all.optimizer().close();
+                }
+            }
             return new Result(Set.copyOf(heads), List.copyOf(triggers), align.alignedRows(), state, (System.nanoTime() - t0) / 1e9);
         } finally {
             t.optimizer().close();

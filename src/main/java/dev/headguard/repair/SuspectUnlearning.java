@@ -15,28 +15,39 @@ import dev.headguard.train.Trainer;
  * attacker's target class τ times its uniform share,
  * <pre>
  *   q_t = τ / C,   q_c = (1 − τ/C) / (C − 1) for c ≠ t,
- *   L_unlearn = ν · mean over u in U of ( −Σ_c q_c log p(c | u) )
+ *   L_unlearn = ν · Σ_u a_u ( −Σ_c q_c log p(c | u) ) / Σ_u a_u      (u in U)
  * </pre>
- * next to the clean rows' CE(f(x), y). τ = 1 is uniform; τ = 0.5 (the default) gives two classes
- * q = (3/4, 1/4).
+ * next to the clean rows' CE(f(x), y). τ = 1 is uniform; τ = 0.75 (the default) gives two classes
+ * q = (5/8, 3/8). The row weight a_u = min(1, margin_u / 2) grows with how far the scan put u above
+ * its threshold ({@link #weights}): the flags just above it are the ones a clean input also reaches
+ * (on the StyleBkd training set, 47% of the flags within half a standard deviation of the threshold
+ * are poisoned rows, 96–100% of those beyond two), and pulling clean target-class inputs away from
+ * the target is what costs clean accuracy.
  *
  * <p>Why not uniform: it leaves the triggered inputs on the decision boundary, where the argmax
  * falls either way. On the MiniLM SynBkd victim, unlearning the same flagged rows toward uniform gave
  * ASR 16.5% with one seed and 67.2% with another; with τ = 0.5, 1.0% and 0.7% (closing note of the
- * repair issue). Why not "the other class" (τ = 0): a flagged input's true label is unknown (a
+ * repair issue). Why not lower: every unit of pull also moves clean inputs that look like the flagged
+ * ones. With the row weights and the decaying schedule, τ = 0.5 → 0.75 gave, CACC / ASR %, StyleBkd
+ * 85.1 / 5.8 → 86.7 / 9.1 and SynBkd 86.4 / 1.8 → 86.1 / 3.6 (86.4 / 1.3 with a second seed),
+ * against clean-model floors of 31.9 and 30.5. Why not "the other class" (τ = 0): a flagged input's true label is unknown (a
  * SynBkd paraphrase of a positive sentence is positive) and some flagged inputs are clean ones of the
  * target class; a probe that relabelled them cost 4–5 points of clean accuracy. With q the flagged
  * rows lean away from the target without being forced into the other class, and the clean loss
  * decides the rest. One mixed list, not a clean batch paired with a flagged one: in the probes the
- * paired form (and a decaying rate) removed far less of a StyleBkd backdoor.
+ * paired form removed far less of a StyleBkd backdoor.
  */
 public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
     /** τ of the class comment. */
-    public static final double TARGET_SHARE = 0.5;
+    public static final double TARGET_SHARE = 0.75;
 
     private final int firstFlagged;
     private final float weight;
     private final float[] q;
+    private final float[] rowWeights;
+
+    /** a_u of the class comment: full weight from this many calibration standard deviations above the threshold. */
+    static final double FULL_WEIGHT_MARGIN = 2.0;
 
     /**
      * @param firstFlagged index of the first flagged row in the training list (the clean rows come first)
@@ -46,12 +57,29 @@ public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
      * @param targetShare  τ in [0, 1]
      */
     public SuspectUnlearning(int firstFlagged, double weight, int target, int classes, double targetShare) {
+        this(firstFlagged, weight, target, classes, targetShare, null);
+    }
+
+    /**
+     * @param rowWeights a_u per flagged row, in training-list order from {@code firstFlagged} (null: all 1)
+     */
+    public SuspectUnlearning(int firstFlagged, double weight, int target, int classes, double targetShare, float[] rowWeights) {
         if (classes < 2 || target < 0 || target >= classes || !(targetShare >= 0 && targetShare <= 1)) {
             throw new IllegalArgumentException("target " + target + " of " + classes + " classes, share " + targetShare);
         }
         this.firstFlagged = firstFlagged;
         this.weight = (float) weight;
         this.q = distribution(target, classes, targetShare);
+        this.rowWeights = rowWeights == null ? null : rowWeights.clone();
+    }
+
+    /** a_u = min(1, margin / {@value #FULL_WEIGHT_MARGIN}) for margins above a threshold (positive; a non-positive one gets 0). */
+    public static float[] weights(double[] margins) {
+        float[] a = new float[margins.length];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) Math.max(0, Math.min(1, margins[i] / FULL_WEIGHT_MARGIN));
+        }
+        return a;
     }
 
     /** q of the class comment. */
@@ -66,15 +94,15 @@ public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
     @Override
     public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager m) {
         float[] w = new float[rows.length];
-        int n = 0;
+        double sum = 0;
         for (int i = 0; i < rows.length; i++) {
-            w[i] = rows[i] >= firstFlagged ? 1f : 0f;
-            n += rows[i] >= firstFlagged ? 1 : 0;
+            w[i] = rows[i] < firstFlagged ? 0f : rowWeights == null ? 1f : rowWeights[rows[i] - firstFlagged];
+            sum += w[i];
         }
-        if (n == 0) {
+        if (sum == 0) {
             return m.zeros(new Shape());
         }
         NDArray toQ = out.logits().logSoftmax(-1).mul(Native.of(m, q, new Shape(1, q.length))).sum(new int[] {1}).neg(); // (B)
-        return toQ.mul(Native.of(m, w, new Shape(rows.length))).sum().mul(Native.scalar(m, weight / (double) n));
+        return toQ.mul(Native.of(m, w, new Shape(rows.length))).sum().mul(Native.scalar(m, weight / sum));
     }
 }

@@ -224,7 +224,7 @@ class PlantedBackdoorTest {
             }
             Dataset small = repairBudget();
             Map<String, HostTensor> before = copy.toHostTensors();
-            HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu), root,
+            HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu, 0), root,
                     new Trainer.Listener() {});
             assertEquals(160, r.alignedRows(), "every clean text has an aligned copy");
             Map<String, HostTensor> after = copy.toHostTensors();
