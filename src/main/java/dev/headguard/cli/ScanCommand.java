@@ -7,6 +7,7 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.CleanProfile;
+import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.model.TorchRuntime;
@@ -109,8 +110,13 @@ final class ScanCommand implements Runnable {
         @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
         Path html;
 
-        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged.")
+        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found).")
         boolean failOnDetect;
+
+        @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
+                "flags those that moved, with many others, along a direction clean inputs of the same predicted class do not take; implicit triggers",
+                "(syntax, style) included. Adds \"population\" to the JSON (margins per input, in calibration standard deviations above the threshold)."})
+        boolean population;
 
         @Override
         public Integer call() throws Exception {
@@ -130,6 +136,23 @@ final class ScanCommand implements Runnable {
                         : ScanReport.inputs(m, scanner, scoring.clean.toString(), inputs.toString(), clean, texts, s, seconds, root);
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
+                HiddenStateScan.Result pop = null;
+                if (population) {
+                    pop = HiddenStateScan.scan(m, clean, texts, HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr), root,
+                            new StageProgress("population scan (hidden states)"));
+                    ObjectNode p = o.putObject("population");
+                    p.put("layer", pop.layer()).put("target", pop.target()).put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size())
+                            .put("share", pop.share()).put("frr", scoring.frr).put("excess", pop.excess(scoring.frr))
+                            .put("found", pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS));
+                    com.fasterxml.jackson.databind.node.ArrayNode margins = p.putArray("margins"); // null: not predicted as the target
+                    for (double v : pop.margins()) {
+                        if (Double.isFinite(v)) {
+                            margins.add(v);
+                        } else {
+                            margins.addNull();
+                        }
+                    }
+                }
                 if (out != null) {
                     AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep));
                 }
@@ -152,8 +175,14 @@ final class ScanCommand implements Runnable {
                     if (s.flaggedCount() > shown) {
                         System.out.println("  ... (" + (s.flaggedCount() - shown) + " more; --out FILE writes every score)");
                     }
+                    if (pop != null) {
+                        System.out.printf(Locale.ROOT, "as a population (hidden-state shift, layer %d): %d of the %d inputs predicted %d flagged (%.1f%%, %.1fx the %.0f%% expected of clean inputs): %s%n",
+                                pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), 100 * pop.share(), pop.excess(scoring.frr), 100 * scoring.frr,
+                                pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
+                    }
                 }
-                return failOnDetect && s.flaggedCount() > 0 ? DETECTED : 0;
+                boolean found = s.flaggedCount() > 0 || pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
+                return failOnDetect && found ? DETECTED : 0;
             }
         }
     }

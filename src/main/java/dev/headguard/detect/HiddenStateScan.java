@@ -80,6 +80,14 @@ public final class HiddenStateScan {
         public double excess(double frr) {
             return share / frr;
         }
+
+        /**
+         * Whether the flags make a population: at least {@link #MIN_FLAGGED} of them and at least
+         * {@code minExcess} times the false-rejection rate of the suspects predicted as the target.
+         */
+        public boolean found(double frr, double minExcess) {
+            return flagged.size() >= MIN_FLAGGED && excess(frr) >= minExcess;
+        }
     }
 
     /** Hidden [CLS] vectors per layer (index 0 = embeddings) and predicted classes, for a list of texts. */
@@ -88,6 +96,16 @@ public final class HiddenStateScan {
             return new States(pass.cls(), pass.result().predictions());
         }
     }
+
+    /** Fewer flagged inputs than this are noise, not a population. */
+    public static final int MIN_FLAGGED = 20;
+
+    /**
+     * The flagged share must reach this many times the false-rejection rate: clean suspects gave 1.0x
+     * on the embedding-poisoning victim's training texts and up to 1.6x in draws of the clean budget
+     * (the 5% quantile of ~170 calibration rows is noisy); the poisoned training sets 3.7–5.7x.
+     */
+    public static final double MIN_EXCESS = 2.0;
 
     private HiddenStateScan() {}
 

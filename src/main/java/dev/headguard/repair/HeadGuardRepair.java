@@ -42,15 +42,13 @@ public final class HeadGuardRepair implements Defense {
      * @param scanTexts clean texts the scan uses when no plan is given
      * @param unlearnWeight ν of {@link SuspectUnlearning}
      * @param minExcess the hidden-state scan must flag at least this many times its false-rejection
-     *                  rate of the suspects predicted as the target before they are unlearned (2: clean
-     *                  suspects gave 1.0x on the embedding-poisoning victim and up to 1.6x in draws of
-     *                  the clean budget, the 5% quantile of ~170 calibration rows being noisy; the
-     *                  poisoned training sets 3.7–5.7x)
+     *                  rate of the suspects predicted as the target before they are unlearned
+     *                  ({@link HiddenStateScan#MIN_EXCESS} by default)
      */
     public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
                            double minExcess) {
         public Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
-            this(heads, triggers, allHeads, scanTexts, repair, 1.0, 2.0);
+            this(heads, triggers, allHeads, scanTexts, repair, 1.0, HiddenStateScan.MIN_EXCESS);
         }
 
         public static Settings defaults() {
@@ -73,9 +71,6 @@ public final class HeadGuardRepair implements Defense {
     static TrainConfig unlearningTraining(long seed) {
         return Defense.baselineTraining(seed);
     }
-
-    /** Flagged suspects need at least this many rows to be unlearned (fewer is noise, not a population). */
-    static final int MIN_UNLEARN_ROWS = 20;
 
     /**
      * Recovered words that occur in at least this share of the hidden-state scan's flags are the
@@ -217,7 +212,7 @@ public final class HeadGuardRepair implements Defense {
             double explained = explained(h, SuspectWords.texts(recovered));
             progress.stage(String.format(Locale.ROOT, "recovered words occur in %.0f%% of the flagged suspects", 100 * explained));
             explains = !recovered.isEmpty() && explained >= MIN_EXPLAINED;
-            if (h.flagged().size() >= MIN_UNLEARN_ROWS && h.excess(HIDDEN.frr()) >= settings.minExcess() && explained < MIN_EXPLAINED) {
+            if (h.found(HIDDEN.frr(), settings.minExcess()) && explained < MIN_EXPLAINED) {
                 Map<String, Object> out = unlearn(m, clean, h, root, progress);
                 out.put("recovered_from_suspect", recovered);
                 out.put("recovered_words_share_of_flagged", explained);

@@ -232,6 +232,30 @@ class CliTest {
     }
 
     @Test
+    void scanInputsAsAPopulationGivesEveryInputAMarginOrNull() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 80, 1);
+        Path inputs = tsv("inputs.tsv", 120, 2);
+        Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--population");
+        assertEquals(0, r.code(), r.err());
+        var p = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).get("population");
+        assertEquals(120, p.get("margins").size());
+        int flagged = 0;
+        int scored = 0;
+        for (var v : p.get("margins")) {
+            scored += v.isNull() ? 0 : 1;
+            flagged += !v.isNull() && v.asDouble() > 0 ? 1 : 0;
+        }
+        assertTrue(scored >= 20, "a class with at least 20 inputs is scanned: " + p);
+        assertEquals(p.get("predicted_target").asInt(), scored, "every input predicted as the target has a margin, the others null");
+        assertEquals(p.get("flagged").asInt(), flagged, "flagged means a positive margin");
+        assertEquals(p.get("flagged").asInt() / (double) scored, p.get("share").asDouble(), 1e-9);
+        assertEquals(p.get("flagged").asInt() >= 20 && p.get("excess").asDouble() >= 2, p.get("found").asBoolean());
+        // Clean-like inputs drawn like the clean texts: no population.
+        assertFalse(p.get("found").asBoolean(), p.toString());
+    }
+
+    @Test
     void scanInputsGatesAPipelineAndRejectsBadInput() throws IOException {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
         Path clean = tsv("clean.tsv", 60, 1);
