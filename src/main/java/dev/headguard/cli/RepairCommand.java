@@ -73,8 +73,8 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--consolidation-epochs", defaultValue = "2",
-            description = "Then every parameter is fine-tuned this many epochs with the alignment kept (0: the head-wise stage alone, an ablation) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--consolidation-epochs", defaultValue = "0",
+            description = "Then fine-tune every parameter this many epochs with the alignment and label terms kept (default: ${DEFAULT-VALUE}, the head-wise stage alone).")
     int consolidationEpochs;
 
     @Option(names = "--train-classifier", description = "Also train the classification head.")

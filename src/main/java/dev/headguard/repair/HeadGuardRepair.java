@@ -117,8 +117,8 @@ public final class HeadGuardRepair implements Defense {
          * excite the heads more, but when one word alone already flips the inputs, the other adds only a
          * word a clean model reads too; aligning against it teaches the heads to ignore that word. On the
          * embedding-poisoning victim the phrases were {@code exquisite cf}, {@code cf exquisite},
-         * {@code cf stunning}; aligning against {@code cf} alone kept 0.5 points more clean accuracy
-         * (CACC / ASR 87.5 / 12.6 against 87.0 / 10.0, floor 16.1; closing note of the repair issue).
+         * {@code cf stunning}; aligning against {@code cf} alone kept 0.4 points more clean accuracy
+         * (CACC / ASR 87.2 / 14.0 against 86.8 / 12.9, floor 16.1; closing note of the repair issue).
          */
         public List<String> alignmentCandidates(int n) {
             Set<String> out = new LinkedHashSet<>();

@@ -24,10 +24,9 @@ import java.util.Set;
  *   L = CE(f(x), y) + λ · L_align(x, x') + μ · CE(f(x'), y)
  * </pre>
  * where x' is x with one of the scan's trigger candidates inserted ({@link AttentionAlignment}).
- * Then a consolidation stage trains every parameter at the baselines' rate with the same loss: the
- * clean accuracy that fine-tuning brings, while the alignment and label terms keep the repaired
- * heads from taking the trigger back. The model is changed in memory; writing it out is the
- * caller's choice.
+ * Optionally a consolidation stage then trains every parameter at the baselines' rate with the
+ * same loss (off by default: see {@link Settings#defaults}). The model is changed in memory;
+ * writing it out is the caller's choice.
  */
 public final class HeadRepair {
 
@@ -40,12 +39,16 @@ public final class HeadRepair {
     public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed, double labelWeight,
                            int consolidationEpochs) {
         /**
-         * Consolidation: 2 epochs. Measured on the MiniLM victims (bench seed 42; closing note of the
-         * repair issue), head-wise stage alone → with 2 consolidation epochs, CACC / ASR %: BadNets
-         * 87.4 / 14.7 → 87.6 / 14.9, embedding poisoning 86.8 / 12.9 → 87.0 / 10.0.
+         * No consolidation. Measured with {@code bench} (seed 42; closing note of the repair issue),
+         * head-wise stage alone → with 2 consolidation epochs, CACC / ASR %: SST-2 MiniLM BadNets
+         * 87.4 / 14.7 → 87.6 / 14.9, AddSent 88.0 / 15.0 → 88.2 / 14.7, embedding poisoning 87.2 / 14.0
+         * → 87.5 / 12.6; but OffensEval BadNets 85.0 / 8.2 → 83.8 / 9.2 (84.6 / 8.1 with one
+         * epoch) and bge-small BadNets 91.7 / 9.7 → 91.4 / 11.3, at 80–110 s more per repair (346 s on
+         * OffensEval, over the 5-minute bar). Gains within single-seed noise on one dataset, losses on
+         * the others: an option, not the default.
          */
         public static Settings defaults() {
-            return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0, 2);
+            return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0, 0);
         }
 
         public Settings withSeed(long s) {

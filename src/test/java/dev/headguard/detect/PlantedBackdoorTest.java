@@ -245,6 +245,33 @@ class PlantedBackdoorTest {
     }
 
     @Test
+    void aConsolidationStageTrainsEveryParameterAndKeepsTheBackdoorRemoved() {
+        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("consolidated"));
+        try {
+            Set<HeadId> heads = new java.util.HashSet<>();
+            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
+                for (int h = 0; h < CONFIG.numAttentionHeads(); h++) {
+                    heads.add(new HeadId(l, h));
+                }
+            }
+            Map<String, HostTensor> before = copy.toHostTensors();
+            HeadRepair.run(victim, repairBudget(), heads, List.of("cf"), new HeadRepair.Settings(10, 10, 16, 3e-3, false, 1, 1, 3), root,
+                    new Trainer.Listener() {});
+            Map<String, HostTensor> after = copy.toHostTensors();
+            int outside = 0;
+            for (String name : before.keySet()) {
+                outside += !HeadRepair.parameters(heads, false).contains(name) && !before.get(name).sameContent(after.get(name)) ? 1 : 0;
+            }
+            assertTrue(outside > 10, "consolidation moves parameters no repaired head owns: " + outside);
+            double[] r = attackAndAccuracy(victim);
+            assertTrue(r[0] < 0.2 && r[1] > 0.9, "the alignment and label terms keep the trigger out: " + r[0] + ", " + r[1]);
+        } finally {
+            copy.close();
+        }
+    }
+
+    @Test
     void headWiseRepairWithAlignmentRemovesTheBackdoorAndWithoutItDoesNot() {
         double[] aligned = repairCopy(10);
         assertTrue(aligned[0] < 0.2, "attack success after repair with alignment " + aligned[0]);
