@@ -207,6 +207,17 @@ class PlantedBackdoorTest {
         assertTrue(triggers.subList(0, 5).contains("cf"), triggers.subList(0, 5).toString());
     }
 
+    /** Every head of the tiny model. */
+    static Set<HeadId> allHeads() {
+        Set<HeadId> heads = new java.util.HashSet<>();
+        for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
+            for (int h = 0; h < CONFIG.numAttentionHeads(); h++) {
+                heads.add(new HeadId(l, h));
+            }
+        }
+        return heads;
+    }
+
     /** Repairs a copy of the backdoored model with alignment weight λ; returns {attack success, clean accuracy}. */
     double[] repairCopy(double lambda) {
         return repairCopy(lambda, 0);
@@ -216,12 +227,7 @@ class PlantedBackdoorTest {
         BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root); // the other tests keep the original
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("repaired"));
         try {
-            Set<HeadId> heads = new java.util.HashSet<>();
-            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
-                for (int h = 0; h < CONFIG.numAttentionHeads(); h++) {
-                    heads.add(new HeadId(l, h));
-                }
-            }
+            Set<HeadId> heads = allHeads();
             Dataset small = repairBudget();
             Map<String, HostTensor> before = copy.toHostTensors();
             HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu, 0), root,
@@ -249,12 +255,7 @@ class PlantedBackdoorTest {
         BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("consolidated"));
         try {
-            Set<HeadId> heads = new java.util.HashSet<>();
-            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
-                for (int h = 0; h < CONFIG.numAttentionHeads(); h++) {
-                    heads.add(new HeadId(l, h));
-                }
-            }
+            Set<HeadId> heads = allHeads();
             Map<String, HostTensor> before = copy.toHostTensors();
             HeadRepair.run(victim, repairBudget(), heads, List.of("cf"), new HeadRepair.Settings(10, 10, 16, 3e-3, false, 1, 1, 3), root,
                     new Trainer.Listener() {});
