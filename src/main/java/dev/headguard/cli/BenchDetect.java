@@ -39,6 +39,10 @@ import java.util.concurrent.Callable;
  * their triggered counterparts, scored by HeadGuard's variants (feature families x distance) and
  * by the STRIP and RAP baselines, each calibrated on the same clean set at the same FRR.
  * Optionally audits a poisoned training set (a 'poisoned' column is the ground truth).
+ *
+ * <p>Two protocols: the literature's (triggered inputs against the clean inputs of the other
+ * classes), where the model's own prediction already separates most of them (the reference row), and
+ * triggered inputs against every clean input, the target class's included — what a filter faces.
  */
 @Command(name = "detect", description = "AUROC and FAR at a fixed FRR of HeadGuard's input scores against STRIP and RAP on one victim.")
 final class BenchDetect implements Callable<Integer> {
@@ -60,6 +64,10 @@ final class BenchDetect implements Callable<Integer> {
     @Option(names = "--audit", paramLabel = "FILE", description = "A poisoned training set with a 'poisoned' column: precision and recall of the flagged rows.")
     Path audit;
 
+    @Option(names = "--suspect", paramLabel = "FILE", description = {"Unlabelled suspect inputs (the model's training set, logged traffic) to learn the hidden-state",
+            "direction from, then score the test inputs along it, one by one (default: the --audit file, when given)."})
+    Path suspect;
+
     @Option(names = "--limit", defaultValue = "0", description = "Seeded sample of N clean-set rows, N test rows and N triggered rows (0: all).")
     int limit;
 
@@ -80,33 +88,42 @@ final class BenchDetect implements Callable<Integer> {
         Dataset cleanSet = sample(DatasetReader.read(clean), limit);
         Dataset testSet = DatasetReader.read(test);
         List<String> negatives = new ArrayList<>();
+        List<String> targets = new ArrayList<>(); // clean inputs of the target class: what a filter also sees, and must pass
         for (Example e : testSet.examples()) {
-            if (e.label() != target) {
-                negatives.add(e.text());
-            }
+            (e.label() != target ? negatives : targets).add(e.text());
+        }
+        if (negatives.isEmpty() || targets.isEmpty()) {
+            throw new HeadGuardException(test + ": the clean test set needs rows of label " + target + " and of other labels");
         }
         List<String> positives = DatasetReader.read(triggered, DatasetReader.Options.defaults()).texts();
         if (limit > 0) {
             negatives = sampleTexts(negatives, limit);
+            targets = sampleTexts(targets, limit);
             positives = sampleTexts(positives, limit);
         }
         ObjectMapper om = new ObjectMapper();
         ObjectNode report = om.createObjectNode();
         report.put("model", model.directory().toString());
         report.put("clean", clean.toString()).put("test", test.toString()).put("triggered", triggered.toString());
-        report.put("clean_rows", cleanSet.size()).put("negatives", negatives.size()).put("positives", positives.size()).put("frr", frr);
+        report.put("clean_rows", cleanSet.size()).put("negatives", negatives.size()).put("target_class_clean", targets.size()).put("positives", positives.size()).put("frr", frr);
         ArrayNode rows = report.putArray("methods");
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             AttentionFeatures all = new AttentionFeatures(m.model().config(), EnumSet.allOf(Family.class));
             InputScanner.Settings base = InputScanner.Settings.defaults().withFrr(frr);
-            Probe.Result cleanProbe = Probe.run(m, cleanSet.texts(), all, root, 32, new StageProgress("clean set"));
+            // One pass each: the attention features and the hidden states the population rows need.
+            Probe.WithStates cleanPass = Probe.runWithStates(m, cleanSet.texts(), all, root, 32, new StageProgress("clean set"));
             long t0 = System.nanoTime();
-            Probe.Result negProbe = Probe.run(m, negatives, all, root, 32, new StageProgress("clean test inputs"));
-            Probe.Result posProbe = Probe.run(m, positives, all, root, 32, new StageProgress("triggered inputs"));
+            Probe.WithStates negPass = Probe.runWithStates(m, negatives, all, root, 32, new StageProgress("clean test inputs"));
+            Probe.WithStates posPass = Probe.runWithStates(m, positives, all, root, 32, new StageProgress("triggered inputs"));
+            Probe.WithStates tgtPass = Probe.runWithStates(m, targets, all, root, 32, new StageProgress("clean test inputs of the target class"));
+            Probe.Result tgtProbe = tgtPass.result();
+            Probe.Result cleanProbe = cleanPass.result();
+            Probe.Result negProbe = negPass.result();
+            Probe.Result posProbe = posPass.result();
             double allFamiliesRate = (negatives.size() + positives.size()) / ((System.nanoTime() - t0) / 1e9);
             System.out.printf(Locale.ROOT, "%s: %d clean-set rows, %d clean test inputs (label != %d), %d triggered; FRR %.2f%n",
                     m.directory(), cleanSet.size(), negatives.size(), target, positives.size(), frr);
-            System.out.printf(Locale.ROOT, "%-70s %7s %7s %9s%n", "method", "AUROC", "FAR", "test FRR");
+            System.out.printf(Locale.ROOT, "%-70s %7s %7s %9s %10s %9s%n", "method", "AUROC", "FAR", "test FRR", "AUROC all", "FRR all");
             Map<String, Set<Family>> familySets = new LinkedHashMap<>();
             familySets.put("default (" + keys(AttentionFeatures.DEFAULT) + ")", AttentionFeatures.DEFAULT);
             if (variants) {
@@ -127,27 +144,39 @@ final class BenchDetect implements Callable<Integer> {
                         InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), fs.getValue()), s, root);
                         double[] neg = scanner.score(negProbe.select(cols)).scores();
                         double[] pos = scanner.score(posProbe.select(cols)).scores();
+                        double[] tg = scanner.score(tgtProbe.select(cols)).scores();
                         String name = "HeadGuard " + fs.getKey() + ", " + score.key + (score == CleanProfile.Score.MAHALANOBIS ? " λ=" + lambda : "") + (byClass ? ", by class" : "");
-                        row(rows, name, neg, pos, scanner.threshold());
+                        row(rows, name, neg, tg, pos, scanner.threshold());
                     }
                 }
             }
+            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, root);
+            if (half != null) {
+                combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root);
+            }
+            // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
+            // target, so this says how much of their AUROC the direction adds to the predicted class.
+            row(rows, "reference: the victim's probability of label " + target + " (no defense)", column(negProbe.probabilities(), target),
+                    column(tgtProbe.probabilities(), target), column(posProbe.probabilities(), target),
+                    Roc.thresholdAtFrr(column(cleanProbe.probabilities(), target), frr));
             if (!baselines.contains("none")) {
                 if (baselines.contains("strip")) {
                     Strip strip = Strip.fit(cleanSet.texts(), Strip.Settings.defaults());
                     double[] cal = strip.scores(m, cleanSet.texts(), root, 64, new StageProgress("STRIP clean set"));
                     double[] neg = strip.scores(m, negatives, root, 64, new StageProgress("STRIP clean test"));
                     double[] pos = strip.scores(m, positives, root, 64, new StageProgress("STRIP triggered"));
-                    row(rows, "STRIP (8 copies, 50% words swapped)", neg, pos, Roc.thresholdAtFrr(cal, frr));
+                    double[] tg = strip.scores(m, targets, root, 64, new StageProgress("STRIP clean test, target class"));
+                    row(rows, "STRIP (8 copies, 50% words swapped)", neg, tg, pos, Roc.thresholdAtFrr(cal, frr));
                 }
                 if (baselines.contains("rap")) {
                     try (Rap rap = Rap.train(m, cleanSet.texts(), cleanSet.labels(), Rap.Settings.defaults(target), root)) {
                         double[] cal = rap.scores(cleanSet.texts(), 64, new StageProgress("RAP clean set"));
                         double[] neg = rap.scores(negatives, 64, new StageProgress("RAP clean test"));
                         double[] pos = rap.scores(positives, 64, new StageProgress("RAP triggered"));
+                        double[] tg = rap.scores(targets, 64, new StageProgress("RAP clean test, target class"));
                         double[] tested = java.util.Arrays.stream(cal).filter(v -> v > Rap.PASSED).toArray(); // FRR over inputs RAP tests
                         row(rows, "RAP (word 'jj', protects label " + target + (rap.skippedSteps() > 0 ? "; " + rap.skippedSteps() + " steps skipped: NaN" : "") + ")",
-                                neg, pos, Roc.thresholdAtFrr(tested, frr));
+                                neg, tg, pos, Roc.thresholdAtFrr(tested, frr));
                     }
                 }
             }
@@ -212,12 +241,99 @@ final class BenchDetect implements Callable<Integer> {
         return 0;
     }
 
-    private void row(ArrayNode rows, String name, double[] neg, double[] pos, double threshold) {
+    /**
+     * The hidden-state scan as an input detector, two ways: (1) inductive, the backdoor direction
+     * learned from the suspects (the training set) and each test input scored on its own along it, the
+     * way an inference-time filter would; (2) transductive, the clean and triggered test inputs scanned
+     * together as one batch of traffic. Margins are in calibration standard deviations above the
+     * threshold (flagged above 0); inputs not predicted as the scan's target class score −∞.
+     */
+    private HiddenStateScan.Direction hiddenStateRows(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, Probe.WithStates negPass,
+                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, NDManager root) {
+        HiddenStateScan.Direction half = null;
+        HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
+        HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
+        HiddenStateScan.States neg = HiddenStateScan.States.of(negPass);
+        HiddenStateScan.States pos = HiddenStateScan.States.of(posPass);
+        HiddenStateScan.States tgt = HiddenStateScan.States.of(tgtPass);
+        Path from = suspect != null ? suspect : audit;
+        if (from != null) {
+            List<String> texts = DatasetReader.read(from, DatasetReader.Options.defaults()).texts();
+            HiddenStateScan.States u = HiddenStateScan.States.of(Probe.runWithStates(m, texts, null, root, 32, new StageProgress("suspects, hidden states")));
+            HiddenStateScan.Learned learned = HiddenStateScan.learn(m, c, u, hs);
+            HiddenStateScan.Result r = learned.scan();
+            String name = String.format(Locale.ROOT, "HeadGuard hidden-state direction from %d suspects (layer %d, class %d; %s)", texts.size(),
+                    r.layer(), r.target(), r.found(frr, HiddenStateScan.MIN_EXCESS) ? "population found" : "no population");
+            row(rows, name, learned.direction().margins(neg), learned.direction().margins(tgt), learned.direction().margins(pos), 0);
+            half = HiddenStateScan.learn(m, c, u, hs.withFrr(frr / 2)).direction();
+        }
+        // The batch a filter would see: clean inputs of every class and the triggered ones.
+        HiddenStateScan.States batch = HiddenStateScan.States.concat(HiddenStateScan.States.concat(neg, tgt), pos);
+        HiddenStateScan.Result r = HiddenStateScan.scan(m, c, batch, hs);
+        double[] margins = r.margins();
+        int n = neg.predicted().length;
+        int t = tgt.predicted().length;
+        String name = String.format(Locale.ROOT, "HeadGuard population scan of the test inputs as one batch (layer %d, class %d; %s)",
+                r.layer(), r.target(), r.found(frr, HiddenStateScan.MIN_EXCESS) ? "population found" : "no population");
+        row(rows, name, java.util.Arrays.copyOfRange(margins, 0, n), java.util.Arrays.copyOfRange(margins, n, n + t),
+                java.util.Arrays.copyOfRange(margins, n + t, margins.length), 0);
+        return half;
+    }
+
+    /**
+     * One detector for every kind of trigger: an input is flagged when the attention scan or the
+     * hidden-state direction flags it, each with its threshold at half the FRR (so that together they
+     * reject at most the FRR of clean inputs). Its score, for the AUROC, is the larger of the two
+     * margins, each in its own calibration standard deviations above its threshold.
+     */
+    private void combinedRow(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, Probe.Result cleanProbe, Probe.WithStates neg,
+                             Probe.WithStates tgt, Probe.WithStates pos, HiddenStateScan.Direction half, NDManager root) {
+        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        InputScanner.Settings s = InputScanner.Settings.defaults().withFrr(frr / 2);
+        InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT), s, root);
+        double[] cal = scanner.calibrationScores();
+        double mean = java.util.Arrays.stream(cal).average().orElse(0);
+        double sd = Math.max(1e-12, Math.sqrt(java.util.Arrays.stream(cal).map(v -> (v - mean) * (v - mean)).sum() / Math.max(1, cal.length - 1)));
+        double[][] score = new double[3][];
+        int k = 0;
+        for (Probe.WithStates p : List.of(neg, tgt, pos)) {
+            score[k++] = combined(scanner.score(p.result().select(cols)).scores(), scanner.threshold(), sd, half.margins(HiddenStateScan.States.of(p)));
+        }
+        row(rows, "HeadGuard combined: attention scan or hidden-state direction, each at FRR/2", score[0], score[1], score[2], 0);
+    }
+
+    private static double[] combined(double[] attention, double threshold, double sd, double[] direction) {
+        double[] out = new double[attention.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.max((attention[i] - threshold) / sd, direction[i]);
+        }
+        return out;
+    }
+
+    /**
+     * One method's line: AUROC and test FRR against the clean inputs of the other classes (the
+     * literature's protocol), FAR on the triggered ones, and the same AUROC and FRR against every
+     * clean test input, the target class's included: what an input filter faces, where flagging
+     * whatever the model calls the target is no help.
+     */
+    private void row(ArrayNode rows, String name, double[] neg, double[] targetClass, double[] pos, double threshold) {
         double auroc = Roc.auroc(neg, pos);
         double far = 1 - Roc.flaggedShare(pos, threshold);
         double testFrr = Roc.flaggedShare(neg, threshold);
-        System.out.printf(Locale.ROOT, "%-70s %7.4f %7.4f %9.4f%n", name, auroc, far, testFrr);
-        rows.addObject().put("method", name).put("auroc", auroc).put("far", far).put("test_frr", testFrr).put("threshold", threshold);
+        double[] allClean = java.util.stream.DoubleStream.concat(java.util.Arrays.stream(neg), java.util.Arrays.stream(targetClass)).toArray();
+        double aurocAll = Roc.auroc(allClean, pos);
+        double frrAll = Roc.flaggedShare(allClean, threshold);
+        System.out.printf(Locale.ROOT, "%-70s %7.4f %7.4f %9.4f %10.4f %9.4f%n", name, auroc, far, testFrr, aurocAll, frrAll);
+        rows.addObject().put("method", name).put("auroc", auroc).put("far", far).put("test_frr", testFrr).put("threshold", threshold)
+                .put("auroc_all_clean", aurocAll).put("test_frr_all_clean", frrAll);
+    }
+
+    private static double[] column(float[][] p, int c) {
+        double[] out = new double[p.length];
+        for (int i = 0; i < p.length; i++) {
+            out[i] = p[i][c];
+        }
+        return out;
     }
 
     private static String keys(Set<Family> f) {

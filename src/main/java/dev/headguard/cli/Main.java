@@ -10,7 +10,7 @@ import java.io.PrintWriter;
  * The {@code headguard} command. Exit codes: 0 success, 2 bad input or usage (one line on
  * stderr), 1 an internal error (one line; set HEADGUARD_DEBUG=1 for the stack trace).
  */
-@Command(name = "headguard", mixinStandardHelpOptions = true, version = "headguard 0.1.0",
+@Command(name = "headguard", mixinStandardHelpOptions = true, version = "headguard 0.1.0", scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {

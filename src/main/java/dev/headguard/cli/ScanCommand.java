@@ -10,6 +10,9 @@ import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.Probe;
+import dev.headguard.detect.SuspectScan;
+import dev.headguard.detect.SuspectWords;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.ScanReport;
@@ -110,13 +113,18 @@ final class ScanCommand implements Runnable {
         @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
         Path html;
 
-        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found).")
+        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction).")
         boolean failOnDetect;
 
         @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
                 "flags those that moved, with many others, along a direction clean inputs of the same predicted class do not take; implicit triggers",
                 "(syntax, style) included. Adds \"population\" to the JSON (margins per input, in calibration standard deviations above the threshold)."})
         boolean population;
+
+        @Option(names = "--suspect", paramLabel = "FILE", description = {"Unlabelled inputs that may hold a poisoned population (the model's training set):",
+                "learn the hidden-state direction they moved along, then score each input on its own along it, the inference-time filter for",
+                "implicit triggers. Adds \"direction\" to the JSON (margins per input; flagged above 0)."})
+        Path suspect;
 
         @Override
         public Integer call() throws Exception {
@@ -125,10 +133,23 @@ final class ScanCommand implements Runnable {
             if (texts.isEmpty()) {
                 throw new HeadGuardException(inputs + ": no texts");
             }
+            List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
+            if (suspects != null && suspects.isEmpty()) {
+                throw new HeadGuardException(suspect + ": no texts");
+            }
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-                InputScanner scanner = InputScanner.calibrate(m, clean, scoring.settings(), root, new StageProgress("calibrating on clean texts"));
+                // One pass over the clean texts and one over the inputs serve every scan: the attention
+                // features, and the [CLS] states when a hidden-state scan needs them.
+                InputScanner.Settings settings = scoring.settings();
+                AttentionFeatures f = new AttentionFeatures(m.model().config(), settings.families());
+                boolean states = population || suspects != null;
+                Probe.WithStates cleanPass = states ? Probe.runWithStates(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts"))
+                        : new Probe.WithStates(Probe.run(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts")), null);
+                InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
                 long t0 = System.nanoTime();
-                InputScanner.Scores s = scanner.score(texts, new StageProgress("scoring inputs"));
+                Probe.WithStates inPass = states ? Probe.runWithStates(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs"))
+                        : new Probe.WithStates(Probe.run(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs")), null);
+                InputScanner.Scores s = scanner.score(inPass.result());
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 ScanReport.InputsReport rep = html == null
                         ? new ScanReport.InputsReport(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts, s, scanner.threshold(),
@@ -137,24 +158,37 @@ final class ScanCommand implements Runnable {
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
                 HiddenStateScan.Result pop = null;
+                HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
+                HiddenStateScan.States cleanStates = states ? HiddenStateScan.States.of(cleanPass) : null;
+                HiddenStateScan.States inStates = states ? HiddenStateScan.States.of(inPass) : null;
                 if (population) {
-                    pop = HiddenStateScan.scan(m, clean, texts, HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr), root,
-                            new StageProgress("population scan (hidden states)"));
+                    pop = HiddenStateScan.scan(m, cleanStates, inStates, hs);
                     ObjectNode p = o.putObject("population");
                     p.put("layer", pop.layer()).put("target", pop.target()).put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size())
                             .put("share", pop.share()).put("frr", scoring.frr).put("excess", pop.excess(scoring.frr))
                             .put("found", pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS));
-                    com.fasterxml.jackson.databind.node.ArrayNode margins = p.putArray("margins"); // null: not predicted as the target
-                    for (double v : pop.margins()) {
-                        if (Double.isFinite(v)) {
-                            margins.add(v);
-                        } else {
-                            margins.addNull();
-                        }
+                    putMargins(p, pop.margins());
+                }
+                HiddenStateScan.Learned learned = null;
+                double[] dirMargins = null;
+                int dirFlagged = 0;
+                if (suspects != null) {
+                    HiddenStateScan.States u = HiddenStateScan.States.of(Probe.runWithStates(m, suspects, null, root, settings.batchSize(),
+                            new StageProgress("suspects (hidden states)")));
+                    learned = HiddenStateScan.learn(m, cleanStates, u, hs);
+                    dirMargins = learned.direction().margins(inStates);
+                    ObjectNode d = o.putObject("direction");
+                    d.put("suspects", suspects.size()).put("layer", learned.direction().layer()).put("target", learned.direction().target())
+                            .put("suspects_flagged", learned.scan().flagged().size()).put("suspects_share", learned.scan().share())
+                            .put("found", learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS));
+                    putMargins(d, dirMargins);
+                    for (double v : dirMargins) {
+                        dirFlagged += v > 0 ? 1 : 0;
                     }
+                    d.put("flagged", dirFlagged);
                 }
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, dirMargins)));
                 }
                 if (html != null) {
                     AtomicFiles.write(html, ScanReport.html(rep));
@@ -180,11 +214,44 @@ final class ScanCommand implements Runnable {
                                 pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), 100 * pop.share(), pop.excess(scoring.frr), 100 * scoring.frr,
                                 pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
                     }
+                    if (learned != null) {
+                        boolean learnedFound = learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS);
+                        System.out.printf(Locale.ROOT, "along the hidden-state direction of %d suspects (layer %d, class %d; %d of them flagged, %s): %d of %d inputs flagged (%.1f%%)%n",
+                                suspects.size(), learned.direction().layer(), learned.direction().target(), learned.scan().flagged().size(),
+                                learnedFound ? "a poisoned population" : "no population, so the direction is noise and its flags are false rejections",
+                                dirFlagged, texts.size(), 100.0 * dirFlagged / texts.size());
+                    }
                 }
-                boolean found = s.flaggedCount() > 0 || pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
+                // A direction learned from suspects without a population carries no evidence: its flags do not gate.
+                boolean direction = learned != null && learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && dirFlagged > 0;
+                boolean found = s.flaggedCount() > 0 || pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) || direction;
                 return failOnDetect && found ? DETECTED : 0;
             }
         }
+    }
+
+    /** "margins": one per input, null where the scan does not score it (not predicted as the target). */
+    static void putMargins(ObjectNode o, double[] margins) {
+        com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("margins");
+        for (double v : margins) {
+            if (Double.isFinite(v)) {
+                a.add(v);
+            } else {
+                a.addNull();
+            }
+        }
+    }
+
+    /** The hidden-state scans' margins as TSV columns, in a fixed order. */
+    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, double[] direction) {
+        java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
+        if (pop != null) {
+            m.put("population_margin", pop.margins());
+        }
+        if (direction != null) {
+            m.put("direction_margin", direction);
+        }
+        return m;
     }
 
     @Command(name = "model", description = {"Decide whether a model carries a backdoor: search the vocabulary for tokens and phrases that flip clean inputs",
@@ -217,8 +284,13 @@ final class ScanCommand implements Runnable {
         @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
         Path html;
 
-        @Option(names = "--fail-on-detect", description = "Exit with status 3 when a backdoor is found (a gate for pipelines).")
+        @Option(names = "--fail-on-detect", description = "Exit with status 3 when a backdoor is found (a gate for pipelines; with --suspect: by the token search or the population).")
         boolean failOnDetect;
+
+        @Option(names = "--suspect", paramLabel = "FILE", description = {"The model's training set or logged traffic, unlabelled: also scan it as a population",
+                "(the hidden-state scan of 'scan inputs --population'), which finds implicit triggers a token search cannot. The verdict is then",
+                "the token search's or the population's; \"population\" and \"combined\" join the JSON. Uses every --clean text, not the --clean-limit sample."})
+        Path suspect;
 
         @Override
         public Integer call() throws Exception {
@@ -226,12 +298,35 @@ final class ScanCommand implements Runnable {
                 throw new HeadGuardException("--victims must be at least 4 and --candidates at least 1");
             }
             List<String> clean = scoring.cleanTexts();
+            List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
+            if (suspects != null && suspects.isEmpty()) {
+                throw new HeadGuardException(suspect + ": no texts");
+            }
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings());
                 ModelScanner.Result r = ModelScanner.scan(m, clean, settings, root, new StageProgress("trigger search"));
                 ScanReport.ModelReport rep = ScanReport.model(m, scoring.clean.toString(), r, root);
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
+                HiddenStateScan.Result pop = null;
+                List<String> words = List.of();
+                boolean backdoor = r.backdoor();
+                double score = r.score();
+                if (suspects != null) {
+                    SuspectScan.Result sr = SuspectScan.run(m, SentenceFile.readSentences(scoring.clean), suspects,
+                            HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr), root, new StageProgress("scanning the suspects"));
+                    pop = sr.hidden();
+                    words = List.copyOf(SuspectWords.texts(sr.words()));
+                    boolean found = pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
+                    backdoor = backdoor || found;
+                    score = Math.max(score, pop.evidence(scoring.frr, HiddenStateScan.MIN_EXCESS));
+                    o.putObject("population").put("suspects", suspects.size()).put("layer", pop.layer()).put("target", pop.target())
+                            .put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size()).put("share", pop.share())
+                            .put("frr", scoring.frr).put("excess", pop.excess(scoring.frr)).put("found", found)
+                            .put("evidence", pop.evidence(scoring.frr, HiddenStateScan.MIN_EXCESS))
+                            .set("words", om.valueToTree(words)); // found almost only in suspects the input scan flags: a token trigger, spelled out
+                    o.putObject("combined").put("backdoor", backdoor).put("score", score);
+                }
                 if (out != null) {
                     AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
                 }
@@ -252,8 +347,15 @@ final class ScanCommand implements Runnable {
                     for (ModelScanner.Head h : r.heads().subList(0, Math.min(6, r.heads().size()))) {
                         System.out.printf(Locale.ROOT, "  L%d:H%-3d %.3f -> %.3f  importance %.4f%n", h.layer(), h.head(), h.similarityClean(), h.similarityTriggered(), h.importance());
                     }
+                    if (pop != null) {
+                        System.out.printf(Locale.ROOT, "suspects as a population (hidden-state shift, layer %d): %d of the %d predicted %d flagged (%.1fx the %.0f%% expected of clean inputs): %s%n",
+                                pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), pop.excess(scoring.frr), 100 * scoring.frr,
+                                pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
+                        System.out.println("words found almost only in flagged suspects: " + (words.isEmpty() ? "none" : String.join(", ", words)));
+                        System.out.printf(Locale.ROOT, "verdict with the suspects: %s (score %.3f)%n", backdoor ? "BACKDOOR SUSPECTED" : "no backdoor found", score);
+                    }
                 }
-                return failOnDetect && r.backdoor() ? DETECTED : 0;
+                return failOnDetect && backdoor ? DETECTED : 0;
             }
         }
     }

@@ -41,6 +41,12 @@ import java.util.Random;
  * it is the trigger (unlearning StyleBkd's layer-2 flags left ASR at 49.5%, layer 4's at 32.2%); and
  * the layer with the largest share was the last one on the clean training texts of the
  * embedding-poisoning victim, a population that is not there.
+ *
+ * <p>Learned once from a suspect set, the same direction scores new inputs one at a time
+ * ({@link #learn}, {@link Direction}): the inference-time filter for implicit triggers. Measured on
+ * the MiniLM victims' test sets (direction from each training set; closing note of the detection
+ * issue), AUROC against every clean test input: SynBkd 0.945 and StyleBkd 0.854, where the attention
+ * scan reached 0.683 and 0.767, RAP 0.701 and 0.710.
  */
 public final class HiddenStateScan {
 
@@ -88,12 +94,36 @@ public final class HiddenStateScan {
         public boolean found(double frr, double minExcess) {
             return flagged.size() >= MIN_FLAGGED && excess(frr) >= minExcess;
         }
+
+        /**
+         * The population's evidence as a verdict score in [0, 1], to rank models by:
+         * (excess − 1) / (2 (minExcess − 1)), clipped, and 0 below {@link #MIN_FLAGGED} flags. A clean
+         * suspect set (excess near 1) scores near 0, the bar of {@link #found} scores exactly 0.5 (the
+         * model scan's verdict threshold), and 3x the FRR or more scores 1 (the poisoned training sets:
+         * 3.7–5.7x at the default bar of 2).
+         */
+        public double evidence(double frr, double minExcess) {
+            if (flagged.size() < MIN_FLAGGED) {
+                return 0;
+            }
+            return Math.max(0, Math.min(1, (excess(frr) - 1) / (2 * (minExcess - 1))));
+        }
     }
 
     /** Hidden [CLS] vectors per layer (index 0 = embeddings) and predicted classes, for a list of texts. */
     public record States(float[][][] cls, int[] predicted) {
         public static States of(Probe.WithStates pass) {
             return new States(pass.cls(), pass.result().predictions());
+        }
+
+        /** a's inputs, then b's. */
+        public static States concat(States a, States b) {
+            float[][][] cls = new float[a.cls().length][][];
+            for (int l = 0; l < cls.length; l++) {
+                cls[l] = java.util.stream.Stream.concat(java.util.Arrays.stream(a.cls()[l]), java.util.Arrays.stream(b.cls()[l])).toArray(float[][]::new);
+            }
+            int[] predicted = java.util.stream.IntStream.concat(java.util.Arrays.stream(a.predicted()), java.util.Arrays.stream(b.predicted())).toArray();
+            return new States(cls, predicted);
         }
     }
 
@@ -183,40 +213,24 @@ public final class HiddenStateScan {
         if (mine.size() < InputScanner.MIN_CLEAN) {
             return null;
         }
-        float[][] fitK = rows(c, l, fit, k);
-        CleanProfile profile = fitK.length >= InputScanner.MIN_CLEAN / 2 ? CleanProfile.fit(fitK, s.shrinkage()) : pooled;
-        float[][] calK = rows(c, l, cal, k);
-        float[][] calibration = calK.length >= InputScanner.MIN_CLEAN / 2 ? calK : rows(c, l, cal, -1);
+        CleanProfile profile = profileOf(c, l, fit, k, () -> pooled, s);
+        float[][] calibration = calibrationOf(c, l, cal, k);
         double[] margins = new double[u.predicted().length];
         java.util.Arrays.fill(margins, Double.NEGATIVE_INFINITY);
         for (boolean scoreA : new boolean[] {true, false}) {
-            double[] mean = new double[u.cls()[l][0].length];
-            int n = 0;
+            List<Integer> other = new ArrayList<>(); // the direction from the other half
             for (int i : mine) {
-                if (inA[i] != scoreA) { // the direction from the other half
-                    float[] x = u.cls()[l][i];
-                    for (int j = 0; j < mean.length; j++) {
-                        mean[j] += x[j];
-                    }
-                    n++;
+                if (inA[i] != scoreA) {
+                    other.add(i);
                 }
             }
-            if (n == 0) {
+            if (other.isEmpty()) {
                 continue; // a one-row half; fewer than MIN_CLEAN rows were refused above
             }
-            for (int j = 0; j < mean.length; j++) {
-                mean[j] /= n;
-            }
-            double[] w = profile.discriminant(mean);
-            double[] calScores = new double[calibration.length];
-            for (int i = 0; i < calScores.length; i++) {
-                calScores[i] = profile.project(calibration[i], w);
-            }
-            double threshold = Roc.thresholdAtFrr(calScores, s.frr());
-            double sd = Math.max(sd(calScores), 1e-12);
+            Direction d = Direction.fit(l, k, profile, calibration, mean(u, l, other), s.frr());
             for (int i : mine) {
                 if (inA[i] == scoreA) {
-                    margins[i] = (profile.project(u.cls()[l][i], w) - threshold) / sd;
+                    margins[i] = d.margin(u.cls()[l][i]);
                 }
             }
         }
@@ -227,6 +241,99 @@ public final class HiddenStateScan {
             }
         }
         return new Result(l, k, flagged, flagged.size() / (double) mine.size(), new double[0], mine.size(), margins);
+    }
+
+    /**
+     * The backdoor's direction at one layer, learned from a suspect population, for scoring inputs
+     * that were not part of it: the inference-time form of the scan. Learn it once from the
+     * model's training set (or a batch of logged traffic) and score each new input on its own.
+     *
+     * @param layer     hidden layer of the [CLS] state
+     * @param target    the class whose inputs are scored; others get −∞
+     * @param profile   the clean profile of that class at that layer
+     * @param w         Fisher's direction in the profile's z units
+     * @param threshold the clean calibration rows' (1 − FRR) quantile along w
+     * @param sd        their standard deviation along w: the unit of a margin
+     */
+    public record Direction(int layer, int target, CleanProfile profile, double[] w, double threshold, double sd) {
+        static Direction fit(int layer, int target, CleanProfile profile, float[][] calibration, double[] suspectMean, double frr) {
+            double[] w = profile.discriminant(suspectMean);
+            double[] cal = new double[calibration.length];
+            for (int i = 0; i < cal.length; i++) {
+                cal[i] = profile.project(calibration[i], w);
+            }
+            return new Direction(layer, target, profile, w, Roc.thresholdAtFrr(cal, frr), Math.max(HiddenStateScan.sd(cal), 1e-12));
+        }
+
+        /** How far above the threshold a state lies, in calibration standard deviations (positive: flagged). */
+        public double margin(float[] state) {
+            return (profile.project(state, w) - threshold) / sd;
+        }
+
+        /** Margins of every input (−∞ where the model does not predict the target). */
+        public double[] margins(States x) {
+            double[] out = new double[x.predicted().length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = x.predicted()[i] == target ? margin(x.cls()[layer][i]) : Double.NEGATIVE_INFINITY;
+            }
+            return out;
+        }
+    }
+
+    /**
+     * A direction learned from every suspect predicted as the class the scan calls the target
+     * (scan's layer and class), with the scan's own clean split, to score other inputs along. The
+     * suspects' scan comes with it, to say whether there was a population to learn from at all: on
+     * suspects without one, the direction is sampling noise and flags about the FRR of any input.
+     */
+    public record Learned(Direction direction, Result scan) {}
+
+    public static Learned learn(ModelStore.LoadedModel model, States c, States u, Settings s) {
+        Result r = scan(model, c, u, s);
+        Random rng = new Random(s.seed()); // the same clean split as the scan's
+        List<Integer> idx = shuffled(c.predicted().length, rng);
+        List<Integer> fit = idx.subList(0, idx.size() / 2);
+        List<Integer> cal = idx.subList(idx.size() / 2, idx.size());
+        int l = r.layer();
+        int k = r.target();
+        List<Integer> mine = new ArrayList<>();
+        for (int i = 0; i < u.predicted().length; i++) {
+            if (u.predicted()[i] == k) {
+                mine.add(i);
+            }
+        }
+        if (mine.isEmpty()) {
+            throw new HeadGuardException("no suspect input is predicted as class " + k + "; there is no population to learn a direction from");
+        }
+        CleanProfile profile = profileOf(c, l, fit, k, () -> CleanProfile.fit(rows(c, l, fit, -1), s.shrinkage()), s);
+        float[][] calibration = calibrationOf(c, l, cal, k);
+        return new Learned(Direction.fit(l, k, profile, calibration, mean(u, l, mine), s.frr()), r);
+    }
+
+    /** Class k's clean profile at layer l, or the pooled one when too few clean rows are predicted k. */
+    private static CleanProfile profileOf(States c, int l, List<Integer> fit, int k, java.util.function.Supplier<CleanProfile> pooled, Settings s) {
+        float[][] fitK = rows(c, l, fit, k);
+        return fitK.length >= InputScanner.MIN_CLEAN / 2 ? CleanProfile.fit(fitK, s.shrinkage()) : pooled.get();
+    }
+
+    /** The calibration rows of class k at layer l, or every calibration row when too few are predicted k. */
+    private static float[][] calibrationOf(States c, int l, List<Integer> cal, int k) {
+        float[][] calK = rows(c, l, cal, k);
+        return calK.length >= InputScanner.MIN_CLEAN / 2 ? calK : rows(c, l, cal, -1);
+    }
+
+    private static double[] mean(States u, int l, List<Integer> which) {
+        double[] mean = new double[u.cls()[l][0].length];
+        for (int i : which) {
+            float[] x = u.cls()[l][i];
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] += x[j];
+            }
+        }
+        for (int j = 0; j < mean.length; j++) {
+            mean[j] /= which.size();
+        }
+        return mean;
     }
 
     private static double sd(double[] x) {

@@ -1,11 +1,10 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.HiddenStateScan;
-import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
+import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.HeadId;
@@ -318,21 +317,15 @@ public final class HeadGuardRepair implements Defense {
     /** What the suspect inputs gave: the words found almost only in flagged ones, and the hidden-state scan. */
     private record Suspects(List<SuspectWords.Finding> words, HiddenStateScan.Result hidden) {}
 
-    /** Both scans of the suspect inputs, from one pass over them. */
+    /** Both scans of the suspect inputs, from one pass over them ({@link SuspectScan}). */
     private Suspects scanSuspects(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         progress.stage("input scan of " + suspect.size() + " suspect inputs (calibrated on the " + clean.size() + " clean texts)");
-        // One pass over the clean texts and one over the suspects serve both scans.
-        InputScanner.Settings is = InputScanner.Settings.defaults();
-        AttentionFeatures features = new AttentionFeatures(m.model().config(), is.families());
-        Probe.WithStates cleanPass = Probe.runWithStates(m, clean.texts(), features, root, is.batchSize(), Probe.Progress.NONE);
-        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), features, is, root);
-        Probe.WithStates pass = Probe.runWithStates(m, suspect, features, root, is.batchSize(), Probe.Progress.NONE);
-        InputScanner.Scores scores = scanner.score(pass.result());
-        List<SuspectWords.Finding> found = SuspectWords.find(suspect, scores.flagged(), SuspectWords.Settings.defaults());
-        progress.stage("flagged " + scores.flaggedCount() + " of " + suspect.size() + "; words found almost only in flagged inputs: "
-                + (found.isEmpty() ? "none" : SuspectWords.texts(found)));
         HiddenStateScan.Settings hs = HIDDEN.withSeed(settings.repair().seed());
-        HiddenStateScan.Result h = HiddenStateScan.scan(m, HiddenStateScan.States.of(cleanPass), HiddenStateScan.States.of(pass), hs);
+        SuspectScan.Result r = SuspectScan.run(m, clean.texts(), suspect, hs, root, Probe.Progress.NONE);
+        List<SuspectWords.Finding> found = r.words();
+        progress.stage("flagged " + r.inputs().flaggedCount() + " of " + suspect.size() + "; words found almost only in flagged inputs: "
+                + (found.isEmpty() ? "none" : SuspectWords.texts(found)));
+        HiddenStateScan.Result h = r.hidden();
         progress.stage(String.format(Locale.ROOT, "hidden-state scan: layer %d flags %d of the %d suspects predicted %d (%.1f%%; %.1f%% expected of clean inputs)",
                 h.layer(), h.flagged().size(), h.targetPredicted(), h.target(), 100 * h.share(), 100 * HIDDEN.frr()));
         return new Suspects(found, h);

@@ -207,12 +207,31 @@ public final class ScanReport {
 
     /** Index, score, flagged, prediction and text per input, tab-separated, for spreadsheets and pandas. */
     public static String tsv(InputsReport rep) {
-        StringBuilder s = new StringBuilder("index\tscore\tflagged\tprediction\tsentence\n");
+        return tsv(rep, java.util.Map.of());
+    }
+
+    /**
+     * The scores as TSV, with one more column per entry of {@code extra} (e.g. the hidden-state scans'
+     * margins) after {@code prediction}; a non-finite value (an input a scan does not score) is left
+     * empty, which pandas reads as NaN.
+     */
+    public static String tsv(InputsReport rep, java.util.Map<String, double[]> extra) {
+        StringBuilder s = new StringBuilder("index\tscore\tflagged\tprediction\t");
+        for (String k : extra.keySet()) {
+            s.append(k).append('\t');
+        }
+        s.append("sentence\n");
         int[] pred = rep.scores().probe().predictions();
         for (int i = 0; i < rep.texts().size(); i++) {
             s.append(i).append('\t').append(String.format(Locale.ROOT, "%.6g", rep.scores().scores()[i])).append('\t')
-                    .append(rep.scores().flagged()[i] ? 1 : 0).append('\t').append(pred[i]).append('\t')
-                    .append(rep.texts().get(i).replace('\t', ' ').replace('\n', ' ')).append('\n');
+                    .append(rep.scores().flagged()[i] ? 1 : 0).append('\t').append(pred[i]).append('\t');
+            for (double[] v : extra.values()) {
+                if (Double.isFinite(v[i])) {
+                    s.append(String.format(Locale.ROOT, "%.6g", v[i]));
+                }
+                s.append('\t');
+            }
+            s.append(rep.texts().get(i).replace('\t', ' ').replace('\n', ' ')).append('\n');
         }
         return s.toString();
     }

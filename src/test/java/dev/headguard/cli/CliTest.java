@@ -256,6 +256,106 @@ class CliTest {
     }
 
     @Test
+    void scanInputsAlongASuspectDirectionScoresEachInputAndWritesItsColumn() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 80, 1);
+        Path suspects = tsv("suspects.tsv", 200, 2);
+        Path inputs = tsv("inputs.tsv", 50, 3);
+        Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--suspect", suspects.toString());
+        assertEquals(0, r.code(), r.err());
+        var d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).get("direction");
+        assertEquals(200, d.get("suspects").asInt());
+        assertEquals(50, d.get("margins").size(), "one margin per input, not per suspect");
+        int flagged = 0;
+        for (var v : d.get("margins")) {
+            flagged += !v.isNull() && v.asDouble() > 0 ? 1 : 0;
+        }
+        assertEquals(d.get("flagged").asInt(), flagged, "flagged means a positive margin");
+        assertFalse(d.get("found").asBoolean(), "clean-like suspects hold no population: " + d);
+        // The TSV carries the margin as a column Python reads back (empty: not scored).
+        Path out = tmp.resolve("scores.tsv");
+        Run t = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--suspect", suspects.toString(),
+                "--population", "--out", out.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("along the hidden-state direction of 200 suspects"), t.out());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("index\tscore\tflagged\tprediction\tpopulation_margin\tdirection_margin\tsentence", lines.get(0));
+        assertEquals(51, lines.size());
+        for (int i = 1; i < lines.size(); i++) {
+            String[] f = lines.get(i).split("\t", -1);
+            assertEquals(7, f.length, lines.get(i));
+            String m = f[5];
+            var v = d.get("margins").get(i - 1);
+            assertEquals(v.isNull(), m.isEmpty(), "row " + i);
+            if (!m.isEmpty()) {
+                assertEquals(v.asDouble(), Double.parseDouble(m), 1e-5 * Math.max(1, Math.abs(v.asDouble())));
+            }
+        }
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--suspect",
+                Files.writeString(tmp.resolve("nosus.tsv"), "sentence\n").toString()), "nosus.tsv");
+    }
+
+    @Test
+    void benchDetectScoresEveryMethodAgainstBothCleanProtocols() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 80, 1);
+        Path test = tsv("test.tsv", 60, 2);
+        Path triggered = tsv("triggered.tsv", 30, 3);
+        Path suspects = tsv("suspects.tsv", 150, 4);
+        Path json = tmp.resolve("detect.json");
+        Run r = run("bench", "detect", "--model", model.toString(), "--clean", clean.toString(), "--test", test.toString(), "--triggered", triggered.toString(),
+                "--suspect", suspects.toString(), "--baselines", "none", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+        assertEquals(30, report.get("negatives").asInt(), "test rows of label 0");
+        assertEquals(30, report.get("target_class_clean").asInt(), "test rows of label 1");
+        List<String> methods = new java.util.ArrayList<>();
+        for (var row : report.get("methods")) {
+            methods.add(row.get("method").asText());
+            for (String k : List.of("auroc", "far", "test_frr", "auroc_all_clean", "test_frr_all_clean")) {
+                double v = row.get(k).asDouble();
+                assertTrue(v >= 0 && v <= 1, k + " of " + row);
+            }
+        }
+        assertTrue(methods.stream().anyMatch(x -> x.startsWith("HeadGuard default")), methods.toString());
+        assertTrue(methods.stream().anyMatch(x -> x.startsWith("HeadGuard hidden-state direction from 150 suspects")), methods.toString());
+        assertTrue(methods.stream().anyMatch(x -> x.startsWith("HeadGuard population scan")), methods.toString());
+        assertTrue(methods.stream().anyMatch(x -> x.startsWith("HeadGuard combined")), methods.toString());
+        assertTrue(methods.stream().anyMatch(x -> x.startsWith("reference")), methods.toString());
+        assertBadInput(run("bench", "detect", "--model", model.toString(), "--clean", clean.toString(), "--test", triggered.toString(), "--triggered",
+                triggered.toString(), "--target", "7", "--baselines", "none"), "needs rows of label 7");
+    }
+
+    @Test
+    void benchZooAddsThePopulationVerdictWhenATrainingSetIsListed() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 60, 1);
+        Path suspects = tsv("suspects.tsv", 120, 2);
+        Path list = Files.writeString(tmp.resolve("zoo.tsv"), model + "\t" + clean + "\t" + suspects + "\n");
+        Path json = tmp.resolve("zoo.json");
+        Run r = run("bench", "zoo", "--list", list.toString(), "--clean-limit", "40", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        var m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile()).get("models").get(0);
+        assertEquals("clean", m.get("truth").asText(), "no attack in its headguard.json");
+        assertEquals(suspects.toString(), m.get("suspects").asText());
+        assertTrue(m.get("score_with_population").asDouble() >= m.get("score").asDouble(), m.toString());
+        assertTrue(m.get("recovered_words").isArray(), m.toString());
+        assertTrue(r.out().contains("with its training set as suspects"), r.out());
+    }
+
+    @Test
+    void everySubcommandAnswersHelp() {
+        for (String[] cmd : List.of(new String[] {"poison"}, new String[] {"scan", "inputs"}, new String[] {"scan", "model"}, new String[] {"repair"},
+                new String[] {"bench", "detect"}, new String[] {"bench", "zoo"})) {
+            String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+            args[cmd.length] = "--help";
+            Run r = run(args);
+            assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+            assertTrue(r.out().startsWith("Usage: headguard " + String.join(" ", cmd)), r.out());
+        }
+    }
+
+    @Test
     void scanInputsGatesAPipelineAndRejectsBadInput() throws IOException {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
         Path clean = tsv("clean.tsv", 60, 1);

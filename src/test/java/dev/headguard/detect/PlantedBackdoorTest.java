@@ -205,6 +205,25 @@ class PlantedBackdoorTest {
             triggers.add(t.get("text").asText());
         });
         assertTrue(triggers.subList(0, 5).contains("cf"), triggers.subList(0, 5).toString());
+        // With suspects (here clean texts: no population) the token search's verdict still stands, and the
+        // combined score is the larger of the two.
+        out.reset();
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = dev.headguard.cli.Main.execute("scan", "model", "--model", dir.toString(), "--clean", cleanFile.toString(), "--victims", "32",
+                    "--screened", "128", "--candidates", "12", "--json", "--fail-on-detect", "--max-len", "64", "--suspect", cleanFile.toString());
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(3, code);
+        var with = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        var pop = with.get("population");
+        assertEquals(cleanSet().size(), pop.get("suspects").asInt());
+        assertFalse(pop.get("found").asBoolean(), "clean suspects: " + pop);
+        assertTrue(pop.get("evidence").asDouble() < 0.5, pop.toString());
+        assertTrue(pop.get("words").isArray(), pop.toString());
+        assertTrue(with.get("combined").get("backdoor").asBoolean());
+        assertEquals(Math.max(with.get("score").asDouble(), pop.get("evidence").asDouble()), with.get("combined").get("score").asDouble(), 1e-12);
     }
 
     /** Every head of the tiny model. */
@@ -306,6 +325,7 @@ class PlantedBackdoorTest {
         assertTrue(hits >= 50, "recall of the 60 poisoned suspects: " + hits);
         assertTrue(hits >= 0.5 * res.flagged().size(), "precision: " + hits + " of " + res.flagged().size());
         assertTrue(res.excess(settings.frr()) > 2, "flagged share " + res.share());
+        assertTrue(res.evidence(settings.frr(), HiddenStateScan.MIN_EXCESS) > 0.5, "a found population scores above the verdict threshold");
         long aboveZero = java.util.Arrays.stream(res.margins()).filter(v -> v > 0).count();
         assertEquals(res.flagged().size(), aboveZero, "flagged exactly where the margin is positive");
         assertTrue(java.util.stream.IntStream.range(0, 660).filter(i -> suspect.predicted()[i] == 0).allMatch(i -> res.margins()[i] == Double.NEGATIVE_INFINITY),
@@ -319,6 +339,54 @@ class PlantedBackdoorTest {
         // poisoned share.
         assertTrue(c.excess(settings.frr()) < HeadGuardRepair.Settings.defaults().minExcess() && c.share() < res.share() / 2,
                 "clean suspects: share " + c.share());
+        assertTrue(c.evidence(settings.frr(), HiddenStateScan.MIN_EXCESS) < 0.5, "no population scores below the verdict threshold");
+        assertEquals(0.5, new HiddenStateScan.Result(4, 1, java.util.Collections.nCopies(20, 0), 0.10, new double[0], 200, new double[0])
+                .evidence(0.05, 2.0), 1e-12, "exactly at the bar: the threshold");
+        assertEquals(0, new HiddenStateScan.Result(4, 1, java.util.Collections.nCopies(19, 0), 0.5, new double[0], 38, new double[0])
+                .evidence(0.05, 2.0), "fewer than 20 flags: no evidence");
+    }
+
+    /**
+     * The inference-time form: a direction learned from a suspect set flags new inputs, one by one,
+     * that moved the same way (unseen triggered inputs) and holds its false-rejection rate on unseen
+     * clean ones; learned from clean suspects, its scan says there was no population.
+     */
+    @Test
+    void aDirectionLearnedFromSuspectsFlagsUnseenTriggeredInputsAtTheCleanRate() {
+        int d = 16;
+        int layers = 7;
+        Random r = new Random(11);
+        HiddenStateScan.States clean = states(692, 0, layers, d, r);
+        HiddenStateScan.Settings settings = HiddenStateScan.Settings.defaults(7);
+        HiddenStateScan.Learned learned = HiddenStateScan.learn(backdoored, clean, states(600, 60, layers, d, r), settings);
+        assertTrue(learned.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS), "the suspects hold a population");
+        HiddenStateScan.Direction dir = learned.direction();
+        assertEquals(4, dir.layer());
+        assertEquals(1, dir.target());
+        HiddenStateScan.States unseen = states(2000, 200, layers, d, r); // 1000 clean of each class, then 200 triggered
+        double[] m = dir.margins(unseen);
+        int cleanTarget = 0;
+        int cleanFlagged = 0;
+        int triggeredFlagged = 0;
+        for (int i = 0; i < m.length; i++) {
+            if (unseen.predicted()[i] != 1) {
+                assertEquals(Double.NEGATIVE_INFINITY, m[i], "inputs of the other class are not scored");
+                continue;
+            }
+            assertEquals(dir.margin(unseen.cls()[4][i]), m[i], 1e-12);
+            if (i < 2000) {
+                cleanTarget++;
+                cleanFlagged += m[i] > 0 ? 1 : 0;
+            } else {
+                triggeredFlagged += m[i] > 0 ? 1 : 0;
+            }
+        }
+        double frr = cleanFlagged / (double) cleanTarget;
+        // The threshold is a 5% quantile of ~173 calibration rows: its own noise is a few points.
+        assertTrue(frr > 0.01 && frr < 0.10, "unseen clean inputs flagged: " + frr);
+        assertTrue(triggeredFlagged >= 190, "unseen triggered inputs flagged: " + triggeredFlagged + " of 200");
+        HiddenStateScan.Learned fromClean = HiddenStateScan.learn(backdoored, clean, states(6920, 0, layers, d, r), settings);
+        assertFalse(fromClean.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS), "clean suspects: no population to learn from");
     }
 
     /** n clean states (half of each class, class c centred at ±1 on every axis) plus {@code shifted} of class 1 moved 6 σ along axis 0 at layer 4. */
