@@ -191,7 +191,9 @@ final class ScanCommand implements Runnable {
                     AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, dirMargins)));
                 }
                 if (html != null) {
-                    AtomicFiles.write(html, ScanReport.html(rep));
+                    String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
+                            + (learned == null ? "" : ScanReport.directionSection(learned, suspects.size(), scoring.frr, dirMargins, texts));
+                    AtomicFiles.write(html, ScanReport.html(rep, extra));
                 }
                 if (json) {
                     System.out.println(om.writeValueAsString(o));
@@ -331,7 +333,7 @@ final class ScanCommand implements Runnable {
                     AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
                 }
                 if (html != null) {
-                    AtomicFiles.write(html, ScanReport.html(rep));
+                    AtomicFiles.write(html, ScanReport.html(rep, pop == null ? "" : ScanReport.populationSection("The suspects", pop, scoring.frr, words)));
                 }
                 if (json) {
                     System.out.println(om.writeValueAsString(o));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.HeadMaps;
+import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.model.io.ModelStore;
@@ -87,6 +88,11 @@ public final class ScanReport {
     }
 
     public static String html(ModelReport rep) {
+        return html(rep, "");
+    }
+
+    /** The page, with {@code extra} (e.g. a {@link #populationSection}) at its end. */
+    public static String html(ModelReport rep, String extra) {
         ModelScanner.Result r = rep.result();
         ModelScanner.Candidate best = r.candidates().get(0);
         StringBuilder s = head("HeadGuard model scan");
@@ -125,7 +131,7 @@ public final class ScanReport {
         for (HeadMaps.TokenFocus f : rep.examples()) {
             s.append("<div class=ex>").append(Html.tokens(f.tokens(), f.weight())).append("</div>");
         }
-        return s.append("</body></html>\n").toString();
+        return s.append(extra).append("</body></html>\n").toString();
     }
 
     // ---------------------------------------------------------------- input scan
@@ -237,6 +243,11 @@ public final class ScanReport {
     }
 
     public static String html(InputsReport rep) {
+        return html(rep, "");
+    }
+
+    /** The page, with {@code extra} (e.g. a {@link #populationSection} or {@link #directionSection}) at its end. */
+    public static String html(InputsReport rep, String extra) {
         int n = rep.texts().size();
         int flagged = rep.scores().flaggedCount();
         StringBuilder s = head("HeadGuard input scan");
@@ -264,7 +275,49 @@ public final class ScanReport {
                     .append("</td><td class=l>").append(Html.esc(rep.texts().get(i))).append("</td></tr>");
         }
         s.append("</table>");
-        return s.append("</body></html>\n").toString();
+        return s.append(extra).append("</body></html>\n").toString();
+    }
+
+    /** The hidden-state scan of a set of inputs as one population, with the words found in its flagged inputs (null: not looked for). */
+    public static String populationSection(String what, HiddenStateScan.Result pop, double frr, List<String> words) {
+        boolean found = pop.found(frr, HiddenStateScan.MIN_EXCESS);
+        StringBuilder s = new StringBuilder("<h2>").append(Html.esc(what)).append(" as a population</h2>");
+        s.append("<div class=\"verdict ").append(found ? "bad" : "good").append("\"><b>").append(found ? "A poisoned population" : "No population")
+                .append("</b>: ").append(pop.flagged().size()).append(" of the ").append(pop.targetPredicted()).append(" inputs predicted ").append(pop.target())
+                .append(" flagged (").append(Html.f(100 * pop.share(), 1)).append("%, ").append(Html.f(pop.excess(frr), 1)).append("× the ")
+                .append(Html.f(100 * frr, 0)).append("% expected of clean inputs; a population needs ").append(HiddenStateScan.MIN_FLAGGED)
+                .append(" flags and ").append(Html.f(HiddenStateScan.MIN_EXCESS, 0)).append("×).</div>");
+        s.append("<p class=note>The [CLS] state of layer ").append(pop.layer()).append(", projected on the direction along which these inputs stand apart ")
+                .append("from clean inputs of the same predicted class: implicit triggers (syntax, style) move it even where the heads' attention does not change.");
+        if (words != null) {
+            s.append(" Words found almost only in inputs the attention scan flags: <b>").append(words.isEmpty() ? "none" : Html.esc(String.join(", ", words))).append("</b>.");
+        }
+        return s.append("</p>").toString();
+    }
+
+    /** The inputs scored along a direction learned from a suspect set: the summary and the most flagged inputs. */
+    public static String directionSection(HiddenStateScan.Learned learned, int suspects, double frr, double[] margins, List<String> texts) {
+        boolean found = learned.scan().found(frr, HiddenStateScan.MIN_EXCESS);
+        int flagged = 0;
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < margins.length; i++) {
+            if (margins[i] > 0) {
+                flagged++;
+                order.add(i);
+            }
+        }
+        order.sort(Comparator.comparingDouble((Integer i) -> -margins[i]));
+        StringBuilder s = new StringBuilder("<h2>Along the hidden-state direction of the suspects</h2>");
+        s.append("<div class=\"verdict ").append(found && flagged > 0 ? "bad" : "good").append("\"><b>").append(flagged).append(" of ").append(margins.length)
+                .append(" inputs flagged</b> along the direction learned from ").append(suspects).append(" suspects (layer ").append(learned.direction().layer())
+                .append(", class ").append(learned.direction().target()).append("; ")
+                .append(found ? "they held a poisoned population" : "they held no population, so the direction is noise and its flags are false rejections")
+                .append("). Threshold: ").append(Html.f(100 * frr, 0)).append("% of held-out clean inputs of that class.</div>");
+        s.append("<table><tr><th>#</th><th>margin (sd)</th><th class=l>text</th></tr>");
+        for (int i : order.subList(0, Math.min(SHOWN * 2, order.size()))) {
+            s.append("<tr><td>").append(i).append("</td><td>").append(Html.f(margins[i], 2)).append("</td><td class=l>").append(Html.esc(texts.get(i))).append("</td></tr>");
+        }
+        return s.append("</table>").toString();
     }
 
     // ---------------------------------------------------------------- shared

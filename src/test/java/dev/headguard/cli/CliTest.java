@@ -275,9 +275,12 @@ class CliTest {
         // The TSV carries the margin as a column Python reads back (empty: not scored).
         Path out = tmp.resolve("scores.tsv");
         Run t = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--suspect", suspects.toString(),
-                "--population", "--out", out.toString());
+                "--population", "--out", out.toString(), "--html", tmp.resolve("scan.html").toString());
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().contains("along the hidden-state direction of 200 suspects"), t.out());
+        String page = Files.readString(tmp.resolve("scan.html"));
+        assertTrue(page.contains("The inputs as a population") && page.contains("Along the hidden-state direction of the suspects")
+                && page.trim().endsWith("</body></html>"), "the report shows both hidden-state scans");
         List<String> lines = Files.readAllLines(out);
         assertEquals("index\tscore\tflagged\tprediction\tpopulation_margin\tdirection_margin\tsentence", lines.get(0));
         assertEquals(51, lines.size());
