@@ -150,7 +150,26 @@ final class BenchDetect implements Callable<Integer> {
                     }
                 }
             }
-            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, root);
+            // One pass over the audited training set serves its attention audit, its population audit and,
+            // when no other suspects are named, the direction the test inputs are scored along.
+            Dataset poisoned = audit == null ? null
+                    : DatasetReader.read(audit, new DatasetReader.Options(null, "sentence", "poisoned", true, List.of(), DatasetReader.OnBadRow.FAIL));
+            AttentionFeatures defaults = new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT);
+            Probe.WithStates auditPass = null;
+            double auditRate = 0;
+            if (poisoned != null) {
+                long a0 = System.nanoTime();
+                auditPass = Probe.runWithStates(m, poisoned.texts(), defaults, root, 32, new StageProgress("audit"));
+                auditRate = poisoned.size() / ((System.nanoTime() - a0) / 1e9);
+            }
+            HiddenStateScan.States suspects = null;
+            if (suspect != null) {
+                List<String> texts = DatasetReader.read(suspect, DatasetReader.Options.defaults()).texts();
+                suspects = HiddenStateScan.States.of(Probe.runWithStates(m, texts, null, root, 32, new StageProgress("suspects, hidden states")));
+            } else if (auditPass != null) {
+                suspects = HiddenStateScan.States.of(auditPass);
+            }
+            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, suspects);
             if (half != null) {
                 combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root);
             }
@@ -180,13 +199,11 @@ final class BenchDetect implements Callable<Integer> {
                     }
                 }
             }
-            if (audit != null) {
-                Dataset poisoned = DatasetReader.read(audit, new DatasetReader.Options(null, "sentence", "poisoned", true, List.of(), DatasetReader.OnBadRow.FAIL));
+            if (poisoned != null) {
                 int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
-                InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT), base, root);
-                long a0 = System.nanoTime();
-                InputScanner.Scores s = scanner.score(poisoned.texts(), new StageProgress("audit"));
-                double rate = poisoned.size() / ((System.nanoTime() - a0) / 1e9);
+                InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), defaults, base, root);
+                InputScanner.Scores s = scanner.score(auditPass.result());
+                double rate = auditRate;
                 int tp = 0;
                 int flagged = s.flaggedCount();
                 int truth = 0;
@@ -208,7 +225,7 @@ final class BenchDetect implements Callable<Integer> {
                         .put("precision", precision).put("recall", recall).put("auroc", auroc).put("rows_per_second", rate);
                 // The same rows as one population: the hidden-state scan that `repair --suspect` uses.
                 HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
-                HiddenStateScan.Result h = HiddenStateScan.scan(m, cleanSet.texts(), poisoned.texts(), hs, root, new StageProgress("audit, hidden states"));
+                HiddenStateScan.Result h = HiddenStateScan.scan(m, HiddenStateScan.States.of(cleanPass), HiddenStateScan.States.of(auditPass), hs);
                 int htp = 0;
                 double[] hpos = new double[truth];
                 double[] hneg = new double[poisoned.size() - truth];
@@ -249,20 +266,17 @@ final class BenchDetect implements Callable<Integer> {
      * threshold (flagged above 0); inputs not predicted as the scan's target class score −∞.
      */
     private HiddenStateScan.Direction hiddenStateRows(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, Probe.WithStates negPass,
-                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, NDManager root) {
+                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, HiddenStateScan.States u) {
         HiddenStateScan.Direction half = null;
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
         HiddenStateScan.States neg = HiddenStateScan.States.of(negPass);
         HiddenStateScan.States pos = HiddenStateScan.States.of(posPass);
         HiddenStateScan.States tgt = HiddenStateScan.States.of(tgtPass);
-        Path from = suspect != null ? suspect : audit;
-        if (from != null) {
-            List<String> texts = DatasetReader.read(from, DatasetReader.Options.defaults()).texts();
-            HiddenStateScan.States u = HiddenStateScan.States.of(Probe.runWithStates(m, texts, null, root, 32, new StageProgress("suspects, hidden states")));
+        if (u != null) {
             HiddenStateScan.Learned learned = HiddenStateScan.learn(m, c, u, hs);
             HiddenStateScan.Result r = learned.scan();
-            String name = String.format(Locale.ROOT, "HeadGuard hidden-state direction from %d suspects (layer %d, class %d; %s)", texts.size(),
+            String name = String.format(Locale.ROOT, "HeadGuard hidden-state direction from %d suspects (layer %d, class %d; %s)", u.predicted().length,
                     r.layer(), r.target(), r.found(frr, HiddenStateScan.MIN_EXCESS) ? "population found" : "no population");
             row(rows, name, learned.direction().margins(neg), learned.direction().margins(tgt), learned.direction().margins(pos), 0);
             half = HiddenStateScan.learn(m, c, u, hs.withFrr(frr / 2)).direction();
