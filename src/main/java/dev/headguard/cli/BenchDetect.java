@@ -8,6 +8,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.AttentionFeatures.Family;
 import dev.headguard.detect.CleanProfile;
+import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.Probe;
@@ -294,34 +295,19 @@ final class BenchDetect implements Callable<Integer> {
         return half;
     }
 
-    /**
-     * One detector for every kind of trigger: an input is flagged when the attention scan or the
-     * hidden-state direction flags it, each with its threshold at half the FRR (so that together they
-     * reject at most the FRR of clean inputs). Its score, for the AUROC, is the larger of the two
-     * margins, each in its own calibration standard deviations above its threshold.
-     */
+    /** {@link CombinedFilter}: the attention scan or the hidden-state direction, each at half the FRR, as one score. */
     private void combinedRow(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, Probe.Result cleanProbe, Probe.WithStates neg,
                              Probe.WithStates tgt, Probe.WithStates pos, HiddenStateScan.Direction half, NDManager root) {
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
         InputScanner.Settings s = InputScanner.Settings.defaults().withFrr(frr / 2);
         InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT), s, root);
-        double[] cal = scanner.calibrationScores();
-        double mean = java.util.Arrays.stream(cal).average().orElse(0);
-        double sd = Math.max(1e-12, Math.sqrt(java.util.Arrays.stream(cal).map(v -> (v - mean) * (v - mean)).sum() / Math.max(1, cal.length - 1)));
+        CombinedFilter filter = new CombinedFilter(scanner, half);
         double[][] score = new double[3][];
         int k = 0;
         for (Probe.WithStates p : List.of(neg, tgt, pos)) {
-            score[k++] = combined(scanner.score(p.result().select(cols)).scores(), scanner.threshold(), sd, half.margins(HiddenStateScan.States.of(p)));
+            score[k++] = filter.scores(p.result().select(cols), HiddenStateScan.States.of(p));
         }
         row(rows, "HeadGuard combined: attention scan or hidden-state direction, each at FRR/2", score[0], score[1], score[2], 0);
-    }
-
-    private static double[] combined(double[] attention, double threshold, double sd, double[] direction) {
-        double[] out = new double[attention.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = Math.max((attention[i] - threshold) / sd, direction[i]);
-        }
-        return out;
     }
 
     /**

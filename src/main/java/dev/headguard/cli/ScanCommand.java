@@ -7,6 +7,7 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.CleanProfile;
+import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
@@ -113,7 +114,7 @@ final class ScanCommand implements Runnable {
         @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
         Path html;
 
-        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction).")
+        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction; with --combined: when the combined filter flags one, or a population is found).")
         boolean failOnDetect;
 
         @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
@@ -126,6 +127,12 @@ final class ScanCommand implements Runnable {
                 "implicit triggers. Adds \"direction\" to the JSON (margins per input; flagged above 0)."})
         Path suspect;
 
+        @Option(names = "--combined", description = {"With --suspect: one filter at the --frr. An input is flagged when the attention scan or the suspects' direction",
+                "flags it, each at half the FRR, so that together they reject at most the FRR of clean inputs (the two flag lists side by side reject up",
+                "to twice it). Adds \"combined\" to the JSON (a score per input: the larger margin, flagged above 0) and a combined_score column;",
+                "--fail-on-detect then gates on its flags (and a --population's verdict) alone."})
+        boolean combined;
+
         @Override
         public Integer call() throws Exception {
             List<String> clean = scoring.cleanTexts();
@@ -136,6 +143,9 @@ final class ScanCommand implements Runnable {
             List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
             if (suspects != null && suspects.isEmpty()) {
                 throw new HeadGuardException(suspect + ": no texts");
+            }
+            if (combined && suspects == null) {
+                throw new HeadGuardException("--combined needs --suspect FILE: the filter's second half is the direction learned from suspect inputs");
             }
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 // One pass over the clean texts and one over the inputs serve every scan: the attention
@@ -172,6 +182,9 @@ final class ScanCommand implements Runnable {
                 HiddenStateScan.Learned learned = null;
                 double[] dirMargins = null;
                 int dirFlagged = 0;
+                CombinedFilter filter = null;
+                double[] combinedScores = null;
+                int combinedFlagged = 0;
                 if (suspects != null) {
                     HiddenStateScan.States u = HiddenStateScan.States.of(Probe.runWithStates(m, suspects, null, root, settings.batchSize(),
                             new StageProgress("suspects (hidden states)")));
@@ -186,9 +199,21 @@ final class ScanCommand implements Runnable {
                         dirFlagged += v > 0 ? 1 : 0;
                     }
                     d.put("flagged", dirFlagged);
+                    if (combined) {
+                        filter = CombinedFilter.calibrate(m, cleanPass.result(), f, settings, cleanStates, u, hs, root);
+                        combinedScores = filter.scores(inPass.result(), inStates);
+                        ObjectNode c = o.putObject("combined");
+                        c.put("frr", scoring.frr).put("attention_threshold", filter.attention().threshold());
+                        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
+                        for (double v : combinedScores) {
+                            a.add(v);
+                            combinedFlagged += v > 0 ? 1 : 0;
+                        }
+                        c.put("flagged", combinedFlagged);
+                    }
                 }
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, dirMargins)));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, dirMargins, combinedScores)));
                 }
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
@@ -223,10 +248,16 @@ final class ScanCommand implements Runnable {
                                 learnedFound ? "a poisoned population" : "no population, so the direction is noise and its flags are false rejections",
                                 dirFlagged, texts.size(), 100.0 * dirFlagged / texts.size());
                     }
+                    if (filter != null) {
+                        System.out.printf(Locale.ROOT, "combined filter (attention scan or direction, each at FRR %.3f): %d of %d inputs flagged (%.1f%%)%n",
+                                scoring.frr / 2, combinedFlagged, texts.size(), 100.0 * combinedFlagged / texts.size());
+                    }
                 }
                 // A direction learned from suspects without a population carries no evidence: its flags do not gate.
                 boolean direction = learned != null && learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && dirFlagged > 0;
-                boolean found = s.flaggedCount() > 0 || pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) || direction;
+                boolean populationFound = pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
+                // With --combined the filter's flags replace both lists: it is the one that holds the FRR.
+                boolean found = filter != null ? combinedFlagged > 0 || populationFound : s.flaggedCount() > 0 || populationFound || direction;
                 return failOnDetect && found ? DETECTED : 0;
             }
         }
@@ -244,14 +275,17 @@ final class ScanCommand implements Runnable {
         }
     }
 
-    /** The hidden-state scans' margins as TSV columns, in a fixed order. */
-    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, double[] direction) {
+    /** The hidden-state scans' margins (and the combined filter's score) as TSV columns, in a fixed order. */
+    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, double[] direction, double[] combined) {
         java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
         if (pop != null) {
             m.put("population_margin", pop.margins());
         }
         if (direction != null) {
             m.put("direction_margin", direction);
+        }
+        if (combined != null) {
+            m.put("combined_score", combined);
         }
         return m;
     }

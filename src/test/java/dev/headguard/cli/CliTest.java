@@ -256,6 +256,40 @@ class CliTest {
     }
 
     @Test
+    void theCombinedFilterFlagsOnlyWhatOneOfTheTwoListsFlagsAndGatesOnItsOwnFlags() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("clean.tsv", 80, 1);
+        Path suspects = tsv("suspects.tsv", 200, 2);
+        Path inputs = tsv("inputs.tsv", 60, 3);
+        Path out = tmp.resolve("combined.tsv");
+        Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json",
+                "--suspect", suspects.toString(), "--combined", "--frr", "0.2", "--out", out.toString(), "--fail-on-detect");
+        var o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        var c = o.get("combined");
+        assertEquals(0.2, c.get("frr").asDouble(), 0.0);
+        assertEquals(60, c.get("scores").size(), "one score per input");
+        // Each half is calibrated at FRR/2: its threshold is at least the full-rate one, so every input the
+        // filter flags is in one of the two lists at the full rate, and the filter flags no more than both.
+        assertTrue(c.get("attention_threshold").asDouble() >= o.get("threshold").asDouble(), c.toString());
+        int flagged = 0;
+        for (int i = 0; i < 60; i++) {
+            boolean mine = c.get("scores").get(i).asDouble() > 0;
+            flagged += mine ? 1 : 0;
+            var m = o.get("direction").get("margins").get(i);
+            boolean either = o.get("inputs").get(i).get("flagged").asBoolean() || !m.isNull() && m.asDouble() > 0;
+            assertTrue(!mine || either, "input " + i + " flagged by the filter but by neither list");
+        }
+        assertEquals(c.get("flagged").asInt(), flagged, "flagged means a score above 0");
+        assertTrue(flagged > 0, "at FRR 0.2 some of 60 clean-like inputs are flagged: " + c);
+        assertEquals(3, r.code(), "--fail-on-detect gates on the filter's flags: " + r.err());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("index\tscore\tflagged\tprediction\tdirection_margin\tcombined_score\tsentence", lines.get(0));
+        assertEquals(c.get("scores").get(7).asDouble(), Double.parseDouble(lines.get(8).split("\t", -1)[5]), 1e-5);
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--combined"),
+                "--combined needs --suspect");
+    }
+
+    @Test
     void scanInputsAlongASuspectDirectionScoresEachInputAndWritesItsColumn() throws IOException {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
         Path clean = tsv("clean.tsv", 80, 1);
