@@ -255,12 +255,17 @@ class CliTest {
         assertFalse(p.get("found").asBoolean(), p.toString());
     }
 
+    /** A tiny model, 80 clean texts, 200 clean-like suspects and {@code n} inputs: the --suspect tests' files. */
+    private record SuspectFixture(Path model, Path clean, Path suspects, Path inputs) {}
+
+    private SuspectFixture suspectFixture(int n) throws IOException {
+        return new SuspectFixture(Fixtures.tinyModelDir(tmp, "tiny", 5), tsv("clean.tsv", 80, 1), tsv("suspects.tsv", 200, 2), tsv("inputs.tsv", n, 3));
+    }
+
     @Test
     void theCombinedFilterFlagsOnlyWhatOneOfTheTwoListsFlagsAndGatesOnItsOwnFlags() throws IOException {
-        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
-        Path clean = tsv("clean.tsv", 80, 1);
-        Path suspects = tsv("suspects.tsv", 200, 2);
-        Path inputs = tsv("inputs.tsv", 60, 3);
+        SuspectFixture x = suspectFixture(60);
+        Path model = x.model(), clean = x.clean(), suspects = x.suspects(), inputs = x.inputs();
         Path out = tmp.resolve("combined.tsv");
         Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json",
                 "--suspect", suspects.toString(), "--combined", "--frr", "0.2", "--out", out.toString(), "--fail-on-detect");
@@ -291,10 +296,8 @@ class CliTest {
 
     @Test
     void scanInputsAlongASuspectDirectionScoresEachInputAndWritesItsColumn() throws IOException {
-        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
-        Path clean = tsv("clean.tsv", 80, 1);
-        Path suspects = tsv("suspects.tsv", 200, 2);
-        Path inputs = tsv("inputs.tsv", 50, 3);
+        SuspectFixture x = suspectFixture(50);
+        Path model = x.model(), clean = x.clean(), suspects = x.suspects(), inputs = x.inputs();
         Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--suspect", suspects.toString());
         assertEquals(0, r.code(), r.err());
         var d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out()).get("direction");
