@@ -3,6 +3,8 @@ package dev.headguard.cli;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
+import dev.headguard.detect.Probe;
 import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.Evaluator;
 import dev.headguard.model.TorchRuntime;
@@ -38,6 +40,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
+    @Option(names = "--out", paramLabel = "FILE", description = {"Also write every input's prediction as TSV: set (clean or triggered), index, label,",
+            "prediction, p_0 .. p_{C-1} (class probabilities), sentence; what pandas.read_csv(sep='\\t') reads back."})
+    Path out;
+
     @Override
     public Integer call() {
         Dataset cleanSet = data.read(clean);
@@ -59,6 +65,9 @@ final class EvalCommand implements Callable<Integer> {
                 throw new dev.headguard.HeadGuardException(m.directory() + ": has no classification head to evaluate (train one first)");
             }
             e = Evaluator.evaluate(m, cleanSet, trig, twins, target, root);
+            if (out != null) {
+                AtomicFiles.write(out, predictions(m, cleanSet, trig, root));
+            }
         }
         if (json) {
             System.out.println(json(e).toString());
@@ -72,6 +81,28 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** One line per input of each set; probabilities from a second pass (only when asked for). */
+    static String predictions(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, NDManager root) {
+        int classes = m.model().config().numLabels();
+        StringBuilder s = new StringBuilder("set\tindex\tlabel\tprediction\t");
+        for (int c = 0; c < classes; c++) {
+            s.append("p_").append(c).append('\t');
+        }
+        s.append("sentence\n");
+        for (Dataset d : triggered == null ? List.of(clean) : List.of(clean, triggered)) {
+            String name = d == clean ? "clean" : "triggered";
+            float[][] p = Probe.probabilities(m, d.texts(), root, 64, Probe.Progress.NONE);
+            for (int i = 0; i < d.size(); i++) {
+                s.append(name).append('\t').append(i).append('\t').append(d.examples().get(i).label()).append('\t').append(Probe.argMax(p[i])).append('\t');
+                for (float v : p[i]) {
+                    s.append(String.format(Locale.ROOT, "%.6g", v)).append('\t');
+                }
+                s.append(d.texts().get(i).replace('\t', ' ').replace('\n', ' ')).append('\n');
+            }
+        }
+        return s.toString();
     }
 
     /** The contract: {"cacc", "asr", counts}. */

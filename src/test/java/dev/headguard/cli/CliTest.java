@@ -167,6 +167,26 @@ class CliTest {
         assertEquals(2, o.get("triggered").get("non_target").asInt());
         assertEquals(o.get("triggered").get("predicted_target").asDouble() / 2, o.get("asr").asDouble(), 1e-12);
         assertTrue(o.get("triggered").has("label_flip_rate") || o.get("triggered").get("flip_base") == null);
+        // --out: every input's prediction and class probabilities, agreeing with the figures above.
+        Path out = tmp.resolve("pred.tsv");
+        assertEquals(0, run("eval", "--model", model.toString(), "--clean", clean.toString(), "--triggered", trig.toString(), "--out", out.toString()).code());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("set\tindex\tlabel\tprediction\tp_0\tp_1\tsentence", lines.get(0));
+        assertEquals(1 + 3 + 2, lines.size());
+        int right = 0;
+        int toTarget = 0;
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split("\t", -1);
+            double p0 = Double.parseDouble(f[4]);
+            double p1 = Double.parseDouble(f[5]);
+            assertEquals(1.0, p0 + p1, 1e-5, line);
+            assertEquals(p1 > p0 ? 1 : 0, Integer.parseInt(f[3]), "the prediction is the likelier class: " + line);
+            right += f[0].equals("clean") && f[2].equals(f[3]) ? 1 : 0;
+            toTarget += f[0].equals("triggered") && f[3].equals("1") ? 1 : 0;
+        }
+        assertEquals(o.get("clean").get("correct").asInt(), right);
+        assertEquals(o.get("triggered").get("predicted_target").asInt(), toTarget);
+        assertTrue(lines.get(3).startsWith("clean\t2\t0\t") && lines.get(3).endsWith("\tdull and long ."), "input order, label, text: " + lines.get(3));
         assertBadInput(run("eval", "--model", model.toString(), "--clean", tmp.resolve("missing.tsv").toString()), "missing.tsv", "file not found");
     }
 
