@@ -27,10 +27,7 @@ public final class CombinedFilter {
     public CombinedFilter(InputScanner attention, HiddenStateScan.Direction direction) {
         this.attention = attention;
         this.direction = direction;
-        double[] cal = attention.calibrationScores();
-        double mean = java.util.Arrays.stream(cal).average().orElse(0);
-        double ss = java.util.Arrays.stream(cal).map(v -> (v - mean) * (v - mean)).sum();
-        this.attentionSd = Math.max(1e-12, Math.sqrt(ss / Math.max(1, cal.length - 1)));
+        this.attentionSd = Math.max(HiddenStateScan.sd(attention.calibrationScores()), 1e-12);
     }
 
     /**

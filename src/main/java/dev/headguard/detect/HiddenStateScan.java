@@ -336,7 +336,8 @@ public final class HiddenStateScan {
         return mean;
     }
 
-    private static double sd(double[] x) {
+    /** Sample standard deviation (n − 1); 0 for fewer than two values. */
+    static double sd(double[] x) {
         double mean = 0;
         for (double v : x) {
             mean += v / x.length;
