@@ -217,7 +217,8 @@ final class ScanCommand implements Runnable {
                 }
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
-                            + (learned == null ? "" : ScanReport.directionSection(learned, suspects.size(), scoring.frr, dirMargins, texts));
+                            + (learned == null ? "" : ScanReport.directionSection(learned, suspects.size(), scoring.frr, dirMargins, texts))
+                            + (combinedScores == null ? "" : ScanReport.combinedSection(scoring.frr, combinedScores, texts));
                     AtomicFiles.write(html, ScanReport.html(rep, extra));
                 }
                 if (json) {

@@ -320,6 +320,29 @@ public final class ScanReport {
         return s.append("</table>").toString();
     }
 
+    /**
+     * The combined filter ({@code scan inputs --combined}): how many inputs it flags at the FRR asked
+     * for, and the most flagged first by its score (the larger of the two margins).
+     */
+    public static String combinedSection(double frr, double[] scores, List<String> texts) {
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < scores.length; i++) {
+            if (scores[i] > 0) {
+                order.add(i);
+            }
+        }
+        order.sort(Comparator.comparingDouble((Integer i) -> -scores[i]));
+        StringBuilder s = new StringBuilder("<h2>One filter: the attention scan or the direction, each at half the rate</h2>");
+        s.append("<div class=\"verdict ").append(order.isEmpty() ? "good" : "bad").append("\"><b>").append(order.size()).append(" of ").append(scores.length)
+                .append(" inputs flagged</b> by the combined filter, set to reject at most ").append(Html.f(100 * frr, 0))
+                .append("% of clean inputs (each half at ").append(Html.f(100 * frr / 2, 1)).append("%; the two lists above are each set at the full rate).</div>");
+        s.append("<table><tr><th>#</th><th>score (sd)</th><th class=l>text</th></tr>");
+        for (int i : order.subList(0, Math.min(SHOWN * 2, order.size()))) {
+            s.append("<tr><td>").append(i).append("</td><td>").append(Html.f(scores[i], 2)).append("</td><td class=l>").append(Html.esc(texts.get(i))).append("</td></tr>");
+        }
+        return s.append("</table>").toString();
+    }
+
     // ---------------------------------------------------------------- shared
 
     private static StringBuilder head(String title) {

@@ -287,8 +287,9 @@ class CliTest {
         SuspectFixture x = suspectFixture(60);
         Path model = x.model(), clean = x.clean(), suspects = x.suspects(), inputs = x.inputs();
         Path out = tmp.resolve("combined.tsv");
+        Path html = tmp.resolve("combined.html");
         Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json",
-                "--suspect", suspects.toString(), "--combined", "--frr", "0.2", "--out", out.toString(), "--fail-on-detect");
+                "--suspect", suspects.toString(), "--combined", "--frr", "0.2", "--out", out.toString(), "--fail-on-detect", "--html", html.toString());
         var o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
         var c = o.get("combined");
         assertEquals(0.2, c.get("frr").asDouble(), 0.0);
@@ -307,6 +308,9 @@ class CliTest {
         assertEquals(c.get("flagged").asInt(), flagged, "flagged means a score above 0");
         assertTrue(flagged > 0, "at FRR 0.2 some of 60 clean-like inputs are flagged: " + c);
         assertEquals(3, r.code(), "--fail-on-detect gates on the filter's flags: " + r.err());
+        String page = Files.readString(html);
+        assertTrue(page.contains(flagged + " of 60 inputs flagged</b> by the combined filter") && page.trim().endsWith("</body></html>"),
+                "the report shows the filter's count");
         List<String> lines = Files.readAllLines(out);
         assertEquals("index\tscore\tflagged\tprediction\tdirection_margin\tcombined_score\tsentence", lines.get(0));
         assertEquals(c.get("scores").get(7).asDouble(), Double.parseDouble(lines.get(8).split("\t", -1)[5]), 1e-5);
