@@ -298,26 +298,15 @@ public final class ScanReport {
     /** The inputs scored along a direction learned from a suspect set: the summary and the most flagged inputs. */
     public static String directionSection(HiddenStateScan.Learned learned, int suspects, double frr, double[] margins, List<String> texts) {
         boolean found = learned.scan().found(frr, HiddenStateScan.MIN_EXCESS);
-        int flagged = 0;
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < margins.length; i++) {
-            if (margins[i] > 0) {
-                flagged++;
-                order.add(i);
-            }
-        }
-        order.sort(Comparator.comparingDouble((Integer i) -> -margins[i]));
+        List<Integer> order = flaggedFirst(margins);
+        int flagged = order.size();
         StringBuilder s = new StringBuilder("<h2>Along the hidden-state direction of the suspects</h2>");
         s.append("<div class=\"verdict ").append(found && flagged > 0 ? "bad" : "good").append("\"><b>").append(flagged).append(" of ").append(margins.length)
                 .append(" inputs flagged</b> along the direction learned from ").append(suspects).append(" suspects (layer ").append(learned.direction().layer())
                 .append(", class ").append(learned.direction().target()).append("; ")
                 .append(found ? "they held a poisoned population" : "they held no population, so the direction is noise and its flags are false rejections")
                 .append("). Threshold: ").append(Html.f(100 * frr, 0)).append("% of held-out clean inputs of that class.</div>");
-        s.append("<table><tr><th>#</th><th>margin (sd)</th><th class=l>text</th></tr>");
-        for (int i : order.subList(0, Math.min(SHOWN * 2, order.size()))) {
-            s.append("<tr><td>").append(i).append("</td><td>").append(Html.f(margins[i], 2)).append("</td><td class=l>").append(Html.esc(texts.get(i))).append("</td></tr>");
-        }
-        return s.append("</table>").toString();
+        return flaggedTable(s, order, margins, "margin (sd)", texts);
     }
 
     /**
@@ -325,6 +314,16 @@ public final class ScanReport {
      * for, and the most flagged first by its score (the larger of the two margins).
      */
     public static String combinedSection(double frr, double[] scores, List<String> texts) {
+        List<Integer> order = flaggedFirst(scores);
+        StringBuilder s = new StringBuilder("<h2>One filter: the attention scan or the direction, each at half the rate</h2>");
+        s.append("<div class=\"verdict ").append(order.isEmpty() ? "good" : "bad").append("\"><b>").append(order.size()).append(" of ").append(scores.length)
+                .append(" inputs flagged</b> by the combined filter, set to reject at most ").append(Html.f(100 * frr, 0))
+                .append("% of clean inputs (each half at ").append(Html.f(100 * frr / 2, 1)).append("%; the two lists above are each set at the full rate).</div>");
+        return flaggedTable(s, order, scores, "score (sd)", texts);
+    }
+
+    /** Indices of the inputs scored above 0 (flagged), highest first. */
+    private static List<Integer> flaggedFirst(double[] scores) {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < scores.length; i++) {
             if (scores[i] > 0) {
@@ -332,11 +331,12 @@ public final class ScanReport {
             }
         }
         order.sort(Comparator.comparingDouble((Integer i) -> -scores[i]));
-        StringBuilder s = new StringBuilder("<h2>One filter: the attention scan or the direction, each at half the rate</h2>");
-        s.append("<div class=\"verdict ").append(order.isEmpty() ? "good" : "bad").append("\"><b>").append(order.size()).append(" of ").append(scores.length)
-                .append(" inputs flagged</b> by the combined filter, set to reject at most ").append(Html.f(100 * frr, 0))
-                .append("% of clean inputs (each half at ").append(Html.f(100 * frr / 2, 1)).append("%; the two lists above are each set at the full rate).</div>");
-        s.append("<table><tr><th>#</th><th>score (sd)</th><th class=l>text</th></tr>");
+        return order;
+    }
+
+    /** The first flagged inputs as a table (index, score, text) closing the section. */
+    private static String flaggedTable(StringBuilder s, List<Integer> order, double[] scores, String column, List<String> texts) {
+        s.append("<table><tr><th>#</th><th>").append(column).append("</th><th class=l>text</th></tr>");
         for (int i : order.subList(0, Math.min(SHOWN * 2, order.size()))) {
             s.append("<tr><td>").append(i).append("</td><td>").append(Html.f(scores[i], 2)).append("</td><td class=l>").append(Html.esc(texts.get(i))).append("</td></tr>");
         }
