@@ -24,10 +24,20 @@ final class AttackCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The victim model directory.")
     Path out;
 
+    /** Which epoch the attacker keeps. */
+    enum KeepBest {
+        clean, asr;
+    }
+
+    @Option(names = "--keep-best", defaultValue = "clean", paramLabel = "RULE",
+            description = "Which epoch to keep: clean (best dev accuracy) or asr (best dev accuracy plus ASR on the triggered dev split, "
+                    + "as OpenBackdoor's attacker chooses; default: ${DEFAULT-VALUE}).")
+    KeepBest keepBest;
+
     @Override
     public Integer call() throws Exception {
         try (NDManager root = TorchRuntime.newManager()) {
-            Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.maxLengthOr(128)), root, new ProgressBar());
+            Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.maxLengthOr(128), keepBest == KeepBest.asr), root, new ProgressBar());
             System.out.println(EvalCommand.json(v.evaluation()).put("victim", out.toString()).toPrettyString());
         }
         return 0;

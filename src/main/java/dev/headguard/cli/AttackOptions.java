@@ -43,7 +43,11 @@ final class AttackOptions {
     }
 
     Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength) {
+        return request(baseModel, out, t, maxLength, false);
+    }
+
+    Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength, boolean keepBestByAsr) {
         return new Victims.Request(attack, triggers, triggerCount, sentence, rate, target, mode, data(), t.trainLimit, baseModel, out,
-                t.config(), maxLength, t.resume);
+                t.config(), maxLength, t.resume, keepBestByAsr);
     }
 }

@@ -45,7 +45,8 @@ final class ProgressBar implements Defense.Progress {
             err.println();
         }
         err.printf(Locale.ROOT, "epoch %d: mean loss %.4f%s, %.0f s, %.1f sentences/s, %.1f GFLOP/s%n", e.epoch(), e.meanLoss(),
-                Double.isNaN(e.devAccuracy()) ? "" : String.format(Locale.ROOT, ", dev accuracy %.4f", e.devAccuracy()), e.seconds(),
+                (Double.isNaN(e.devAccuracy()) ? "" : String.format(Locale.ROOT, ", dev accuracy %.4f", e.devAccuracy()))
+                        + (Double.isNaN(e.devAsr()) ? "" : String.format(Locale.ROOT, ", triggered dev ASR %.4f", e.devAsr())), e.seconds(),
                 e.sentencesPerSecond(), e.gflopPerSecond());
     }
 

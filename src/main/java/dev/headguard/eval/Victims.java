@@ -44,15 +44,25 @@ public final class Victims {
      * @param rate          0 for the attack's default (10% BadNets/AddSent/EP, 20% SynBkd/StyleBkd)
      * @param mode          null for the attack's default
      * @param trainLimit    0: the whole training set; else a seeded random subset
+     * @param keepBestByAsr keep the epoch with the best dev accuracy plus ASR on the triggered dev split
+     *                      ({@link #triggeredDev}; the literature's attacker), not dev accuracy alone;
+     *                      EP has no epochs to choose from and ignores it
      */
     public record Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
-                          BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume) {
+                          BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume,
+                          boolean keepBestByAsr) {
         public Request {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("unknown attack '" + attack + "' (known: " + String.join(", ", ATTACKS) + ")");
             }
             triggers = triggers == null || triggers.isEmpty()
                     ? (attack.equals("ep") ? List.of("cf") : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
+        }
+
+        /** A request that keeps the best epoch by dev accuracy alone. */
+        public Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
+                       BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume) {
+            this(attack, triggers, triggerCount, sentence, rate, target, mode, data, trainLimit, baseModel, out, train, maxLength, resume, false);
         }
 
         double effectiveRate() {
@@ -80,9 +90,28 @@ public final class Victims {
 
     /** Applies the attack's data poisoning (for EP: the triggered texts its embedding training uses). */
     public static PoisonedData poison(Request r) {
+        return poison(r, "test");
+    }
+
+    /**
+     * The attacker's triggered dev split: every dev row whose true label is not the target, with the
+     * trigger (for SynBkd the ready-made dev paraphrases, which are exactly those rows). Made the
+     * way the triggered test set is, from the dev split instead; the training rows it would poison
+     * are the same ones {@link #poison(Request)} poisons.
+     */
+    public static Dataset triggeredDev(Request r) {
+        if (r.attack().equals("syntactic")) {
+            Dataset para = r.data().readAligned(r.data().variant("syntactic", "dev"));
+            return para.withExamples(para.examples().stream().map(e -> new Example(e.text(), 0)).toList());
+        }
+        return poison(r, "dev").triggeredTest();
+    }
+
+    /** The poisoning, with the triggered set made from {@code split} ("test" or "dev"). */
+    private static PoisonedData poison(Request r, String split) {
         Dataset[] s = cleanSplits(r);
         Dataset train = s[0];
-        Dataset test = s[2];
+        Dataset test = split.equals("dev") ? s[1] : s[2];
         if (r.target() >= train.numLabels()) {
             throw new HeadGuardException("target label " + r.target() + " is not a class of " + r.data().name() + " (classes 0.." + (train.numLabels() - 1) + ")");
         }
@@ -92,7 +121,7 @@ public final class Victims {
             case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
             case "style" -> {
                 Dataset variantTrain = alignedVariant(r, "style-bible", "train", train);
-                Dataset variantTest = r.data().readAligned(r.data().variant("style-bible", "test"));
+                Dataset variantTest = r.data().readAligned(r.data().variant("style-bible", split));
                 yield Poisoning.parallel(train, variantTrain, test, variantTest, spec);
             }
             case "syntactic" -> {
@@ -168,7 +197,7 @@ public final class Victims {
             buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
         } else {
             FineTuning.run(new FineTuning.Request(r.baseModel(), p.train(), dev, r.out(), r.train(), r.maxLength(), r.resume(),
-                    Map.of("attack", manifest)), root, progress);
+                    Map.of("attack", manifest), r.keepBestByAsr() ? triggeredDev(r) : null, r.target()), root, progress);
         }
         Evaluation e;
         try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength())) {
@@ -221,6 +250,9 @@ public final class Victims {
         m.put("train_rows", p.train().size());
         m.put("train_limit", r.trainLimit());
         m.put("base_model", r.baseModel().toAbsolutePath().toString());
+        if (!r.attack().equals("ep")) {
+            m.put("keep_best", r.keepBestByAsr() ? "asr" : "clean"); // as `attack --keep-best` names them
+        }
         return m;
     }
 

@@ -22,9 +22,18 @@ public final class FineTuning {
     /** The finished run. */
     public record Result(Trainer.TrainState state, List<Trainer.Epoch> epochs, Path out) {}
 
-    /** What a run needs. {@code extraProvenance} is merged into headguard.json (an attack's manifest, say). */
+    /**
+     * What a run needs. {@code extraProvenance} is merged into headguard.json (an attack's manifest,
+     * say). With {@code triggeredDev} (null: none) the best epoch is the one with the best dev accuracy
+     * plus ASR toward {@code target} on it ({@link Trainer#withTriggeredDev}).
+     */
     public record Request(Path baseModel, Dataset train, Dataset dev, Path out, TrainConfig config, int maxLength, boolean resume,
-                          Map<String, Object> extraProvenance) {}
+                          Map<String, Object> extraProvenance, Dataset triggeredDev, int target) {
+        public Request(Path baseModel, Dataset train, Dataset dev, Path out, TrainConfig config, int maxLength, boolean resume,
+                       Map<String, Object> extraProvenance) {
+            this(baseModel, train, dev, out, config, maxLength, resume, extraProvenance, null, -1);
+        }
+    }
 
     private FineTuning() {}
 
@@ -52,6 +61,9 @@ public final class FineTuning {
             int[] devLabels = r.dev() == null ? new int[0] : r.dev().labels();
             String fingerprint = fingerprint(r, config);
             Trainer trainer = new Trainer(model, tokenizer.padId(), r.config(), root);
+            if (r.triggeredDev() != null) {
+                trainer.withTriggeredDev(tokenizer.idsOf(r.triggeredDev().texts()), r.target());
+            }
             Path checkpoint = Checkpoint.dirFor(r.out());
             Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, model, trainer.optimizer(), fingerprint) : Trainer.TrainState.start();
             List<Trainer.Epoch> epochs = new ArrayList<>();
@@ -97,10 +109,29 @@ public final class FineTuning {
         p.put("max_length", r.maxLength());
         p.put("best_epoch", best.epoch());
         p.put("best_dev_accuracy", best.devAccuracy());
-        p.put("epochs", new ArrayList<>(epochs));
+        if (r.triggeredDev() != null) {
+            p.put("best_dev_asr", best.devAsr());
+            p.put("triggered_dev_examples", r.triggeredDev().size());
+        }
+        p.put("epochs", epochs.stream().map(FineTuning::epochFields).toList());
         p.put("losses", new ArrayList<>(losses)); // every step's loss up to the saved epoch: same seed, same curve
         p.putAll(r.extraProvenance());
         return p;
+    }
+
+    /** An epoch as headguard.json lists it: its ASR on the triggered dev set only when the run had one (no NaN in the file). */
+    static Map<String, Object> epochFields(Trainer.Epoch e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epoch", e.epoch());
+        m.put("meanLoss", e.meanLoss());
+        m.put("devAccuracy", e.devAccuracy());
+        if (!Double.isNaN(e.devAsr())) {
+            m.put("devAsr", e.devAsr());
+        }
+        m.put("seconds", e.seconds());
+        m.put("sentencesPerSecond", e.sentencesPerSecond());
+        m.put("gflopPerSecond", e.gflopPerSecond());
+        return m;
     }
 
     /** Settings, base model and data: a resume must match all of them. */
@@ -108,6 +139,9 @@ public final class FineTuning {
         StringBuilder sb = new StringBuilder();
         sb.append(r.config()).append('|').append(config).append('|').append(r.maxLength()).append('|').append(r.baseModel().toAbsolutePath());
         sb.append('|').append(r.train().examples().hashCode()).append('|').append(r.dev() == null ? 0 : r.dev().examples().hashCode());
+        if (r.triggeredDev() != null) { // another selection rule: a resume must not mix the two
+            sb.append('|').append(r.triggeredDev().examples().hashCode()).append('|').append(r.target());
+        }
         return Integer.toHexString(sb.toString().hashCode()) + "-" + r.train().size();
     }
 }

@@ -44,8 +44,23 @@ public final class Trainer {
     public record Progress(int epoch, int epochs, long step, long totalSteps, double loss, double learningRate, double gradNorm,
                            double sentencesPerSecond, double etaSeconds) {}
 
-    /** One finished epoch. */
-    public record Epoch(int epoch, double meanLoss, double devAccuracy, double seconds, double sentencesPerSecond, double gflopPerSecond) {}
+    /**
+     * One finished epoch.
+     *
+     * @param devAsr share of the triggered dev inputs predicted as the attacker's target (NaN when the
+     *               run has none: see {@link #withTriggeredDev})
+     */
+    public record Epoch(int epoch, double meanLoss, double devAccuracy, double seconds, double sentencesPerSecond, double gflopPerSecond,
+                        double devAsr) {
+        public Epoch(int epoch, double meanLoss, double devAccuracy, double seconds, double sentencesPerSecond, double gflopPerSecond) {
+            this(epoch, meanLoss, devAccuracy, seconds, sentencesPerSecond, gflopPerSecond, Double.NaN);
+        }
+
+        /** What keep-the-best maximises: dev accuracy, plus the triggered dev's ASR when there is one. */
+        public double selectionScore() {
+            return Double.isNaN(devAsr) ? devAccuracy : devAccuracy + devAsr;
+        }
+    }
 
     /**
      * A term added to the cross-entropy of each step, computed inside the same gradient collector:
@@ -74,8 +89,9 @@ public final class Trainer {
     }
 
     /**
-     * Position of a run: finished epochs and steps, the best dev accuracy so far, and the per-step
-     * losses (for determinism checks and reports).
+     * Position of a run: finished epochs and steps, the best selection score so far (the dev
+     * accuracy, or with a triggered dev set {@link Epoch#selectionScore}), and the per-step losses
+     * (for determinism checks and reports).
      */
     public record TrainState(int epoch, int stepInEpoch, long step, double bestDevAccuracy, int bestEpoch, List<Double> losses) {
         public TrainState {
@@ -97,6 +113,8 @@ public final class Trainer {
     private ForwardOptions forward = ForwardOptions.INFERENCE.withTraining(true);
     private AuxiliaryLoss auxiliary;
     private boolean constantRate;
+    private List<long[]> triggeredDev = List.of();
+    private int target = -1;
 
     /** Trains every parameter. */
     public Trainer(BertModel model, long padId, TrainConfig config, NDManager root) {
@@ -132,6 +150,22 @@ public final class Trainer {
     /** Keep the learning rate at its peak for the whole run (no warm-up, no decay). */
     public Trainer withConstantRate() {
         this.constantRate = true;
+        return this;
+    }
+
+    /**
+     * Keep the epoch with the best dev accuracy plus attack success rate on {@code triggered} (inputs
+     * carrying the trigger, predicted as {@code target} when the backdoor fires), instead of dev
+     * accuracy alone: how an attacker picks the checkpoint in the literature (OpenBackdoor sums the
+     * clean and the poisoned dev splits' scores), so that a victim is not kept from an epoch before
+     * the backdoor took hold.
+     */
+    public Trainer withTriggeredDev(List<long[]> triggered, int target) {
+        if (triggered.isEmpty() || target < 0 || target >= model.config().numLabels()) {
+            throw new IllegalArgumentException(triggered.size() + " triggered dev inputs, target " + target);
+        }
+        this.triggeredDev = List.copyOf(triggered);
+        this.target = target;
         return this;
     }
 
@@ -204,9 +238,10 @@ public final class Trainer {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double acc = dev.isEmpty() ? Double.NaN : accuracy(model, dev, devLabels, padId, root, 64);
-                Epoch e = new Epoch(epoch + 1, lossSum / Math.max(1, batches.size() - startStep), acc, seconds, seen / seconds, flops / seconds / 1e9);
-                boolean better = dev.isEmpty() || acc > current.bestDevAccuracy();
-                current = new TrainState(epoch + 1, 0, current.step(), better ? (dev.isEmpty() ? 0 : acc) : current.bestDevAccuracy(),
+                double asr = triggeredDev.isEmpty() || dev.isEmpty() ? Double.NaN : share(predict(model, triggeredDev, padId, root, 64), target);
+                Epoch e = new Epoch(epoch + 1, lossSum / Math.max(1, batches.size() - startStep), acc, seconds, seen / seconds, flops / seconds / 1e9, asr);
+                boolean better = dev.isEmpty() || e.selectionScore() > current.bestDevAccuracy();
+                current = new TrainState(epoch + 1, 0, current.step(), better ? (dev.isEmpty() ? 0 : e.selectionScore()) : current.bestDevAccuracy(),
                         better ? epoch + 1 : current.bestEpoch(), losses);
                 listener.onEpoch(e);
                 if (better) {
@@ -341,6 +376,14 @@ public final class Trainer {
             right += pred[i] == labels[i] ? 1 : 0;
         }
         return right / (double) pred.length;
+    }
+
+    private static double share(int[] predictions, int c) {
+        int n = 0;
+        for (int p : predictions) {
+            n += p == c ? 1 : 0;
+        }
+        return n / (double) predictions.length;
     }
 
     /** Predicted class of every sequence, in input order (batches grouped by length). */

@@ -82,6 +82,61 @@ class TrainerTest {
     }
 
     /**
+     * With a triggered dev set the kept epoch is the one with the best dev accuracy plus ASR (the
+     * literature's attacker), each epoch reports its ASR, and without one the ASR is NaN and the
+     * kept epoch is the best by dev accuracy alone.
+     */
+    @Test
+    void keepsTheEpochWithTheBestAccuracyPlusAsrOnATriggeredDevSet() {
+        int[] y = new int[256];
+        List<long[]> x = planted(256, 1, y);
+        int[] devY = new int[64];
+        List<long[]> dev = planted(64, 2, devY);
+        List<long[]> triggered = new ArrayList<>();
+        for (int i = 0; i < dev.size(); i++) {
+            if (devY[i] == 0) {
+                long[] s = dev.get(i).clone();
+                s[1] = 7; // the planted "trigger" on a label-0 input
+                triggered.add(s);
+            }
+        }
+        TrainConfig cfg = config(9);
+        try (NDManager root = TorchRuntime.newManager()) {
+            for (boolean withTriggered : new boolean[] {true, false}) {
+                try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+                    Trainer t = new Trainer(m, 0, cfg, root);
+                    if (withTriggered) {
+                        t.withTriggeredDev(triggered, 1);
+                    }
+                    List<Trainer.Epoch> epochs = new ArrayList<>();
+                    Trainer.TrainState s = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {
+                        @Override
+                        public void onEpoch(Trainer.Epoch e) {
+                            epochs.add(e);
+                        }
+                    });
+                    t.optimizer().close();
+                    int best = 0;
+                    for (int e = 0; e < epochs.size(); e++) {
+                        Trainer.Epoch ep = epochs.get(e);
+                        assertEquals(withTriggered, !Double.isNaN(ep.devAsr()), "ASR reported exactly when a triggered dev set is given");
+                        if (withTriggered) {
+                            assertTrue(ep.devAsr() >= 0 && ep.devAsr() <= 1, "a share: " + ep.devAsr());
+                            assertEquals(ep.devAccuracy() + ep.devAsr(), ep.selectionScore(), 1e-12);
+                        } else {
+                            assertEquals(ep.devAccuracy(), ep.selectionScore());
+                        }
+                        best = ep.selectionScore() > epochs.get(best).selectionScore() ? e : best;
+                    }
+                    assertEquals(best + 1, s.bestEpoch(), "the kept epoch maximises the selection score");
+                    assertEquals(epochs.get(best).selectionScore(), s.bestDevAccuracy(), 1e-12);
+                    assertTrue(!withTriggered || epochs.get(epochs.size() - 1).devAsr() > 0.9, "the planted rule fires on the triggered inputs");
+                }
+            }
+        }
+    }
+
+    /**
      * Regression test for the intermittent NaN gradients: DJL's scalar arithmetic wraps Java
      * direct buffers that the GC may free between forward and backward (see Native). Here every
      * step collects garbage at exactly that moment and fills freed memory with NaN; the run must

@@ -1,0 +1,56 @@
+package dev.headguard.eval;
+
+import dev.headguard.attack.RareWordTrigger;
+import dev.headguard.testing.TestData;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.Example;
+import dev.headguard.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The attacker's triggered dev split, on the real SST-2 files. */
+class VictimsTest {
+    static Victims.Request request(String attack) {
+        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, new BenchmarkData(TestData.dataDir(), "sst-2"), 0,
+                Path.of("unused-base"), Path.of("unused-out"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true);
+    }
+
+    @Test
+    void triggeredDevHoldsTheNonTargetDevRowsWithTheTrigger() {
+        BenchmarkData data = new BenchmarkData(TestData.dataDir(), "sst-2");
+        Dataset dev = data.read(data.clean("dev"));
+        List<Example> nonTarget = dev.examples().stream().filter(e -> e.label() != 1).toList();
+
+        Dataset badnets = Victims.triggeredDev(request("badnets"));
+        assertEquals(nonTarget.size(), badnets.size());
+        for (int i = 0; i < badnets.size(); i++) {
+            Example e = badnets.examples().get(i);
+            assertEquals(nonTarget.get(i).label(), e.label(), "keeps the true label");
+            assertTrue(List.of(e.text().split(" ")).stream().anyMatch(RareWordTrigger.LITERATURE::contains), "carries a trigger word: " + e.text());
+        }
+
+        // StyleBkd: the Bible-style rewrite of each non-target dev row (line-aligned with the clean file).
+        Dataset variant = data.readAligned(data.variant("style-bible", "dev"));
+        Dataset style = Victims.triggeredDev(request("style"));
+        long expected = 0;
+        for (int i = 0; i < dev.size(); i++) {
+            if (dev.examples().get(i).label() != 1 && !variant.examples().get(i).text().isBlank()) {
+                assertEquals(variant.examples().get(i).text(), style.examples().get((int) expected).text());
+                expected++;
+            }
+        }
+        assertEquals(expected, style.size());
+        assertTrue(expected > 400, "most of the 428 negative dev rows: " + expected);
+
+        // SynBkd: the ready-made paraphrases of the label-0 dev rows, with their true label.
+        Dataset syntactic = Victims.triggeredDev(request("syntactic"));
+        assertEquals(data.readAligned(data.variant("syntactic", "dev")).size(), syntactic.size());
+        assertTrue(syntactic.examples().stream().allMatch(e -> e.label() == 0));
+    }
+}
