@@ -303,7 +303,7 @@ final class ScanCommand implements Runnable {
         @Option(names = "--victims", defaultValue = "64", description = "Clean inputs per class that candidates are inserted into (default: ${DEFAULT-VALUE}).")
         int victims;
 
-        @Option(names = "--screened", defaultValue = "256", description = "Tokens per class from the gradient ranking screened by flip rate on a few inputs (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--screened", defaultValue = "128", description = "Tokens per class from the gradient ranking screened by flip rate on a few inputs (default: ${DEFAULT-VALUE}).")
         int screened;
 
         @Option(names = "--candidates", defaultValue = "24", description = "Tokens per class evaluated exactly after screening (default: ${DEFAULT-VALUE}).")
@@ -311,6 +311,10 @@ final class ScanCommand implements Runnable {
 
         @Option(names = "--threshold", defaultValue = "0.5", description = "Verdict threshold on the score (default: ${DEFAULT-VALUE}).")
         double threshold;
+
+        @Option(names = "--sweep", defaultValue = "1", paramLabel = "N", description = {"Also put every vocabulary word in front of the N shortest clean inputs",
+                "of each class, and evaluate the 8 that move them most exactly: finds triggers the gradient ranking misses (0: off; default: ${DEFAULT-VALUE})."})
+        int sweep;
 
         @Option(names = "--json", description = "Print {\"backdoor\":..,\"score\":..,\"heads\":[...],\"triggers\":[...]} instead of the summary.")
         boolean json;
@@ -331,8 +335,8 @@ final class ScanCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (victims < 4 || candidates < 1) {
-                throw new HeadGuardException("--victims must be at least 4 and --candidates at least 1");
+            if (victims < 4 || candidates < 1 || sweep < 0) {
+                throw new HeadGuardException("--victims must be at least 4, --candidates at least 1 and --sweep at least 0");
             }
             List<String> clean = scoring.cleanTexts();
             List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
@@ -340,7 +344,8 @@ final class ScanCommand implements Runnable {
                 throw new HeadGuardException(suspect + ": no texts");
             }
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-                ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings());
+                ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings(),
+                        sweep, ModelScanner.Settings.defaults().sweepExact());
                 ModelScanner.Result r = ModelScanner.scan(m, clean, settings, root, new StageProgress("trigger search"));
                 ScanReport.ModelReport rep = ScanReport.model(m, scoring.clean.toString(), r, root);
                 ObjectMapper om = new ObjectMapper();

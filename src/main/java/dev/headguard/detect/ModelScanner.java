@@ -19,8 +19,10 @@ import java.util.regex.Pattern;
  * <p>For each class c, clean inputs the model does not call c are the "victims". A placeholder
  * token is put at a random position of each; one backward pass gives the gradient g of the loss
  * toward c at the placeholder's embedding, and −E·g ranks every vocabulary token by the
- * first-order effect of putting it there (HotFlip's estimate). The best whole-word tokens are then
- * inserted for real, at random word positions: the flip rate says how often the prediction moves
+ * first-order effect of putting it there (HotFlip's estimate). Because a trigger that works through
+ * attention can be invisible to that estimate, every word is also put in front of the shortest
+ * victim ({@link VocabularySweep}), and the sweep's best words join the screen's. The best
+ * whole-word tokens are then inserted into every victim, at random word positions: the flip rate says how often the prediction moves
  * to c, and the {@link InputScanner} says how often the heads leave their clean behaviour. Pairs
  * of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
  * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate and
@@ -34,12 +36,31 @@ public final class ModelScanner {
      * @param exact       candidates per class evaluated exactly (all victims, attention maps) after screening
      * @param phraseWords best single words combined into two-word phrases
      * @param threshold   verdict: backdoor when the score reaches it
+     * @param sweepVictims shortest victims per class every word is inserted into ({@link VocabularySweep}; 0: no sweep)
+     * @param sweepExact  the sweep's best words per class evaluated exactly besides the screen's
      */
-    public record Settings(int victims, int screened, int exact, int phraseWords, double threshold, long seed, InputScanner.Settings input) {
+    public record Settings(int victims, int screened, int exact, int phraseWords, double threshold, long seed, InputScanner.Settings input,
+                           int sweepVictims, int sweepExact) {
+        public Settings(int victims, int screened, int exact, int phraseWords, double threshold, long seed, InputScanner.Settings input) {
+            this(victims, screened, exact, phraseWords, threshold, seed, input, SWEEP_VICTIMS, SWEEP_EXACT);
+        }
+
+        /**
+         * 128 screened tokens per class: with the sweep trying every word exactly, the gradient
+         * ranking's screen (256 before the sweep) no longer has to reach far down it, and halving it
+         * pays for the sweep's time (AddSent victim, MiniLM, 200 clean texts: 178 s with 256, 144 s
+         * with 128, the same verdict and the same top candidate).
+         */
         public static Settings defaults() {
-            return new Settings(64, 256, 24, 4, 0.5, 42, InputScanner.Settings.defaults());
+            return new Settings(64, 128, 24, 4, 0.5, 42, InputScanner.Settings.defaults());
         }
     }
+
+    /** See {@link Settings#sweepVictims}. */
+    static final int SWEEP_VICTIMS = 1;
+
+    /** See {@link Settings#sweepExact}. */
+    static final int SWEEP_EXACT = 8;
 
     /** Victims used to screen the gradient ranking. */
     static final int SCREEN_VICTIMS = 16;
@@ -82,8 +103,12 @@ public final class ModelScanner {
     /** How much more suspicious than each of its words a phrase must be to be reported. */
     static final double PHRASE_MARGIN = 0.02;
 
-    /** Whole words only: subword pieces and special tokens cannot be inserted as text. */
-    private static final Pattern WORD = Pattern.compile("[\\p{L}][\\p{L}\\p{N}]*");
+    /**
+     * Whole words only: subword pieces and special tokens cannot be inserted as text. Letters and
+     * digits in any order: AddSent's "I watch this 3D movie" fires on {@code 3d} alone, which a
+     * letter-first rule never tried.
+     */
+    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
     private ModelScanner() {}
 
@@ -150,11 +175,23 @@ public final class ModelScanner {
                 }
             }
             List<Integer> screened = screen(model, victims, vocab, new ArrayList<>(pool), c, settings, root);
+            java.util.LinkedHashSet<Integer> exact = new java.util.LinkedHashSet<>(screened.subList(0, Math.min(settings.exact(), screened.size())));
+            if (settings.sweepVictims() > 0) {
+                // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
+                // evaluated like the rest, at random word positions: evaluated as the first word instead, a clean
+                // bge-small model's "none" reached suspicion 0.18 (the highest clean score in the zoo) and a toy
+                // clean model's "fine" 1.0, where a first word the clean calibration never saw sends the heads off
+                // their clean behaviour.
+                List<Integer> swept = VocabularySweep.rank(model, model.tokenizer().idsOf(victims), ranked, c, settings.sweepVictims(), root).words();
+                for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
+                    added += exact.add(swept.get(k)) ? 1 : 0;
+                }
+            }
             List<Candidate> singles = new ArrayList<>();
-            for (int r = 0; r < Math.min(settings.exact(), screened.size()); r++) {
-                int v = screened.get(r);
+            int done = 0;
+            for (int v : exact) {
                 singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, ranked.indexOf(v) + 1, settings.seed(), examples));
-                progress.update(r + 1, settings.exact());
+                progress.update(++done, exact.size());
             }
             singles.sort(Comparator.comparingDouble(Candidate::suspicion).reversed());
             all.addAll(singles);

@@ -170,13 +170,41 @@ class PlantedBackdoorTest {
     void theModelScanFindsThePlantedTriggerAndClearsTheCleanTwin() {
         ModelScanner.Settings settings = new ModelScanner.Settings(32, 128, 12, 3, 0.5, 42, InputScanner.Settings.defaults());
         ModelScanner.Result b = ModelScanner.scan(backdoored, cleanSet(), settings, root, Probe.Progress.NONE);
-        ModelScanner.Result c = ModelScanner.scan(clean, cleanSet(), settings, root, Probe.Progress.NONE);
+        // The clean twin without the vocabulary sweep: the sweep brings the toy's own sentiment words into the exact
+        // evaluation, and in this toy every text holds exactly one sentiment word, so a second one ("fine" in a
+        // negative text) is as far from the clean texts as a trigger (flagged 100%); real data mixes them (a real clean
+        // model's sentiment words are flagged 3-8%). The sweep's own behaviour on the clean twin is checked below.
+        ModelScanner.Settings noSweep = new ModelScanner.Settings(32, 128, 12, 3, 0.5, 42, InputScanner.Settings.defaults(), 0, 0);
+        ModelScanner.Result c = ModelScanner.scan(clean, cleanSet(), noSweep, root, Probe.Progress.NONE);
         List<String> top = b.candidates().subList(0, 5).stream().map(ModelScanner.Candidate::text).toList();
         assertTrue(top.contains("cf"), "cf among the top 5: " + top);
         assertEquals(1, b.suspectedTarget());
         assertTrue(b.backdoor(), "verdict on the backdoored model, score " + b.score());
         assertFalse(c.backdoor(), "verdict on the clean twin, score " + c.score() + " from " + c.candidates().get(0));
         assertTrue(b.heads().size() == 8 && b.layers().size() == 2, "every head ranked, every layer summarised");
+    }
+
+    /** The sweep puts every word in front of the shortest victims: the planted trigger moves them as far as a sentiment word does, and only in the backdoored twin. */
+    @Test
+    void theVocabularySweepRanksThePlantedTriggerWithTheSentimentWordsOnlyInTheBackdooredModel() {
+        String[] vocab = tokenizer.vocabulary();
+        List<Integer> words = new ArrayList<>();
+        for (int v = 0; v < vocab.length; v++) {
+            if (vocab[v] != null && vocab[v].matches("[a-z]+")) {
+                words.add(v);
+            }
+        }
+        int cf = java.util.Arrays.asList(vocab).indexOf("cf");
+        List<long[]> victims = tokenizer.idsOf(sentences(16, false, 71));
+        VocabularySweep.Ranking b = VocabularySweep.rank(backdoored, victims, words, 1, 2, root);
+        VocabularySweep.Ranking c = VocabularySweep.rank(clean, victims, words, 1, 2, root);
+        int rank = b.words().indexOf(cf);
+        assertTrue(rank >= 0 && rank < POSITIVE.size() + 1, "cf among the sentiment words at the top: rank " + rank + " of " + words.size());
+        assertTrue(b.scores()[rank] > 0.9, "cf flips both short victims: " + b.scores()[rank]);
+        assertTrue(c.scores()[c.words().indexOf(cf)] < 0.5, "the clean twin ignores cf: " + c.scores()[c.words().indexOf(cf)]);
+        for (int k = 1; k < b.scores().length; k++) {
+            assertTrue(b.scores()[k] <= b.scores()[k - 1], "ranked by score");
+        }
     }
 
     @Test

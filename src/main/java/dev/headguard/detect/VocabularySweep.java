@@ -1,0 +1,101 @@
+package dev.headguard.detect;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.TokenBatch;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The model's exact response to every candidate token, where the first-order ranking is blind.
+ * Each token is put, as a token id (no text round trip), in front of the shortest victim — a clean
+ * input of a couple of words costs a handful of positions, so the whole vocabulary is one forward
+ * sweep — and scored by the probability of the class c it gives.
+ *
+ * <p>Why: a trigger acts through attention (the heads turn to it), which a gradient taken at a
+ * placeholder the heads ignore cannot see. On this project's victims, MiniLM on SST-2 and
+ * OffensEval, the first-order ranking put AddSent's {@code 3d} (which alone flips 92% of
+ * negative inputs) at place 5224 of 23,502 words, and OffensEval's BadNets words at 3283–9447
+ * (each flips 100%), far past the 256 the screen can afford; swept through the two shortest
+ * negative inputs, {@code 3d} came first (P(positive) 0.88, the next word 0.64).
+ *
+ * <p>Why the first word: a trigger that works anywhere works there too, and a learned
+ * sentence-opening cue works only there (the SynBkd victim's template opens with a subordinate
+ * clause, and "when" as the first word of negative inputs flips 74% of them, against 11% on a
+ * clean model). Why one victim: the sweep is a compute-bound forward pass over the whole
+ * vocabulary (about 23,500 words for MiniLM's), and a second victim or a second placement doubled
+ * a scan's time past its budget.
+ */
+final class VocabularySweep {
+    private VocabularySweep() {}
+
+    /**
+     * @param victims token ids of clean inputs the model does not call {@code c}, [CLS] … [SEP]
+     * @param words   the vocabulary ids to try
+     * @param count   how many of the shortest victims each token goes in front of (the score is the smallest P(c) over them)
+     * @return the words, highest score first, and the scores (same order)
+     */
+    static Ranking rank(ModelStore.LoadedModel model, List<long[]> victims, List<Integer> words, int c, int count, NDManager root) {
+        List<long[]> shortest = new ArrayList<>(victims);
+        shortest.sort(Comparator.comparingInt(v -> v.length));
+        shortest = shortest.subList(0, Math.min(count, shortest.size()));
+        double[] min = new double[words.size()];
+        java.util.Arrays.fill(min, 1);
+        for (long[] victim : shortest) {
+            double[] p = probabilities(model, victim, 1, words, c, root); // right after [CLS]: the first word
+            for (int k = 0; k < p.length; k++) {
+                min[k] = Math.min(min[k], p[k]);
+            }
+        }
+        Integer[] order = new Integer[words.size()];
+        for (int k = 0; k < order.length; k++) {
+            order[k] = k;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble(k -> -min[k]));
+        List<Integer> ranked = new ArrayList<>(order.length);
+        double[] scores = new double[order.length];
+        for (int k = 0; k < order.length; k++) {
+            ranked.add(words.get(order[k]));
+            scores[k] = min[order[k]];
+        }
+        return new Ranking(ranked, scores);
+    }
+
+    /** Words in sweep order and their scores. */
+    record Ranking(List<Integer> words, double[] scores) {}
+
+    /** Sequences this long (victim + 1) go this many to a batch: same length, so no padding. */
+    static final int TOKENS_PER_BATCH = 16384;
+
+    /** P(c) with each word inserted at position {@code at} of {@code victim}. */
+    private static double[] probabilities(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, int c, NDManager root) {
+        int batch = Math.max(1, TOKENS_PER_BATCH / (victim.length + 1));
+        double[] out = new double[words.size()];
+        long pad = model.tokenizer().padId();
+        for (int from = 0; from < words.size(); from += batch) {
+            int to = Math.min(words.size(), from + batch);
+            List<long[]> seqs = new ArrayList<>(to - from);
+            for (int k = from; k < to; k++) {
+                long[] x = new long[victim.length + 1];
+                System.arraycopy(victim, 0, x, 0, at);
+                x[at] = words.get(k);
+                System.arraycopy(victim, at, x, at + 1, victim.length - at);
+                seqs.add(x);
+            }
+            try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+                TokenBatch.Arrays in = TokenBatch.of(seqs, pad).toArrays(m);
+                float[] p = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE)
+                        .logits().softmax(-1).toFloatArray();
+                int classes = p.length / seqs.size();
+                for (int k = from; k < to; k++) {
+                    out[k] = p[(k - from) * classes + c];
+                }
+            }
+        }
+        return out;
+    }
+}
