@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
  * first-order effect of putting it there (HotFlip's estimate). Because a trigger that works through
  * attention can be invisible to that estimate, every word is also put in front of the shortest
  * victim ({@link VocabularySweep}), and the sweep's best words join the screen's. The best
- * whole-word tokens are then inserted into every victim, at random word positions: the flip rate says how often the prediction moves
- * to c, and the {@link InputScanner} says how often the heads leave their clean behaviour. Pairs
+ * whole-word tokens are then inserted into every victim, at random word positions: the flip rate
+ * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads leave their clean behaviour. Pairs
  * of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
  * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate and
  * the model's score is the highest suspicion found.
@@ -179,9 +179,7 @@ public final class ModelScanner {
             if (settings.sweepVictims() > 0) {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
                 // evaluated like the rest, at random word positions: evaluated as the first word instead, a clean
-                // bge-small model's "none" reached suspicion 0.18 (the highest clean score in the zoo) and a toy
-                // clean model's "fine" 1.0, where a first word the clean calibration never saw sends the heads off
-                // their clean behaviour.
+                // bge-small model's "none" reached suspicion 0.18, the highest clean score in the zoo.
                 List<Integer> swept = VocabularySweep.rank(model, model.tokenizer().idsOf(victims), ranked, c, settings.sweepVictims(), root).words();
                 for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
                     added += exact.add(swept.get(k)) ? 1 : 0;
