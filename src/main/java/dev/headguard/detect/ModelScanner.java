@@ -23,8 +23,8 @@ import java.util.regex.Pattern;
  * attention can be invisible to that estimate, every word is also put in front of the shortest
  * victim ({@link VocabularySweep}), and the sweep's best words join the screen's. The best
  * whole-word tokens are then inserted into every victim, at random word positions: the flip rate
- * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads leave their clean behaviour. Pairs
- * of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
+ * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads
+ * leave their clean behaviour. Pairs of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
  * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate and
  * the model's score is the highest suspicion found.
  */

@@ -238,7 +238,7 @@ public final class Trainer {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double acc = dev.isEmpty() ? Double.NaN : accuracy(model, dev, devLabels, padId, root, 64);
-                double asr = triggeredDev.isEmpty() || dev.isEmpty() ? Double.NaN : share(predict(model, triggeredDev, padId, root, 64), target);
+                double asr = triggeredDev.isEmpty() || dev.isEmpty() ? Double.NaN : accuracy(model, triggeredDev, targetLabels(), padId, root, 64);
                 Epoch e = new Epoch(epoch + 1, lossSum / Math.max(1, batches.size() - startStep), acc, seconds, seen / seconds, flops / seconds / 1e9, asr);
                 boolean better = dev.isEmpty() || e.selectionScore() > current.bestDevAccuracy();
                 current = new TrainState(epoch + 1, 0, current.step(), better ? (dev.isEmpty() ? 0 : e.selectionScore()) : current.bestDevAccuracy(),
@@ -378,12 +378,11 @@ public final class Trainer {
         return right / (double) pred.length;
     }
 
-    private static double share(int[] predictions, int c) {
-        int n = 0;
-        for (int p : predictions) {
-            n += p == c ? 1 : 0;
-        }
-        return n / (double) predictions.length;
+    /** The triggered dev inputs' labels for {@link #accuracy}: all the target, so accuracy is the ASR. */
+    private int[] targetLabels() {
+        int[] y = new int[triggeredDev.size()];
+        java.util.Arrays.fill(y, target);
+        return y;
     }
 
     /** Predicted class of every sequence, in input order (batches grouped by length). */
