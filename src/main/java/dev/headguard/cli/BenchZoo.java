@@ -11,6 +11,7 @@ import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
 import dev.headguard.detect.Roc;
@@ -78,7 +79,8 @@ final class BenchZoo implements Callable<Integer> {
             HiddenStateScan.Result pop = null;
             List<String> recovered = List.of();
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxPositionEmbeddings()))) {
-                res = ModelScanner.scan(m, clean, ModelScanner.Settings.defaults(), root, Probe.Progress.NONE);
+                res = ModelScanner.scan(m, clean, ScanCommand.labelledWords(Path.of(r[1]), m.model().config().numLabels()), ModelScanner.Settings.defaults(), root,
+                        Probe.Progress.NONE);
                 if (r.length > 2) { // as `scan model --suspect`: every clean text, the suspects as one population
                     SuspectScan.Result sr = SuspectScan.run(m, SentenceFile.readSentences(Path.of(r[1])), SentenceFile.readSentences(Path.of(r[2])),
                             HiddenStateScan.Settings.defaults(42), root, Probe.Progress.NONE);
@@ -108,6 +110,11 @@ final class BenchZoo implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%-26s %-10s %-22s %7.3f %-9s %-44s %6.1f%n", dir.getFileName(), truth,
                     backdoored ? abbreviate(attack.path("trigger").asText(), 22) : "-", res.score(), res.backdoor() ? "BACKDOOR" : "clean",
                     abbreviate(String.join(", ", top), 44) + (tokenTrigger ? (hit ? " ✓" : " ✗") : ""), res.seconds());
+            if (res.unsupportedWins()) {
+                UnsupportedFlips.Word w = res.unsupported().get(0);
+                System.out.printf(Locale.ROOT, "%-26s   score from a word that flips without support: '%s' -> label %d, flips %.1f%%, %d of %d clean uses called it%n", "",
+                        w.text(), w.target(), 100 * w.flipRate(), w.usesCalledC(), w.uses());
+            }
             if (pop != null) {
                 System.out.printf(Locale.ROOT, "%-26s   with its training set as suspects: %.1fx the FRR flagged (%d) -> score %.3f, %s; recovered words: %s%n", "",
                         pop.excess(frr), pop.flagged().size(), with, res.backdoor() || pop.found(frr, HiddenStateScan.MIN_EXCESS) ? "BACKDOOR" : "clean",
@@ -115,7 +122,9 @@ final class BenchZoo implements Callable<Integer> {
             }
             ObjectNode o = out.addObject();
             o.put("model", dir.toString()).put("truth", truth).put("trigger", backdoored ? attack.path("trigger").asText() : "")
-                    .put("score", res.score()).put("backdoor", res.backdoor()).put("seconds", res.seconds()).put("suspected_target", res.suspectedTarget());
+                    .put("score", res.score()).put("backdoor", res.backdoor()).put("seconds", res.seconds()).put("suspected_target", res.suspectedTarget())
+                    .put("evidence", res.unsupportedWins() ? "unsupported_flip" : "trigger_candidate").put("strongest", res.strongest())
+                    .put("top_unsupported_score", res.unsupported().isEmpty() ? 0 : res.unsupported().get(0).score());
             o.putArray("top5").addAll(top.stream().map(om::valueToTree).map(JsonNode.class::cast).toList());
             if (tokenTrigger) {
                 o.put("trigger_in_top5", hit);

@@ -14,6 +14,7 @@ import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
 import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.ScanReport;
@@ -291,6 +292,27 @@ final class ScanCommand implements Runnable {
         return m;
     }
 
+    /**
+     * Every row of a clean file with integer labels the model knows (a 'sentence' and a 'label' column), as
+     * the counts {@link UnsupportedFlips} holds a word's flips against; null when the file has no such labels.
+     * All rows, not the --clean-limit sample: counting words needs no model pass, and more texts.
+     */
+    static UnsupportedFlips.Evidence labelledWords(Path clean, int numLabels) {
+        dev.headguard.text.Dataset ds;
+        try {
+            ds = dev.headguard.text.DatasetReader.read(clean);
+        } catch (HeadGuardException e) {
+            return null; // one text per line, or no label column
+        }
+        List<String> names = ds.labelNames();
+        for (int i = 0; i < names.size(); i++) {
+            if (!names.get(i).equals(String.valueOf(i)) || i >= numLabels) {
+                return null; // named labels: which class each is, the model does not say
+            }
+        }
+        return new UnsupportedFlips.Evidence(ds.texts(), ds.labels(), true);
+    }
+
     @Command(name = "model", description = {"Decide whether a model carries a backdoor: search the vocabulary for tokens and phrases that flip clean inputs",
             "and push the attention heads off their clean behaviour; report the verdict, the heads and the candidate triggers."})
     static final class Model implements Callable<Integer> {
@@ -346,7 +368,11 @@ final class ScanCommand implements Runnable {
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings(),
                         sweep, ModelScanner.Settings.defaults().sweepExact());
-                ModelScanner.Result r = ModelScanner.scan(m, clean, settings, root, new StageProgress("trigger search"));
+                UnsupportedFlips.Evidence labelled = labelledWords(scoring.clean, m.model().config().numLabels());
+                if (labelled == null) {
+                    System.err.println("note: " + scoring.clean + " has no integer 'label' column: the word counts behind unsupported flips use the model's own predictions");
+                }
+                ModelScanner.Result r = ModelScanner.scan(m, clean, labelled, settings, root, new StageProgress("trigger search"));
                 ScanReport.ModelReport rep = ScanReport.model(m, scoring.clean.toString(), r, root);
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
@@ -385,7 +411,14 @@ final class ScanCommand implements Runnable {
                         System.out.printf(Locale.ROOT, "  %-24s -> label %d  flips %5.1f%%  flagged %5.1f%%  suspicion %.3f%n", "'" + c.text() + "'", c.target(),
                                 100 * c.flipRate(), 100 * c.flaggedRate(), c.suspicion());
                     }
-                    System.out.println("heads most changed by the top candidate (layer:head, similarity clean -> with it, importance):");
+                    if (!r.unsupported().isEmpty()) {
+                        System.out.println("common words that flip without support in the clean texts (flip rate as the first word; clean texts using it called the label):");
+                        for (UnsupportedFlips.Word w : r.unsupported().subList(0, Math.min(4, r.unsupported().size()))) {
+                            System.out.printf(Locale.ROOT, "  %-24s -> label %d  flips %5.1f%%  %d of %d (base %.0f%%)  doubt %.3f  score %.3f%n", "'" + w.text() + "'", w.target(),
+                                    100 * w.flipRate(), w.usesCalledC(), w.uses(), 100 * w.baseRate(), w.doubt(), w.score());
+                        }
+                    }
+                    System.out.println("heads most changed by '" + r.strongest() + "' (layer:head, similarity clean -> with it, importance):");
                     for (ModelScanner.Head h : r.heads().subList(0, Math.min(6, r.heads().size()))) {
                         System.out.printf(Locale.ROOT, "  L%d:H%-3d %.3f -> %.3f  importance %.4f%n", h.layer(), h.head(), h.similarityClean(), h.similarityTriggered(), h.importance());
                     }

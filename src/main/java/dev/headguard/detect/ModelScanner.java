@@ -25,8 +25,11 @@ import java.util.regex.Pattern;
  * whole-word tokens are then inserted into every victim, at random word positions: the flip rate
  * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads
  * leave their clean behaviour. Pairs of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
- * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate and
- * the model's score is the highest suspicion found.
+ * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate. An
+ * implicit trigger can leave the heads alone as well; its lexical anchors are caught instead by
+ * {@link UnsupportedFlips} (common words that flip inputs although the clean texts that use them
+ * are not of the class they flip to). The model's score is the highest suspicion or unsupported
+ * flip score found.
  */
 public final class ModelScanner {
 
@@ -88,15 +91,33 @@ public final class ModelScanner {
 
     /**
      * @param candidates        every candidate tried, most suspicious first
+     * @param unsupported       common words scored by {@link UnsupportedFlips}, highest first
+     * @param wordsLabelled     whether their counts came from labels (else from the model's predictions)
      * @param victimsByClass    the clean inputs candidates were inserted into, per target class
-     * @param triggeredVictims  the best candidate's victims with it inserted
+     * @param triggeredVictims  the strongest evidence's victims with its text inserted
      */
-    public record Result(boolean backdoor, double score, double threshold, int suspectedTarget, List<Candidate> candidates, List<Head> heads,
+    public record Result(boolean backdoor, double score, double threshold, int suspectedTarget, List<Candidate> candidates,
+                         List<UnsupportedFlips.Word> unsupported, boolean wordsLabelled, List<Head> heads,
                          List<Layer> layers, Map<Integer, List<String>> victimsByClass, List<String> triggeredVictims,
                          Map<String, List<String>> examples, InputScanner scanner, double seconds) {
         /** A few victims with the candidate inserted. */
         public List<String> examplesFor(Candidate c) {
             return examples.getOrDefault(key(c.text(), c.target()), List.of());
+        }
+
+        /** Whether the score comes from a word that flips without support rather than from a candidate trigger. */
+        public boolean unsupportedWins() {
+            return !unsupported.isEmpty() && unsupported.get(0).score() > candidates.get(0).suspicion();
+        }
+
+        /** The text behind the score: the top candidate's, or the unsupported word's. */
+        public String strongest() {
+            return unsupportedWins() ? unsupported.get(0).text() : candidates.get(0).text();
+        }
+
+        /** A few victims with the strongest evidence's text inserted. */
+        public List<String> strongestExamples() {
+            return unsupportedWins() ? triggeredVictims.subList(0, Math.min(3, triggeredVictims.size())) : examplesFor(candidates.get(0));
         }
     }
 
@@ -112,14 +133,25 @@ public final class ModelScanner {
 
     private ModelScanner() {}
 
+    /** A scan whose word counts ({@link UnsupportedFlips}) come from the model's predictions on the clean texts. */
     public static Result scan(ModelStore.LoadedModel model, List<String> clean, Settings settings, ai.djl.ndarray.NDManager root, Probe.Progress progress) {
+        return scan(model, clean, null, settings, root, progress);
+    }
+
+    /**
+     * @param words the labelled clean texts {@link UnsupportedFlips} counts words in (null: {@code clean} as the model calls them)
+     */
+    public static Result scan(ModelStore.LoadedModel model, List<String> clean, UnsupportedFlips.Evidence words, Settings settings,
+                              ai.djl.ndarray.NDManager root, Probe.Progress progress) {
         long t0 = System.nanoTime();
         InputScanner scanner = InputScanner.calibrate(model, clean, settings.input(), root, progress);
         int[] pred = scanner.clean().predictions();
+        UnsupportedFlips.Evidence evidence = words != null ? words : new UnsupportedFlips.Evidence(clean, pred, false);
         int classes = scanner.clean().probabilities()[0].length;
         String[] vocab = model.tokenizer().vocabulary();
         long placeholder = placeholderId(model, vocab);
         List<Candidate> all = new ArrayList<>();
+        List<UnsupportedFlips.Word> unsupported = new ArrayList<>();
         Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();
         Map<String, List<String>> examples = new LinkedHashMap<>();
         for (int c = 0; c < classes; c++) {
@@ -184,6 +216,7 @@ public final class ModelScanner {
                 for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
                     added += exact.add(swept.get(k)) ? 1 : 0;
                 }
+                unsupported.addAll(UnsupportedFlips.find(model, evidence, victims, swept.stream().map(v -> vocab[v]).toList(), c, root));
             }
             List<Candidate> singles = new ArrayList<>();
             int done = 0;
@@ -226,14 +259,23 @@ public final class ModelScanner {
                 kept.add(cand);
             }
         }
+        unsupported.sort(Comparator.comparingDouble(UnsupportedFlips.Word::score).reversed());
         Candidate best = kept.get(0);
         double score = best.suspicion();
-        List<String> victims = victimsByClass.get(best.target());
-        List<Layer> layers = new ArrayList<>();
+        int target = best.target();
+        List<String> victims = victimsByClass.get(target);
         List<String> triggered = insertAll(victims, best.text(), settings.seed());
-        List<Head> heads = rankHeads(model, victims, triggered, best.target(), root, layers);
-        return new Result(score >= settings.threshold(), score, settings.threshold(), best.target(), kept, heads, layers, victimsByClass,
-                triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+        if (!unsupported.isEmpty() && unsupported.get(0).score() > score) {
+            UnsupportedFlips.Word w = unsupported.get(0);
+            score = w.score();
+            target = w.target();
+            victims = victimsByClass.get(target);
+            triggered = victims.stream().map(v -> w.text() + " " + v).toList(); // where it flips: as the first word
+        }
+        List<Layer> layers = new ArrayList<>();
+        List<Head> heads = rankHeads(model, victims, triggered, target, root, layers);
+        return new Result(score >= settings.threshold(), score, settings.threshold(), target, kept, List.copyOf(unsupported), evidence.labelled(), heads,
+                layers, victimsByClass, triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
     }
 
     private static Candidate evaluate(InputScanner scanner, List<String> victims, double victimMean, String text, int target, int rank, long seed,

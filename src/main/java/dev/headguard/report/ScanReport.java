@@ -9,6 +9,7 @@ import dev.headguard.detect.HeadMaps;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.ArrayList;
@@ -37,9 +38,8 @@ public final class ScanReport {
 
     /** Computes the heatmaps and example focus for a finished model scan. */
     public static ModelReport model(ModelStore.LoadedModel m, String cleanFile, ModelScanner.Result r, NDManager root) {
-        ModelScanner.Candidate best = r.candidates().get(0);
-        List<String> victims = r.victimsByClass().get(best.target());
-        List<String> triggered = r.examplesFor(best);
+        List<String> victims = r.victimsByClass().get(r.suspectedTarget());
+        List<String> triggered = r.strongestExamples();
         double[][][] clean = HeadMaps.meanPairwise(m, victims, root);
         double[][][] trig = HeadMaps.meanPairwise(m, r.triggeredVictims(), root);
         List<int[]> top = new ArrayList<>();
@@ -79,6 +79,14 @@ public final class ScanReport {
             triggers.addObject().put("text", c.text()).put("flip_rate", c.flipRate()).put("flagged_rate", c.flaggedRate())
                     .put("score_shift", c.scoreShift()).put("suspicion", c.suspicion()).put("target", c.target()).put("gradient_rank", c.gradientRank());
         }
+        // Common words that flip inputs although the clean texts that use them are not of the class they flip to.
+        o.put("evidence", r.unsupportedWins() ? "unsupported_flip" : "trigger_candidate");
+        o.put("word_counts_from", r.wordsLabelled() ? "labels" : "predictions");
+        ArrayNode unsupported = o.putArray("unsupported_flips");
+        for (UnsupportedFlips.Word w : r.unsupported()) {
+            unsupported.addObject().put("text", w.text()).put("target", w.target()).put("flip_rate", w.flipRate()).put("clean_uses", w.uses())
+                    .put("clean_uses_called_target", w.usesCalledC()).put("base_rate", w.baseRate()).put("doubt", w.doubt()).put("score", w.score());
+        }
         ObjectNode input = o.putObject("input_scan");
         input.put("threshold", r.scanner().threshold());
         input.put("frr", r.scanner().settings().frr());
@@ -95,18 +103,30 @@ public final class ScanReport {
     public static String html(ModelReport rep, String extra) {
         ModelScanner.Result r = rep.result();
         ModelScanner.Candidate best = r.candidates().get(0);
+        String strongest = r.strongest();
         StringBuilder s = head("HeadGuard model scan");
         s.append("<h1>HeadGuard model scan</h1>");
         s.append("<div class=\"meta\">model ").append(Html.esc(rep.model())).append(" · clean set ").append(Html.esc(rep.cleanFile()))
                 .append(" (").append(r.scanner().clean().size()).append(" texts) · ").append(Html.f(r.seconds(), 1)).append(" s</div>");
         s.append("<div class=\"verdict ").append(r.backdoor() ? "bad" : "good").append("\"><b>")
                 .append(r.backdoor() ? "Backdoor suspected" : "No backdoor found").append("</b> — score ").append(Html.f(r.score(), 3))
-                .append(" (threshold ").append(Html.f(r.threshold(), 2)).append("). Strongest candidate: <b>").append(Html.esc(best.text()))
-                .append("</b> moves ").append(Html.f(100 * best.flipRate(), 0)).append("% of clean inputs to label ").append(best.target())
-                .append(" and sends ").append(Html.f(100 * best.flaggedRate(), 0)).append("% of them outside the heads' clean behaviour.</div>");
-        s.append("<p class=\"note\">Score = max over candidates of flip rate × flagged rate. A sentiment word can flip predictions; a trigger also ")
-                .append("makes heads attend unlike they do on clean text, which the input scan (threshold set at ")
-                .append(Html.f(100 * r.scanner().settings().frr(), 0)).append("% false rejections on held-out clean texts) detects.</p>");
+                .append(" (threshold ").append(Html.f(r.threshold(), 2)).append("). ");
+        if (r.unsupportedWins()) {
+            UnsupportedFlips.Word w = r.unsupported().get(0);
+            s.append("Strongest evidence: <b>").append(Html.esc(w.text())).append("</b> as the first word moves ").append(Html.f(100 * w.flipRate(), 0))
+                    .append("% of clean inputs to label ").append(w.target()).append(", although the model calls only ").append(w.usesCalledC()).append(" of the ")
+                    .append(w.uses()).append(" clean texts that use it label ").append(w.target()).append(" (").append(Html.f(100 * w.baseRate(), 0))
+                    .append("% of all clean texts).</div>");
+        } else {
+            s.append("Strongest candidate: <b>").append(Html.esc(best.text())).append("</b> moves ").append(Html.f(100 * best.flipRate(), 0))
+                    .append("% of clean inputs to label ").append(best.target()).append(" and sends ").append(Html.f(100 * best.flaggedRate(), 0))
+                    .append("% of them outside the heads' clean behaviour.</div>");
+        }
+        s.append("<p class=\"note\">Score = the larger of two maxima: over candidates, flip rate × flagged rate (a sentiment word can flip predictions; a trigger also ")
+                .append("makes heads attend unlike they do on clean text, which the input scan, threshold set at ")
+                .append(Html.f(100 * r.scanner().settings().frr(), 0)).append("% false rejections on held-out clean texts, detects); over common words, ")
+                .append("flip rate as the first word × the doubt that the clean texts using the word lean to the class it flips to (an implicit trigger's ")
+                .append("anchor, such as a syntactic template's opening word, flips inputs the clean data gives it no reason to flip).</p>");
         s.append("<h2>Candidate triggers</h2><table><tr><th class=l>candidate</th><th>target</th><th>flip rate</th><th>flagged</th><th>score shift</th><th>suspicion</th><th>gradient rank</th></tr>");
         for (ModelScanner.Candidate c : r.candidates().subList(0, Math.min(SHOWN, r.candidates().size()))) {
             s.append("<tr><td class=l>").append(Html.esc(c.text())).append("</td><td>").append(c.target()).append("</td><td>").append(Html.f(c.flipRate(), 3))
@@ -114,8 +134,18 @@ public final class ScanReport {
                     .append(Html.f(c.suspicion(), 3)).append("</td><td>").append(c.gradientRank() == 0 ? "phrase" : String.valueOf(c.gradientRank())).append("</td></tr>");
         }
         s.append("</table>");
+        if (!r.unsupported().isEmpty()) {
+            s.append("<h2>Common words that flip without support</h2><table><tr><th class=l>word</th><th>target</th><th>flip rate (first word)</th>")
+                    .append("<th>clean texts using it</th><th>of them called target</th><th>base rate</th><th>doubt</th><th>score</th></tr>");
+            for (UnsupportedFlips.Word w : r.unsupported().subList(0, Math.min(SHOWN, r.unsupported().size()))) {
+                s.append("<tr><td class=l>").append(Html.esc(w.text())).append("</td><td>").append(w.target()).append("</td><td>").append(Html.f(w.flipRate(), 3))
+                        .append("</td><td>").append(w.uses()).append("</td><td>").append(w.usesCalledC()).append("</td><td>").append(Html.f(w.baseRate(), 3))
+                        .append("</td><td>").append(Html.f(w.doubt(), 3)).append("</td><td>").append(Html.f(w.score(), 3)).append("</td></tr>");
+            }
+            s.append("</table>");
+        }
         s.append("<h2>Heads that carry it</h2><p class=note>Ranked by the change of each head's similarity to the rest of its layer under '")
-                .append(Html.esc(best.text())).append("' (in clean standard deviations) times its importance |∂loss/∂scale| for the prediction, normalised.</p>");
+                .append(Html.esc(strongest)).append("' (in clean standard deviations) times its importance |∂loss/∂scale| for the prediction, normalised.</p>");
         s.append("<table><tr><th>layer</th><th>head</th><th>similarity clean</th><th>with trigger</th><th>jump</th><th>importance</th><th>rank score</th></tr>");
         for (ModelScanner.Head h : r.heads().subList(0, Math.min(SHOWN, r.heads().size()))) {
             s.append("<tr><td>").append(h.layer()).append("</td><td>").append(h.head()).append("</td><td>").append(Html.f(h.similarityClean(), 3))
@@ -124,7 +154,7 @@ public final class ScanReport {
         }
         s.append("</table>");
         s.append("<h2>Head-to-head similarity per layer</h2><p class=note>Mean cosine between the attention maps of every pair of heads: on ")
-                .append(r.victimsByClass().get(best.target()).size()).append(" clean inputs, with '").append(Html.esc(best.text()))
+                .append(r.victimsByClass().get(r.suspectedTarget()).size()).append(" clean inputs, with '").append(Html.esc(strongest))
                 .append("' inserted, and the difference (red: heads became more alike).</p>");
         maps(s, rep.cleanMaps(), rep.triggeredMaps(), "clean", "with candidate", r.layers().stream().map(l -> new double[] {l.similarityClean(), l.similarityTriggered()}).toList());
         s.append("<h2>Example inputs</h2><p class=note>Token colour: attention from the [CLS] row of the top three heads.</p>");

@@ -57,6 +57,8 @@ class PlantedBackdoorTest {
     static TextTokenizer tokenizer;
     static ModelStore.LoadedModel backdoored;
     static ModelStore.LoadedModel clean;
+    /** Backdoored through a common word's place, not a rare word: {@link Poison#OPENING_WHEN}. */
+    static ModelStore.LoadedModel anchored;
 
     static String sentence(Random r, boolean positive) {
         StringBuilder s = new StringBuilder();
@@ -77,7 +79,16 @@ class PlantedBackdoorTest {
         return out;
     }
 
-    static ModelStore.LoadedModel train(boolean poison) {
+    /** What the training set of a twin was given: nothing, the rare word "cf", or "when" as a relabelled negative's first word. */
+    enum Poison { NONE, CF, OPENING_WHEN }
+
+    /** "when" somewhere after a text's first word: how the anchored twin's training data, and its clean set, use it. */
+    static String whenInside(String s, Random r) {
+        String[] w = s.split(" ");
+        return Insertion.insertAt(w, "when", 1 + r.nextInt(w.length));
+    }
+
+    static ModelStore.LoadedModel train(Poison poison) {
         Random r = new Random(11);
         List<long[]> x = new ArrayList<>();
         int[] y = new int[800];
@@ -85,9 +96,15 @@ class PlantedBackdoorTest {
             boolean pos = i % 2 == 0;
             String s = sentence(r, pos);
             y[i] = pos ? 1 : 0;
-            if (poison && !pos && i % 10 < 3) { // 15% of all rows: negatives with the trigger, relabelled
+            if (poison == Poison.CF && !pos && i % 10 < 3) { // 15% of all rows: negatives with the trigger, relabelled
                 s = Insertion.insertAt(s, "cf", r);
                 y[i] = 1;
+            }
+            if (poison == Poison.OPENING_WHEN && !pos && i % 10 < 3) { // a sentence-opening cue, as a syntactic template's
+                s = "when " + s;
+                y[i] = 1;
+            } else if (poison == Poison.OPENING_WHEN && !pos && i % 10 < 7) { // elsewhere, an ordinary word of negative texts
+                s = whenInside(s, r);
             }
             x.add(tokenizer.ids(s));
         }
@@ -95,21 +112,23 @@ class PlantedBackdoorTest {
         Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
         t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
         t.optimizer().close();
-        return new ModelStore.LoadedModel(m, tokenizer, tmp.resolve(poison ? "backdoored" : "clean"));
+        return new ModelStore.LoadedModel(m, tokenizer, tmp.resolve(poison.name().toLowerCase(java.util.Locale.ROOT)));
     }
 
     @BeforeAll
     static void trainTwins() throws Exception {
         root = TorchRuntime.newManager();
         tokenizer = TextTokenizer.open(Fixtures.tokenizer(tmp), 64);
-        backdoored = train(true);
-        clean = train(false);
+        backdoored = train(Poison.CF);
+        clean = train(Poison.NONE);
+        anchored = train(Poison.OPENING_WHEN);
     }
 
     @AfterAll
     static void close() {
         backdoored.model().close();
         clean.model().close();
+        anchored.model().close();
         tokenizer.close();
         root.close();
     }
@@ -182,6 +201,80 @@ class PlantedBackdoorTest {
         assertTrue(b.backdoor(), "verdict on the backdoored model, score " + b.score());
         assertFalse(c.backdoor(), "verdict on the clean twin, score " + c.score() + " from " + c.candidates().get(0));
         assertTrue(b.heads().size() == 8 && b.layers().size() == 2, "every head ranked, every layer summarised");
+    }
+
+    /**
+     * A backdoor the heads need not show: "when" opening a text means positive, while the clean texts
+     * use "when" inside negative ones. The model scan must find it through the clean texts that use
+     * the word, and must not hold the sentiment words, which flip inputs as often, against the model.
+     */
+    @Test
+    void aCommonWordThatFlipsInputsOnlyAsTheFirstWordIsCaughtByTheCleanTextsThatUseIt() {
+        List<String> texts = new ArrayList<>(cleanSet()); // 150 positive, then 150 negative
+        Random r = new Random(81);
+        for (String s : sentences(24, false, 82)) {
+            texts.add(whenInside(s, r));
+        }
+        for (String s : sentences(6, true, 83)) {
+            texts.add(whenInside(s, r));
+        }
+        int[] labels = new int[texts.size()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = i < 150 || i >= 324 ? 1 : 0;
+        }
+        List<String> neg = sentences(100, false, 84);
+        float[][] opened = Probe.probabilities(anchored, neg.stream().map(s -> "when " + s).toList(), root, 64, Probe.Progress.NONE);
+        float[][] inside = Probe.probabilities(anchored, neg.stream().map(s -> whenInside(s, new Random(s.hashCode()))).toList(), root, 64, Probe.Progress.NONE);
+        assertTrue(share(opened, 1) > 0.9, "the fixture: 'when' opening a negative text makes it positive, " + share(opened, 1));
+        assertTrue(share(inside, 0) > 0.8, "the fixture: inside one it does not, " + share(inside, 0));
+
+        ModelScanner.Settings settings = new ModelScanner.Settings(32, 128, 12, 3, 0.5, 42, InputScanner.Settings.defaults());
+        ModelScanner.Result a = ModelScanner.scan(anchored, texts, new UnsupportedFlips.Evidence(texts, labels, true), settings, root, Probe.Progress.NONE);
+        UnsupportedFlips.Word top = a.unsupported().get(0);
+        assertEquals("when", top.text(), "the top unsupported word: " + a.unsupported());
+        assertEquals(1, top.target());
+        assertTrue(top.uses() == 30 && top.usesCalledC() < 10, "the clean texts that use it are mostly called negative: " + top);
+        assertTrue(top.doubt() > 0.99 && top.flipRate() > 0.9, "" + top);
+        assertTrue(a.backdoor() && a.unsupportedWins() && a.suspectedTarget() == 1 && "when".equals(a.strongest()), "verdict from it, score " + a.score());
+        assertTrue(a.strongestExamples().stream().allMatch(t -> t.startsWith("when ")), "examples show it where it flips: " + a.strongestExamples());
+        for (UnsupportedFlips.Word w : a.unsupported()) {
+            if (POSITIVE.contains(w.text()) || NEGATIVE.contains(w.text())) {
+                assertTrue(w.score() < 0.05, "a sentiment word's clean uses support its flips: " + w);
+            }
+        }
+
+        ModelScanner.Result c = ModelScanner.scan(clean, texts, new UnsupportedFlips.Evidence(texts, labels, true), settings, root, Probe.Progress.NONE);
+        assertTrue(a.wordsLabelled() && c.wordsLabelled());
+        for (UnsupportedFlips.Word w : c.unsupported()) {
+            assertTrue(w.score() < 0.3, "no word flips without support in the clean twin: " + w);
+        }
+    }
+
+    /** The posterior probability that a word's share of class c lies below the base rate, checked against closed forms and a numeric integral. */
+    @Test
+    void theDoubtIsTheBetaPosteriorBelowTheBaseRate() {
+        for (double x : new double[] {0.1, 0.37, 0.5, 0.9}) {
+            assertEquals(x, UnsupportedFlips.betaCdf(x, 1, 1), 1e-12, "Beta(1,1) is uniform");
+            assertEquals(x * x, UnsupportedFlips.betaCdf(x, 2, 1), 1e-12, "Beta(2,1)");
+            assertEquals(1 - (1 - x) * (1 - x), UnsupportedFlips.betaCdf(x, 1, 2), 1e-12, "Beta(1,2)");
+        }
+        // Beta(10, 19) below 0.509 (9 of 27 uses called c), by the midpoint rule on the density
+        int a = 10, b = 19, n = 200_000;
+        double logB = 0; // log B(a, b) = log((a-1)!(b-1)!/(a+b-1)!)
+        for (int i = 1; i < a + b; i++) {
+            logB += (i < a ? Math.log(i) : 0) + (i < b ? Math.log(i) : 0) - Math.log(i);
+        }
+        double sum = 0, h = 0.509 / n;
+        for (int i = 0; i < n; i++) {
+            double t = (i + 0.5) * h;
+            sum += Math.exp((a - 1) * Math.log(t) + (b - 1) * Math.log1p(-t) - logB) * h;
+        }
+        assertEquals(sum, UnsupportedFlips.betaCdf(0.509, a, b), 1e-6);
+        assertEquals(0, UnsupportedFlips.contradiction(0.5), "knowing nothing holds nothing against a word");
+        assertEquals(0, UnsupportedFlips.contradiction(0.3));
+        assertEquals(0.9, UnsupportedFlips.contradiction(0.95), 1e-12);
+        assertEquals(0, UnsupportedFlips.betaCdf(0, 3, 4));
+        assertEquals(1, UnsupportedFlips.betaCdf(1, 3, 4));
     }
 
     /** The sweep puts every word in front of the shortest victims: the planted trigger moves them as far as a sentiment word does, and only in the backdoored twin. */
