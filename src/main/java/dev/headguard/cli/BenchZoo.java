@@ -112,8 +112,8 @@ final class BenchZoo implements Callable<Integer> {
                     abbreviate(String.join(", ", top), 44) + (tokenTrigger ? (hit ? " ✓" : " ✗") : ""), res.seconds());
             if (res.unsupportedWins()) {
                 UnsupportedFlips.Word w = res.unsupported().get(0);
-                System.out.printf(Locale.ROOT, "%-26s   score from a word that flips without support: '%s' -> label %d, flips %.1f%%, %d of %d clean uses called it%n", "",
-                        w.text(), w.target(), 100 * w.flipRate(), w.usesCalledC(), w.uses());
+                System.out.printf(Locale.ROOT, "%-26s   score from a word that flips without support: '%s' -> label %d, flips %.1f%%, %d of %d clean texts using it %s so%n", "",
+                        w.text(), w.target(), 100 * w.flipRate(), w.usesCalledC(), w.uses(), res.wordsLabelled() ? "labelled" : "called");
             }
             if (pop != null) {
                 System.out.printf(Locale.ROOT, "%-26s   with its training set as suspects: %.1fx the FRR flagged (%d) -> score %.3f, %s; recovered words: %s%n", "",

@@ -114,9 +114,9 @@ public final class ScanReport {
         if (r.unsupportedWins()) {
             UnsupportedFlips.Word w = r.unsupported().get(0);
             s.append("Strongest evidence: <b>").append(Html.esc(w.text())).append("</b> as the first word moves ").append(Html.f(100 * w.flipRate(), 0))
-                    .append("% of clean inputs to label ").append(w.target()).append(", although the model calls only ").append(w.usesCalledC()).append(" of the ")
-                    .append(w.uses()).append(" clean texts that use it label ").append(w.target()).append(" (").append(Html.f(100 * w.baseRate(), 0))
-                    .append("% of all clean texts).</div>");
+                    .append("% of clean inputs to label ").append(w.target()).append(", although only ").append(w.usesCalledC()).append(" of the ")
+                    .append(w.uses()).append(" clean texts that use it are ").append(r.wordsLabelled() ? "labelled " : "called ").append(w.target())
+                    .append(" (").append(Html.f(100 * w.baseRate(), 0)).append("% of all clean texts).</div>");
         } else {
             s.append("Strongest candidate: <b>").append(Html.esc(best.text())).append("</b> moves ").append(Html.f(100 * best.flipRate(), 0))
                     .append("% of clean inputs to label ").append(best.target()).append(" and sends ").append(Html.f(100 * best.flaggedRate(), 0))
@@ -125,8 +125,10 @@ public final class ScanReport {
         s.append("<p class=\"note\">Score = the larger of two maxima: over candidates, flip rate × flagged rate (a sentiment word can flip predictions; a trigger also ")
                 .append("makes heads attend unlike they do on clean text, which the input scan, threshold set at ")
                 .append(Html.f(100 * r.scanner().settings().frr(), 0)).append("% false rejections on held-out clean texts, detects); over common words, ")
-                .append("flip rate as the first word × the doubt that the clean texts using the word lean to the class it flips to (an implicit trigger's ")
-                .append("anchor, such as a syntactic template's opening word, flips inputs the clean data gives it no reason to flip).</p>");
+                .append("flip rate as the first word × how surely the clean texts using the word lean away from the class it flips to, 2·doubt − 1 ")
+                .append("(an implicit trigger's anchor, such as a syntactic template's opening word, flips inputs the clean data gives it no reason to flip). ")
+                .append("Classes of the clean texts: ").append(r.wordsLabelled() ? "their labels" : "the model's predictions (the clean file has no labels)")
+                .append(".</p>");
         s.append("<h2>Candidate triggers</h2><table><tr><th class=l>candidate</th><th>target</th><th>flip rate</th><th>flagged</th><th>score shift</th><th>suspicion</th><th>gradient rank</th></tr>");
         for (ModelScanner.Candidate c : r.candidates().subList(0, Math.min(SHOWN, r.candidates().size()))) {
             s.append("<tr><td class=l>").append(Html.esc(c.text())).append("</td><td>").append(c.target()).append("</td><td>").append(Html.f(c.flipRate(), 3))
@@ -136,7 +138,7 @@ public final class ScanReport {
         s.append("</table>");
         if (!r.unsupported().isEmpty()) {
             s.append("<h2>Common words that flip without support</h2><table><tr><th class=l>word</th><th>target</th><th>flip rate (first word)</th>")
-                    .append("<th>clean texts using it</th><th>of them called target</th><th>base rate</th><th>doubt</th><th>score</th></tr>");
+                    .append("<th>clean texts using it</th><th>of them ").append(r.wordsLabelled() ? "labelled" : "called").append(" target</th><th>base rate</th><th>doubt</th><th>score</th></tr>");
             for (UnsupportedFlips.Word w : r.unsupported().subList(0, Math.min(SHOWN, r.unsupported().size()))) {
                 s.append("<tr><td class=l>").append(Html.esc(w.text())).append("</td><td>").append(w.target()).append("</td><td>").append(Html.f(w.flipRate(), 3))
                         .append("</td><td>").append(w.uses()).append("</td><td>").append(w.usesCalledC()).append("</td><td>").append(Html.f(w.baseRate(), 3))

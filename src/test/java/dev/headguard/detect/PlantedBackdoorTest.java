@@ -326,6 +326,10 @@ class PlantedBackdoorTest {
             triggers.add(t.get("text").asText());
         });
         assertTrue(triggers.subList(0, 5).contains("cf"), triggers.subList(0, 5).toString());
+        // A one-text-per-line clean file has no labels: the word counts come from the model's predictions, and say so.
+        assertEquals("predictions", json.get("word_counts_from").asText());
+        assertEquals("trigger_candidate", json.get("evidence").asText());
+        assertTrue(json.get("unsupported_flips").isArray());
         // With suspects (here clean texts: no population) the token search's verdict still stands, and the
         // combined score is the larger of the two.
         out.reset();
