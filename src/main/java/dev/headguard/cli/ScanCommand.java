@@ -412,8 +412,8 @@ final class ScanCommand implements Runnable {
                                 100 * c.flipRate(), 100 * c.flaggedRate(), c.suspicion());
                     }
                     if (!r.unsupported().isEmpty()) {
-                        System.out.println("common words that flip without support in the clean texts (flip rate as the first word; clean texts using it "
-                                + (r.wordsLabelled() ? "labelled" : "called") + " the label):");
+                        System.out.println("common words that flip without support in the clean texts (flip rate as the first word; of the clean texts using it, those "
+                                + (r.wordsLabelled() ? "labelled" : "called") + " that label):");
                         for (UnsupportedFlips.Word w : r.unsupported().subList(0, Math.min(4, r.unsupported().size()))) {
                             System.out.printf(Locale.ROOT, "  %-24s -> label %d  flips %5.1f%%  %d of %d (base %.0f%%)  doubt %.3f  score %.3f%n", "'" + w.text() + "'", w.target(),
                                     100 * w.flipRate(), w.usesCalledC(), w.uses(), 100 * w.baseRate(), w.doubt(), w.score());
