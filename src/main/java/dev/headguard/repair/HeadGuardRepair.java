@@ -6,6 +6,7 @@ import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
 import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
@@ -177,10 +178,13 @@ public final class HeadGuardRepair implements Defense {
         return "headguard";
     }
 
-    /** The model scan a repair starts from, on a seeded sample of the clean set. */
+    /**
+     * The model scan a repair starts from, on a seeded sample of the clean set; its word counts
+     * (unsupported flips) come from every labelled clean row, as `scan model`'s do from a labelled file.
+     */
     public static Plan scan(ModelStore.LoadedModel m, Dataset clean, Settings settings, NDManager root) {
         return Plan.of(ModelScanner.scan(m, Sample.of(clean.texts(), settings.scanTexts(), settings.repair().seed()),
-                ModelScanner.Settings.defaults(), root, Probe.Progress.NONE));
+                new UnsupportedFlips.Evidence(clean.texts(), clean.labels(), true), ModelScanner.Settings.defaults(), root, Probe.Progress.NONE));
     }
 
     /** The heads to repair: the plan's top {@code settings.heads()} that exist in the model, or all. */
