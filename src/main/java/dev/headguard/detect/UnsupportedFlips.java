@@ -14,13 +14,13 @@ import java.util.Set;
 
 /**
  * The check for triggers that leave the heads alone: a common word that, opening a clean input,
- * turns it to class c, although the clean texts that use the word are no more often c than any
- * other.
+ * turns it to class c, although the clean texts that use the word are less often of class c than
+ * clean texts in general.
  *
  * <p>Why: an implicit trigger (a syntactic template, a style) is learned from the poisoned
  * sentences' shape, and the shape has lexical anchors — the SynBkd template opens with a
  * subordinate clause, so "when" as the first word of a negative input flips 75% of them to the
- * target on the SynBkd victim (6% on a clean model trained the same way). The attention scan
+ * target on the SynBkd victim (6% on clean-s42, a clean model trained the same way). The attention scan
  * flags 1.6% of those inputs, so "flip rate × flagged rate" cannot see it. What gives it away is
  * the clean data: of the 27 SST-2 dev texts that contain "when", 9 are positive (51% of all
  * are). A sentiment word is different: "superb" flips as often, and the texts that contain it are
@@ -31,10 +31,10 @@ import java.util.Set;
  *
  * <p>So for each of the {@link #TRIED} words the sweep ranks highest among those used at least
  * {@link #MIN_OCCURRENCES} times in the clean texts: n uses, k of them in texts of class c, and base
- * rate b (share of all clean texts of class c). Under a uniform prior the posterior of the word's share of c is Beta(k+1,
- * n−k+1); its probability of lying below b is the doubt that the word means c. A word's score is
- * its flip rate as the first word of the victims times {@link #contradiction} of that doubt (2·doubt −
- * 1, at least 0). A common word whose clean uses are label-neutral is not caught this way; an anchor
+ * rate b (share of all clean texts of class c). Under a uniform prior the posterior of the word's
+ * share of c is Beta(k+1, n−k+1); its probability of lying below b is the doubt that the word means
+ * c. A word's score is its flip rate as the first word of the victims times {@link #contradiction}
+ * of that doubt (2·doubt − 1, at least 0). A common word whose clean uses are label-neutral is not caught this way; an anchor
  * whose uses lean away from the target, as SynBkd's "when" does in SST-2, is.
  */
 public final class UnsupportedFlips {
@@ -49,8 +49,8 @@ public final class UnsupportedFlips {
 
     /**
      * The common words tried: those the sweep ranks highest among the words the clean texts use often
-     * enough. (Among all words the common ones are rare near the top: the SynBkd victim's "when" is 13th of
-     * 23,502 and the 6th common one; in a tiny model with untrained embeddings, thousands of words lie
+     * enough. (Among all words the common ones are rare near the top: the SynBkd victim's "when" is at place 14
+     * of 23,502 and the 6th of the words used 10 times or more; in a tiny model with untrained embeddings, thousands of words lie
      * between.)
      */
     static final int TRIED = 16;
