@@ -27,7 +27,8 @@ import java.util.List;
  * sentence-opening cue works only there (the SynBkd victim's template opens with a subordinate
  * clause, and "when" as the first word of negative inputs flips 74% of them, against 11% on a
  * clean model; in the sweep it ranks 13th, behind negations such as "never", which turn a two-word
- * victim around on any model, so it is not among the words evaluated). Why one victim: the sweep is a compute-bound forward pass over the whole
+ * victim around on any model, so it is not among the 8 words evaluated here; {@link UnsupportedFlips}
+ * tries the sweep's best common words, and finds it). Why one victim: the sweep is a compute-bound forward pass over the whole
  * vocabulary (about 23,500 words for MiniLM's), and a second victim or a second placement doubled
  * a scan's time past its budget.
  */
