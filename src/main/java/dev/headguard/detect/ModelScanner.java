@@ -107,7 +107,7 @@ public final class ModelScanner {
 
         /** Whether the score comes from a word that flips without support rather than from a candidate trigger. */
         public boolean unsupportedWins() {
-            return !unsupported.isEmpty() && unsupported.get(0).score() > candidates.get(0).suspicion();
+            return ModelScanner.unsupportedWins(candidates, unsupported);
         }
 
         /** The text behind the score: the top candidate's, or the unsupported word's. */
@@ -265,7 +265,7 @@ public final class ModelScanner {
         int target = best.target();
         List<String> victims = victimsByClass.get(target);
         List<String> triggered = insertAll(victims, best.text(), settings.seed());
-        if (!unsupported.isEmpty() && unsupported.get(0).score() > score) {
+        if (unsupportedWins(kept, unsupported)) {
             UnsupportedFlips.Word w = unsupported.get(0);
             score = w.score();
             target = w.target();
@@ -276,6 +276,11 @@ public final class ModelScanner {
         List<Head> heads = rankHeads(model, victims, triggered, target, root, layers);
         return new Result(score >= settings.threshold(), score, settings.threshold(), target, kept, List.copyOf(unsupported), evidence.labelled(), heads,
                 layers, victimsByClass, triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Whether the top unsupported word (list sorted, highest first) outscores the top candidate: the one rule for both the score and the report. */
+    static boolean unsupportedWins(List<Candidate> candidates, List<UnsupportedFlips.Word> unsupported) {
+        return !unsupported.isEmpty() && unsupported.get(0).score() > candidates.get(0).suspicion();
     }
 
     private static Candidate evaluate(InputScanner scanner, List<String> victims, double victimMean, String text, int target, int rank, long seed,
