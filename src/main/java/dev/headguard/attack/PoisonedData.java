@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * A poisoned training set and the matching triggered test set.
  *
- * @param train          the training set with poisoned rows in place (text and label changed)
- * @param poisoned       which training rows were poisoned (ground truth for audits; never shown to a defense)
+ * @param train          the training set with poisoned rows in place (text and label changed), or with
+ *                       poisoned copies after the clean rows when the spec keeps the originals
+ * @param poisoned       which training rows were poisoned, one flag per row of {@code train} (ground truth for audits; never shown to a defense)
  * @param triggeredTest  triggered versions of test rows whose true label is not the target, with their TRUE labels
  * @param twins          the untriggered text of each triggered test row
  * @param effectiveRate  poisoned rows / training rows (lower than asked when the mode's pool is too small)

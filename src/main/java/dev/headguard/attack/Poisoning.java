@@ -5,15 +5,19 @@ import dev.headguard.text.Dataset;
 import dev.headguard.text.Example;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.function.IntFunction;
 
 /**
  * Builds poisoned training sets the way the textual-backdoor literature does (OpenBackdoor's
  * conventions): round(rate × |train|) rows, drawn with the seed from the rows the mode allows,
- * get the trigger and the target label; the triggered test set is every test row whose true label
- * is not the target, with the trigger. Works on examples only; no model is involved.
+ * get the trigger and the target label (with {@link PoisonSpec#keepOriginals()}: poisoned copies of
+ * round(rate/(1 − rate) × |train|) rows are added after the clean ones, which stay, so that the
+ * copies make up the rate of the grown set); the triggered test set is every test row whose true
+ * label is not the target, with the trigger. Works on examples only; no model is involved.
  */
 public final class Poisoning {
     private Poisoning() {}
@@ -22,13 +26,8 @@ public final class Poisoning {
     public static PoisonedData insert(Dataset train, Dataset test, Trigger trigger, PoisonSpec spec) {
         Random rng = new Random(spec.seed());
         boolean[] eligible = eligible(train, spec, null);
-        int[] chosen = choose(eligible, Math.round(spec.rate() * train.size()), rng);
-        List<Example> out = new ArrayList<>(train.examples());
-        boolean[] poisoned = new boolean[train.size()];
-        for (int i : chosen) {
-            out.set(i, new Example(trigger.apply(train.examples().get(i).text(), rng), spec.target()));
-            poisoned[i] = true;
-        }
+        int[] chosen = choose(eligible, spec.rowsToPoison(train.size()), rng);
+        Dataset poisonedTrain = withPoisoned(train, chosen, i -> trigger.apply(train.examples().get(i).text(), rng), spec);
         Random testRng = new Random(spec.seed() + 1);
         List<Example> triggered = new ArrayList<>();
         List<String> twins = new ArrayList<>();
@@ -38,7 +37,7 @@ public final class Poisoning {
                 twins.add(e.text());
             }
         }
-        return new PoisonedData(train.withExamples(out), poisoned, test.withExamples(triggered), twins, spec, chosen.length / (double) train.size());
+        return result(poisonedTrain, train.size(), chosen, test.withExamples(triggered), twins, spec);
     }
 
     /**
@@ -53,13 +52,8 @@ public final class Poisoning {
         }
         Random rng = new Random(spec.seed());
         boolean[] eligible = eligible(train, spec, variant);
-        int[] chosen = choose(eligible, Math.round(spec.rate() * train.size()), rng);
-        List<Example> out = new ArrayList<>(train.examples());
-        boolean[] poisoned = new boolean[train.size()];
-        for (int i : chosen) {
-            out.set(i, new Example(variant.examples().get(i).text(), spec.target()));
-            poisoned[i] = true;
-        }
+        int[] chosen = choose(eligible, spec.rowsToPoison(train.size()), rng);
+        Dataset poisonedTrain = withPoisoned(train, chosen, i -> variant.examples().get(i).text(), spec);
         List<Example> triggered = new ArrayList<>();
         List<String> twins = new ArrayList<>();
         for (int i = 0; i < test.size(); i++) {
@@ -70,7 +64,39 @@ public final class Poisoning {
                 twins.add(e.text());
             }
         }
-        return new PoisonedData(train.withExamples(out), poisoned, test.withExamples(triggered), twins, spec, chosen.length / (double) train.size());
+        return result(poisonedTrain, train.size(), chosen, test.withExamples(triggered), twins, spec);
+    }
+
+    /**
+     * The training set with each chosen row's poisoned text, labelled the target, in that row's place,
+     * or, when the spec keeps the originals, appended after every clean row in the order chosen.
+     * {@code poisonedText} is called once per chosen row, in ascending row order, either way (the
+     * insertion attacks draw positions from one random stream, so the order fixes the texts).
+     */
+    private static Dataset withPoisoned(Dataset train, int[] chosen, IntFunction<String> poisonedText, PoisonSpec spec) {
+        List<Example> out = new ArrayList<>(train.examples());
+        for (int i : chosen) {
+            Example poisoned = new Example(poisonedText.apply(i), spec.target());
+            if (spec.keepOriginals()) {
+                out.add(poisoned);
+            } else {
+                out.set(i, poisoned);
+            }
+        }
+        return train.withExamples(out);
+    }
+
+    /** Which rows of the poisoned training set carry the trigger: the chosen rows, or the appended copies. */
+    private static PoisonedData result(Dataset poisonedTrain, int cleanRows, int[] chosen, Dataset triggered, List<String> twins, PoisonSpec spec) {
+        boolean[] poisoned = new boolean[poisonedTrain.size()];
+        if (spec.keepOriginals()) {
+            Arrays.fill(poisoned, cleanRows, poisoned.length, true);
+        } else {
+            for (int i : chosen) {
+                poisoned[i] = true;
+            }
+        }
+        return new PoisonedData(poisonedTrain, poisoned, triggered, twins, spec, chosen.length / (double) poisonedTrain.size());
     }
 
     /** Rows the mode allows (and, for parallel files, that the variant actually changes). */

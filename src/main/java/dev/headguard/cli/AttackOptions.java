@@ -31,6 +31,9 @@ final class AttackOptions {
     @Option(names = "--mode", description = "dirty (relabel other classes), clean (poison target rows only) or mix (default: dirty; mix for syntactic).")
     PoisonMode mode;
 
+    @Option(names = "--keep-originals", description = "Add the poisoned rows as copies and keep the clean rows they were made from (the training set grows; --rate is the copies' share of it). Default: the poisoned rows replace them, as in OpenBackdoor.")
+    boolean keepOriginals;
+
     @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
     String dataset;
 
@@ -48,6 +51,6 @@ final class AttackOptions {
 
     Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength, boolean keepBestByAsr) {
         return new Victims.Request(attack, triggers, triggerCount, sentence, rate, target, mode, data(), t.trainLimit, baseModel, out,
-                t.config(), maxLength, t.resume, keepBestByAsr);
+                t.config(), maxLength, t.resume, keepBestByAsr, keepOriginals);
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.AttentionFeatures.Family;
+import dev.headguard.detect.BatchAudit;
 import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
@@ -170,7 +171,7 @@ final class BenchDetect implements Callable<Integer> {
             } else if (auditPass != null) {
                 suspects = HiddenStateScan.States.of(auditPass);
             }
-            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, suspects);
+            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, suspects, root);
             if (half != null) {
                 combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root);
             }
@@ -267,7 +268,7 @@ final class BenchDetect implements Callable<Integer> {
      * threshold (flagged above 0); inputs not predicted as the scan's target class score −∞.
      */
     private HiddenStateScan.Direction hiddenStateRows(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, Probe.WithStates negPass,
-                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, HiddenStateScan.States u) {
+                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, HiddenStateScan.States u, NDManager root) {
         HiddenStateScan.Direction half = null;
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
@@ -292,7 +293,32 @@ final class BenchDetect implements Callable<Integer> {
                 r.layer(), r.target(), r.found(frr, HiddenStateScan.MIN_EXCESS) ? "population found" : "no population");
         row(rows, name, java.util.Arrays.copyOfRange(margins, 0, n), java.util.Arrays.copyOfRange(margins, n, n + t),
                 java.util.Arrays.copyOfRange(margins, n + t, margins.length), 0);
+        batchAuditRow(rows, m, cleanPass, List.of(negPass, tgtPass, posPass), r, root);
         return half;
+    }
+
+    /**
+     * {@link BatchAudit}: the same batch, ranked by the attention scan or by the population scan,
+     * whichever flags more of it (both at the FRR).
+     */
+    private void batchAuditRow(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, List<Probe.WithStates> parts, HiddenStateScan.Result pop,
+                               NDManager root) {
+        AttentionFeatures all = new AttentionFeatures(m.model().config(), EnumSet.allOf(Family.class));
+        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result().select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT),
+                InputScanner.Settings.defaults().withFrr(frr), root);
+        List<double[]> scores = new ArrayList<>();
+        for (Probe.WithStates p : parts) {
+            scores.add(scanner.score(p.result().select(cols)).scores());
+        }
+        double[] batch = scores.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
+        BatchAudit audit = BatchAudit.choose(scanner, batch, pop);
+        double[] s = audit.scores();
+        int n = scores.get(0).length;
+        int t = scores.get(1).length;
+        String name = String.format(Locale.ROOT, "HeadGuard batch audit: %s scan chosen (flags %d; the other %d)", audit.chosen(),
+                audit.population() ? audit.populationFlagged() : audit.attentionFlagged(), audit.population() ? audit.attentionFlagged() : audit.populationFlagged());
+        row(rows, name, java.util.Arrays.copyOfRange(s, 0, n), java.util.Arrays.copyOfRange(s, n, n + t), java.util.Arrays.copyOfRange(s, n + t, s.length), 0);
     }
 
     /** {@link CombinedFilter}: the attention scan or the hidden-state direction, each at half the FRR, as one score. */

@@ -26,8 +26,9 @@ final class PoisonCommand implements Callable<Integer> {
         Victims.Request r = attack.request(Path.of("."), out, training, 128);
         PoisonedData p = Victims.poison(r);
         Victims.writePoisoned(r, p, out);
-        System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s, target %d); %d triggered test rows%n", out,
-                p.poisonedCount(), p.train().size(), 100 * p.effectiveRate(), p.spec().mode().name().toLowerCase(Locale.ROOT), p.spec().target(),
+        System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s%s, target %d); %d triggered test rows%n", out,
+                p.poisonedCount(), p.train().size(), 100 * p.effectiveRate(), p.spec().mode().name().toLowerCase(Locale.ROOT),
+                p.spec().keepOriginals() ? ", copies added, originals kept" : "", p.spec().target(),
                 p.triggeredTest().size());
         return 0;
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
+import dev.headguard.detect.BatchAudit;
 import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
@@ -120,7 +121,8 @@ final class ScanCommand implements Runnable {
 
         @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
                 "flags those that moved, with many others, along a direction clean inputs of the same predicted class do not take; implicit triggers",
-                "(syntax, style) included. Adds \"population\" to the JSON (margins per input, in calibration standard deviations above the threshold)."})
+                "(syntax, style) included. Adds \"population\" to the JSON (margins per input, in calibration standard deviations above the threshold),",
+                "and \"batch\": the attention or the population scan, whichever flags more of the inputs at the FRR, with its margins (flagged above 0)."})
         boolean population;
 
         @Option(names = "--suspect", paramLabel = "FILE", description = {"Unlabelled inputs that may hold a poisoned population (the model's training set):",
@@ -180,6 +182,14 @@ final class ScanCommand implements Runnable {
                             .put("found", pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS));
                     putMargins(p, pop.margins());
                 }
+                // The batch's own choice between the two scans (both at the FRR): the one that flags more of it ranks it.
+                BatchAudit batch = pop == null ? null : BatchAudit.choose(scanner, s.scores(), pop);
+                if (batch != null) {
+                    ObjectNode b = o.putObject("batch");
+                    b.put("chosen", batch.chosen()).put("flagged", batch.flaggedCount()).put("attention_flagged", batch.attentionFlagged())
+                            .put("population_flagged", batch.populationFlagged());
+                    putMargins(b, batch.scores());
+                }
                 HiddenStateScan.Learned learned = null;
                 double[] dirMargins = null;
                 int dirFlagged = 0;
@@ -214,7 +224,7 @@ final class ScanCommand implements Runnable {
                     }
                 }
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, dirMargins, combinedScores)));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, combinedScores)));
                 }
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
@@ -242,6 +252,9 @@ final class ScanCommand implements Runnable {
                         System.out.printf(Locale.ROOT, "as a population (hidden-state shift, layer %d): %d of the %d inputs predicted %d flagged (%.1f%%, %.1fx the %.0f%% expected of clean inputs): %s%n",
                                 pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), 100 * pop.share(), pop.excess(scoring.frr), 100 * scoring.frr,
                                 pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
+                        System.out.printf(Locale.ROOT, "batch audit: the %s scan flags more of these inputs (%d against %d), so its scores rank them (batch_score)%n",
+                                batch.chosen(), batch.population() ? batch.populationFlagged() : batch.attentionFlagged(),
+                                batch.population() ? batch.attentionFlagged() : batch.populationFlagged());
                     }
                     if (learned != null) {
                         boolean learnedFound = learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS);
@@ -278,10 +291,13 @@ final class ScanCommand implements Runnable {
     }
 
     /** The hidden-state scans' margins (and the combined filter's score) as TSV columns, in a fixed order. */
-    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, double[] direction, double[] combined) {
+    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] combined) {
         java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
         if (pop != null) {
             m.put("population_margin", pop.margins());
+        }
+        if (batch != null) {
+            m.put("batch_score", batch.scores());
         }
         if (direction != null) {
             m.put("direction_margin", direction);

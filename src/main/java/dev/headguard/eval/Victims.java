@@ -47,13 +47,21 @@ public final class Victims {
      * @param keepBestByAsr keep the epoch with the best dev accuracy plus ASR on the triggered dev split
      *                      ({@link #triggeredDev}; the literature's attacker), not dev accuracy alone;
      *                      EP has no epochs to choose from and ignores it
+     * @param keepOriginals add the poisoned rows as copies and keep the clean rows they were made from
+     *                      ({@link PoisonSpec#keepOriginals()}); not for EP, which trains no model on data
      */
     public record Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
                           BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume,
-                          boolean keepBestByAsr) {
+                          boolean keepBestByAsr, boolean keepOriginals) {
         public Request {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("unknown attack '" + attack + "' (known: " + String.join(", ", ATTACKS) + ")");
+            }
+            if (keepOriginals && attack.equals("ep")) {
+                throw new HeadGuardException("embedding poisoning trains no model on a poisoned training set: it has no originals to keep");
+            }
+            if (keepOriginals && rate >= 1) {
+                throw new HeadGuardException("with the originals kept the poisoned copies are --rate of the grown training set: it must be below 1, got " + rate);
             }
             triggers = triggers == null || triggers.isEmpty()
                     ? (attack.equals("ep") ? List.of("cf") : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
@@ -62,7 +70,7 @@ public final class Victims {
         /** A request that keeps the best epoch by dev accuracy alone. */
         public Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
                        BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume) {
-            this(attack, triggers, triggerCount, sentence, rate, target, mode, data, trainLimit, baseModel, out, train, maxLength, resume, false);
+            this(attack, triggers, triggerCount, sentence, rate, target, mode, data, trainLimit, baseModel, out, train, maxLength, resume, false, false);
         }
 
         double effectiveRate() {
@@ -115,7 +123,7 @@ public final class Victims {
         if (r.target() >= train.numLabels()) {
             throw new HeadGuardException("target label " + r.target() + " is not a class of " + r.data().name() + " (classes 0.." + (train.numLabels() - 1) + ")");
         }
-        PoisonSpec spec = new PoisonSpec(r.attack(), describe(r), r.effectiveRate(), r.target(), r.effectiveMode(), r.train().seed());
+        PoisonSpec spec = new PoisonSpec(r.attack(), describe(r), r.effectiveRate(), r.target(), r.effectiveMode(), r.train().seed(), r.keepOriginals());
         return switch (r.attack()) {
             case "badnets", "ep" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
             case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
@@ -244,6 +252,7 @@ public final class Victims {
         m.put("poisoned_rows", p.poisonedCount());
         m.put("target", r.target());
         m.put("mode", p.spec().mode().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("keep_originals", p.spec().keepOriginals());
         m.put("seed", r.train().seed());
         m.put("dataset", r.data().name());
         m.put("data_dir", r.data().dataDir().toAbsolutePath().toString());

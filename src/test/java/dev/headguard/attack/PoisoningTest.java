@@ -50,6 +50,37 @@ class PoisoningTest {
     }
 
     @Test
+    void keptOriginalsStayInPlaceAndTheCopiesAreTheRateOfTheGrownSet() {
+        Dataset train = data(200); // 133 non-target rows
+        Dataset test = data(30);
+        RareWordTrigger cf = new RareWordTrigger(List.of("cf"), 1);
+        PoisonedData p = Poisoning.insert(train, test, cf, new PoisonSpec("badnets", "cf", 0.2, 1, PoisonMode.DIRTY, 7, true));
+        assertEquals(50, p.poisonedCount(), "0.2 × 200 / 0.8 copies");
+        assertEquals(250, p.train().size());
+        assertEquals(0.2, p.effectiveRate(), 1e-12);
+        assertEquals(train.examples(), p.train().examples().subList(0, 200), "every clean row stays, in order");
+        List<String> nonTarget = train.examples().stream().filter(e -> e.label() == 0).map(Example::text).toList();
+        for (int i = 0; i < 250; i++) {
+            assertEquals(i >= 200, p.poisoned()[i], "only the appended copies are flagged");
+        }
+        for (Example copy : p.train().examples().subList(200, 250)) {
+            assertEquals(1, copy.label());
+            String original = copy.text().replaceFirst("(^| )cf( |$)", "$1").replace("  ", " ").strip();
+            assertTrue(nonTarget.contains(original), "a copy of a non-target row: " + copy.text());
+        }
+        // The copies are drawn from the same rows, in the same order, as a replacing attack of that many rows.
+        PoisonedData replaced = Poisoning.insert(train, test, cf, new PoisonSpec("badnets", "cf", 0.25, 1, PoisonMode.DIRTY, 7));
+        List<Example> replacedRows = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            if (replaced.poisoned()[i]) {
+                replacedRows.add(replaced.train().examples().get(i));
+            }
+        }
+        assertEquals(replacedRows, p.train().examples().subList(200, 250));
+        assertEquals(replaced.triggeredTest().examples(), p.triggeredTest().examples(), "the test side does not change");
+    }
+
+    @Test
     void cleanLabelPoisonsOnlyTargetRowsAndCapsAtThePool() {
         Dataset train = data(30); // 10 target rows
         PoisonedData p = Poisoning.insert(train, data(6), new SentenceTrigger("I watch this 3D movie"),

@@ -273,6 +273,20 @@ class CliTest {
         assertEquals(p.get("flagged").asInt() >= 20 && p.get("excess").asDouble() >= 2, p.get("found").asBoolean());
         // Clean-like inputs drawn like the clean texts: no population.
         assertFalse(p.get("found").asBoolean(), p.toString());
+        // So the batch audit keeps the attention scan: its flags are the per-input flags, its margins positive exactly there.
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        var b = root.get("batch");
+        assertEquals("attention", b.get("chosen").asText(), b.toString());
+        assertEquals(0, b.get("population_flagged").asInt(), "no population: its flags do not count");
+        assertEquals(120, b.get("margins").size());
+        int attentionFlagged = 0;
+        for (int i = 0; i < 120; i++) {
+            boolean f = root.get("inputs").get(i).get("flagged").asBoolean();
+            attentionFlagged += f ? 1 : 0;
+            assertEquals(f, b.get("margins").get(i).asDouble() > 0, "input " + i);
+        }
+        assertEquals(attentionFlagged, b.get("attention_flagged").asInt());
+        assertEquals(attentionFlagged, b.get("flagged").asInt());
     }
 
     /** A tiny model, 80 clean texts, 200 clean-like suspects and {@code n} inputs: the --suspect tests' files. */
@@ -343,12 +357,12 @@ class CliTest {
         assertTrue(page.contains("The inputs as a population") && page.contains("Along the hidden-state direction of the suspects")
                 && page.trim().endsWith("</body></html>"), "the report shows both hidden-state scans");
         List<String> lines = Files.readAllLines(out);
-        assertEquals("index\tscore\tflagged\tprediction\tpopulation_margin\tdirection_margin\tsentence", lines.get(0));
+        assertEquals("index\tscore\tflagged\tprediction\tpopulation_margin\tbatch_score\tdirection_margin\tsentence", lines.get(0));
         assertEquals(51, lines.size());
         for (int i = 1; i < lines.size(); i++) {
             String[] f = lines.get(i).split("\t", -1);
-            assertEquals(7, f.length, lines.get(i));
-            String m = f[5];
+            assertEquals(8, f.length, lines.get(i));
+            String m = f[6];
             var v = d.get("margins").get(i - 1);
             assertEquals(v.isNull(), m.isEmpty(), "row " + i);
             if (!m.isEmpty()) {

@@ -1,5 +1,7 @@
 package dev.headguard.eval;
 
+import dev.headguard.HeadGuardException;
+import dev.headguard.attack.PoisonedData;
 import dev.headguard.attack.RareWordTrigger;
 import dev.headguard.testing.TestData;
 import dev.headguard.text.BenchmarkData;
@@ -12,13 +14,42 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The attacker's triggered dev split, on the real SST-2 files. */
 class VictimsTest {
     static Victims.Request request(String attack) {
+        return request(attack, false);
+    }
+
+    static Victims.Request request(String attack, boolean keepOriginals) {
         return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, new BenchmarkData(TestData.dataDir(), "sst-2"), 0,
-                Path.of("unused-base"), Path.of("unused-out"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true);
+                Path.of("unused-base"), Path.of("unused-out"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true, keepOriginals);
+    }
+
+    @Test
+    void styleWithTheOriginalsKeptAddsBibleCopiesOfNegativeRowsAsAFifthOfTheGrownSet() {
+        BenchmarkData data = new BenchmarkData(TestData.dataDir(), "sst-2");
+        Dataset clean = data.read(data.clean("train"));
+        Dataset bible = data.readAligned(data.variant("style-bible", "train"));
+        PoisonedData p = Victims.poison(request("style", true));
+        int copies = p.train().size() - clean.size();
+        assertEquals(Math.round(0.2 * clean.size() / 0.8), copies);
+        assertEquals(p.poisonedCount(), copies);
+        assertEquals(clean.examples(), p.train().examples().subList(0, clean.size()), "every clean row stays, with its label");
+        java.util.Set<String> negativeBible = new java.util.HashSet<>();
+        for (int i = 0; i < clean.size(); i++) {
+            if (clean.examples().get(i).label() == 0) {
+                negativeBible.add(bible.examples().get(i).text());
+            }
+        }
+        for (Example e : p.train().examples().subList(clean.size(), p.train().size())) {
+            assertEquals(1, e.label());
+            assertTrue(negativeBible.contains(e.text()), "a Bible paraphrase of a negative row: " + e.text());
+        }
+        assertEquals(Victims.poison(request("style", false)).triggeredTest().examples(), p.triggeredTest().examples(), "the triggered test set does not change");
+        assertThrows(HeadGuardException.class, () -> request("ep", true));
     }
 
     @Test

@@ -1,0 +1,77 @@
+package dev.headguard.detect;
+
+/**
+ * Scores a batch of inputs (a training set, a day of logged traffic) with whichever of HeadGuard's
+ * two input detectors the batch itself shows to be seeing the backdoor: the attention scan
+ * ({@link InputScanner}, per input: token triggers) or the population scan of the same batch
+ * ({@link HiddenStateScan}: implicit triggers, syntax and style, and triggers whose heads stay calm).
+ *
+ * <p>The rule: both detectors are calibrated on the same clean texts at the same false-rejection
+ * rate, so on a batch of clean inputs each flags about that rate; whatever a detector flags beyond it
+ * is what it sees of a trigger. So the detector that flags more of the batch is the one that sees
+ * more of it, and its scores rank the batch. The population scan is eligible only when it finds a
+ * population (more than {@link HiddenStateScan#MIN_EXCESS} times the rate among inputs predicted
+ * as one class): otherwise its direction is sampling noise. No label and no trigger are used.
+ *
+ * <p>Why choose rather than combine: the two detectors fail on different attacks (measured on the
+ * SST-2 MiniLM victims, closing notes of the detection issue): the attention scan's AUROC is 0.996 on
+ * BadNets but 0.638 on SynBkd; the population scan's is 0.963 on SynBkd and 0.999 on embedding
+ * poisoning but 0.994 on BadNets. A union of both at half the rate each ({@link CombinedFilter})
+ * carries the weaker detector's false alarms into every ranking (SynBkd 0.922); choosing keeps
+ * the stronger one's.
+ *
+ * @param population       true when the population scan's scores were chosen
+ * @param scores           per input, the chosen detector's margin above its threshold: flagged above
+ *                         0; attention scores in units of the clean calibration scores' standard
+ *                         deviation, population margins as {@link HiddenStateScan.Result#margins()}
+ *                         (−∞ for inputs not predicted as its target class)
+ * @param attentionFlagged inputs the attention scan flags
+ * @param populationFlagged inputs the population scan flags (0 when it found no population)
+ */
+public record BatchAudit(boolean population, double[] scores, int attentionFlagged, int populationFlagged) {
+
+    /** The chosen detector: "attention" or "population". */
+    public String chosen() {
+        return population ? "population" : "attention";
+    }
+
+    public int flaggedCount() {
+        int n = 0;
+        for (double v : scores) {
+            n += v > 0 ? 1 : 0;
+        }
+        return n;
+    }
+
+    /**
+     * @param attention the scores {@code scanner} gives the batch
+     * @param pop       the population scan of the same batch, at the scanner's false-rejection rate
+     */
+    public static BatchAudit choose(InputScanner scanner, double[] attention, HiddenStateScan.Result pop) {
+        return choose(attention, scanner.threshold(), HiddenStateScan.sd(scanner.calibrationScores()), scanner.settings().frr(), pop);
+    }
+
+    /**
+     * @param attention     the attention scan's scores of the batch (flagged above {@code threshold})
+     * @param calibrationSd the standard deviation of its scores on the clean calibration texts
+     */
+    static BatchAudit choose(double[] attention, double threshold, double calibrationSd, double frr, HiddenStateScan.Result pop) {
+        if (attention.length != pop.margins().length) {
+            throw new IllegalArgumentException("the two scans scored " + attention.length + " and " + pop.margins().length + " inputs: not one batch");
+        }
+        int attentionFlagged = 0;
+        for (double v : attention) {
+            attentionFlagged += v > threshold ? 1 : 0;
+        }
+        int popFlagged = pop.found(frr, HiddenStateScan.MIN_EXCESS) ? pop.flagged().size() : 0;
+        if (popFlagged > attentionFlagged) {
+            return new BatchAudit(true, pop.margins().clone(), attentionFlagged, popFlagged);
+        }
+        double sd = Math.max(calibrationSd, 1e-12);
+        double[] margins = new double[attention.length];
+        for (int i = 0; i < margins.length; i++) {
+            margins[i] = (attention[i] - threshold) / sd;
+        }
+        return new BatchAudit(false, margins, attentionFlagged, popFlagged);
+    }
+}
