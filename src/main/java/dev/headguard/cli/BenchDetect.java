@@ -8,6 +8,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.AttentionFeatures.Family;
 import dev.headguard.detect.BatchAudit;
+import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
@@ -22,6 +23,7 @@ import dev.headguard.text.Dataset;
 import dev.headguard.text.DatasetReader;
 import dev.headguard.text.Example;
 import dev.headguard.text.Sample;
+import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -69,6 +71,10 @@ final class BenchDetect implements Callable<Integer> {
     @Option(names = "--suspect", paramLabel = "FILE", description = {"Unlabelled suspect inputs (the model's training set, logged traffic) to learn the hidden-state",
             "direction from, then score the test inputs along it, one by one (default: the --audit file, when given)."})
     Path suspect;
+
+    @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of the victim: also score the test inputs along the direction",
+            "learned from the clean set with the scan's strongest evidence put in (dev set only), alone and combined with the attention scan."})
+    Path scanReport;
 
     @Option(names = "--limit", defaultValue = "0", description = "Seeded sample of N clean-set rows, N test rows and N triggered rows (0: all).")
     int limit;
@@ -166,14 +172,17 @@ final class BenchDetect implements Callable<Integer> {
             }
             HiddenStateScan.States suspects = null;
             if (suspect != null) {
-                List<String> texts = DatasetReader.read(suspect, DatasetReader.Options.defaults()).texts();
+                List<String> texts = SentenceFile.readSentences(suspect); // unlabelled: a label column is not needed
                 suspects = HiddenStateScan.States.of(Probe.runWithStates(m, texts, null, root, 32, new StageProgress("suspects, hidden states")));
             } else if (auditPass != null) {
                 suspects = HiddenStateScan.States.of(auditPass);
             }
             HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, suspects, root);
             if (half != null) {
-                combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root);
+                combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root, "hidden-state direction");
+            }
+            if (scanReport != null) {
+                scanDirectionRows(rows, m, all, cleanSet.texts(), cleanPass, negPass, tgtPass, posPass, ScanCommand.evidenceOf(scanReport), root);
             }
             // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
             // target, so this says how much of their AUROC the direction adds to the predicted class.
@@ -321,9 +330,30 @@ final class BenchDetect implements Callable<Integer> {
         row(rows, name, java.util.Arrays.copyOfRange(s, 0, n), java.util.Arrays.copyOfRange(s, n, n + t), java.util.Arrays.copyOfRange(s, n + t, s.length), 0);
     }
 
-    /** {@link CombinedFilter}: the attention scan or the hidden-state direction, each at half the FRR, as one score. */
+    /**
+     * {@link CandidateDirection}: the direction learned from the clean set with the model scan's
+     * evidence put in, each test input scored on its own along it; then the same direction at half
+     * the FRR in the combined filter.
+     */
+    private void scanDirectionRows(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, List<String> cleanTexts, Probe.WithStates cleanPass,
+                                   Probe.WithStates negPass, Probe.WithStates tgtPass, Probe.WithStates posPass, CandidateDirection.Evidence evidence,
+                                   NDManager root) {
+        HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
+        HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
+        HiddenStateScan.States carriers = CandidateDirection.carrierStates(m, cleanTexts, evidence, hs, root,
+                new StageProgress("clean set carrying '" + evidence.text() + "'"));
+        HiddenStateScan.Learned learned = HiddenStateScan.learn(m, c, carriers, hs);
+        HiddenStateScan.Direction d = learned.direction();
+        String name = String.format(Locale.ROOT, "HeadGuard direction from the clean set carrying the scan's '%s'%s (layer %d, class %d; %s)", evidence.text(),
+                evidence.firstWord() ? " as first word" : "", d.layer(), d.target(), learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "no move");
+        row(rows, name, d.margins(HiddenStateScan.States.of(negPass)), d.margins(HiddenStateScan.States.of(tgtPass)), d.margins(HiddenStateScan.States.of(posPass)), 0);
+        combinedRow(rows, m, all, cleanPass.result(), negPass, tgtPass, posPass, HiddenStateScan.learn(m, c, carriers, hs.withFrr(frr / 2)).direction(), root,
+                "the scan's direction");
+    }
+
+    /** {@link CombinedFilter}: the attention scan or a hidden-state direction, each at half the FRR, as one score. */
     private void combinedRow(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, Probe.Result cleanProbe, Probe.WithStates neg,
-                             Probe.WithStates tgt, Probe.WithStates pos, HiddenStateScan.Direction half, NDManager root) {
+                             Probe.WithStates tgt, Probe.WithStates pos, HiddenStateScan.Direction half, NDManager root, String directionName) {
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
         InputScanner.Settings s = InputScanner.Settings.defaults().withFrr(frr / 2);
         InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT), s, root);
@@ -333,7 +363,7 @@ final class BenchDetect implements Callable<Integer> {
         for (Probe.WithStates p : List.of(neg, tgt, pos)) {
             score[k++] = filter.scores(p.result().select(cols), HiddenStateScan.States.of(p));
         }
-        row(rows, "HeadGuard combined: attention scan or hidden-state direction, each at FRR/2", score[0], score[1], score[2], 0);
+        row(rows, "HeadGuard combined: attention scan or " + directionName + ", each at FRR/2", score[0], score[1], score[2], 0);
     }
 
     /**

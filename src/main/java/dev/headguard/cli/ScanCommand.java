@@ -7,6 +7,7 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.BatchAudit;
+import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
@@ -130,7 +131,12 @@ final class ScanCommand implements Runnable {
                 "implicit triggers. Adds \"direction\" to the JSON (margins per input; flagged above 0)."})
         Path suspect;
 
-        @Option(names = "--combined", description = {"With --suspect: one filter at the --frr. An input is flagged when the attention scan or the suspects' direction",
+        @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of this model: learn the hidden-state direction from the clean texts",
+                "with the scan's strongest evidence put in (its top candidate, or its unsupported word as first word), then score each input on its own",
+                "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)."})
+        Path scanReport;
+
+        @Option(names = "--combined", description = {"With --suspect (or --scan): one filter at the --frr. An input is flagged when the attention scan or the suspects' (the scan's) direction",
                 "flags it, each at half the FRR, so that together they reject at most the FRR of clean inputs (the two flag lists side by side reject up",
                 "to twice it). Adds \"combined\" to the JSON (a score per input: the larger margin, flagged above 0) and a combined_score column;",
                 "--fail-on-detect then gates on its flags (and a --population's verdict) alone."})
@@ -147,15 +153,16 @@ final class ScanCommand implements Runnable {
             if (suspects != null && suspects.isEmpty()) {
                 throw new HeadGuardException(suspect + ": no texts");
             }
-            if (combined && suspects == null) {
-                throw new HeadGuardException("--combined needs --suspect FILE: the filter's second half is the direction learned from suspect inputs");
+            if (combined && suspects == null && scanReport == null) {
+                throw new HeadGuardException("--combined needs --suspect FILE or --scan REPORT: the filter's second half is a hidden-state direction learned from one of them");
             }
+            CandidateDirection.Evidence evidence = scanReport == null ? null : evidenceOf(scanReport);
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 // One pass over the clean texts and one over the inputs serve every scan: the attention
                 // features, and the [CLS] states when a hidden-state scan needs them.
                 InputScanner.Settings settings = scoring.settings();
                 AttentionFeatures f = new AttentionFeatures(m.model().config(), settings.families());
-                boolean states = population || suspects != null;
+                boolean states = population || suspects != null || evidence != null;
                 Probe.WithStates cleanPass = states ? Probe.runWithStates(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts"))
                         : new Probe.WithStates(Probe.run(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts")), null);
                 InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
@@ -210,7 +217,7 @@ final class ScanCommand implements Runnable {
                         dirFlagged += v > 0 ? 1 : 0;
                     }
                     d.put("flagged", dirFlagged);
-                    if (combined) {
+                    if (combined) { // the suspects' direction when both are given: a real population beats a recreated one
                         filter = CombinedFilter.calibrate(m, cleanPass.result(), f, settings, cleanStates, u, hs, root);
                         combinedScores = filter.scores(inPass.result(), inStates);
                         ObjectNode c = o.putObject("combined");
@@ -223,8 +230,40 @@ final class ScanCommand implements Runnable {
                         c.put("flagged", combinedFlagged);
                     }
                 }
+                HiddenStateScan.Learned fromScan = null;
+                double[] scanMargins = null;
+                int scanFlagged = 0;
+                if (evidence != null) {
+                    HiddenStateScan.States carriers = CandidateDirection.carrierStates(m, clean, evidence, hs, root,
+                            new StageProgress("clean texts carrying '" + evidence.text() + "'"));
+                    fromScan = HiddenStateScan.learn(m, cleanStates, carriers, hs);
+                    scanMargins = fromScan.direction().margins(inStates);
+                    for (double v : scanMargins) {
+                        scanFlagged += v > 0 ? 1 : 0;
+                    }
+                    ObjectNode d = o.putObject("scan_direction");
+                    d.put("text", evidence.text()).put("first_word", evidence.firstWord()).put("carriers", clean.size())
+                            .put("layer", fromScan.direction().layer()).put("target", fromScan.direction().target())
+                            .put("carriers_flagged", fromScan.scan().flagged().size()).put("carriers_share", fromScan.scan().share())
+                            .put("found", fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS)).put("flagged", scanFlagged);
+                    putMargins(d, scanMargins);
+                    if (combined && filter == null) {
+                        double half = scoring.frr / 2;
+                        filter = new CombinedFilter(InputScanner.calibrate(m, cleanPass.result(), f, settings.withFrr(half), root),
+                                HiddenStateScan.learn(m, cleanStates, carriers, hs.withFrr(half)).direction());
+                        combinedScores = filter.scores(inPass.result(), inStates);
+                        ObjectNode c = o.putObject("combined");
+                        c.put("frr", scoring.frr).put("attention_threshold", filter.attention().threshold()).put("direction", "scan");
+                        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
+                        for (double v : combinedScores) {
+                            a.add(v);
+                            combinedFlagged += v > 0 ? 1 : 0;
+                        }
+                        c.put("flagged", combinedFlagged);
+                    }
+                }
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, combinedScores)));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, scanMargins, combinedScores)));
                 }
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
@@ -263,19 +302,38 @@ final class ScanCommand implements Runnable {
                                 learnedFound ? "a poisoned population" : "no population, so the direction is noise and its flags are false rejections",
                                 dirFlagged, texts.size(), 100.0 * dirFlagged / texts.size());
                     }
+                    if (fromScan != null) {
+                        System.out.printf(Locale.ROOT, "along the hidden-state direction of the clean texts carrying the scan's '%s'%s (layer %d, class %d; %s): %d of %d inputs flagged (%.1f%%)%n",
+                                evidence.text(), evidence.firstWord() ? " as first word" : "", fromScan.direction().layer(), fromScan.direction().target(),
+                                fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "it does not move them, so the direction is noise",
+                                scanFlagged, texts.size(), 100.0 * scanFlagged / texts.size());
+                    }
                     if (filter != null) {
                         System.out.printf(Locale.ROOT, "combined filter (attention scan or direction, each at FRR %.3f): %d of %d inputs flagged (%.1f%%)%n",
                                 scoring.frr / 2, combinedFlagged, texts.size(), 100.0 * combinedFlagged / texts.size());
                     }
                 }
                 // A direction learned from suspects without a population carries no evidence: its flags do not gate.
-                boolean direction = learned != null && learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && dirFlagged > 0;
+                boolean direction = learned != null && learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && dirFlagged > 0
+                        || fromScan != null && fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && scanFlagged > 0;
                 boolean populationFound = pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
                 // With --combined the filter's flags replace both lists: it is the one that holds the FRR.
                 boolean found = filter != null ? combinedFlagged > 0 || populationFound : s.flaggedCount() > 0 || populationFound || direction;
                 return failOnDetect && found ? DETECTED : 0;
             }
         }
+    }
+
+    /** The evidence a 'scan model' report names: its unsupported word (as first word) when that gave the verdict, else its top candidate. */
+    static CandidateDirection.Evidence evidenceOf(Path report) {
+        com.fasterxml.jackson.databind.JsonNode r = RepairCommand.readScan(report);
+        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && r.path("unsupported_flips").size() > 0;
+        com.fasterxml.jackson.databind.JsonNode top = unsupported ? r.path("unsupported_flips").get(0) : r.path("triggers").path(0);
+        String text = top.path("text").asText("");
+        if (text.isBlank()) {
+            throw new HeadGuardException(report + ": the scan report names no trigger candidate");
+        }
+        return new CandidateDirection.Evidence(text, unsupported);
     }
 
     /** "margins": one per input, null where the scan does not score it (not predicted as the target). */
@@ -291,7 +349,7 @@ final class ScanCommand implements Runnable {
     }
 
     /** The hidden-state scans' margins (and the combined filter's score) as TSV columns, in a fixed order. */
-    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] combined) {
+    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] scanDirection, double[] combined) {
         java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
         if (pop != null) {
             m.put("population_margin", pop.margins());
@@ -301,6 +359,9 @@ final class ScanCommand implements Runnable {
         }
         if (direction != null) {
             m.put("direction_margin", direction);
+        }
+        if (scanDirection != null) {
+            m.put("scan_direction_margin", scanDirection);
         }
         if (combined != null) {
             m.put("combined_score", combined);

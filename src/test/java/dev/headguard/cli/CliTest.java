@@ -333,6 +333,43 @@ class CliTest {
     }
 
     @Test
+    void scanInputsAlongTheDirectionOfAScanReportsEvidence() throws IOException {
+        SuspectFixture x = suspectFixture(50);
+        Path model = x.model(), clean = x.clean(), inputs = x.inputs();
+        Path report = Files.writeString(tmp.resolve("report.json"),
+                "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"unsupported_flip\",\"unsupported_flips\":[{\"text\":\"when\"}]}");
+        Path out = tmp.resolve("scan-direction.tsv");
+        Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--scan", report.toString(),
+                "--combined", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        var d = root.get("scan_direction");
+        assertEquals("when", d.get("text").asText(), "the unsupported word gave the verdict: it is the evidence");
+        assertTrue(d.get("first_word").asBoolean());
+        assertEquals(50, d.get("margins").size());
+        int flagged = 0;
+        for (var v : d.get("margins")) {
+            flagged += !v.isNull() && v.asDouble() > 0 ? 1 : 0;
+        }
+        assertEquals(d.get("flagged").asInt(), flagged, "flagged means a positive margin");
+        assertEquals("scan", root.get("combined").get("direction").asText(), "without --suspect the combined filter uses the scan's direction");
+        assertEquals(50, root.get("combined").get("scores").size());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("index\tscore\tflagged\tprediction\tscan_direction_margin\tcombined_score\tsentence", lines.get(0));
+        assertEquals(51, lines.size());
+        // The top candidate when it gave the verdict; a report that names none is bad input.
+        Path candidate = Files.writeString(tmp.resolve("report2.json"), "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"trigger_candidate\"}");
+        Run c = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--scan", candidate.toString());
+        assertEquals(0, c.code(), c.err());
+        var cd = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out()).get("scan_direction");
+        assertEquals("dull", cd.get("text").asText());
+        assertFalse(cd.get("first_word").asBoolean());
+        Path empty = Files.writeString(tmp.resolve("report3.json"), "{\"heads\":[],\"triggers\":[]}");
+        assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--scan", empty.toString()),
+                "report3.json", "no trigger candidate");
+    }
+
+    @Test
     void scanInputsAlongASuspectDirectionScoresEachInputAndWritesItsColumn() throws IOException {
         SuspectFixture x = suspectFixture(50);
         Path model = x.model(), clean = x.clean(), suspects = x.suspects(), inputs = x.inputs();
