@@ -340,13 +340,26 @@ final class BenchDetect implements Callable<Integer> {
                                    NDManager root) {
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
-        HiddenStateScan.States carriers = CandidateDirection.carrierStates(m, cleanTexts, evidence, hs, root,
+        Probe.WithStates carrierPass = CandidateDirection.carrierPass(m, cleanTexts, evidence, all, hs, root,
                 new StageProgress("clean set carrying '" + evidence.text() + "'"));
+        HiddenStateScan.States carriers = HiddenStateScan.States.of(carrierPass);
         HiddenStateScan.Learned learned = HiddenStateScan.learn(m, c, carriers, hs);
         HiddenStateScan.Direction d = learned.direction();
         String name = String.format(Locale.ROOT, "HeadGuard direction from the clean set carrying the scan's '%s'%s (layer %d, class %d; %s)", evidence.text(),
                 evidence.firstWord() ? " as first word" : "", d.layer(), d.target(), learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "no move");
         row(rows, name, d.margins(HiddenStateScan.States.of(negPass)), d.margins(HiddenStateScan.States.of(tgtPass)), d.margins(HiddenStateScan.States.of(posPass)), 0);
+        // The filter the carriers choose: attention scan or this direction, whichever flags more of them.
+        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result().select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT),
+                InputScanner.Settings.defaults().withFrr(frr), root);
+        CandidateDirection.Choice choice = CandidateDirection.Choice.of(scanner, carrierPass.result().select(cols), learned);
+        double[][] score = new double[3][];
+        int k = 0;
+        for (Probe.WithStates p : List.of(negPass, tgtPass, posPass)) {
+            score[k++] = choice.scores(scanner, p.result().select(cols), d, HiddenStateScan.States.of(p));
+        }
+        row(rows, String.format(Locale.ROOT, "HeadGuard filter chosen by the scan's evidence: %s (carriers flagged: attention %d, direction %d)", choice.chosen(),
+                choice.attentionFlagged(), choice.directionFlagged()), score[0], score[1], score[2], 0);
         combinedRow(rows, m, all, cleanPass.result(), negPass, tgtPass, posPass, HiddenStateScan.learn(m, c, carriers, hs.withFrr(frr / 2)).direction(), root,
                 "the scan's direction");
     }

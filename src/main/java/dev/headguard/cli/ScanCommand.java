@@ -133,7 +133,8 @@ final class ScanCommand implements Runnable {
 
         @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of this model: learn the hidden-state direction from the clean texts",
                 "with the scan's strongest evidence put in (its top candidate, or its unsupported word as first word), then score each input on its own",
-                "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)."})
+                "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)",
+                "and \"scan_filter\": the attention scan or that direction, whichever flags more of the evidence-carrying clean texts, with its scores."})
         Path scanReport;
 
         @Option(names = "--combined", description = {"With --suspect (or --scan): one filter at the --frr. An input is flagged when the attention scan or the suspects' (the scan's) direction",
@@ -231,11 +232,14 @@ final class ScanCommand implements Runnable {
                     }
                 }
                 HiddenStateScan.Learned fromScan = null;
+                CandidateDirection.Choice choice = null;
+                double[] choiceScores = null;
                 double[] scanMargins = null;
                 int scanFlagged = 0;
                 if (evidence != null) {
-                    HiddenStateScan.States carriers = CandidateDirection.carrierStates(m, clean, evidence, hs, root,
+                    Probe.WithStates carrierPass = CandidateDirection.carrierPass(m, clean, evidence, f, hs, root,
                             new StageProgress("clean texts carrying '" + evidence.text() + "'"));
+                    HiddenStateScan.States carriers = HiddenStateScan.States.of(carrierPass);
                     fromScan = HiddenStateScan.learn(m, cleanStates, carriers, hs);
                     scanMargins = fromScan.direction().margins(inStates);
                     for (double v : scanMargins) {
@@ -247,6 +251,18 @@ final class ScanCommand implements Runnable {
                             .put("carriers_flagged", fromScan.scan().flagged().size()).put("carriers_share", fromScan.scan().share())
                             .put("found", fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS)).put("flagged", scanFlagged);
                     putMargins(d, scanMargins);
+                    // The per-input filter the carriers choose: the attention scan or this direction, whichever flags more of them.
+                    choice = CandidateDirection.Choice.of(scanner, carrierPass.result(), fromScan);
+                    choiceScores = choice.scores(scanner, inPass.result(), fromScan.direction(), inStates);
+                    ObjectNode ch = o.putObject("scan_filter");
+                    ch.put("chosen", choice.chosen()).put("attention_carriers_flagged", choice.attentionFlagged())
+                            .put("direction_carriers_flagged", choice.directionFlagged());
+                    int chosenFlagged = 0;
+                    for (double v : choiceScores) {
+                        chosenFlagged += v > 0 ? 1 : 0;
+                    }
+                    ch.put("flagged", chosenFlagged);
+                    putMargins(ch, choiceScores);
                     if (combined && filter == null) {
                         double half = scoring.frr / 2;
                         filter = new CombinedFilter(InputScanner.calibrate(m, cleanPass.result(), f, settings.withFrr(half), root),
@@ -263,7 +279,7 @@ final class ScanCommand implements Runnable {
                     }
                 }
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, scanMargins, combinedScores)));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, scanMargins, choiceScores, combinedScores)));
                 }
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
@@ -307,6 +323,9 @@ final class ScanCommand implements Runnable {
                                 evidence.text(), evidence.firstWord() ? " as first word" : "", fromScan.direction().layer(), fromScan.direction().target(),
                                 fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "it does not move them, so the direction is noise",
                                 scanFlagged, texts.size(), 100.0 * scanFlagged / texts.size());
+                        System.out.printf(Locale.ROOT, "filter chosen by the scan's evidence: the %s (it flags %d of the %d carriers, the other %d): scan_filter_score%n",
+                                choice.direction() ? "direction" : "attention scan", Math.max(choice.attentionFlagged(), choice.directionFlagged()), clean.size(),
+                                Math.min(choice.attentionFlagged(), choice.directionFlagged()));
                     }
                     if (filter != null) {
                         System.out.printf(Locale.ROOT, "combined filter (attention scan or direction, each at FRR %.3f): %d of %d inputs flagged (%.1f%%)%n",
@@ -349,7 +368,8 @@ final class ScanCommand implements Runnable {
     }
 
     /** The hidden-state scans' margins (and the combined filter's score) as TSV columns, in a fixed order. */
-    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] scanDirection, double[] combined) {
+    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] scanDirection, double[] scanFilter,
+                                                         double[] combined) {
         java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
         if (pop != null) {
             m.put("population_margin", pop.margins());
@@ -362,6 +382,9 @@ final class ScanCommand implements Runnable {
         }
         if (scanDirection != null) {
             m.put("scan_direction_margin", scanDirection);
+        }
+        if (scanFilter != null) {
+            m.put("scan_filter_score", scanFilter);
         }
         if (combined != null) {
             m.put("combined_score", combined);

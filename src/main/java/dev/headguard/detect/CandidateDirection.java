@@ -57,11 +57,14 @@ public final class CandidateDirection {
         }
     }
 
-    /** The [CLS] states of the clean texts with the evidence put in: the suspects {@link HiddenStateScan#learn} learns the direction from. */
-    public static HiddenStateScan.States carrierStates(ModelStore.LoadedModel model, List<String> cleanTexts, Evidence evidence,
-                                                       HiddenStateScan.Settings settings, NDManager root, Probe.Progress progress) {
-        List<String> carriers = evidence.carriers(cleanTexts, settings.seed());
-        return HiddenStateScan.States.of(Probe.runWithStates(model, carriers, null, root, settings.batchSize(), progress));
+    /**
+     * One pass over the clean texts with the evidence put in: their [CLS] states (the suspects
+     * {@link HiddenStateScan#learn} learns the direction from) and, when {@code features} is given,
+     * their attention features (for {@link Choice}).
+     */
+    public static Probe.WithStates carrierPass(ModelStore.LoadedModel model, List<String> cleanTexts, Evidence evidence, AttentionFeatures features,
+                                               HiddenStateScan.Settings settings, NDManager root, Probe.Progress progress) {
+        return Probe.runWithStates(model, evidence.carriers(cleanTexts, settings.seed()), features, root, settings.batchSize(), progress);
     }
 
     /**
@@ -72,6 +75,52 @@ public final class CandidateDirection {
      */
     public static HiddenStateScan.Learned learn(ModelStore.LoadedModel model, List<String> cleanTexts, HiddenStateScan.States cleanStates, Evidence evidence,
                                                 HiddenStateScan.Settings settings, NDManager root, Probe.Progress progress) {
-        return HiddenStateScan.learn(model, cleanStates, carrierStates(model, cleanTexts, evidence, settings, root, progress), settings);
+        Probe.WithStates carriers = carrierPass(model, cleanTexts, evidence, null, settings, root, progress);
+        return HiddenStateScan.learn(model, cleanStates, HiddenStateScan.States.of(carriers), settings);
+    }
+
+    /**
+     * Which of the two per-input detectors the evidence says to trust for this model: the attention
+     * scan or the evidence's direction, whichever flags more of the carriers at the same
+     * false-rejection rate. A token trigger that makes the heads converge is seen by both (the
+     * attention scan, which needs no class, is kept on a tie); an anchor word or a trigger the heads
+     * ignore moves the hidden state without moving the heads (SynBkd's "when": the attention scan
+     * flags few carriers, the direction most). The rule of {@link BatchAudit}, applied to the
+     * carriers instead of a batch of real inputs, so that each input is then scored on its own.
+     *
+     * @param direction        true when the direction was chosen
+     * @param attentionFlagged carriers the attention scan flags
+     * @param directionFlagged carriers the direction flags, each scored along the direction the other
+     *                         half of the carriers gave ({@link HiddenStateScan.Learned#scan()}: out of
+     *                         sample), 0 when the evidence does not move the hidden state
+     */
+    public record Choice(boolean direction, int attentionFlagged, int directionFlagged) {
+        public static Choice of(InputScanner scanner, Probe.Result carrierAttention, HiddenStateScan.Learned learned) {
+            int a = scanner.score(carrierAttention).flaggedCount();
+            double frr = scanner.settings().frr();
+            int d = learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? learned.scan().flagged().size() : 0;
+            return new Choice(d > a, a, d);
+        }
+
+        public String chosen() {
+            return direction ? "direction" : "attention";
+        }
+
+        /**
+         * Each input's score from the chosen detector, flagged above 0: the direction's margin, or the
+         * attention score's distance above its threshold in calibration standard deviations.
+         */
+        public double[] scores(InputScanner scanner, Probe.Result attention, HiddenStateScan.Direction d, HiddenStateScan.States states) {
+            if (direction) {
+                return d.margins(states);
+            }
+            double sd = Math.max(HiddenStateScan.sd(scanner.calibrationScores()), 1e-12);
+            double[] s = scanner.score(attention).scores();
+            double[] out = new double[s.length];
+            for (int i = 0; i < s.length; i++) {
+                out[i] = (s[i] - scanner.threshold()) / sd;
+            }
+            return out;
+        }
     }
 }

@@ -355,7 +355,17 @@ class CliTest {
         assertEquals("scan", root.get("combined").get("direction").asText(), "without --suspect the combined filter uses the scan's direction");
         assertEquals(50, root.get("combined").get("scores").size());
         List<String> lines = Files.readAllLines(out);
-        assertEquals("index\tscore\tflagged\tprediction\tscan_direction_margin\tcombined_score\tsentence", lines.get(0));
+        assertEquals("index\tscore\tflagged\tprediction\tscan_direction_margin\tscan_filter_score\tcombined_score\tsentence", lines.get(0));
+        // The filter the carriers choose scores every input with the chosen detector: flagged above 0.
+        var ch = root.get("scan_filter");
+        boolean byDirection = ch.get("chosen").asText().equals("direction");
+        assertEquals(byDirection, ch.get("direction_carriers_flagged").asInt() > ch.get("attention_carriers_flagged").asInt(), ch.toString());
+        for (int i = 0; i < 50; i++) {
+            var v = ch.get("margins").get(i);
+            boolean flaggedHere = !v.isNull() && v.asDouble() > 0;
+            var own = byDirection ? d.get("margins").get(i) : null;
+            assertEquals(byDirection ? !own.isNull() && own.asDouble() > 0 : root.get("inputs").get(i).get("flagged").asBoolean(), flaggedHere, "input " + i);
+        }
         assertEquals(51, lines.size());
         // The top candidate when it gave the verdict; a report that names none is bad input.
         Path candidate = Files.writeString(tmp.resolve("report2.json"), "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"trigger_candidate\"}");
