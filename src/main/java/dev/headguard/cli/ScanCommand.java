@@ -284,6 +284,7 @@ final class ScanCommand implements Runnable {
                 if (html != null) {
                     String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
                             + (learned == null ? "" : ScanReport.directionSection(learned, suspects.size(), scoring.frr, dirMargins, texts))
+                            + (choice == null ? "" : ScanReport.scanFilterSection(evidence, choice, fromScan, scoring.frr, choiceScores, texts))
                             + (combinedScores == null ? "" : ScanReport.combinedSection(scoring.frr, combinedScores, texts));
                     AtomicFiles.write(html, ScanReport.html(rep, extra));
                 }

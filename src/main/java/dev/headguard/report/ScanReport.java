@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.detect.AttentionFeatures;
+import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.HeadMaps;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
@@ -339,6 +340,26 @@ public final class ScanReport {
                 .append(found ? "they held a poisoned population" : "they held no population, so the direction is noise and its flags are false rejections")
                 .append("). Threshold: ").append(Html.f(100 * frr, 0)).append("% of held-out clean inputs of that class.</div>");
         return flaggedTable(s, order, margins, "margin (sd)", texts);
+    }
+
+    /**
+     * The filter the model scan's evidence chose ({@code scan inputs --scan}): which detector, why (how
+     * many of the evidence-carrying clean texts each flagged), and the inputs it flags, highest first.
+     */
+    public static String scanFilterSection(CandidateDirection.Evidence evidence, CandidateDirection.Choice choice, HiddenStateScan.Learned learned, double frr,
+                                           double[] scores, List<String> texts) {
+        List<Integer> order = flaggedFirst(scores);
+        StringBuilder s = new StringBuilder("<h2>The filter the model scan's evidence chose</h2>");
+        s.append("<div class=\"verdict ").append(order.isEmpty() ? "good" : "bad").append("\"><b>").append(order.size()).append(" of ").append(scores.length)
+                .append(" inputs flagged</b> by the ").append(choice.direction()
+                        ? "hidden-state direction (layer " + learned.direction().layer() + ", class " + learned.direction().target() + ")"
+                        : "attention scan")
+                .append(". The clean texts with the scan's <code>").append(Html.esc(evidence.text())).append("</code>")
+                .append(evidence.firstWord() ? " as first word" : " inserted").append(": the attention scan flags ").append(choice.attentionFlagged())
+                .append(" of them, the direction they move along ").append(choice.directionFlagged())
+                .append("; the one that flags more is the one that sees this backdoor. Threshold: ").append(Html.f(100 * frr, 0))
+                .append("% of held-out clean inputs.</div>");
+        return flaggedTable(s, order, scores, "score (sd)", texts);
     }
 
     /**

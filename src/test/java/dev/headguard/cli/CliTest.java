@@ -339,8 +339,9 @@ class CliTest {
         Path report = Files.writeString(tmp.resolve("report.json"),
                 "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"unsupported_flip\",\"unsupported_flips\":[{\"text\":\"when\"}]}");
         Path out = tmp.resolve("scan-direction.tsv");
+        Path html = tmp.resolve("scan-direction.html");
         Run r = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--scan", report.toString(),
-                "--combined", "--out", out.toString());
+                "--combined", "--out", out.toString(), "--html", html.toString());
         assertEquals(0, r.code(), r.err());
         var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
         var d = root.get("scan_direction");
@@ -367,6 +368,10 @@ class CliTest {
             assertEquals(byDirection ? !own.isNull() && own.asDouble() > 0 : root.get("inputs").get(i).get("flagged").asBoolean(), flaggedHere, "input " + i);
         }
         assertEquals(51, lines.size());
+        int chosenFlagged = ch.get("flagged").asInt();
+        String page = Files.readString(html);
+        assertTrue(page.contains("The filter the model scan's evidence chose") && page.contains(chosenFlagged + " of 50 inputs flagged</b> by the ")
+                && page.contains("<code>when</code> as first word") && page.trim().endsWith("</body></html>"), "the report names the chosen filter");
         // The top candidate when it gave the verdict; a report that names none is bad input.
         Path candidate = Files.writeString(tmp.resolve("report2.json"), "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"trigger_candidate\"}");
         Run c = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--scan", candidate.toString());
