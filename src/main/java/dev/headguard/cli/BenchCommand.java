@@ -281,9 +281,13 @@ final class BenchCommand implements Callable<Integer> {
                             @Override
                             public void onEpoch(Trainer.Epoch e) {
                                 bar.onEpoch(e);
-                                System.out.printf(Locale.ROOT, "epoch %d: %d sentences in %.1f s = %.1f sentences/s, %.1f GFLOP/s = %.0f%% of the matmul peak; dev accuracy %.4f; RSS %.0f MiB (peak so far %.0f MiB)%n",
+                                // The JVM grows its heap lazily, and those pages count in the RSS too: what is left
+                                // when the JVM's own committed memory is taken out is the native footprint (DJL's arrays).
+                                long rss = Rss.current();
+                                long jvm = Rss.jvmCommitted();
+                                System.out.printf(Locale.ROOT, "epoch %d: %d sentences in %.1f s = %.1f sentences/s, %.1f GFLOP/s = %.0f%% of the matmul peak; dev accuracy %.4f; RSS %.0f MiB (peak so far %.0f MiB; JVM heap and non-heap committed %.0f MiB, the rest %.0f MiB)%n",
                                         e.epoch(), train.size(), e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond(), 100 * e.gflopPerSecond() / peak,
-                                        e.devAccuracy(), Rss.current() / 1048576.0, peakRss[0] / 1048576.0);
+                                        e.devAccuracy(), rss / 1048576.0, peakRss[0] / 1048576.0, jvm / 1048576.0, (rss - jvm) / 1048576.0);
                             }
                         });
                 System.out.printf(Locale.ROOT, "best dev accuracy %.4f (epoch %d); losses of the first 5 steps: %s%n", r.state().bestDevAccuracy(),

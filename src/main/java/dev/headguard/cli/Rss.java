@@ -21,4 +21,13 @@ public final class Rss {
         }
         return 0;
     }
+
+    /**
+     * Bytes the JVM has committed for its heap and its own non-heap areas (metaspace, code cache):
+     * an upper bound on the RSS the JVM itself accounts for; the RSS beyond it is native memory.
+     */
+    public static long jvmCommitted() {
+        java.lang.management.MemoryMXBean m = java.lang.management.ManagementFactory.getMemoryMXBean();
+        return m.getHeapMemoryUsage().getCommitted() + m.getNonHeapMemoryUsage().getCommitted();
+    }
 }
