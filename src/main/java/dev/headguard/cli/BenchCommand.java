@@ -281,8 +281,11 @@ final class BenchCommand implements Callable<Integer> {
                             @Override
                             public void onEpoch(Trainer.Epoch e) {
                                 bar.onEpoch(e);
-                                // The JVM grows its heap lazily, and those pages count in the RSS too: what is left
-                                // when the JVM's own committed memory is taken out is the native footprint (DJL's arrays).
+                                // The JVM touches its heap lazily, and those pages count in the RSS too, so a run's RSS
+                                // grows while the native footprint (DJL's arrays) stays flat. RSS minus the JVM's committed
+                                // memory is the native footprint exactly when the heap is resident from the start
+                                // (HEADGUARD_JAVA_OPTS="-Xms3g -Xmx3g -XX:+AlwaysPreTouch": 2142 → 2143 → 2143 MiB over three
+                                // epochs of 3000 SST-2 rows); otherwise it also grows as heap pages are first touched.
                                 long rss = Rss.current();
                                 long jvm = Rss.jvmCommitted();
                                 System.out.printf(Locale.ROOT, "epoch %d: %d sentences in %.1f s = %.1f sentences/s, %.1f GFLOP/s = %.0f%% of the matmul peak; dev accuracy %.4f; RSS %.0f MiB (peak so far %.0f MiB; JVM heap and non-heap committed %.0f MiB, the rest %.0f MiB)%n",

@@ -24,7 +24,8 @@ public final class Rss {
 
     /**
      * Bytes the JVM has committed for its heap and its own non-heap areas (metaspace, code cache):
-     * an upper bound on the RSS the JVM itself accounts for; the RSS beyond it is native memory.
+     * an upper bound on the RSS the JVM itself accounts for (committed heap pages are resident only once
+     * touched, unless the heap is pre-touched), so the RSS beyond it is at most the native memory.
      */
     public static long jvmCommitted() {
         java.lang.management.MemoryMXBean m = java.lang.management.ManagementFactory.getMemoryMXBean();
