@@ -117,7 +117,7 @@ final class ScanCommand implements Runnable {
         @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
         Path html;
 
-        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction; with --combined: when the combined filter flags one, or a population is found).")
+        @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction; with --scan: or along the scan's direction, when its evidence moves the clean texts; with --combined: when the combined filter flags one, or a population is found).")
         boolean failOnDetect;
 
         @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
