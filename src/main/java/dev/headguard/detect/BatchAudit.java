@@ -48,30 +48,21 @@ public record BatchAudit(boolean population, double[] scores, int attentionFlagg
      * @param pop       the population scan of the same batch, at the scanner's false-rejection rate
      */
     public static BatchAudit choose(InputScanner scanner, double[] attention, HiddenStateScan.Result pop) {
-        return choose(attention, scanner.threshold(), HiddenStateScan.sd(scanner.calibrationScores()), scanner.settings().frr(), pop);
+        return choose(scanner.margins(attention), scanner.settings().frr(), pop);
     }
 
-    /**
-     * @param attention     the attention scan's scores of the batch (flagged above {@code threshold})
-     * @param calibrationSd the standard deviation of its scores on the clean calibration texts
-     */
-    static BatchAudit choose(double[] attention, double threshold, double calibrationSd, double frr, HiddenStateScan.Result pop) {
+    /** @param attention the attention scan's margins of the batch ({@link InputScanner#margins}: flagged above 0) */
+    static BatchAudit choose(double[] attention, double frr, HiddenStateScan.Result pop) {
         if (attention.length != pop.margins().length) {
             throw new IllegalArgumentException("the two scans scored " + attention.length + " and " + pop.margins().length + " inputs: not one batch");
         }
         int attentionFlagged = 0;
         for (double v : attention) {
-            attentionFlagged += v > threshold ? 1 : 0;
+            attentionFlagged += v > 0 ? 1 : 0;
         }
         int popFlagged = pop.found(frr, HiddenStateScan.MIN_EXCESS) ? pop.flagged().size() : 0;
-        if (popFlagged > attentionFlagged) {
-            return new BatchAudit(true, pop.margins().clone(), attentionFlagged, popFlagged);
-        }
-        double sd = Math.max(calibrationSd, 1e-12);
-        double[] margins = new double[attention.length];
-        for (int i = 0; i < margins.length; i++) {
-            margins[i] = (attention[i] - threshold) / sd;
-        }
-        return new BatchAudit(false, margins, attentionFlagged, popFlagged);
+        return popFlagged > attentionFlagged
+                ? new BatchAudit(true, pop.margins().clone(), attentionFlagged, popFlagged)
+                : new BatchAudit(false, attention.clone(), attentionFlagged, popFlagged);
     }
 }

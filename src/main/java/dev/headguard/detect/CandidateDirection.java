@@ -114,13 +114,7 @@ public final class CandidateDirection {
             if (direction) {
                 return d.margins(states);
             }
-            double sd = Math.max(HiddenStateScan.sd(scanner.calibrationScores()), 1e-12);
-            double[] s = scanner.score(attention).scores();
-            double[] out = new double[s.length];
-            for (int i = 0; i < s.length; i++) {
-                out[i] = (s[i] - scanner.threshold()) / sd;
-            }
-            return out;
+            return scanner.margins(scanner.score(attention).scores());
         }
     }
 }

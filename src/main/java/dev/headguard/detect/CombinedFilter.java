@@ -18,7 +18,6 @@ import dev.headguard.model.io.ModelStore;
 public final class CombinedFilter {
     private final InputScanner attention;
     private final HiddenStateScan.Direction direction;
-    private final double attentionSd;
 
     /**
      * @param attention an input scanner calibrated at half the filter's FRR
@@ -27,7 +26,6 @@ public final class CombinedFilter {
     public CombinedFilter(InputScanner attention, HiddenStateScan.Direction direction) {
         this.attention = attention;
         this.direction = direction;
-        this.attentionSd = Math.max(HiddenStateScan.sd(attention.calibrationScores()), 1e-12);
     }
 
     /**
@@ -46,11 +44,11 @@ public final class CombinedFilter {
 
     /** Each input's score (above 0: flagged), from its attention features and its [CLS] states. */
     public double[] scores(Probe.Result pass, HiddenStateScan.States states) {
-        double[] a = attention.score(pass).scores();
+        double[] a = attention.margins(attention.score(pass).scores());
         double[] d = direction.margins(states);
         double[] out = new double[a.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = Math.max((a[i] - attention.threshold()) / attentionSd, d[i]);
+            out[i] = Math.max(a[i], d[i]);
         }
         return out;
     }

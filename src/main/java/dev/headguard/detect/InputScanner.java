@@ -203,6 +203,20 @@ public final class InputScanner {
         return clean;
     }
 
+    /**
+     * Scores as margins above the threshold in standard deviations of the calibration scores (flagged
+     * exactly above 0): the scale on which the attention scan's scores sit beside the hidden-state
+     * margins ({@link CombinedFilter}, {@link BatchAudit}, {@link CandidateDirection.Choice}).
+     */
+    public double[] margins(double[] scores) {
+        double sd = Math.max(HiddenStateScan.sd(calibrationScores), 1e-12);
+        double[] out = new double[scores.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (scores[i] - threshold) / sd;
+        }
+        return out;
+    }
+
     /** Scores of the held-out calibration half. */
     public double[] calibrationScores() {
         return calibrationScores.clone();

@@ -25,11 +25,11 @@ class BatchAuditTest {
         return new HiddenStateScan.Result(4, 1, idx, flagged / (double) n, new double[7], n, margins);
     }
 
-    /** Attention scores: the last {@code flagged} of n above the threshold 10. */
+    /** Attention margins: the last {@code flagged} of n above 0. */
     static double[] attention(int n, int flagged) {
         double[] a = new double[n];
         for (int i = 0; i < n; i++) {
-            a[i] = i >= n - flagged ? 12 : 8;
+            a[i] = i >= n - flagged ? 1 : -1;
         }
         return a;
     }
@@ -37,14 +37,14 @@ class BatchAuditTest {
     @Test
     void theDetectorThatFlagsMoreOfTheBatchRanksIt() {
         // A batch of 400 where the population scan flags 120 (6x the 5% rate) and the attention scan 30.
-        BatchAudit pop = BatchAudit.choose(attention(400, 30), 10, 2, 0.05, population(400, 120));
+        BatchAudit pop = BatchAudit.choose(attention(400, 30), 0.05, population(400, 120));
         assertTrue(pop.population());
         assertEquals("population", pop.chosen());
         assertEquals(120, pop.flaggedCount());
         assertEquals(30, pop.attentionFlagged());
         assertArrayEquals(population(400, 120).margins(), pop.scores());
-        // The other way round: attention's margins, in calibration standard deviations above its threshold.
-        BatchAudit att = BatchAudit.choose(attention(400, 200), 10, 2, 0.05, population(400, 120));
+        // The other way round: the attention scan's margins rank the batch.
+        BatchAudit att = BatchAudit.choose(attention(400, 200), 0.05, population(400, 120));
         assertFalse(att.population());
         assertEquals(200, att.flaggedCount());
         assertEquals(120, att.populationFlagged());
@@ -55,10 +55,10 @@ class BatchAuditTest {
     @Test
     void aPopulationScanThatFindsNoPopulationIsNeverChosen() {
         // 30 of 400 is 1.5x the 5% rate: under the 2x bar, so sampling noise however few the attention scan flags.
-        BatchAudit a = BatchAudit.choose(attention(400, 5), 10, 2, 0.05, population(400, 30));
+        BatchAudit a = BatchAudit.choose(attention(400, 5), 0.05, population(400, 30));
         assertFalse(a.population());
         assertEquals(0, a.populationFlagged());
         assertEquals(5, a.flaggedCount());
-        assertThrows(IllegalArgumentException.class, () -> BatchAudit.choose(attention(10, 1), 10, 2, 0.05, population(11, 5)));
+        assertThrows(IllegalArgumentException.class, () -> BatchAudit.choose(attention(10, 1), 0.05, population(11, 5)));
     }
 }
