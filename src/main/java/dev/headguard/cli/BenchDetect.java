@@ -177,12 +177,14 @@ final class BenchDetect implements Callable<Integer> {
             } else if (auditPass != null) {
                 suspects = HiddenStateScan.States.of(auditPass);
             }
-            HiddenStateScan.Direction half = hiddenStateRows(rows, m, cleanPass, negPass, tgtPass, posPass, suspects, root);
+            // The default attention scan at the FRR, calibrated once for the rows that choose between it and a direction.
+            InputScanner defaultScanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(AttentionFeatures.DEFAULT)), defaults, base, root);
+            HiddenStateScan.Direction half = hiddenStateRows(rows, m, all, defaultScanner, cleanPass, negPass, tgtPass, posPass, suspects);
             if (half != null) {
                 combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root, "hidden-state direction");
             }
             if (scanReport != null) {
-                scanDirectionRows(rows, m, all, cleanSet.texts(), cleanPass, negPass, tgtPass, posPass, ScanCommand.evidenceOf(scanReport), root);
+                scanDirectionRows(rows, m, all, defaultScanner, cleanSet.texts(), cleanPass, negPass, tgtPass, posPass, ScanCommand.evidenceOf(scanReport), root);
             }
             // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
             // target, so this says how much of their AUROC the direction adds to the predicted class.
@@ -276,8 +278,8 @@ final class BenchDetect implements Callable<Integer> {
      * together as one batch of traffic. Margins are in calibration standard deviations above the
      * threshold (flagged above 0); inputs not predicted as the scan's target class score −∞.
      */
-    private HiddenStateScan.Direction hiddenStateRows(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, Probe.WithStates negPass,
-                                                     Probe.WithStates tgtPass, Probe.WithStates posPass, HiddenStateScan.States u, NDManager root) {
+    private HiddenStateScan.Direction hiddenStateRows(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, Probe.WithStates cleanPass,
+                                                     Probe.WithStates negPass, Probe.WithStates tgtPass, Probe.WithStates posPass, HiddenStateScan.States u) {
         HiddenStateScan.Direction half = null;
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
@@ -302,7 +304,7 @@ final class BenchDetect implements Callable<Integer> {
                 r.layer(), r.target(), r.found(frr, HiddenStateScan.MIN_EXCESS) ? "population found" : "no population");
         row(rows, name, java.util.Arrays.copyOfRange(margins, 0, n), java.util.Arrays.copyOfRange(margins, n, n + t),
                 java.util.Arrays.copyOfRange(margins, n + t, margins.length), 0);
-        batchAuditRow(rows, m, cleanPass, List.of(negPass, tgtPass, posPass), r, root);
+        batchAuditRow(rows, all, scanner, List.of(negPass, tgtPass, posPass), r);
         return half;
     }
 
@@ -310,12 +312,8 @@ final class BenchDetect implements Callable<Integer> {
      * {@link BatchAudit}: the same batch, ranked by the attention scan or by the population scan,
      * whichever flags more of it (both at the FRR).
      */
-    private void batchAuditRow(ArrayNode rows, ModelStore.LoadedModel m, Probe.WithStates cleanPass, List<Probe.WithStates> parts, HiddenStateScan.Result pop,
-                               NDManager root) {
-        AttentionFeatures all = new AttentionFeatures(m.model().config(), EnumSet.allOf(Family.class));
+    private void batchAuditRow(ArrayNode rows, AttentionFeatures all, InputScanner scanner, List<Probe.WithStates> parts, HiddenStateScan.Result pop) {
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
-        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result().select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT),
-                InputScanner.Settings.defaults().withFrr(frr), root);
         List<double[]> scores = new ArrayList<>();
         for (Probe.WithStates p : parts) {
             scores.add(scanner.score(p.result().select(cols)).scores());
@@ -335,7 +333,7 @@ final class BenchDetect implements Callable<Integer> {
      * evidence put in, each test input scored on its own along it; then the same direction at half
      * the FRR in the combined filter.
      */
-    private void scanDirectionRows(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, List<String> cleanTexts, Probe.WithStates cleanPass,
+    private void scanDirectionRows(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, List<String> cleanTexts, Probe.WithStates cleanPass,
                                    Probe.WithStates negPass, Probe.WithStates tgtPass, Probe.WithStates posPass, CandidateDirection.Evidence evidence,
                                    NDManager root) {
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
@@ -350,8 +348,6 @@ final class BenchDetect implements Callable<Integer> {
         row(rows, name, d.margins(HiddenStateScan.States.of(negPass)), d.margins(HiddenStateScan.States.of(tgtPass)), d.margins(HiddenStateScan.States.of(posPass)), 0);
         // The filter the carriers choose: attention scan or this direction, whichever flags more of them.
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
-        InputScanner scanner = InputScanner.calibrate(m, cleanPass.result().select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT),
-                InputScanner.Settings.defaults().withFrr(frr), root);
         CandidateDirection.Choice choice = CandidateDirection.Choice.of(scanner, carrierPass.result().select(cols), learned);
         double[][] score = new double[3][];
         int k = 0;

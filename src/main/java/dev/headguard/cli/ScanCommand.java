@@ -214,21 +214,12 @@ final class ScanCommand implements Runnable {
                             .put("suspects_flagged", learned.scan().flagged().size()).put("suspects_share", learned.scan().share())
                             .put("found", learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS));
                     putMargins(d, dirMargins);
-                    for (double v : dirMargins) {
-                        dirFlagged += v > 0 ? 1 : 0;
-                    }
+                    dirFlagged = positives(dirMargins);
                     d.put("flagged", dirFlagged);
                     if (combined) { // the suspects' direction when both are given: a real population beats a recreated one
                         filter = CombinedFilter.calibrate(m, cleanPass.result(), f, settings, cleanStates, u, hs, root);
                         combinedScores = filter.scores(inPass.result(), inStates);
-                        ObjectNode c = o.putObject("combined");
-                        c.put("frr", scoring.frr).put("attention_threshold", filter.attention().threshold());
-                        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
-                        for (double v : combinedScores) {
-                            a.add(v);
-                            combinedFlagged += v > 0 ? 1 : 0;
-                        }
-                        c.put("flagged", combinedFlagged);
+                        combinedFlagged = putCombined(o, scoring.frr, filter, combinedScores, "suspects");
                     }
                 }
                 HiddenStateScan.Learned fromScan = null;
@@ -242,9 +233,7 @@ final class ScanCommand implements Runnable {
                     HiddenStateScan.States carriers = HiddenStateScan.States.of(carrierPass);
                     fromScan = HiddenStateScan.learn(m, cleanStates, carriers, hs);
                     scanMargins = fromScan.direction().margins(inStates);
-                    for (double v : scanMargins) {
-                        scanFlagged += v > 0 ? 1 : 0;
-                    }
+                    scanFlagged = positives(scanMargins);
                     ObjectNode d = o.putObject("scan_direction");
                     d.put("text", evidence.text()).put("first_word", evidence.firstWord()).put("carriers", clean.size())
                             .put("layer", fromScan.direction().layer()).put("target", fromScan.direction().target())
@@ -257,25 +246,14 @@ final class ScanCommand implements Runnable {
                     ObjectNode ch = o.putObject("scan_filter");
                     ch.put("chosen", choice.chosen()).put("attention_carriers_flagged", choice.attentionFlagged())
                             .put("direction_carriers_flagged", choice.directionFlagged());
-                    int chosenFlagged = 0;
-                    for (double v : choiceScores) {
-                        chosenFlagged += v > 0 ? 1 : 0;
-                    }
-                    ch.put("flagged", chosenFlagged);
+                    ch.put("flagged", positives(choiceScores));
                     putMargins(ch, choiceScores);
                     if (combined && filter == null) {
                         double half = scoring.frr / 2;
                         filter = new CombinedFilter(InputScanner.calibrate(m, cleanPass.result(), f, settings.withFrr(half), root),
                                 HiddenStateScan.learn(m, cleanStates, carriers, hs.withFrr(half)).direction());
                         combinedScores = filter.scores(inPass.result(), inStates);
-                        ObjectNode c = o.putObject("combined");
-                        c.put("frr", scoring.frr).put("attention_threshold", filter.attention().threshold()).put("direction", "scan");
-                        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
-                        for (double v : combinedScores) {
-                            a.add(v);
-                            combinedFlagged += v > 0 ? 1 : 0;
-                        }
-                        c.put("flagged", combinedFlagged);
+                        combinedFlagged = putCombined(o, scoring.frr, filter, combinedScores, "scan");
                     }
                 }
                 if (out != null) {
@@ -354,6 +332,31 @@ final class ScanCommand implements Runnable {
             throw new HeadGuardException(report + ": the scan report names no trigger candidate");
         }
         return new CandidateDirection.Evidence(text, unsupported);
+    }
+
+    /** Inputs a margin or score flags (above 0). */
+    static int positives(double[] margins) {
+        int n = 0;
+        for (double v : margins) {
+            n += v > 0 ? 1 : 0;
+        }
+        return n;
+    }
+
+    /**
+     * "combined": the filter's FRR and attention threshold, which direction is its second half
+     * ("suspects" or "scan"), every input's score and how many it flags; returns that count.
+     */
+    static int putCombined(ObjectNode o, double frr, CombinedFilter filter, double[] scores, String direction) {
+        ObjectNode c = o.putObject("combined");
+        c.put("frr", frr).put("attention_threshold", filter.attention().threshold()).put("direction", direction);
+        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
+        for (double v : scores) {
+            a.add(v);
+        }
+        int flagged = positives(scores);
+        c.put("flagged", flagged);
+        return flagged;
     }
 
     /** "margins": one per input, null where the scan does not score it (not predicted as the target). */

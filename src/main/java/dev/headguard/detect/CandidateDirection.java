@@ -68,18 +68,6 @@ public final class CandidateDirection {
     }
 
     /**
-     * Learns the direction: the carriers are the suspects, the clean texts the clean side, so that
-     * the two differ only by the evidence.
-     *
-     * @param cleanStates the clean texts' [CLS] states, from the pass that calibrated everything else
-     */
-    public static HiddenStateScan.Learned learn(ModelStore.LoadedModel model, List<String> cleanTexts, HiddenStateScan.States cleanStates, Evidence evidence,
-                                                HiddenStateScan.Settings settings, NDManager root, Probe.Progress progress) {
-        Probe.WithStates carriers = carrierPass(model, cleanTexts, evidence, null, settings, root, progress);
-        return HiddenStateScan.learn(model, cleanStates, HiddenStateScan.States.of(carriers), settings);
-    }
-
-    /**
      * Which of the two per-input detectors the evidence says to trust for this model: the attention
      * scan or the evidence's direction, whichever flags more of the carriers at the same
      * false-rejection rate. A token trigger that makes the heads converge is seen by both (the
