@@ -47,8 +47,12 @@ final class BenchDefenses {
     @Option(names = "--no-floor", description = "Skip the clean model (no ASR floor).")
     boolean noFloor;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Victims, clean budget and defenses (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", description = "Clean budget and defenses, and victims unless --victim-seed is given (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--victim-seed", paramLabel = "N", description = "Poisoning and training of victims that are built (default: --seed). "
+            + "A reused victim keeps the seed its manifest records: its suspects and triggered test set are rebuilt with it.")
+    Long victimSeed;
 
     /** Runs and writes OUT/bench.md, bench.json and bench.svg; returns the markdown. */
     String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, Path out, int maxLength) throws Exception {
@@ -58,7 +62,7 @@ final class BenchDefenses {
         int tests = testLimit >= 0 ? testLimit : quick ? 300 : 0;
         Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
         TrainConfig d = TrainConfig.defaults();
-        TrainConfig train = new TrainConfig(eps, quick ? 16 : d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, 0);
+        TrainConfig train = new TrainConfig(eps, quick ? 16 : d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
         Path victimDir = victims != null ? victims : out.resolve("victims");
         DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), baseModel, victimDir,
                 limit, train, maxLength, cleanBudget, tests, !noFloor, seed);
@@ -73,12 +77,12 @@ final class BenchDefenses {
                 "# HeadGuard defense benchmark",
                 "",
                 String.format(Locale.ROOT, "- model: %s; dataset: %s (%s); victims: %s", modelName, dataset, dir, victimDir),
-                String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch " + train.batchSize() + ", seed %d; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
-                        limit == 0 ? "all" : String.valueOf(limit), eps, seed, r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
-                String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s%s%s%s --clean-budget %s --seed %d",
+                String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch " + train.batchSize() + ", %s; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
+                        limit == 0 ? "all" : String.valueOf(limit), eps, seeds(r.victimSeeds()), r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
+                String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s%s%s%s --clean-budget %s --seed %d%s",
                         started, r.seconds(), BenchCommand.cpuName(), modelName, dataset, String.join(",", attacks), String.join(",", defenses),
                         quick ? " --quick" : "", trainLimit >= 0 ? " --train-limit " + trainLimit : "", epochs > 0 ? " --epochs " + epochs : "",
-                        testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed));
+                        testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed, victimSeedFlag(r.victimSeeds(), seed)));
         StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors()));
         md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them),"
                 + " or what it unlearned (an implicit trigger: suspects flagged by the hidden-state scan):\n\n");
@@ -108,6 +112,24 @@ final class BenchDefenses {
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
         AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows, r.floors()));
         return md.toString();
+    }
+
+    /** "seed 42", or each attack's seed where the victims were built with different ones. */
+    static String seeds(java.util.Map<String, Long> victimSeeds) {
+        java.util.Set<Long> distinct = new java.util.TreeSet<>(victimSeeds.values());
+        if (distinct.size() == 1) {
+            return "seed " + distinct.iterator().next();
+        }
+        return "seeds " + victimSeeds.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** The rerun line's --victim-seed: none when the victims' seed is --seed; blank when they differ among themselves. */
+    static String victimSeedFlag(java.util.Map<String, Long> victimSeeds, long seed) {
+        java.util.Set<Long> distinct = new java.util.TreeSet<>(victimSeeds.values());
+        if (distinct.size() != 1 || distinct.contains(seed)) {
+            return distinct.size() > 1 ? " (victims: " + seeds(victimSeeds) + ")" : "";
+        }
+        return " --victim-seed " + distinct.iterator().next();
     }
 
     private static String recoveredWords(Object findings) {

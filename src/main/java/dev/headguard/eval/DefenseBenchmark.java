@@ -32,9 +32,12 @@ public final class DefenseBenchmark {
      * @param victims      directory holding one victim per attack ({@code victims/<attack>}) and the
      *                     clean model ({@code victims/clean}); existing ones are reused
      * @param trainLimit   training rows of each victim (0: all)
+     * @param train        how new victims are trained; its seed also poisons them (a reused victim
+     *                     keeps the seed its manifest records)
      * @param cleanBudget  the defenders' clean set, as a share of the training rows
      * @param testLimit    test rows evaluated (0: all)
      * @param cleanFloor   also measure a clean model's ASR on every triggered set
+     * @param seed         the clean budget's draw and the defenses' own randomness
      */
     public record Settings(List<String> attacks, List<String> defenses, BenchmarkData data, Path baseModel, Path victims, int trainLimit,
                            TrainConfig train, int maxLength, double cleanBudget, int testLimit, boolean cleanFloor, long seed) {
@@ -61,9 +64,11 @@ public final class DefenseBenchmark {
     public record Cell(String attack, String defense, double cacc, double asr, double labelFlipRate, double seconds, Map<String, Object> details) {}
 
     /**
-     * @param floors  attack -> the clean model's ASR on that attack's triggered test set
+     * @param floors      attack -> the clean model's ASR on that attack's triggered test set
+     * @param victimSeeds attack -> the seed its victim was poisoned and trained with (a reused victim's own)
      */
-    public record Result(Settings settings, int cleanRows, int testRows, List<Cell> cells, Map<String, Double> floors, double seconds) {}
+    public record Result(Settings settings, int cleanRows, int testRows, List<Cell> cells, Map<String, Double> floors, Map<String, Long> victimSeeds,
+                         double seconds) {}
 
     /** Progress: stages, training steps, and each finished cell. */
     public interface Listener extends Defense.Progress {
@@ -92,17 +97,24 @@ public final class DefenseBenchmark {
         }
         List<Cell> cells = new ArrayList<>();
         Map<String, Double> floors = new LinkedHashMap<>();
+        Map<String, Long> victimSeeds = new LinkedHashMap<>();
         int cleanRows = 0;
         int testRows = 0;
         for (String attack : s.attacks()) {
             Path dir = s.victims().resolve(attack);
             Victims.Request r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel());
             if (isModel(dir)) {
-                listener.stage("reusing the " + attack + " victim " + dir);
+                // The poisoned training texts (the suspects) and the triggered test set are rebuilt from
+                // the victim's own seed: with the bench's seed they would be another draw of poisoned rows
+                // than the ones the victim learned from.
+                long built = builtWith(dir, attack, r.train().seed());
+                listener.stage("reusing the " + attack + " victim " + dir + " (poisoned and trained with seed " + built + ")");
+                r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel(), built);
             } else {
                 listener.stage("building the " + attack + " victim " + dir);
                 Victims.build(r, root, listener);
             }
+            victimSeeds.put(attack, r.train().seed());
             PoisonedData p = Victims.poison(r);
             Dataset[] split = Victims.cleanSplits(r);
             Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
@@ -145,7 +157,7 @@ public final class DefenseBenchmark {
                         () -> asked[0] ? before : 0)); // a scan made during this cell is in its own time already
             }
         }
-        return new Result(s, cleanRows, testRows, cells, floors, (System.nanoTime() - t0) / 1e9);
+        return new Result(s, cleanRows, testRows, cells, floors, victimSeeds, (System.nanoTime() - t0) / 1e9);
     }
 
     private static Cell cell(String attack, String name, Path victim, Dataset test, Dataset triggered, List<String> twins, Victims.Request r,
@@ -207,7 +219,34 @@ public final class DefenseBenchmark {
     }
 
     private static Victims.Request request(Settings s, String attack, Path out, Path base) {
-        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train(), s.maxLength(), false);
+        return request(s, attack, out, base, s.train().seed());
+    }
+
+    /** The request for a victim poisoned and trained with {@code seed}. */
+    private static Victims.Request request(Settings s, String attack, Path out, Path base, long seed) {
+        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train().withSeed(seed), s.maxLength(), false);
+    }
+
+    /**
+     * The seed a victim directory was poisoned with, from its manifest ({@code attack.seed}); {@code fallback}
+     * when the manifest records none (a model HeadGuard did not build). Refuses a directory that holds
+     * another attack's victim.
+     */
+    static long builtWith(Path dir, String attack, long fallback) {
+        Path manifest = dir.resolve("headguard.json");
+        if (!Files.isRegularFile(manifest)) {
+            return fallback;
+        }
+        com.fasterxml.jackson.databind.JsonNode a;
+        try {
+            a = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifest.toFile()).path("attack");
+        } catch (java.io.IOException e) {
+            throw new HeadGuardException("cannot read the victim manifest " + manifest + ": " + e.getMessage());
+        }
+        if (a.has("attack") && !a.get("attack").asText().equals(attack)) {
+            throw new HeadGuardException(dir + " holds a " + a.get("attack").asText() + " victim, not " + attack);
+        }
+        return a.has("seed") ? a.get("seed").asLong() : fallback;
     }
 
     private static boolean isModel(Path dir) {
