@@ -234,17 +234,23 @@ public final class HeadGuardRepair implements Defense {
         }
         Plan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));
-        if (!recovered.isEmpty()) {
-            // The recovered words are the better evidence: rank the heads by what they do, and keep the
-            // scan's candidates only where the scan itself called the model backdoored (otherwise they
-            // are ordinary words that flip a clean model too).
+        if (recovered.isEmpty() || plan.backdoor()) {
+            // Recovered words keep the scan's candidates only where the scan itself called the model
+            // backdoored (otherwise they are ordinary words that flip a clean model too).
+            union.addAll(plan.alignmentCandidates(settings.triggers()));
+        }
+        // The heads are ranked by what the repair aligns against: the recovered words when there are
+        // some (the better evidence), else the scan's candidates as they will be inserted. The scan
+        // ranked its heads by its best candidate, which may be a phrase that alignmentCandidates cuts
+        // to one word: on the embedding-poisoning victim the scan ranked by "exquisite cf" and the
+        // repair aligned against "cf", so some of the 24 heads were chosen for how they read
+        // "exquisite" (closing note of the repair issue, session of 2026-11-27).
+        List<String> rankBy = new ArrayList<>(recovered.isEmpty() ? union : SuspectWords.texts(recovered));
+        if (!rankBy.isEmpty()) {
             List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
-            List<HeadId> ranked = ModelScanner.rankHeadsFor(m, sample, new ArrayList<>(union), settings.repair().seed(), root).stream()
+            List<HeadId> ranked = ModelScanner.rankHeadsFor(m, sample, rankBy, settings.repair().seed(), root).stream()
                     .map(h -> new HeadId(h.layer(), h.head())).toList();
             used = plan.withHeads(ranked);
-        }
-        if (recovered.isEmpty() || plan.backdoor()) {
-            union.addAll(plan.alignmentCandidates(settings.triggers()));
         }
         Set<HeadId> heads = choose(used, settings, m.model().config());
         List<String> triggers = new ArrayList<>(union);
