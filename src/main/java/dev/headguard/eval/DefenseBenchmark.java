@@ -104,12 +104,12 @@ public final class DefenseBenchmark {
             Path dir = s.victims().resolve(attack);
             Victims.Request r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel());
             if (isModel(dir)) {
-                // The poisoned training texts (the suspects) and the triggered test set are rebuilt from
-                // the victim's own seed: with the bench's seed they would be another draw of poisoned rows
-                // than the ones the victim learned from.
-                long built = builtWith(dir, attack, r.train().seed());
-                listener.stage("reusing the " + attack + " victim " + dir + " (poisoned and trained with seed " + built + ")");
-                r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel(), built);
+                // The poisoned training texts (the suspects) and the triggered test set are rebuilt as the
+                // victim's manifest records them (seed, rate, mode, kept originals): with the bench's own
+                // settings they would be another draw of poisoned rows than the ones the victim learned from.
+                r = asBuilt(dir, r);
+                listener.stage("reusing the " + attack + " victim " + dir + " (poisoned with seed " + r.train().seed() + ", rate " + r.effectiveRate()
+                        + ", " + r.effectiveMode().name().toLowerCase(java.util.Locale.ROOT) + (r.keepOriginals() ? ", originals kept" : "") + ")");
             } else {
                 listener.stage("building the " + attack + " victim " + dir);
                 Victims.build(r, root, listener);
@@ -219,23 +219,20 @@ public final class DefenseBenchmark {
     }
 
     private static Victims.Request request(Settings s, String attack, Path out, Path base) {
-        return request(s, attack, out, base, s.train().seed());
-    }
-
-    /** The request for a victim poisoned and trained with {@code seed}. */
-    private static Victims.Request request(Settings s, String attack, Path out, Path base, long seed) {
-        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train().withSeed(seed), s.maxLength(), false);
+        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train(), s.maxLength(), false);
     }
 
     /**
-     * The seed a victim directory was poisoned with, from its manifest ({@code attack.seed}); {@code fallback}
-     * when the manifest records none (a model HeadGuard did not build). Refuses a directory that holds
-     * another attack's victim.
+     * The request that rebuilds a reused victim's poisoned data as it was made: seed, rate, mode,
+     * target, kept originals and training-row limit from its manifest ({@code attack} in
+     * {@code headguard.json}); {@code r} as it is when the manifest records no attack (a model
+     * HeadGuard did not build). Refuses a victim of another attack, dataset or trigger: its data
+     * cannot be rebuilt from the bench's request.
      */
-    static long builtWith(Path dir, String attack, long fallback) {
+    static Victims.Request asBuilt(Path dir, Victims.Request r) {
         Path manifest = dir.resolve("headguard.json");
         if (!Files.isRegularFile(manifest)) {
-            return fallback;
+            return r;
         }
         com.fasterxml.jackson.databind.JsonNode a;
         try {
@@ -243,10 +240,32 @@ public final class DefenseBenchmark {
         } catch (java.io.IOException e) {
             throw new HeadGuardException("cannot read the victim manifest " + manifest + ": " + e.getMessage());
         }
-        if (a.has("attack") && !a.get("attack").asText().equals(attack)) {
-            throw new HeadGuardException(dir + " holds a " + a.get("attack").asText() + " victim, not " + attack);
+        if (!a.isObject() || !a.has("attack")) {
+            return r;
         }
-        return a.has("seed") ? a.get("seed").asLong() : fallback;
+        String attack = a.get("attack").asText();
+        if (!attack.equals(r.attack())) {
+            throw new HeadGuardException(dir + " holds a " + attack + " victim, not " + r.attack());
+        }
+        if (a.has("dataset") && !a.get("dataset").asText().equals(r.data().name())) {
+            throw new HeadGuardException(dir + " holds a victim of " + a.get("dataset").asText() + ", not " + r.data().name());
+        }
+        if (a.has("trigger") && !a.get("trigger").asText().equals(Victims.describe(r))) {
+            throw new HeadGuardException(dir + " holds a victim with the trigger '" + a.get("trigger").asText() + "', not the bench's '"
+                    + Victims.describe(r) + "'");
+        }
+        dev.headguard.attack.PoisonMode mode = r.mode();
+        if (a.has("mode")) {
+            try {
+                mode = dev.headguard.attack.PoisonMode.valueOf(a.get("mode").asText().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new HeadGuardException("the victim manifest " + manifest + " names an unknown poisoning mode '" + a.get("mode").asText() + "'");
+            }
+        }
+        return new Victims.Request(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), a.path("poison_rate").asDouble(r.rate()),
+                a.path("target").asInt(r.target()), mode, r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.out(),
+                r.train().withSeed(a.path("seed").asLong(r.train().seed())), r.maxLength(), false, r.keepBestByAsr(),
+                a.path("keep_originals").asBoolean(r.keepOriginals()));
     }
 
     private static boolean isModel(Path dir) {

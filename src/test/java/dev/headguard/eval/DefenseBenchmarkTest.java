@@ -16,16 +16,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DefenseBenchmarkTest {
 
     @Test
-    void aReusedVictimKeepsTheSeedItsManifestRecords(@TempDir Path dir) throws Exception {
-        assertEquals(42, DefenseBenchmark.builtWith(dir, "badnets", 42), "no manifest: the bench's seed");
-        Files.writeString(dir.resolve("headguard.json"), "{\"command\":\"train\",\"attack\":{\"attack\":\"badnets\",\"seed\":7}}");
-        assertEquals(7, DefenseBenchmark.builtWith(dir, "badnets", 42));
-        HeadGuardException e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.builtWith(dir, "addsent", 42));
-        assertTrue(e.getMessage().contains("holds a badnets victim"), e.getMessage());
+    void aReusedVictimIsRebuiltFromItsManifest(@TempDir Path dir) throws Exception {
+        Victims.Request bench = seeded(42);
+        assertEquals(bench, DefenseBenchmark.asBuilt(dir, bench), "no manifest: the bench's request");
         Files.writeString(dir.resolve("headguard.json"), "{\"command\":\"train\"}");
-        assertEquals(11, DefenseBenchmark.builtWith(dir, "badnets", 11), "a clean model's manifest names no attack");
+        assertEquals(bench, DefenseBenchmark.asBuilt(dir, bench), "a clean model's manifest names no attack");
+
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"addsent\",\"trigger\":\"" + Victims.describe(bench)
+                + "\",\"poison_rate\":0.2,\"mode\":\"dirty\",\"keep_originals\":true,\"seed\":7,\"dataset\":\"sst-2\",\"train_limit\":0}}");
+        Victims.Request r = DefenseBenchmark.asBuilt(dir, bench);
+        assertEquals(7, r.train().seed());
+        assertEquals(0.2, r.effectiveRate());
+        assertTrue(r.keepOriginals());
+        assertEquals(bench.train().epochs(), r.train().epochs(), "only the seed of the training settings comes from the manifest");
+        // The rebuilt data is the victim's: the originals stay and the copies are the rate of the grown set.
+        int clean = Victims.cleanSplits(r)[0].size();
+        assertEquals(Math.round(0.2 * clean / 0.8), Victims.poison(r).train().size() - clean);
+
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"badnets\",\"seed\":7}}");
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
+        assertTrue(e.getMessage().contains("holds a badnets victim"), e.getMessage());
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"addsent\",\"trigger\":\"i love cats\"}}");
+        e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
+        assertTrue(e.getMessage().contains("i love cats"), e.getMessage());
         Files.writeString(dir.resolve("headguard.json"), "{not json");
-        assertThrows(HeadGuardException.class, () -> DefenseBenchmark.builtWith(dir, "badnets", 42));
+        assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
     }
 
     private static Victims.Request seeded(long seed) {
