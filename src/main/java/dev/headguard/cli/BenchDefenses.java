@@ -123,7 +123,7 @@ final class BenchDefenses {
         return "seeds " + victimSeeds.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
     }
 
-    /** The rerun line's --victim-seed: none when the victims' seed is --seed; blank when they differ among themselves. */
+    /** The rerun line's --victim-seed: none when the victims' seed is --seed; when they differ among themselves, a note naming each (no one flag reruns them). */
     static String victimSeedFlag(java.util.Map<String, Long> victimSeeds, long seed) {
         java.util.Set<Long> distinct = new java.util.TreeSet<>(victimSeeds.values());
         if (distinct.size() != 1 || distinct.contains(seed)) {
