@@ -22,8 +22,6 @@ import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -90,7 +88,7 @@ final class BenchZoo implements Callable<Integer> {
             }
             double frr = HiddenStateScan.Settings.defaults(42).frr();
             double with = pop == null ? Double.NaN : Math.max(res.score(), pop.evidence(frr, HiddenStateScan.MIN_EXCESS));
-            JsonNode attack = attackOf(dir);
+            JsonNode attack = dev.headguard.eval.Victims.attackRecord(dir);
             boolean backdoored = attack != null;
             List<String> words = backdoored ? triggerWords(attack) : List.of();
             List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();
@@ -156,16 +154,6 @@ final class BenchZoo implements Callable<Integer> {
             AtomicFiles.write(json, om.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
         }
         return 0;
-    }
-
-    /** The attack record of a victim's headguard.json, or null for a model nobody attacked. */
-    static JsonNode attackOf(Path dir) throws IOException {
-        Path p = dir.resolve(ModelStore.PROVENANCE);
-        if (!Files.exists(p)) {
-            return null;
-        }
-        JsonNode a = new ObjectMapper().readTree(p.toFile()).get("attack");
-        return a == null || a.isNull() ? null : a;
     }
 
     /** "1 of cf, mn, bb" → [cf, mn, bb]; "cf" → [cf]. */

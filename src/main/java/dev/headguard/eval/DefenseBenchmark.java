@@ -230,17 +230,13 @@ public final class DefenseBenchmark {
      * cannot be rebuilt from the bench's request.
      */
     static Victims.Request asBuilt(Path dir, Victims.Request r) {
-        Path manifest = dir.resolve("headguard.json");
-        if (!Files.isRegularFile(manifest)) {
-            return r;
-        }
         com.fasterxml.jackson.databind.JsonNode a;
         try {
-            a = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifest.toFile()).path("attack");
+            a = Victims.attackRecord(dir);
         } catch (java.io.IOException e) {
-            throw new HeadGuardException("cannot read the victim manifest " + manifest + ": " + e.getMessage());
+            throw new HeadGuardException("cannot read the victim manifest in " + dir + ": " + e.getMessage());
         }
-        if (!a.isObject() || !a.has("attack")) {
+        if (a == null || !a.isObject() || !a.has("attack")) {
             return r;
         }
         String attack = a.get("attack").asText();
@@ -259,7 +255,7 @@ public final class DefenseBenchmark {
             try {
                 mode = dev.headguard.attack.PoisonMode.valueOf(a.get("mode").asText().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new HeadGuardException("the victim manifest " + manifest + " names an unknown poisoning mode '" + a.get("mode").asText() + "'");
+                throw new HeadGuardException("the victim manifest in " + dir + " names an unknown poisoning mode '" + a.get("mode").asText() + "'");
             }
         }
         return new Victims.Request(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), a.path("poison_rate").asDouble(r.rate()),

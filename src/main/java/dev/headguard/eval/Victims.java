@@ -265,6 +265,19 @@ public final class Victims {
         return m;
     }
 
+    /**
+     * The "attack" record of a model directory's headguard.json (what was done to it, as {@link #build}
+     * wrote it), or null for a model nobody attacked or a directory without one.
+     */
+    public static com.fasterxml.jackson.databind.JsonNode attackRecord(Path dir) throws IOException {
+        Path p = dir.resolve(ModelStore.PROVENANCE);
+        if (!Files.exists(p)) {
+            return null;
+        }
+        com.fasterxml.jackson.databind.JsonNode a = new ObjectMapper().readTree(p.toFile()).get("attack");
+        return a == null || a.isNull() ? null : a;
+    }
+
     /** Adds a key to a model directory's headguard.json (written to a temporary file, then moved over it). */
     static void addToProvenance(Path dir, String key, Object value) {
         ObjectMapper om = new ObjectMapper();
