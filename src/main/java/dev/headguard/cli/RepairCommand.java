@@ -39,7 +39,7 @@ final class RepairCommand implements Callable<Integer> {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "Labelled clean texts: the repair budget (e.g. 10% of the training set).")
+    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "Labelled clean texts: the repair budget (e.g. 10%% of the training set).")
     Path clean;
 
     @Option(names = "--scan", paramLabel = "FILE", description = "A 'scan model --out' report to take heads and triggers from (default: scan now).")
