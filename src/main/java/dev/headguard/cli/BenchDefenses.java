@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
+import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import dev.headguard.eval.DefenseBenchmark;
 import dev.headguard.eval.Victims;
@@ -82,7 +83,8 @@ final class BenchDefenses {
                 String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s%s%s%s --clean-budget %s --seed %d%s",
                         started, r.seconds(), BenchCommand.cpuName(), modelName, dataset, String.join(",", attacks), String.join(",", defenses),
                         quick ? " --quick" : "", trainLimit >= 0 ? " --train-limit " + trainLimit : "", epochs > 0 ? " --epochs " + epochs : "",
-                        testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed, victimSeedFlag(r.victimSeeds(), seed)));
+                        testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed, victimSeedFlag(r.victimSeeds(), seed)),
+                "- code: " + BuildInfo.describe() + "; " + builders(r.victimCommits()));
         StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors()));
         md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them),"
                 + " or what it unlearned (an implicit trigger: suspects flagged by the hidden-state scan):\n\n");
@@ -106,12 +108,30 @@ final class BenchDefenses {
         json.put("dataset", dataset);
         json.put("started", started);
         json.put("machine", BenchCommand.cpuName());
+        json.put("headguard_version", BuildInfo.version());
+        json.put("headguard_commit", BuildInfo.commit());
         json.set("settings", om.valueToTree(s));
         json.set("result", om.valueToTree(r));
         AtomicFiles.write(out.resolve("bench.md"), md.toString());
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
         AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows, r.floors()));
         return md.toString();
+    }
+
+    /**
+     * Which code built the victims: "victims built by this commit", one other commit, or each attack's
+     * ("unrecorded" for a victim written before models recorded it). A reused victim built by other code
+     * may differ from the one this code builds from the same seed.
+     */
+    static String builders(java.util.Map<String, String> victimCommits) {
+        java.util.Set<String> distinct = new java.util.TreeSet<>(victimCommits.values());
+        if (distinct.size() == 1) {
+            String c = distinct.iterator().next();
+            return c.equals(BuildInfo.commit()) ? "victims built by this commit"
+                    : c.equals("unrecorded") ? "the victims' code is unrecorded" : "victims built by commit " + c;
+        }
+        return "victims built by " + victimCommits.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     /** "seed 42", or each attack's seed where the victims were built with different ones. */

@@ -1,5 +1,6 @@
 package dev.headguard.cli;
 
+import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,7 +11,7 @@ import java.io.PrintWriter;
  * The {@code headguard} command. Exit codes: 0 success, 2 bad input or usage (one line on
  * stderr), 1 an internal error (one line; set HEADGUARD_DEBUG=1 for the stack trace).
  */
-@Command(name = "headguard", mixinStandardHelpOptions = true, version = "headguard 0.1.0", scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
+@Command(name = "headguard", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
@@ -20,6 +21,14 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** --version: the version and the commit the build came from ({@link BuildInfo}). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {BuildInfo.describe()};
+        }
     }
 
     public static void main(String[] args) {

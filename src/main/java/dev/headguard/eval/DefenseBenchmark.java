@@ -66,9 +66,10 @@ public final class DefenseBenchmark {
     /**
      * @param floors      attack -> the clean model's ASR on that attack's triggered test set
      * @param victimSeeds attack -> the seed its victim was poisoned and trained with (a reused victim's own)
+     * @param victimCommits attack -> the HeadGuard commit that built its victim ({@link Victims#builtBy})
      */
     public record Result(Settings settings, int cleanRows, int testRows, List<Cell> cells, Map<String, Double> floors, Map<String, Long> victimSeeds,
-                         double seconds) {}
+                         Map<String, String> victimCommits, double seconds) {}
 
     /** Progress: stages, training steps, and each finished cell. */
     public interface Listener extends Defense.Progress {
@@ -98,6 +99,7 @@ public final class DefenseBenchmark {
         List<Cell> cells = new ArrayList<>();
         Map<String, Double> floors = new LinkedHashMap<>();
         Map<String, Long> victimSeeds = new LinkedHashMap<>();
+        Map<String, String> victimCommits = new LinkedHashMap<>();
         int cleanRows = 0;
         int testRows = 0;
         for (String attack : s.attacks()) {
@@ -115,6 +117,7 @@ public final class DefenseBenchmark {
                 Victims.build(r, root, listener);
             }
             victimSeeds.put(attack, r.train().seed());
+            victimCommits.put(attack, Victims.builtBy(dir));
             PoisonedData p = Victims.poison(r);
             Dataset[] split = Victims.cleanSplits(r);
             Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
@@ -157,7 +160,7 @@ public final class DefenseBenchmark {
                         () -> asked[0] ? before : 0)); // a scan made during this cell is in its own time already
             }
         }
-        return new Result(s, cleanRows, testRows, cells, floors, victimSeeds, (System.nanoTime() - t0) / 1e9);
+        return new Result(s, cleanRows, testRows, cells, floors, victimSeeds, victimCommits, (System.nanoTime() - t0) / 1e9);
     }
 
     private static Cell cell(String attack, String name, Path victim, Dataset test, Dataset triggered, List<String> twins, Victims.Request r,

@@ -278,6 +278,20 @@ public final class Victims {
         return a == null || a.isNull() ? null : a;
     }
 
+    /**
+     * The HeadGuard commit that wrote a model directory (headguard.json's "headguard_commit"), or
+     * "unrecorded" for one written before HeadGuard recorded it (or by another tool).
+     */
+    public static String builtBy(Path dir) {
+        Path p = dir.resolve(ModelStore.PROVENANCE);
+        try {
+            com.fasterxml.jackson.databind.JsonNode c = Files.exists(p) ? new ObjectMapper().readTree(p.toFile()).get("headguard_commit") : null;
+            return c == null || !c.isTextual() ? "unrecorded" : c.asText();
+        } catch (IOException e) {
+            throw new HeadGuardException(p + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
     /** Adds a key to a model directory's headguard.json (written to a temporary file, then moved over it). */
     static void addToProvenance(Path dir, String key, Object value) {
         ObjectMapper om = new ObjectMapper();

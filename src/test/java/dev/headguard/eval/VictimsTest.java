@@ -53,6 +53,21 @@ class VictimsTest {
     }
 
     @Test
+    void aVictimNamesTheCommitThatBuiltItOrSaysItIsUnrecorded(@org.junit.jupiter.api.io.TempDir Path tmp) throws java.io.IOException {
+        dev.headguard.model.BertConfig c = dev.headguard.testing.Fixtures.tinyConfig();
+        Path now = tmp.resolve("now");
+        dev.headguard.model.io.ModelStore.write(c, dev.headguard.testing.Fixtures.tinyWeights(c, 1), dev.headguard.testing.Fixtures.tokenizer(tmp), now, java.util.Map.of());
+        assertEquals(dev.headguard.BuildInfo.commit(), Victims.builtBy(now));
+        // A directory written before models recorded their code.
+        Path old = java.nio.file.Files.createDirectories(tmp.resolve("old"));
+        java.nio.file.Files.writeString(old.resolve("headguard.json"), "{\"command\": \"train\", \"written_by\": \"headguard\"}\n");
+        assertEquals("unrecorded", Victims.builtBy(old));
+        java.nio.file.Files.writeString(old.resolve("headguard.json"), "{ not json");
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> Victims.builtBy(old));
+        assertTrue(e.getMessage().contains("headguard.json"), e.getMessage());
+    }
+
+    @Test
     void triggeredDevHoldsTheNonTargetDevRowsWithTheTrigger() {
         BenchmarkData data = new BenchmarkData(TestData.dataDir(), "sst-2");
         Dataset dev = data.read(data.clean("dev"));

@@ -3,6 +3,7 @@ package dev.headguard.model.io;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
@@ -148,6 +149,8 @@ public final class ModelStore {
             Files.copy(tokenizerJson, tmp.resolve(TOKENIZER));
             ObjectNode p = new ObjectMapper().valueToTree(provenance == null ? Map.of() : provenance);
             p.put("written_by", "headguard");
+            p.put("headguard_version", BuildInfo.version());
+            p.put("headguard_commit", BuildInfo.commit()); // which code made it: see BuildInfo
             Files.writeString(tmp.resolve(PROVENANCE), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(p) + "\n");
         });
     }

@@ -59,6 +59,18 @@ class ModelStoreTest {
     }
 
     @Test
+    void everyWrittenModelNamesTheCodeThatWroteIt() throws IOException {
+        BertConfig c = Fixtures.tinyConfig();
+        Path dir = tmp.resolve("named");
+        ModelStore.write(c, Fixtures.tinyWeights(c, 1), Fixtures.tokenizer(tmp), dir, Map.of("command", "test"));
+        JsonNode p = new ObjectMapper().readTree(dir.resolve(ModelStore.PROVENANCE).toFile());
+        assertEquals("test", p.get("command").asText());
+        assertEquals("headguard", p.get("written_by").asText());
+        assertEquals(dev.headguard.BuildInfo.version(), p.get("headguard_version").asText());
+        assertEquals(dev.headguard.BuildInfo.commit(), p.get("headguard_commit").asText());
+    }
+
+    @Test
     void writesWhatTransformersBertForSequenceClassificationWrites() throws IOException {
         BertConfig c = Fixtures.tinyConfig().withLabels(List.of("negative", "positive"));
         Path dir = tmp.resolve("cls");
