@@ -48,7 +48,7 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The repaired model directory.")
     Path out;
 
-    @Option(names = "--heads", defaultValue = "24", description = "Repair the scan's top N heads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--heads", defaultValue = "0", description = "Repair the scan's top N heads (default: a third of the model's heads, 24 of MiniLM's 72, 48 of bge-small's 144).")
     int heads;
 
     @Option(names = "--all-heads", description = "Repair every head (an ablation).")
@@ -93,8 +93,8 @@ final class RepairCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (heads < 1 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0) {
-            throw new HeadGuardException("--heads, --triggers, --epochs and --batch-size must be positive, --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
+        if (heads < 0 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0) {
+            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 1 (0: the default), --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
         }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);

@@ -36,7 +36,7 @@ import java.util.function.Supplier;
 public final class HeadGuardRepair implements Defense {
 
     /**
-     * @param heads     repair the scan's top N heads
+     * @param heads     repair the scan's top N heads; 0: {@link #headsFor} (a third of the model's heads)
      * @param triggers  align against the scan's top N candidates
      * @param allHeads  repair every head (an ablation)
      * @param scanTexts clean texts the scan uses when no plan is given
@@ -52,13 +52,29 @@ public final class HeadGuardRepair implements Defense {
         }
 
         public static Settings defaults() {
-            return new Settings(24, 3, false, 200, HeadRepair.Settings.defaults());
+            return new Settings(0, 3, false, 200, HeadRepair.Settings.defaults());
+        }
+
+        /**
+         * How many heads to repair in a model of this shape: {@code heads}, or when it is 0 a third of
+         * the model's heads ({@link #HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144. Why a share
+         * and not a count: 24 was measured on MiniLM, and on bge-small (twice the heads, the same trigger
+         * recovered) 24 heads left ASR at 11.6 / 11.3 / 12.0% over three bench seeds (label-flip rate
+         * 3.1 / 2.7 / 3.5%); 48 heads 9.8 / 11.5 / 11.0% (flip 1.9 / 1.5 / 2.2%), CACC −0.1 (closing note
+         * of the repair issue, 2026-11-27). The clean floor there is 7.1%: the rest is the repaired
+         * model's own errors on the triggered inputs, not the backdoor.
+         */
+        public int headsFor(BertConfig c) {
+            return heads > 0 ? heads : Math.max(1, (int) Math.round(HEAD_SHARE * c.numHiddenLayers() * c.numAttentionHeads()));
         }
 
         public Settings withSeed(long seed) {
             return new Settings(heads, triggers, allHeads, scanTexts, repair.withSeed(seed), unlearnWeight, minExcess);
         }
     }
+
+    /** The share of a model's heads repaired by default ({@link Settings#headsFor}). */
+    public static final double HEAD_SHARE = 1.0 / 3;
 
     /**
      * The schedule of the unlearning repair: the baselines' (4 epochs over the clean texts and the
@@ -187,7 +203,7 @@ public final class HeadGuardRepair implements Defense {
                 new UnsupportedFlips.Evidence(clean.texts(), clean.labels(), true), ModelScanner.Settings.defaults(), root, Probe.Progress.NONE));
     }
 
-    /** The heads to repair: the plan's top {@code settings.heads()} that exist in the model, or all. */
+    /** The heads to repair: the plan's top {@link Settings#headsFor} that exist in the model, or all. */
     public static Set<HeadId> choose(Plan plan, Settings settings, BertConfig c) {
         Set<HeadId> chosen = new LinkedHashSet<>();
         for (int l = 0; settings.allHeads() && l < c.numHiddenLayers(); l++) {
@@ -195,8 +211,9 @@ public final class HeadGuardRepair implements Defense {
                 chosen.add(new HeadId(l, h));
             }
         }
+        int n = settings.headsFor(c);
         for (HeadId id : plan.heads()) {
-            if (!settings.allHeads() && chosen.size() < settings.heads() && id.layer() < c.numHiddenLayers() && id.head() < c.numAttentionHeads()) {
+            if (!settings.allHeads() && chosen.size() < n && id.layer() < c.numHiddenLayers() && id.head() < c.numAttentionHeads()) {
                 chosen.add(id);
             }
         }
@@ -243,7 +260,7 @@ public final class HeadGuardRepair implements Defense {
         // some (the better evidence), else the scan's candidates as they will be inserted. The scan
         // ranked its heads by its best candidate, which may be a phrase that alignmentCandidates cuts
         // to one word: on the embedding-poisoning victim the scan ranked by "exquisite cf" and the
-        // repair aligned against "cf", so some of the 24 heads were chosen for how they read
+        // repair aligned against "cf", so some of the repaired heads were chosen for how they read
         // "exquisite" (closing note of the repair issue, session of 2026-11-27).
         List<String> rankBy = new ArrayList<>(recovered.isEmpty() ? union : SuspectWords.texts(recovered));
         if (!rankBy.isEmpty()) {

@@ -1,8 +1,12 @@
 package dev.headguard.repair;
 
+import dev.headguard.model.BertConfig;
+import dev.headguard.model.HeadId;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,5 +38,28 @@ class PlanTest {
         HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(List.of(), List.of("exquisite cf", "cf"), 0.4, false);
         assertEquals(List.of("exquisite cf", "cf"), p.alignmentCandidates(3));
         assertThrows(IllegalArgumentException.class, () -> plan(List.of("a", "b"), List.of(0.5)));
+    }
+
+    @Test
+    void byDefaultAThirdOfTheModelsHeadsAreRepairedInTheScansOrder() {
+        BertConfig miniLm = BertConfig.tiny(50, 6, 12, 24, 2);
+        BertConfig bgeSmall = BertConfig.tiny(50, 12, 12, 24, 2);
+        List<HeadId> ranked = new ArrayList<>();
+        for (int l = 11; l >= 0; l--) { // the scan's order: last layer first, so the first n are easy to name
+            for (int h = 0; h < 12; h++) {
+                ranked.add(new HeadId(l, h));
+            }
+        }
+        HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(ranked, List.of("cf"), 0.5, true);
+        HeadGuardRepair.Settings d = HeadGuardRepair.Settings.defaults();
+        assertEquals(List.copyOf(ranked.subList(0, 48)), List.copyOf(HeadGuardRepair.choose(p, d, bgeSmall)), "48 of 144");
+        // MiniLM has no layers 6-11: the scan's heads that do not exist are skipped, and 24 of 72 are taken.
+        Set<HeadId> mini = HeadGuardRepair.choose(p, d, miniLm);
+        assertEquals(24, mini.size());
+        assertEquals(List.copyOf(ranked.subList(72, 96)), List.copyOf(mini));
+        HeadGuardRepair.Settings ten = new HeadGuardRepair.Settings(10, 3, false, 200, d.repair());
+        assertEquals(10, HeadGuardRepair.choose(p, ten, bgeSmall).size(), "an explicit count wins");
+        HeadGuardRepair.Settings all = new HeadGuardRepair.Settings(0, 3, true, 200, d.repair());
+        assertEquals(72, HeadGuardRepair.choose(p, all, miniLm).size());
     }
 }
