@@ -94,7 +94,7 @@ final class RepairCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (heads < 0 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0) {
-            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 1 (0: the default), --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
+            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
         }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);

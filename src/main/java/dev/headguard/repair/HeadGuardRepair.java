@@ -57,7 +57,7 @@ public final class HeadGuardRepair implements Defense {
 
         /**
          * How many heads to repair in a model of this shape: {@code heads}, or when it is 0 a third of
-         * the model's heads ({@link #HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144. Why a share
+         * the model's heads ({@link HeadGuardRepair#HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144. Why a share
          * and not a count: 24 was measured on MiniLM, and on bge-small (twice the heads, the same trigger
          * recovered) 24 heads left ASR at 11.6 / 11.3 / 12.0% over three bench seeds (label-flip rate
          * 3.1 / 2.7 / 3.5%); 48 heads 9.8 / 11.5 / 11.0% (flip 1.9 / 1.5 / 2.2%), CACC −0.1 (closing note
