@@ -270,12 +270,14 @@ public final class Victims {
      * wrote it), or null for a model nobody attacked or a directory without one.
      */
     public static com.fasterxml.jackson.databind.JsonNode attackRecord(Path dir) throws IOException {
-        Path p = dir.resolve(ModelStore.PROVENANCE);
-        if (!Files.exists(p)) {
-            return null;
-        }
-        com.fasterxml.jackson.databind.JsonNode a = new ObjectMapper().readTree(p.toFile()).get("attack");
+        com.fasterxml.jackson.databind.JsonNode a = provenanceEntry(dir, "attack");
         return a == null || a.isNull() ? null : a;
+    }
+
+    /** One key of a model directory's headguard.json; null when the file or the key is absent. */
+    private static com.fasterxml.jackson.databind.JsonNode provenanceEntry(Path dir, String key) throws IOException {
+        Path p = dir.resolve(ModelStore.PROVENANCE);
+        return Files.exists(p) ? new ObjectMapper().readTree(p.toFile()).get(key) : null;
     }
 
     /**
@@ -283,12 +285,11 @@ public final class Victims {
      * "unrecorded" for one written before HeadGuard recorded it (or by another tool).
      */
     public static String builtBy(Path dir) {
-        Path p = dir.resolve(ModelStore.PROVENANCE);
         try {
-            com.fasterxml.jackson.databind.JsonNode c = Files.exists(p) ? new ObjectMapper().readTree(p.toFile()).get("headguard_commit") : null;
+            com.fasterxml.jackson.databind.JsonNode c = provenanceEntry(dir, "headguard_commit");
             return c == null || !c.isTextual() ? "unrecorded" : c.asText();
         } catch (IOException e) {
-            throw new HeadGuardException(p + ": cannot read (" + e.getMessage() + ")");
+            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot read (" + e.getMessage() + ")");
         }
     }
 
