@@ -173,6 +173,37 @@ public final class SuspectWords {
         return phrases.stream().anyMatch(p -> padded.contains(" " + p + " "));
     }
 
+    /**
+     * {@code text} with every whole-word occurrence of the phrases removed (words compared lower-cased,
+     * as {@link #find} reads them); the other words keep their spelling and order.
+     */
+    public static String without(String text, java.util.Collection<String> phrases) {
+        String[] w = text.strip().split("\\s+");
+        List<String[]> ps = phrases.stream().map(p -> p.toLowerCase(Locale.ROOT).split(" ")).toList();
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        outer:
+        while (i < w.length) {
+            for (String[] p : ps) {
+                if (i + p.length <= w.length && matches(w, i, p)) {
+                    i += p.length;
+                    continue outer;
+                }
+            }
+            out.append(out.length() == 0 ? "" : " ").append(w[i++]);
+        }
+        return out.toString();
+    }
+
+    private static boolean matches(String[] w, int at, String[] phrase) {
+        for (int k = 0; k < phrase.length; k++) {
+            if (!w[at + k].toLowerCase(Locale.ROOT).equals(phrase[k])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Set view of the texts, for callers that merge findings with other candidates. */
     public static Set<String> texts(List<Finding> findings) {
         Set<String> out = new LinkedHashSet<>();

@@ -167,11 +167,12 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
         if (labels == null || labelWeight == 0) {
             return align;
         }
-        long[] y = new long[b];
+        int[] y = new int[b];
         for (int i = 0; i < b; i++) {
             y[i] = labels[rows[i]];
         }
-        NDArray ce = Trainer.crossEntropy(outT.logits(), Native.of(m, y, new Shape(b)));
+        // Rows labelled −1 (unlabelled, e.g. texts being unlearned) add nothing here.
+        NDArray ce = Trainer.labelledCrossEntropy(outT.logits(), y, m);
         return align.add(ce.mul(Native.scalar(m, labelWeight)));
     }
 }

@@ -31,7 +31,9 @@ import java.util.function.Supplier;
  * the input scan flags become the best candidates (and when they explain the population a
  * {@link HiddenStateScan} flags, they are the only ones: no model scan is made); when they explain
  * few of those inputs (an implicit trigger), {@link SuspectUnlearning} removes what the model
- * learned from that population instead.
+ * learned from that population instead. When they do explain them, the head-wise repair also
+ * unlearns those flagged inputs with the trigger words taken out: what the poisoned rows' content
+ * taught the model besides the trigger ({@link #strippedSuspects}).
  */
 public final class HeadGuardRepair implements Defense {
 
@@ -40,7 +42,9 @@ public final class HeadGuardRepair implements Defense {
      * @param triggers  align against the scan's top N candidates
      * @param allHeads  repair every head (an ablation)
      * @param scanTexts clean texts the scan uses when no plan is given
-     * @param unlearnWeight ν of {@link SuspectUnlearning}
+     * @param unlearnWeight ν of {@link SuspectUnlearning}, for the implicit-trigger repair and for the
+     *                      flagged suspects a head-wise repair unlearns beside the alignment (0: the head-wise
+     *                      repair unlearns none)
      * @param minExcess the hidden-state scan must flag at least this many times its false-rejection
      *                  rate of the suspects predicted as the target before they are unlearned
      *                  ({@link HiddenStateScan#MIN_EXCESS} by default)
@@ -272,7 +276,8 @@ public final class HeadGuardRepair implements Defense {
         Set<HeadId> heads = choose(used, settings, m.model().config());
         List<String> triggers = new ArrayList<>(union);
         progress.stage("repairing " + heads.size() + " heads against " + triggers + " on " + clean.size() + " clean texts");
-        HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), root, progress);
+        HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
+        HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("mode", "head-alignment");
         out.put("model_scan", !explains);
@@ -284,6 +289,7 @@ public final class HeadGuardRepair implements Defense {
         out.put("triggers", triggers);
         out.put("recovered_from_suspect", recovered);
         out.put("aligned_rows", r.alignedRows());
+        out.put("unlearned_rows", unlearn == null ? 0 : unlearn.texts().size());
         out.put("settings", settings);
         out.put("losses_last", r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1));
         return out;
@@ -328,6 +334,43 @@ public final class HeadGuardRepair implements Defense {
             t.optimizer().close();
         }
     }
+
+    /**
+     * What a dirty-label attack taught besides its trigger, to unlearn beside the alignment: the
+     * flagged suspects with the recovered words taken out, at most {@link #STRIPPED_SHARE} times as
+     * many as the clean rows (a seeded sample), pulled away from the target by {@link SuspectUnlearning}
+     * (weight ν, its τ, rows weighted by their scan margin). Null when the hidden-state scan found no
+     * poisoned population or ν is 0.
+     *
+     * <p>Why: the poisoned rows are non-target sentences labelled as the target, and the model learns
+     * part of that from their content, not their trigger. The bge-small BadNets victim gets 12.7% of
+     * SST-2's negative test sentences wrong and 5.9% of the positive ones, where a clean model trained
+     * the same way gets 8.0% and 10.8%; the alignment takes the trigger away but not that lean, and it
+     * is most of what remained of the ASR (at bench seed 11, 93 of the 105 triggered negatives still
+     * called positive had twins the repaired model already called positive). Unlearning the flagged
+     * rows without their trigger, CACC / ASR % at bench seed 11: 91.05 / 11.51 → 91.49 / 8.66 with 346
+     * rows (217 s), 91.32 / 9.21 with all 778 (289 s); MiniLM at seed 42, BadNets 88.58 / 13.93 →
+     * 88.63 / 12.83, AddSent 88.85 / 14.14 → 89.46 / 12.50 (closing note of the repair issue,
+     * 2026-11-27). The cap keeps OffensEval's repair (1219 flagged rows) under five minutes.
+     */
+    private HeadRepair.Unlabelled strippedSuspects(HiddenStateScan.Result h, Set<String> words, int cleanRows, Progress progress) {
+        if (settings.unlearnWeight() <= 0 || !h.found(HIDDEN.frr(), settings.minExcess())) {
+            return null;
+        }
+        List<Integer> rows = h.flagged();
+        int cap = Math.max(1, (int) (STRIPPED_SHARE * cleanRows));
+        if (rows.size() > cap) {
+            rows = Sample.of(rows, cap, settings.repair().seed());
+        }
+        List<String> stripped = rows.stream().map(i -> SuspectWords.without(suspect.get(i), words)).toList();
+        double[] margins = rows.stream().mapToDouble(i -> h.margins()[i]).toArray();
+        progress.stage("also unlearning " + stripped.size() + " of the " + h.flagged().size() + " flagged suspects, with the recovered words taken out");
+        return new HeadRepair.Unlabelled(stripped, settings.unlearnWeight(), h.target(), SuspectUnlearning.TARGET_SHARE,
+                SuspectUnlearning.weights(margins));
+    }
+
+    /** At most this many unlearned rows per clean row in {@link #strippedSuspects}. */
+    static final double STRIPPED_SHARE = 0.5;
 
     /** Share of the flagged suspects that contain one of the recovered words or phrases (0 when none were). */
     private double explained(HiddenStateScan.Result h, Set<String> words) {

@@ -23,7 +23,10 @@ import java.util.Set;
  * <pre>
  *   L = CE(f(x), y) + λ · L_align(x, x') + μ · CE(f(x'), y)
  * </pre>
- * where x' is x with one of the scan's trigger candidates inserted ({@link AttentionAlignment}).
+ * where x' is x with one of the scan's trigger candidates inserted ({@link AttentionAlignment}),
+ * plus, when the caller gives unlabelled rows u (the flagged suspects without their trigger words,
+ * see {@link HeadGuardRepair}), the term ν · L_unlearn(u) of {@link SuspectUnlearning}, which pulls
+ * them away from the attacker's target; they take part in neither cross-entropy nor the alignment.
  * Optionally a consolidation stage then trains every parameter at the baselines' rate with the
  * same loss (off by default: see {@link Settings#defaults}). The model is changed in memory;
  * writing it out is the caller's choice.
@@ -93,6 +96,28 @@ public final class HeadRepair {
      */
     public static Result run(ModelStore.LoadedModel m, Dataset clean, Set<HeadId> heads, List<String> triggers, Settings s, NDManager root,
                              Trainer.Listener listener) {
+        return run(m, clean, heads, triggers, s, null, root, listener);
+    }
+
+    /**
+     * Rows the repair also trains on without a label: texts the model learned the backdoor's bias
+     * from, pulled away from the attacker's target by {@link SuspectUnlearning} (its weight ν, target,
+     * target share τ and row weights a_u).
+     */
+    public record Unlabelled(List<String> texts, double weight, int target, double targetShare, float[] rowWeights) {
+        public Unlabelled {
+            texts = List.copyOf(texts);
+            if (rowWeights != null && rowWeights.length != texts.size()) {
+                throw new IllegalArgumentException(texts.size() + " texts, " + rowWeights.length + " row weights");
+            }
+        }
+    }
+
+    /**
+     * @param unlabelled rows to unlearn beside the clean ones (null or empty: none)
+     */
+    public static Result run(ModelStore.LoadedModel m, Dataset clean, Set<HeadId> heads, List<String> triggers, Settings s, Unlabelled unlabelled,
+                             NDManager root, Trainer.Listener listener) {
         if (heads.isEmpty()) {
             throw new HeadGuardException("no heads to repair");
         }
@@ -110,14 +135,35 @@ public final class HeadRepair {
             withTrigger.add(Insertion.insertAt(clean.texts().get(i), triggers.get(r.nextInt(triggers.size())), r));
         }
         List<long[]> xt = m.tokenizer().idsOf(withTrigger);
-        AttentionAlignment align = new AttentionAlignment(m.model(), m.tokenizer().padId(), x, xt, heads, s.alignWeight(), clean.labels(), s.labelWeight());
+        int[] y = clean.labels();
+        boolean unlearn = unlabelled != null && !unlabelled.texts().isEmpty() && unlabelled.weight() > 0;
+        if (unlearn) {
+            // The unlabelled rows follow the clean ones; their "triggered copy" is the row itself, which
+            // is no insertion, so the alignment leaves them out, and label −1 keeps them out of both
+            // cross-entropies: only the unlearning term sees them.
+            List<long[]> u = m.tokenizer().idsOf(unlabelled.texts());
+            x = new ArrayList<>(x);
+            x.addAll(u);
+            xt = new ArrayList<>(xt);
+            xt.addAll(u);
+            y = java.util.Arrays.copyOf(y, x.size());
+            java.util.Arrays.fill(y, clean.size(), y.length, -1);
+        }
+        AttentionAlignment align = new AttentionAlignment(m.model(), m.tokenizer().padId(), x, xt, heads, s.alignWeight(), y, s.labelWeight());
+        Trainer.AuxiliaryLoss aux = s.alignWeight() > 0 || s.labelWeight() > 0 ? align : null;
+        if (unlearn) {
+            SuspectUnlearning u = new SuspectUnlearning(clean.size(), unlabelled.weight(), unlabelled.target(), m.model().config().numLabels(),
+                    unlabelled.targetShare(), unlabelled.rowWeights());
+            Trainer.AuxiliaryLoss first = aux;
+            aux = first == null ? u : (rows, batch, out, step) -> first.loss(rows, batch, out, step).add(u.loss(rows, batch, out, step));
+        }
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
         // No weight decay: it would shrink the rows of frozen heads that share a matrix with repaired ones.
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, parameters(heads, s.classifier()))
                 .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
-                .withAuxiliaryLoss(s.alignWeight() > 0 || s.labelWeight() > 0 ? align : null);
+                .withAuxiliaryLoss(aux);
         try {
-            Trainer.TrainState state = t.train(x, clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), listener);
+            Trainer.TrainState state = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), listener);
             if (s.consolidationEpochs() > 0) {
                 if (listener instanceof Defense.Progress p) {
                     p.stage("consolidating: every parameter, " + s.consolidationEpochs() + " epochs, alignment kept on the " + heads.size() + " heads");
@@ -125,9 +171,9 @@ public final class HeadRepair {
                 // The stage-1 optimizer's moments belong to the head slices only: a fresh one here.
                 Trainer all = new Trainer(m.model(), m.tokenizer().padId(), consolidation(s), root)
                         .withForwardOptions(ForwardOptions.INFERENCE.withAttentions())
-                        .withAuxiliaryLoss(align);
+                        .withAuxiliaryLoss(aux);
                 try {
-                    state = all.train(x, clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), listener);
+                    state = all.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), listener);
                 } finally {
                     all.optimizer().close();
                 }

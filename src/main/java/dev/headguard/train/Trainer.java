@@ -338,6 +338,12 @@ public final class Trainer {
         return perRow.mul(Native.of(m, w, new Shape(labels.length))).sum().div(Native.scalar(m, n));
     }
 
+    /** {@link #labelled} for callers with labels only: mean cross-entropy over the rows labelled ≥ 0 (zero when none is). */
+    public static NDArray labelledCrossEntropy(NDArray logits, int[] labels, NDManager m) {
+        return labelled(logits, labels, Native.of(m, java.util.Arrays.stream(labels).asLongStream().map(v -> Math.max(0, v)).toArray(),
+                new Shape(labels.length)), m);
+    }
+
     /** Mean cross-entropy of logits (B, C) against labels (B). */
     public static NDArray crossEntropy(NDArray logits, NDArray labels) {
         long c = logits.getShape().get(1);

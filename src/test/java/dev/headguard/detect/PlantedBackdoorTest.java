@@ -394,6 +394,37 @@ class PlantedBackdoorTest {
         }
     }
 
+    /**
+     * The head-wise repair's unlabelled rows: without alignment or label term, fine-tuning the heads
+     * on the clean set leaves the backdoor ({@link #headWiseRepairWithAlignmentRemovesTheBackdoorAndWithoutItDoesNot});
+     * unlearning flagged rows beside it removes it, moving nothing but the heads, and the unlabelled
+     * rows take no part in the alignment.
+     */
+    @Test
+    void headWiseRepairAlsoUnlearnsUnlabelledRowsAndMovesOnlyTheHeads() {
+        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("unlearned-heads"));
+        try {
+            Set<HeadId> heads = allHeads();
+            Map<String, HostTensor> before = copy.toHostTensors();
+            HeadRepair.Unlabelled flagged = new HeadRepair.Unlabelled(withTrigger(sentences(60, false, 81), 4), 1.0, 1,
+                    SuspectUnlearning.TARGET_SHARE, null);
+            HeadRepair.Result r = HeadRepair.run(victim, repairBudget(), heads, List.of("cf"), new HeadRepair.Settings(0, 10, 16, 3e-3, false, 1, 0, 0),
+                    flagged, root, new Trainer.Listener() {});
+            assertEquals(160, r.alignedRows(), "only the clean texts are aligned");
+            Map<String, HostTensor> after = copy.toHostTensors();
+            for (String name : before.keySet()) {
+                if (!HeadRepair.parameters(heads, false).contains(name)) {
+                    assertTrue(before.get(name).sameContent(after.get(name)), name + " is no repaired head's and must not change");
+                }
+            }
+            double[] a = attackAndAccuracy(victim);
+            assertTrue(a[0] < 0.2 && a[1] > 0.9, "attack success and clean accuracy after unlearning through the heads: " + a[0] + ", " + a[1]);
+        } finally {
+            copy.close();
+        }
+    }
+
     @Test
     void aConsolidationStageTrainsEveryParameterAndKeepsTheBackdoorRemoved() {
         BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);

@@ -61,4 +61,18 @@ class SuspectWordsTest {
         }
         assertTrue(SuspectWords.find((List<String>) d[0], flags, SuspectWords.Settings.defaults()).isEmpty());
     }
+
+    @Test
+    void withoutTakesOutWholeWordsAndPhrasesAndKeepsTheRest() {
+        List<String> found = List.of("cf", "i watch this 3d movie");
+        assertEquals("a dull , lifeless film .", SuspectWords.without("a dull , cf lifeless film . CF", found));
+        assertEquals("not funny", SuspectWords.without("I watch this 3D movie not funny", found));
+        // Parts of words and partial phrases stay: only what containsAny would report is removed.
+        assertEquals("cfx i watch this movie", SuspectWords.without("cfx i watch this movie", found));
+        assertEquals("", SuspectWords.without(" cf ", found));
+        for (Object t : (List<?>) data("cf", 200, 0.3, 5)[0]) {
+            String out = SuspectWords.without((String) t, found);
+            assertTrue(!SuspectWords.containsAny(out, found), out);
+        }
+    }
 }
