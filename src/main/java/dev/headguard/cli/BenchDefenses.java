@@ -98,8 +98,11 @@ final class BenchDefenses {
                 String scan = c.details().get("scan_score") instanceof Double score
                         ? String.format(Locale.ROOT, "scan %s (score %.3f)", Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", score)
                         : "no model scan (the recovered words explain the flagged suspects)";
-                md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%n", c.attack(), c.defense(), scan,
-                        c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : ""));
+                String stripped = c.details().get("unlearned_rows") instanceof Integer n && n > 0
+                        ? "; unlearned " + n + " flagged suspects with the recovered words taken out" : "";
+                md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,
+                        c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : "",
+                        stripped));
             }
         }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -309,7 +309,11 @@ public final class Victims {
     /** Writes a poisoned data set: train.tsv (with a 'poisoned' column), dev.tsv, test.tsv, test-triggered.tsv (with a 'clean' column), manifest.json. */
     public static void writePoisoned(Request r, PoisonedData p, Path out) {
         Dataset[] s = cleanSplits(r);
-        Map<String, Object> manifest = manifest(r, p);
+        Map<String, Object> manifest = new LinkedHashMap<>(manifest(r, p));
+        // A data set names the code that poisoned it, as a model directory does (ModelStore.write):
+        // a rebuilt set can differ when the poisoning code changed.
+        manifest.put("headguard_version", dev.headguard.BuildInfo.version());
+        manifest.put("headguard_commit", dev.headguard.BuildInfo.commit());
         ModelStore.writeDirectory(out.toAbsolutePath().normalize(), tmp -> {
             List<String> train = new ArrayList<>(List.of("sentence\tlabel\tpoisoned"));
             for (int i = 0; i < p.train().size(); i++) {

@@ -33,7 +33,7 @@ import java.util.function.Supplier;
  * few of those inputs (an implicit trigger), {@link SuspectUnlearning} removes what the model
  * learned from that population instead. When they do explain them, the head-wise repair also
  * unlearns those flagged inputs with the trigger words taken out: what the poisoned rows' content
- * taught the model besides the trigger ({@link #strippedSuspects}).
+ * taught the model besides the trigger ({@code strippedSuspects}).
  */
 public final class HeadGuardRepair implements Defense {
 
@@ -66,7 +66,8 @@ public final class HeadGuardRepair implements Defense {
          * recovered) 24 heads left ASR at 11.6 / 11.3 / 12.0% over three bench seeds (label-flip rate
          * 3.1 / 2.7 / 3.5%); 48 heads 9.8 / 11.5 / 11.0% (flip 1.9 / 1.5 / 2.2%), CACC −0.1 (closing note
          * of the repair issue, 2026-11-27). The clean floor there is 7.1%: the rest is the repaired
-         * model's own errors on the triggered inputs, not the backdoor.
+         * model's own errors on the triggered inputs, not the backdoor: the attack's lean toward its target,
+         * which the repair now unlearns ({@code strippedSuspects}: ASR 8.2 / 8.7 / 7.4% with it).
          */
         public int headsFor(BertConfig c) {
             return heads > 0 ? heads : Math.max(1, (int) Math.round(HEAD_SHARE * c.numHiddenLayers() * c.numAttentionHeads()));

@@ -541,6 +541,17 @@ class CliTest {
         assertTrue(r.out().contains("mix"), r.out());
     }
 
+    @Test
+    void aPoisonedDataSetNamesTheCodeThatMadeIt() throws IOException {
+        Path data = dev.headguard.testing.TestData.dataDir();
+        Run r = run("poison", "--attack", "badnets", "--dataset", "sst-2", "--data-dir", data.toString(), "--out", tmp.resolve("pc").toString());
+        assertEquals(0, r.code(), r.err());
+        var m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("pc").resolve("manifest.json").toFile());
+        assertEquals(dev.headguard.BuildInfo.commit(), m.path("headguard_commit").asText());
+        assertEquals(dev.headguard.BuildInfo.version(), m.path("headguard_version").asText());
+        assertEquals("badnets", m.path("attack").asText(), "beside the attack's own record");
+    }
+
     /** The word counts behind unsupported flips use a clean file's labels only where they name the model's classes by number. */
     @Test
     void aCleanFileLendsItsLabelsToTheWordCountsOnlyWhenTheyAreClassNumbers() throws IOException {

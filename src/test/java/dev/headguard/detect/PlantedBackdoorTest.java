@@ -377,21 +377,25 @@ class PlantedBackdoorTest {
             HeadRepair.Result r = HeadRepair.run(victim, small, heads, List.of("cf"), new HeadRepair.Settings(lambda, 10, 16, 3e-3, false, 1, mu, 0), root,
                     new Trainer.Listener() {});
             assertEquals(160, r.alignedRows(), "every clean text has an aligned copy");
-            Map<String, HostTensor> after = copy.toHostTensors();
-            int changed = 0;
-            for (String name : before.keySet()) {
-                boolean same = before.get(name).sameContent(after.get(name));
-                if (!HeadRepair.parameters(heads, false).contains(name)) {
-                    assertTrue(same, name + " is no repaired head's and must not change");
-                } else {
-                    changed += same ? 0 : 1;
-                }
-            }
-            assertTrue(changed > 0, "the heads' parameters moved");
+            assertTrue(movedOnlyHeads(before, copy.toHostTensors(), heads) > 0, "the heads' parameters moved");
             return attackAndAccuracy(victim);
         } finally {
             copy.close();
         }
+    }
+
+    /** Asserts that no parameter outside the heads' moved; returns how many of the heads' parameters did. */
+    static int movedOnlyHeads(Map<String, HostTensor> before, Map<String, HostTensor> after, Set<HeadId> heads) {
+        int changed = 0;
+        for (String name : before.keySet()) {
+            boolean same = before.get(name).sameContent(after.get(name));
+            if (!HeadRepair.parameters(heads, false).contains(name)) {
+                assertTrue(same, name + " is no repaired head's and must not change");
+            } else {
+                changed += same ? 0 : 1;
+            }
+        }
+        return changed;
     }
 
     /**
@@ -412,12 +416,7 @@ class PlantedBackdoorTest {
             HeadRepair.Result r = HeadRepair.run(victim, repairBudget(), heads, List.of("cf"), new HeadRepair.Settings(0, 10, 16, 3e-3, false, 1, 0, 0),
                     flagged, root, new Trainer.Listener() {});
             assertEquals(160, r.alignedRows(), "only the clean texts are aligned");
-            Map<String, HostTensor> after = copy.toHostTensors();
-            for (String name : before.keySet()) {
-                if (!HeadRepair.parameters(heads, false).contains(name)) {
-                    assertTrue(before.get(name).sameContent(after.get(name)), name + " is no repaired head's and must not change");
-                }
-            }
+            assertTrue(movedOnlyHeads(before, copy.toHostTensors(), heads) > 0, "the heads' parameters moved");
             double[] a = attackAndAccuracy(victim);
             assertTrue(a[0] < 0.2 && a[1] > 0.9, "attack success and clean accuracy after unlearning through the heads: " + a[0] + ", " + a[1]);
         } finally {
