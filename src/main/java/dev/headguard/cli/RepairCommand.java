@@ -84,8 +84,14 @@ final class RepairCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--suspect", paramLabel = "FILE",
-            description = "Unlabelled inputs that may carry the trigger (training data, logged traffic; a 'sentence' column): words found almost only in the inputs an input scan flags join the trigger candidates; when none explain the inputs a hidden-state scan flags (an implicit trigger), the model is fine-tuned to unlearn those.")
+            description = "Unlabelled inputs that may carry the trigger (training data, logged traffic; a 'sentence' column): words found almost only in the inputs an input scan flags join the trigger candidates, and those inputs without the words are unlearned (--unlearn-weight); when none explain the inputs a hidden-state scan flags (an implicit trigger), the model is fine-tuned to unlearn those.")
     Path suspect;
+
+    @Option(names = "--unlearn-weight", defaultValue = "1",
+            description = {"ν of the unlearning term on flagged suspects: with --suspect, the flagged inputs with the recovered trigger words taken out",
+                    "are pulled away from the target beside the alignment (what a dirty-label attack's rows taught besides the trigger);",
+                    "0 turns that off (an ablation). Also the weight of the implicit-trigger repair's unlearning (default: ${DEFAULT-VALUE})."})
+    double unlearnWeight;
 
     @Option(names = "--method", defaultValue = "headguard",
             description = "headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning + attention normalisation).")
@@ -93,14 +99,16 @@ final class RepairCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (heads < 0 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0) {
-            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --lr > 0, --align-weight, --label-weight and --consolidation-epochs >= 0");
+        if (heads < 0 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0
+                || !(unlearnWeight >= 0)) {
+            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --lr > 0, --align-weight, --label-weight, --unlearn-weight and --consolidation-epochs >= 0");
         }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs));
+                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
+                    dev.headguard.detect.HiddenStateScan.MIN_EXCESS);
             defense = new HeadGuardRepair(s, scan == null ? null : readPlan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {

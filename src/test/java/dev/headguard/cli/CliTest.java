@@ -526,6 +526,8 @@ class CliTest {
                 "--suspect", clean.toString()), "--suspect");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--heads", "-1"),
                 "--heads >= 0");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--unlearn-weight", "-1"),
+                "--unlearn-weight");
         assertFalse(Files.exists(tmp.resolve("x")), "nothing written on failure");
         assertBadInput(run("bench", "--attacks", "badnets,nope", "--out", tmp.resolve("b").toString()), "unknown attack 'nope'");
         assertBadInput(run("bench", "--defenses", "headguard,magic", "--out", tmp.resolve("b").toString()), "unknown defense 'magic'");
