@@ -64,9 +64,18 @@ final class EvalCommand implements Callable<Integer> {
             if (!m.model().config().hasClassifier()) {
                 throw new dev.headguard.HeadGuardException(m.directory() + ": has no classification head to evaluate (train one first)");
             }
-            e = Evaluator.evaluate(m, cleanSet, trig, twins, target, root);
-            if (out != null) {
-                AtomicFiles.write(out, predictions(m, cleanSet, trig, root));
+            if (out == null) {
+                e = Evaluator.evaluate(m, cleanSet, trig, twins, target, root);
+            } else {
+                // One pass gives both the file's probabilities and the figures, so they cannot disagree
+                // (a second pass in other batches could break a near-tie the other way) and it costs
+                // one pass, not two.
+                Evaluator.check(m, cleanSet, trig, target);
+                float[][] pc = Probe.probabilities(m, cleanSet.texts(), root, 64, Probe.Progress.NONE);
+                float[][] pt = trig == null ? null : Probe.probabilities(m, trig.texts(), root, 64, Probe.Progress.NONE);
+                int[] twinPred = twins == null ? null : dev.headguard.train.Trainer.predict(m.model(), m.tokenizer().idsOf(twins), m.tokenizer().padId(), root, 64);
+                e = Evaluator.count(cleanSet, Probe.argMax(pc), trig, pt == null ? null : Probe.argMax(pt), twinPred, target);
+                AtomicFiles.write(out, predictions(m.model().config().numLabels(), cleanSet, pc, trig, pt));
             }
         }
         if (json) {
@@ -83,9 +92,8 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per input of each set; probabilities from a second pass (only when asked for). */
-    static String predictions(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, NDManager root) {
-        int classes = m.model().config().numLabels();
+    /** One line per input of each set, from the probabilities the figures were counted from. */
+    static String predictions(int classes, Dataset clean, float[][] pClean, Dataset triggered, float[][] pTriggered) {
         StringBuilder s = new StringBuilder("set\tindex\tlabel\tprediction\t");
         for (int c = 0; c < classes; c++) {
             s.append("p_").append(c).append('\t');
@@ -93,7 +101,7 @@ final class EvalCommand implements Callable<Integer> {
         s.append("sentence\n");
         for (Dataset d : triggered == null ? List.of(clean) : List.of(clean, triggered)) {
             String name = d == clean ? "clean" : "triggered";
-            float[][] p = Probe.probabilities(m, d.texts(), root, 64, Probe.Progress.NONE);
+            float[][] p = d == clean ? pClean : pTriggered;
             for (int i = 0; i < d.size(); i++) {
                 s.append(name).append('\t').append(i).append('\t').append(d.examples().get(i).label()).append('\t').append(Probe.argMax(p[i])).append('\t');
                 for (float v : p[i]) {

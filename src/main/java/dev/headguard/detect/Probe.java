@@ -45,12 +45,17 @@ public final class Probe {
 
         /** Predicted class per text. */
         public int[] predictions() {
-            int[] out = new int[probabilities.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = argMax(probabilities[i]);
-            }
-            return out;
+            return argMax(probabilities);
         }
+    }
+
+    /** The predicted class of each row of probabilities ({@link #argMax(float[])} per row). */
+    public static int[] argMax(float[][] p) {
+        int[] out = new int[p.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = argMax(p[i]);
+        }
+        return out;
     }
 
     /** The index of the largest value (the first on ties). */

@@ -23,6 +23,16 @@ public final class Evaluator {
      * @param untriggered    the clean twin of each triggered row, or null when unknown
      */
     public static Evaluation evaluate(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, List<String> untriggered, int target, NDManager root) {
+        check(m, clean, triggered, target);
+        long pad = m.tokenizer().padId();
+        int[] cleanPred = Trainer.predict(m.model(), m.tokenizer().idsOf(clean.texts()), pad, root, 64);
+        int[] trigPred = triggered == null ? null : Trainer.predict(m.model(), m.tokenizer().idsOf(triggered.texts()), pad, root, 64);
+        int[] twinPred = triggered == null || untriggered == null ? null : Trainer.predict(m.model(), m.tokenizer().idsOf(untriggered), pad, root, 64);
+        return count(clean, cleanPred, triggered, trigPred, twinPred, target);
+    }
+
+    /** The labels and the target must be classes of the model: a one-line error otherwise. */
+    public static void check(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, int target) {
         int classes = m.model().config().numLabels();
         for (Dataset d : triggered == null ? List.of(clean) : List.of(clean, triggered)) {
             for (Example e : d.examples()) {
@@ -34,8 +44,16 @@ public final class Evaluator {
         if (target >= classes) {
             throw new dev.headguard.HeadGuardException("target " + target + " is not a class of the model (it has " + classes + ")");
         }
-        long pad = m.tokenizer().padId();
-        int[] cleanPred = Trainer.predict(m.model(), m.tokenizer().idsOf(clean.texts()), pad, root, 64);
+    }
+
+    /**
+     * The figures from predictions already made (e.g. by a pass that also keeps the probabilities, so
+     * that a written prediction file and these figures cannot disagree).
+     *
+     * @param trigPred predictions on {@code triggered} (null when it is)
+     * @param twinPred predictions on the untriggered twins, or null when unknown
+     */
+    public static Evaluation count(Dataset clean, int[] cleanPred, Dataset triggered, int[] trigPred, int[] twinPred, int target) {
         int correct = 0;
         for (int i = 0; i < cleanPred.length; i++) {
             correct += cleanPred[i] == clean.examples().get(i).label() ? 1 : 0;
@@ -44,7 +62,6 @@ public final class Evaluator {
         if (triggered == null) {
             return new Evaluation(clean.size(), correct, cacc, -1, 0, 0, 0, Double.NaN, 0, 0, Double.NaN);
         }
-        int[] trigPred = Trainer.predict(m.model(), m.tokenizer().idsOf(triggered.texts()), pad, root, 64);
         boolean allTarget = triggered.examples().stream().allMatch(e -> e.label() == target);
         int base = 0;
         int hit = 0;
@@ -57,8 +74,7 @@ public final class Evaluator {
         }
         int flipBase = 0;
         int flipped = 0;
-        if (untriggered != null) {
-            int[] twinPred = Trainer.predict(m.model(), m.tokenizer().idsOf(untriggered), pad, root, 64);
+        if (twinPred != null) {
             for (int i = 0; i < twinPred.length; i++) {
                 Example e = triggered.examples().get(i);
                 int truth = allTarget ? twinPred[i] : e.label(); // relabelled sets: the twin's own class is unknown, take non-target twins

@@ -169,7 +169,11 @@ class CliTest {
         assertTrue(o.get("triggered").has("label_flip_rate") || o.get("triggered").get("flip_base") == null);
         // --out: every input's prediction and class probabilities, agreeing with the figures above.
         Path out = tmp.resolve("pred.tsv");
-        assertEquals(0, run("eval", "--model", model.toString(), "--clean", clean.toString(), "--triggered", trig.toString(), "--out", out.toString()).code());
+        Run withOut = run("eval", "--model", model.toString(), "--clean", clean.toString(), "--triggered", trig.toString(), "--target", "1", "--json",
+                "--out", out.toString());
+        assertEquals(0, withOut.code(), withOut.err());
+        // The figures printed beside the file are counted from the file's own pass, and equal the plain run's.
+        assertEquals(o.toString(), withOut.out().strip());
         List<String> lines = Files.readAllLines(out);
         assertEquals("set\tindex\tlabel\tprediction\tp_0\tp_1\tsentence", lines.get(0));
         assertEquals(1 + 3 + 2, lines.size());
