@@ -100,6 +100,10 @@ final class BenchDefenses {
                         : "no model scan (the recovered words explain the flagged suspects)";
                 String stripped = c.details().get("unlearned_rows") instanceof Integer n && n > 0
                         ? "; unlearned " + n + " flagged suspects with the recovered words taken out" : "";
+                if (c.details().get("resistance") instanceof java.util.Map<?, ?> resisted) {
+                    stripped += String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
+                            resisted.get("layer"), resisted.get("target"));
+                }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,
                         c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : "",
                         stripped));

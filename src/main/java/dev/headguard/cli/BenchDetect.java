@@ -315,11 +315,15 @@ final class BenchDetect implements Callable<Integer> {
     private void batchAuditRow(ArrayNode rows, AttentionFeatures all, InputScanner scanner, List<Probe.WithStates> parts, HiddenStateScan.Result pop) {
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
         List<double[]> scores = new ArrayList<>();
+        List<int[]> predicted = new ArrayList<>();
         for (Probe.WithStates p : parts) {
-            scores.add(scanner.score(p.result().select(cols)).scores());
+            InputScanner.Scores part = scanner.score(p.result().select(cols));
+            scores.add(part.scores());
+            predicted.add(part.probe().predictions());
         }
         double[] batch = scores.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
-        BatchAudit audit = BatchAudit.choose(scanner, batch, pop);
+        int[] batchPredicted = predicted.stream().flatMapToInt(java.util.Arrays::stream).toArray();
+        BatchAudit audit = BatchAudit.choose(scanner, batch, batchPredicted, pop);
         double[] s = audit.scores();
         int n = scores.get(0).length;
         int t = scores.get(1).length;

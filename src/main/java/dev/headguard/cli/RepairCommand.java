@@ -54,7 +54,8 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--all-heads", description = "Repair every head (an ablation).")
     boolean allHeads;
 
-    @Option(names = "--triggers", defaultValue = "3", description = "Align against the scan's top N trigger candidates (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--triggers", defaultValue = "0", description = {"Align against the scan's top N trigger candidates",
+            "(default: 0, every candidate at least half as suspicious as the best, at most 8)."})
     int triggers;
 
     @Option(names = "--align-weight", defaultValue = "10", description = "λ of the alignment term; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE}).")
@@ -93,22 +94,27 @@ final class RepairCommand implements Callable<Integer> {
                     "0 turns that off (an ablation). Also the weight of the implicit-trigger repair's unlearning (default: ${DEFAULT-VALUE})."})
     double unlearnWeight;
 
+    @Option(names = "--resist-weight", defaultValue = "1",
+            description = {"β of the blind repair's second stage (no --suspect): every parameter fine-tuned on the clean set to resist",
+                    "the hidden-space shift that carries clean inputs across classes most easily; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE})."})
+    double resistWeight;
+
     @Option(names = "--method", defaultValue = "headguard",
             description = "headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning + attention normalisation).")
     String method;
 
     @Override
     public Integer call() throws Exception {
-        if (heads < 0 || triggers < 1 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0
-                || !(unlearnWeight >= 0)) {
-            throw new HeadGuardException("--triggers, --epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --lr > 0, --align-weight, --label-weight, --unlearn-weight and --consolidation-epochs >= 0");
+        if (heads < 0 || triggers < 0 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0
+                || !(unlearnWeight >= 0) || !(resistWeight >= 0)) {
+            throw new HeadGuardException("--epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --triggers >= 0 (0: by suspicion), --lr > 0, --align-weight, --label-weight, --unlearn-weight, --resist-weight and --consolidation-epochs >= 0");
         }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
                     new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
-                    dev.headguard.detect.HiddenStateScan.MIN_EXCESS);
+                    dev.headguard.detect.HiddenStateScan.MIN_EXCESS, resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : readPlan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {
@@ -147,12 +153,14 @@ final class RepairCommand implements Callable<Integer> {
         List<HeadId> ranked = new ArrayList<>();
         List<String> candidates = new ArrayList<>();
         List<Double> flips = new ArrayList<>();
+        List<Double> suspicions = new ArrayList<>();
         r.path("heads").forEach(h -> ranked.add(new HeadId(h.path("layer").asInt(), h.path("head").asInt())));
         r.path("triggers").forEach(t -> {
             candidates.add(t.path("text").asText());
             flips.add(t.path("flip_rate").asDouble(Double.NaN));
+            suspicions.add(t.path("suspicion").asDouble(Double.NaN));
         });
-        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips);
+        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions);
     }
 
     static JsonNode readScan(Path file) {

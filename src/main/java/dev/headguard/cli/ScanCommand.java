@@ -2,6 +2,7 @@ package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
@@ -167,6 +168,7 @@ final class ScanCommand implements Runnable {
                 Probe.WithStates cleanPass = states ? Probe.runWithStates(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts"))
                         : new Probe.WithStates(Probe.run(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts")), null);
                 InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
+                warnIfFewCalibrationInputs(scanner, scoring.clean);
                 long t0 = System.nanoTime();
                 Probe.WithStates inPass = states ? Probe.runWithStates(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs"))
                         : new Probe.WithStates(Probe.run(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs")), null);
@@ -178,6 +180,8 @@ final class ScanCommand implements Runnable {
                         : ScanReport.inputs(m, scanner, scoring.clean.toString(), inputs.toString(), clean, texts, s, seconds, root);
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
+                ArrayNode perClass = o.putArray("thresholds");
+                java.util.Arrays.stream(scanner.thresholds()).forEach(perClass::add);
                 HiddenStateScan.Result pop = null;
                 HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
                 HiddenStateScan.States cleanStates = states ? HiddenStateScan.States.of(cleanPass) : null;
@@ -191,7 +195,7 @@ final class ScanCommand implements Runnable {
                     putMargins(p, pop.margins());
                 }
                 // The batch's own choice between the two scans (both at the FRR): the one that flags more of it ranks it.
-                BatchAudit batch = pop == null ? null : BatchAudit.choose(scanner, s.scores(), pop);
+                BatchAudit batch = pop == null ? null : BatchAudit.choose(scanner, s.scores(), s.probe().predictions(), pop);
                 if (batch != null) {
                     ObjectNode b = o.putObject("batch");
                     b.put("chosen", batch.chosen()).put("flagged", batch.flaggedCount()).put("attention_flagged", batch.attentionFlagged())
@@ -318,6 +322,19 @@ final class ScanCommand implements Runnable {
                 // With --combined the filter's flags replace both lists: it is the one that holds the FRR.
                 boolean found = filter != null ? combinedFlagged > 0 || populationFound : s.flaggedCount() > 0 || populationFound || direction;
                 return failOnDetect && found ? DETECTED : 0;
+            }
+        }
+    }
+
+    /** One stderr line when a class's threshold rests on too few held-out clean inputs to hold the FRR within about ±1.5 points. */
+    static void warnIfFewCalibrationInputs(InputScanner scanner, Path clean) {
+        int[] n = scanner.calibrationCounts();
+        for (int c = 0; c < n.length; c++) {
+            if (n[c] < InputScanner.ADVISED_CLASS_CALIBRATION) {
+                System.err.printf(Locale.ROOT, "headguard: warning: %s: %d held-out clean texts predicted class %d set its threshold%s; "
+                        + "about %d per class (a clean file of about %d texts per class) hold the false-rejection rate within 1.5 points%n",
+                        clean, n[c], c, n[c] < InputScanner.MIN_CLASS_CALIBRATION ? " (too few: the pooled threshold serves)" : "",
+                        InputScanner.ADVISED_CLASS_CALIBRATION, 2 * InputScanner.ADVISED_CLASS_CALIBRATION);
             }
         }
     }

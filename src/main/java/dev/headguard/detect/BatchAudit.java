@@ -47,8 +47,8 @@ public record BatchAudit(boolean population, double[] scores, int attentionFlagg
      * @param attention the scores {@code scanner} gives the batch
      * @param pop       the population scan of the same batch, at the scanner's false-rejection rate
      */
-    public static BatchAudit choose(InputScanner scanner, double[] attention, HiddenStateScan.Result pop) {
-        return choose(scanner.margins(attention), scanner.settings().frr(), pop);
+    public static BatchAudit choose(InputScanner scanner, double[] attention, int[] predicted, HiddenStateScan.Result pop) {
+        return choose(scanner.margins(attention, predicted), scanner.settings().frr(), pop);
     }
 
     /** @param attention the attention scan's margins of the batch ({@link InputScanner#margins}: flagged above 0) */

@@ -102,7 +102,7 @@ public final class CandidateDirection {
             if (direction) {
                 return d.margins(states);
             }
-            return scanner.margins(scanner.score(attention).scores());
+            return scanner.margins(scanner.score(attention));
         }
     }
 }

@@ -44,7 +44,7 @@ public final class CombinedFilter {
 
     /** Each input's score (above 0: flagged), from its attention features and its [CLS] states. */
     public double[] scores(Probe.Result pass, HiddenStateScan.States states) {
-        double[] a = attention.margins(attention.score(pass).scores());
+        double[] a = attention.margins(attention.score(pass));
         double[] d = direction.margins(states);
         double[] out = new double[a.length];
         for (int i = 0; i < out.length; i++) {

@@ -17,7 +17,12 @@ import java.util.Set;
  * <p>The clean set is split in two with a seed: one half fits the {@link CleanProfile}, the other
  * half, which the profile has not seen, sets the threshold. Calibrating on the fitting half would
  * under-estimate clean scores (a fitted model is closest to its own data) and reject more clean
- * inputs than asked.
+ * inputs than asked. The threshold is set per predicted class (Mondrian conformal calibration): the
+ * ⌈(n+1)(1 − FRR)⌉-th smallest of the n held-out scores of inputs the model gives that class, so that
+ * a clean input of any class is rejected with probability at most the FRR (inputs exchangeable with
+ * the clean set). One pooled threshold let the rate differ by class: on two SST-2 victims 8.3% and
+ * 7.8% of clean non-target test inputs were rejected at a 5% FRR. A class with fewer than
+ * {@link #MIN_CLASS_CALIBRATION} held-out inputs uses the pooled threshold.
  */
 public final class InputScanner {
 
@@ -69,6 +74,19 @@ public final class InputScanner {
     /** Smallest clean set that leaves a usable half for each of fitting and calibration. */
     public static final int MIN_CLEAN = 20;
 
+    /**
+     * Held-out clean inputs a class needs for its own threshold; fewer, and the pooled one serves.
+     * 20 is the least for which the conformal quantile at a 5% FRR is a score at all (n + 1 ≥ 1/FRR).
+     */
+    public static final int MIN_CLASS_CALIBRATION = 20;
+
+    /**
+     * Held-out clean inputs per class for the realised FRR to sit within about ±1.5 points of the
+     * asked one at 5% (one binomial standard deviation, √(0.05 · 0.95 / n) ≤ 0.0155): the CLI warns below it.
+     * The clean file needs about twice this per class, since half of it fits the profile.
+     */
+    public static final int ADVISED_CLASS_CALIBRATION = 200;
+
     /** Scores of many inputs, in input order, with the probe behind them. */
     public record Scores(double[] scores, boolean[] flagged, Probe.Result probe) {
         public int flaggedCount() {
@@ -87,12 +105,17 @@ public final class InputScanner {
     private final CleanProfile profile;
     private final CleanProfile[] byClass; // null entries: too few clean inputs of that class, the pooled profile serves
     private final double threshold;
+    private final double[] thresholds; // per predicted class
+    private final int[] calibrationCounts; // held-out inputs per predicted class
     private final Probe.Result clean;
     private final double[] calibrationScores;
 
     private InputScanner(ModelStore.LoadedModel model, NDManager root, Settings settings, AttentionFeatures features, CleanProfile profile,
-                         CleanProfile[] byClass, double threshold, Probe.Result clean, double[] calibrationScores) {
+                         CleanProfile[] byClass, double threshold, double[] thresholds, int[] calibrationCounts, Probe.Result clean,
+                         double[] calibrationScores) {
         this.byClass = byClass;
+        this.thresholds = thresholds;
+        this.calibrationCounts = calibrationCounts;
         this.model = model;
         this.root = root;
         this.settings = settings;
@@ -149,10 +172,23 @@ public final class InputScanner {
         }
         List<Integer> calRows = idx.subList(half, idx.size());
         double[] calScores = new double[calRows.size()];
+        List<List<Double>> calByClass = new ArrayList<>();
+        for (int c = 0; c < classes; c++) {
+            calByClass.add(new ArrayList<>());
+        }
         for (int i = 0; i < calScores.length; i++) {
             calScores[i] = distance(profile, perClass, settings, probe.features()[calRows.get(i)], pred[calRows.get(i)]);
+            calByClass.get(pred[calRows.get(i)]).add(calScores[i]);
         }
-        return new InputScanner(model, root, settings, f, profile, perClass, Roc.thresholdAtFrr(calScores, settings.frr()), probe, calScores);
+        double pooled = Roc.thresholdAtFrr(calScores, settings.frr());
+        double[] thresholds = new double[classes];
+        int[] counts = new int[classes];
+        for (int c = 0; c < classes; c++) {
+            double[] own = calByClass.get(c).stream().mapToDouble(Double::doubleValue).toArray();
+            counts[c] = own.length;
+            thresholds[c] = own.length >= MIN_CLASS_CALIBRATION ? Roc.thresholdAtFrr(own, settings.frr()) : pooled;
+        }
+        return new InputScanner(model, root, settings, f, profile, perClass, pooled, thresholds, counts, probe, calScores);
     }
 
     /** Distance of one vector from clean behaviour (of its predicted class, when scoring by class). */
@@ -177,13 +213,29 @@ public final class InputScanner {
         }
         boolean[] flagged = new boolean[s.length];
         for (int i = 0; i < s.length; i++) {
-            flagged[i] = s[i] > threshold;
+            flagged[i] = s[i] > threshold(pred[i]);
         }
         return new Scores(s, flagged, probe);
     }
 
+    /** The pooled threshold over every held-out clean score (the one a class with too few held-out inputs uses). */
     public double threshold() {
         return threshold;
+    }
+
+    /** The threshold for inputs the model gives class {@code predicted}. */
+    public double threshold(int predicted) {
+        return predicted >= 0 && predicted < thresholds.length ? thresholds[predicted] : threshold;
+    }
+
+    /** Per predicted class, its threshold. */
+    public double[] thresholds() {
+        return thresholds.clone();
+    }
+
+    /** Per predicted class, how many held-out clean inputs set its threshold (fewer than {@link #MIN_CLASS_CALIBRATION}: the pooled one). */
+    public int[] calibrationCounts() {
+        return calibrationCounts.clone();
     }
 
     public Settings settings() {
@@ -208,13 +260,18 @@ public final class InputScanner {
      * exactly above 0): the scale on which the attention scan's scores sit beside the hidden-state
      * margins ({@link CombinedFilter}, {@link BatchAudit}, {@link CandidateDirection.Choice}).
      */
-    public double[] margins(double[] scores) {
+    public double[] margins(double[] scores, int[] predicted) {
         double sd = Math.max(HiddenStateScan.sd(calibrationScores), 1e-12);
         double[] out = new double[scores.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = (scores[i] - threshold) / sd;
+            out[i] = (scores[i] - threshold(predicted[i])) / sd;
         }
         return out;
+    }
+
+    /** {@link #margins(double[], int[])} of scored inputs. */
+    public double[] margins(Scores s) {
+        return margins(s.scores(), s.probe().predictions());
     }
 
     /** Scores of the held-out calibration half. */

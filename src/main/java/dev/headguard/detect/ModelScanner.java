@@ -293,7 +293,14 @@ public final class ModelScanner {
             flips += v == target ? 1 : 0;
         }
         double flip = flips / (double) p.length;
-        double flagged = s.flaggedCount() / (double) p.length;
+        // The pooled threshold, not the per-class ones the input filter flags with: a candidate that flips
+        // victims to the target would otherwise be held to the target class's own clean scores, and on the
+        // planted-backdoor fixture sentiment phrases then outranked the trigger.
+        int above = 0;
+        for (double v : s.scores()) {
+            above += v > scanner.threshold() ? 1 : 0;
+        }
+        double flagged = above / (double) p.length;
         examples.put(key(text, target), inserted.subList(0, Math.min(3, inserted.size())));
         return new Candidate(text, target, rank, flip, flagged, mean(s.scores()) - victimMean, flip * flagged);
     }

@@ -27,8 +27,9 @@ public final class Roc {
     }
 
     /**
-     * The threshold t such that at most {@code frr} of {@code clean} scores exceed it: inputs
-     * scoring above t are flagged.
+     * The conformal threshold: the ⌈(n+1)(1 − frr)⌉-th smallest of the n {@code clean} scores (the
+     * largest where that exceeds n). A new clean input exchangeable with them scores above it with
+     * probability at most {@code frr}; inputs scoring above t are flagged.
      */
     public static double thresholdAtFrr(double[] clean, double frr) {
         if (clean.length == 0) {
@@ -39,8 +40,8 @@ public final class Roc {
         }
         double[] s = clean.clone();
         Arrays.sort(s);
-        int k = (int) Math.ceil((1 - frr) * s.length) - 1;
-        return s[Math.max(0, Math.min(s.length - 1, k))];
+        int k = (int) Math.ceil((s.length + 1) * (1 - frr) - 1e-9);
+        return s[Math.max(1, Math.min(s.length, k)) - 1];
     }
 
     /** Share of scores above the threshold. */

@@ -219,6 +219,9 @@ public final class BertModel implements AutoCloseable {
             NDArray queryMask = options.attentions() ? mask.expandDims(1).expandDims(3) : null; // (B, 1, T, 1)
 
             NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training());         // (B, T, E)
+            if (options.shiftLayer() == 0) {
+                x = shifted(x, mask, options);
+            }
             List<NDArray> hidden = new ArrayList<>();
             List<NDArray> attentions = new ArrayList<>();
             List<NDArray> intermediates = new ArrayList<>();
@@ -230,6 +233,9 @@ public final class BertModel implements AutoCloseable {
                         : options.headScale().get(layer.index).reshape(1, config.numAttentionHeads(), 1, 1); // (1, N, 1, 1)
                 Layer.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training());
                 x = r.output;
+                if (layer.index + 1 == options.shiftLayer()) {
+                    x = shifted(x, mask, options);
+                }
                 if (options.hiddenStates()) {
                     hidden.add(x);
                 }
@@ -249,6 +255,12 @@ public final class BertModel implements AutoCloseable {
             intermediates.forEach(a -> keep(out, a));
             return result;
         }
+    }
+
+    /** x + δ on every real token: the options' hidden shift (one δ for all texts, or one per text). */
+    private static NDArray shifted(NDArray x, NDArray mask, ForwardOptions options) {
+        NDArray shift = options.shift().getShape().dimension() == 2 ? options.shift().expandDims(1) : options.shift().reshape(1, 1, -1); // (B or 1, 1, E)
+        return x.add(mask.expandDims(2).mul(shift));
     }
 
     /** Moves results out of the scope that frees the intermediates, into the caller's manager. */

@@ -18,38 +18,56 @@ import java.util.Set;
  * @param training       apply dropout (as configured) for fine-tuning
  * @param intermediates  return every layer's feed-forward activations, (B, T, I) each (fine-pruning
  *                       ranks neurons by them)
+ * @param shiftLayer     the hidden state {@code shift} is added to: 0 the embeddings' output, l the output of
+ *                       layer l (1-based, as in {@link BertOutput#hiddenStates}); −1: none
+ * @param shift          (E), or (B, E) one per text: added to every real token's hidden state at
+ *                       {@code shiftLayer}, a universal perturbation of the hidden space (it may require a
+ *                       gradient, to search for the one that moves the predictions most). Null: none.
  */
 public record ForwardOptions(boolean attentions, boolean hiddenStates, NDArray headScale, Set<HeadId> trainableHeads, boolean training,
-                             boolean intermediates) {
+                             boolean intermediates, int shiftLayer, NDArray shift) {
 
     /** Plain inference: last hidden state, pooled output and logits only. */
-    public static final ForwardOptions INFERENCE = new ForwardOptions(false, false, null, null, false, false);
+    public static final ForwardOptions INFERENCE = new ForwardOptions(false, false, null, null, false, false, -1, null);
 
     public ForwardOptions {
         trainableHeads = trainableHeads == null ? null : Set.copyOf(trainableHeads);
+        if ((shift == null) != (shiftLayer < 0)) {
+            throw new IllegalArgumentException("a hidden shift needs both a layer and a vector (layer " + shiftLayer + ")");
+        }
+    }
+
+    public ForwardOptions(boolean attentions, boolean hiddenStates, NDArray headScale, Set<HeadId> trainableHeads, boolean training,
+                          boolean intermediates) {
+        this(attentions, hiddenStates, headScale, trainableHeads, training, intermediates, -1, null);
+    }
+
+    /** The same options with {@code shift} added to every real token's hidden state {@code layer} (0: the embeddings' output). */
+    public ForwardOptions withHiddenShift(int layer, NDArray shift) {
+        return new ForwardOptions(attentions, hiddenStates, headScale, trainableHeads, training, intermediates, layer, shift);
     }
 
     public ForwardOptions withAttentions() {
-        return new ForwardOptions(true, hiddenStates, headScale, trainableHeads, training, intermediates);
+        return new ForwardOptions(true, hiddenStates, headScale, trainableHeads, training, intermediates, shiftLayer, shift);
     }
 
     public ForwardOptions withHiddenStates() {
-        return new ForwardOptions(attentions, true, headScale, trainableHeads, training, intermediates);
+        return new ForwardOptions(attentions, true, headScale, trainableHeads, training, intermediates, shiftLayer, shift);
     }
 
     public ForwardOptions withHeadScale(NDArray scale) {
-        return new ForwardOptions(attentions, hiddenStates, scale, trainableHeads, training, intermediates);
+        return new ForwardOptions(attentions, hiddenStates, scale, trainableHeads, training, intermediates, shiftLayer, shift);
     }
 
     public ForwardOptions withTrainableHeads(Set<HeadId> heads) {
-        return new ForwardOptions(attentions, hiddenStates, headScale, heads, training, intermediates);
+        return new ForwardOptions(attentions, hiddenStates, headScale, heads, training, intermediates, shiftLayer, shift);
     }
 
     public ForwardOptions withIntermediates() {
-        return new ForwardOptions(attentions, hiddenStates, headScale, trainableHeads, training, true);
+        return new ForwardOptions(attentions, hiddenStates, headScale, trainableHeads, training, true, shiftLayer, shift);
     }
 
     public ForwardOptions withTraining(boolean on) {
-        return new ForwardOptions(attentions, hiddenStates, headScale, trainableHeads, on, intermediates);
+        return new ForwardOptions(attentions, hiddenStates, headScale, trainableHeads, on, intermediates, shiftLayer, shift);
     }
 }

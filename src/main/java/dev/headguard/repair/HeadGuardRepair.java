@@ -8,6 +8,7 @@ import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.BertConfig;
+import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -39,7 +40,7 @@ public final class HeadGuardRepair implements Defense {
 
     /**
      * @param heads     repair the scan's top N heads; 0: {@link #headsFor} (a third of the model's heads)
-     * @param triggers  align against the scan's top N candidates
+     * @param triggers  align against the scan's top N candidates; 0: as many as {@link Plan#suspiciousCount} says
      * @param allHeads  repair every head (an ablation)
      * @param scanTexts clean texts the scan uses when no plan is given
      * @param unlearnWeight ν of {@link SuspectUnlearning}, for the implicit-trigger repair and for the
@@ -48,15 +49,18 @@ public final class HeadGuardRepair implements Defense {
      * @param minExcess the hidden-state scan must flag at least this many times its false-rejection
      *                  rate of the suspects predicted as the target before they are unlearned
      *                  ({@link HiddenStateScan#MIN_EXCESS} by default)
+     * @param resistWeight β of the blind repair's second stage ({@link #resist}): with no suspect inputs, every
+     *                     parameter is then fine-tuned to resist the hidden-space shift that carries clean inputs
+     *                     across classes most easily (0: the head-wise stage alone, an ablation)
      */
     public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
-                           double minExcess) {
+                           double minExcess, double resistWeight) {
         public Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
-            this(heads, triggers, allHeads, scanTexts, repair, 1.0, HiddenStateScan.MIN_EXCESS);
+            this(heads, triggers, allHeads, scanTexts, repair, 1.0, HiddenStateScan.MIN_EXCESS, 1.0);
         }
 
         public static Settings defaults() {
-            return new Settings(0, 3, false, 200, HeadRepair.Settings.defaults());
+            return new Settings(0, 0, false, 200, HeadRepair.Settings.defaults());
         }
 
         /**
@@ -74,7 +78,7 @@ public final class HeadGuardRepair implements Defense {
         }
 
         public Settings withSeed(long seed) {
-            return new Settings(heads, triggers, allHeads, scanTexts, repair.withSeed(seed), unlearnWeight, minExcess);
+            return new Settings(heads, triggers, allHeads, scanTexts, repair.withSeed(seed), unlearnWeight, minExcess, resistWeight);
         }
     }
 
@@ -103,19 +107,27 @@ public final class HeadGuardRepair implements Defense {
     /**
      * What a scan says to repair: heads most suspicious first, candidates most suspicious first.
      *
-     * @param flipRates each candidate's flip rate (same order; NaN where unknown)
+     * @param flipRates   each candidate's flip rate (same order; NaN where unknown)
+     * @param suspicions  each candidate's suspicion, the scan's ranking score (same order; NaN where unknown)
      */
-    public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates) {
+    public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates,
+                       List<Double> suspicions) {
         public Plan {
             heads = List.copyOf(heads);
             candidates = List.copyOf(candidates);
             flipRates = List.copyOf(flipRates);
-            if (flipRates.size() != candidates.size()) {
-                throw new IllegalArgumentException(candidates.size() + " candidates, " + flipRates.size() + " flip rates");
+            suspicions = List.copyOf(suspicions);
+            if (flipRates.size() != candidates.size() || suspicions.size() != candidates.size()) {
+                throw new IllegalArgumentException(candidates.size() + " candidates, " + flipRates.size() + " flip rates, " + suspicions.size() + " suspicions");
             }
         }
 
-        /** A plan whose candidates' flip rates are unknown. */
+        /** A plan whose candidates' suspicions are unknown. */
+        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates) {
+            this(heads, candidates, scanScore, backdoor, flipRates, java.util.Collections.nCopies(candidates.size(), Double.NaN));
+        }
+
+        /** A plan whose candidates' flip rates and suspicions are unknown. */
         public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor) {
             this(heads, candidates, scanScore, backdoor, java.util.Collections.nCopies(candidates.size(), Double.NaN));
         }
@@ -123,12 +135,33 @@ public final class HeadGuardRepair implements Defense {
         public static Plan of(ModelScanner.Result r) {
             return new Plan(r.heads().stream().map(h -> new HeadId(h.layer(), h.head())).toList(),
                     r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor(),
-                    r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList());
+                    r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList(),
+                    r.candidates().stream().map(ModelScanner.Candidate::suspicion).toList());
+        }
+
+        /**
+         * How many of the top candidates to align against when the user names no count: every one
+         * whose suspicion is at least {@link #SUSPICION_SHARE} of the best one's, at most
+         * {@link #MAX_TRIGGERS}; 3 when the suspicions are unknown (a report from before they were
+         * read). Why not a fixed 3: a BadNets attack plants several words (cf, mn, bb, tq, mb); on the
+         * SST-2 bench victim the scan's top three held two of them and "bremen", and the blind repair
+         * left ASR 4 points above the clean floor; by suspicion it aligns against all five (and three
+         * noise words), see docs/results.md.
+         */
+        public int suspiciousCount() {
+            if (candidates.isEmpty() || !(suspicions.get(0) > 0)) {
+                return Math.min(3, candidates.size());
+            }
+            int n = 0;
+            while (n < Math.min(MAX_TRIGGERS, candidates.size()) && suspicions.get(n) >= SUSPICION_SHARE * suspicions.get(0)) {
+                n++;
+            }
+            return Math.max(1, n);
         }
 
         /** The same plan with other heads. */
         Plan withHeads(List<HeadId> ranked) {
-            return new Plan(ranked, candidates, scanScore, backdoor, flipRates);
+            return new Plan(ranked, candidates, scanScore, backdoor, flipRates, suspicions);
         }
 
         /**
@@ -162,6 +195,12 @@ public final class HeadGuardRepair implements Defense {
 
     /** See {@link Plan#alignmentCandidates}. */
     static final double PHRASE_TOLERANCE = 0.05;
+
+    /** See {@link Plan#suspiciousCount}. */
+    static final double SUSPICION_SHARE = 0.5;
+
+    /** See {@link Plan#suspiciousCount}. */
+    static final int MAX_TRIGGERS = 8;
 
     private static final HiddenStateScan.Settings HIDDEN = HiddenStateScan.Settings.defaults(0);
 
@@ -259,7 +298,7 @@ public final class HeadGuardRepair implements Defense {
         if (recovered.isEmpty() || plan.backdoor()) {
             // Recovered words keep the scan's candidates only where the scan itself called the model
             // backdoored (otherwise they are ordinary words that flip a clean model too).
-            union.addAll(plan.alignmentCandidates(settings.triggers()));
+            union.addAll(plan.alignmentCandidates(settings.triggers() > 0 ? settings.triggers() : plan.suspiciousCount()));
         }
         // The heads are ranked by what the repair aligns against: the recovered words when there are
         // some (the better evidence), else the scan's candidates as they will be inserted. The scan
@@ -293,7 +332,47 @@ public final class HeadGuardRepair implements Defense {
         out.put("unlearned_rows", unlearn == null ? 0 : unlearn.texts().size());
         out.put("settings", settings);
         out.put("losses_last", r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1));
+        if (suspect.isEmpty() && settings.resistWeight() > 0) {
+            out.put("resistance", resist(m, clean, root, progress));
+        }
         return out;
+    }
+
+    /**
+     * The blind repair's second stage, for what alignment against token candidates cannot reach (an
+     * implicit trigger, the attack's lean toward its target) with nothing but the clean set: the
+     * universal hidden-space shift that carries clean inputs to each class most easily
+     * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set (the
+     * baselines' schedule) while resisting those shifts ({@link HiddenPerturbation.Resistance}).
+     */
+    private Map<String, Object> resist(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+        HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(settings.repair().seed()).withWeight(settings.resistWeight());
+        long t0 = System.nanoTime();
+        HiddenPerturbation.Found f = HiddenPerturbation.search(m, clean, hp, root);
+        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s, reaching %s; fine-tuning every parameter to resist it (%.1f s)",
+                f.layer(), f.norm(), rounded(f.radii()), rounded(f.flipRates()), (System.nanoTime() - t0) / 1e9));
+        TrainConfig cfg = unlearningTraining(settings.repair().seed());
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
+        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, clean.labels(), f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
+            t.withAuxiliaryLoss(r);
+            Trainer.TrainState s = t.train(m.tokenizer().idsOf(clean.texts()), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), progress);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("layer", f.layer());
+            out.put("mean_norm", f.norm());
+            out.put("radii", f.radii());
+            out.put("reached", f.flipRates());
+            out.put("target", f.target());
+            out.put("perturbation", hp);
+            out.put("training", cfg);
+            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
+            return out;
+        } finally {
+            t.optimizer().close();
+        }
+    }
+
+    private static String rounded(double[] v) {
+        return java.util.Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.3f", x)).toList().toString();
     }
 
     /**

@@ -3,8 +3,10 @@ package dev.headguard.detect;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.HostTensor;
+import dev.headguard.repair.HiddenPerturbation;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.FinePruning;
 import dev.headguard.repair.FullFineTuning;
@@ -183,6 +185,18 @@ class PlantedBackdoorTest {
         double frr = s.score(fresh, Probe.Progress.NONE).flaggedCount() / (double) fresh.size();
         assertTrue(frr > 0.01 && frr < 0.10, "FRR on unseen clean texts " + frr + " for a 5% threshold");
         assertEquals(s.calibrationScores().length, 150, "half of the clean set calibrates");
+        // Each class holds the rate on its own (Mondrian calibration), not only the pool.
+        for (boolean positive : new boolean[] {true, false}) {
+            List<String> own = sentences(300, positive, positive ? 53 : 54);
+            InputScanner.Scores scored = s.score(own, Probe.Progress.NONE);
+            double rate = scored.flaggedCount() / (double) own.size();
+            assertTrue(rate < 0.10, (positive ? "positive" : "negative") + " clean texts flagged: " + rate);
+        }
+        int[] counts = s.calibrationCounts();
+        assertEquals(150, counts[0] + counts[1], "every held-out text sets its class's threshold");
+        for (int c = 0; c < 2; c++) {
+            assertTrue(counts[c] >= InputScanner.MIN_CLASS_CALIBRATION, "class " + c + " has its own threshold: " + counts[c] + " held-out texts");
+        }
     }
 
     @Test
@@ -582,6 +596,50 @@ class PlantedBackdoorTest {
         try {
             t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
             return attackAndAccuracy(victim);
+        } finally {
+            t.optimizer().close();
+            copy.close();
+        }
+    }
+
+    /** Fine steps on the tiny model: its hidden states flip within a few tenths of their norm. */
+    static final HiddenPerturbation.Settings PERTURB = new HiddenPerturbation.Settings(0.5, 0.02, 60, 0.5, 64, 1.0, 1.0, false, 3);
+
+    @Test
+    void theHiddenShiftSearchFindsTheShiftThatCarriesInputsToTheBackdoorsTarget() {
+        HiddenPerturbation.Found f = HiddenPerturbation.search(backdoored, repairBudget(), PERTURB, root);
+        String found = java.util.Arrays.toString(f.flipRates()) + " at radii " + java.util.Arrays.toString(f.radii());
+        assertEquals(1, f.layer(), "half of 2 layers: the output of layer 1");
+        assertEquals(1, f.target(), found);
+        assertTrue(f.flipRate() >= PERTURB.flipShare(), "the search stops once half the negatives are called positive: " + found);
+        assertTrue(f.radius() < f.radii()[0], "positive is reached with a smaller shift than negative: " + found);
+        for (int c = 0; c < 2; c++) {
+            assertTrue(f.radii()[c] <= PERTURB.steps() * PERTURB.stepShare() + 1e-9, "grown by at most one step share per step: " + found);
+        }
+    }
+
+    @Test
+    void resistingTheHiddenShiftWidensTheShiftNeededToFlipAndKeepsCleanAccuracy() {
+        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("resisted"));
+        Dataset small = repairBudget();
+        HiddenPerturbation.Found before = HiddenPerturbation.search(victim, small, PERTURB, root);
+        Trainer t = new Trainer(copy, tokenizer.padId(), new TrainConfig(4, 16, 1e-3, 0.01, 0.0, 1.0, 2, 0), root).withConstantRate();
+        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(victim, small.labels(), before, PERTURB,
+                ForwardOptions.INFERENCE.withTraining(true), root)) {
+            t.withAuxiliaryLoss(r);
+            t.train(tokenizer.idsOf(small.texts()), small.labels(), List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
+            assertTrue(!java.util.Arrays.equals(before.delta(), r.delta()), "the shift kept climbing the loss during training");
+            double norm = 0;
+            for (float v : r.delta()) {
+                norm += v * v;
+            }
+            assertTrue(Math.sqrt(norm) <= 1.0001 * PERTURB.ball() * before.radius() * before.norm(), "and stayed on its ball: " + Math.sqrt(norm));
+            HiddenPerturbation.Found after = HiddenPerturbation.search(victim, small, PERTURB, root);
+            assertTrue(after.radii()[before.target()] > 1.5 * before.radius(), "shift needed to reach the target: " + before.radius() + " -> "
+                    + after.radii()[before.target()]);
+            double[] accuracy = attackAndAccuracy(victim);
+            assertTrue(accuracy[1] > 0.9, "clean accuracy " + accuracy[1]);
         } finally {
             t.optimizer().close();
             copy.close();

@@ -124,4 +124,20 @@ class StatisticsTest {
         }
         assertThrows(IllegalArgumentException.class, () -> Roc.thresholdAtFrr(cal, 1.0));
     }
+
+    @Test
+    void theConformalThresholdIsTheCeilOfNPlusOneTimesOneMinusTheRateSmallestScore() {
+        double[] nineteen = new double[19];
+        for (int i = 0; i < nineteen.length; i++) {
+            nineteen[i] = i + 1; // 1..19
+        }
+        assertEquals(19, Roc.thresholdAtFrr(nineteen, 0.05), 0, "⌈20 · 0.95⌉ = 19: the largest, nothing of the 19 is flagged");
+        assertEquals(18, Roc.thresholdAtFrr(nineteen, 0.1), 0, "⌈20 · 0.9⌉ = 18");
+        double[] hundred = new double[99];
+        for (int i = 0; i < hundred.length; i++) {
+            hundred[i] = i + 1; // 1..99
+        }
+        assertEquals(95, Roc.thresholdAtFrr(hundred, 0.05), 0, "⌈100 · 0.95⌉ = 95: 4 of 99 above it");
+        assertEquals(10, Roc.thresholdAtFrr(new double[] {10, 3}, 0.05), 0, "too few scores for the rate: the largest, nothing is flagged");
+    }
 }

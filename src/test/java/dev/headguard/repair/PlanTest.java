@@ -34,6 +34,22 @@ class PlanTest {
     }
 
     @Test
+    void byDefaultEveryCandidateAtLeastHalfAsSuspiciousAsTheBestIsAlignedAgainst() {
+        // A BadNets scan: four of the five planted words among its top five, a noise word third.
+        List<String> c = List.of("tq", "cf", "bremen", "mb", "bb", "gorgeous", "a", "b", "d", "e");
+        List<Double> flips = java.util.Collections.nCopies(c.size(), 0.9);
+        HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips,
+                List.of(1.0, 0.98, 0.8, 0.7, 0.51, 0.49, 0.9, 0.9, 0.9, 0.9));
+        assertEquals(5, p.suspiciousCount(), "stops at the first candidate under half the best: 0.49");
+        assertEquals(List.of("tq", "cf", "bremen", "mb", "bb"), p.alignmentCandidates(p.suspiciousCount()));
+        HeadGuardRepair.Plan flat = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips, java.util.Collections.nCopies(c.size(), 0.9));
+        assertEquals(8, flat.suspiciousCount(), "at most 8");
+        assertEquals(3, plan(c, flips).suspiciousCount(), "unknown suspicions: the top 3, as before they were read");
+        HeadGuardRepair.Plan one = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips, List.of(1.0, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1));
+        assertEquals(1, one.suspiciousCount());
+    }
+
+    @Test
     void unknownFlipRatesKeepTheCandidatesAsTheyAre() {
         HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(List.of(), List.of("exquisite cf", "cf"), 0.4, false);
         assertEquals(List.of("exquisite cf", "cf"), p.alignmentCandidates(3));

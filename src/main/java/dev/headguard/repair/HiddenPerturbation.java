@@ -1,0 +1,342 @@
+package dev.headguard.repair;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.headguard.model.BertModel;
+import dev.headguard.model.BertOutput;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.Native;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Dataset;
+import dev.headguard.text.Sample;
+import dev.headguard.text.TokenBatch;
+import dev.headguard.train.Trainer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A universal perturbation of the hidden space: one vector δ added to every real token's hidden
+ * state l, with ‖δ‖ measured in r̄ (the clean tokens' mean hidden-state norm there). Whatever the
+ * trigger is (a word, a sentence, a template, a style), the backdoor carries triggered inputs to the
+ * target through some direction of that space; a δ that moves clean inputs of the other classes to
+ * the target is a stand-in for it that needs no trigger and no poisoned data. This is BEEAR's
+ * (Zeng et al., 2024) inner step on an encoder classifier: {@link #search} grows δ_c for each class on
+ * the clean set; {@link Resistance} is the outer step, a training term that makes the model keep the
+ * clean labels with δ added while δ keeps climbing the loss (one normalised step per training step,
+ * from the same backward pass). The search's radii alone do not tell a backdoored model from a clean
+ * one (docs/results.md): it serves the repair, not the verdict.
+ */
+public final class HiddenPerturbation {
+
+    /**
+     * @param layerShare where δ is added: hidden state round(share · L) (0: the embeddings' output; 1/3: the
+     *                   output of layer 2 of 6, 4 of 12)
+     * @param stepShare  each normalised gradient step of the search moves δ by this share of r̄
+     * @param steps      steps of the search; δ grows to at most steps · stepShare · r̄
+     * @param flipShare  the search stops growing δ_c once this share of the other classes' inputs reach c
+     * @param texts      clean texts the search uses per class (a seeded sample of the other classes' rows)
+     * @param weight     β of the training term β · CE(f_δ(x), y) (0: no resistance)
+     * @param ball       during training each δ_c stays within ball · ρ_c · r̄ (ρ_c: the radius the search found)
+     * @param bothWays   also push the target's own rows toward the class reached next most easily (not only the
+     *                   other classes' rows toward the target)
+     */
+    public record Settings(double layerShare, double stepShare, int steps, double flipShare, int texts, double weight, double ball,
+                           boolean bothWays, long seed) {
+        /**
+         * β = 1, ball 1, toward the target only: a larger ball or weight removed more of a StyleBkd
+         * backdoor but cost clean accuracy (the model learns to lean away from the target), and pushing
+         * both ways kept less of either (measured in docs/results.md).
+         */
+        public static Settings defaults(long seed) {
+            return new Settings(1.0 / 3, 0.05, 24, 0.5, 64, 1.0, 1.0, false, seed);
+        }
+
+        public Settings withWeight(double w) {
+            return new Settings(layerShare, stepShare, steps, flipShare, texts, w, ball, bothWays, seed);
+        }
+
+        /** The hidden state δ is added to (0: the embeddings' output, l: layer l's). */
+        public int layer(int layers) {
+            return Math.max(0, Math.min(layers - 1, (int) Math.round(layerShare * layers)));
+        }
+    }
+
+    /**
+     * What the search found.
+     *
+     * @param layer     the hidden state δ is added to
+     * @param norm      r̄, the clean tokens' mean hidden-state norm at that layer
+     * @param target    the class reached with the smallest δ
+     * @param radii     per class c: ‖δ_c‖ / r̄ when {@code flipShare} of the other classes' sampled inputs first
+     *                  reached c (the search's largest δ where they never did)
+     * @param flipRates per class c: the share of those inputs δ_c moves to c
+     * @param deltas    δ_c per class
+     */
+    public record Found(int layer, double norm, int target, double[] radii, double[] flipRates, float[][] deltas) {
+        public double radius() {
+            return radii[target];
+        }
+
+        /** The share of the other classes' sampled inputs δ_target carries to the target. */
+        public double flipRate() {
+            return flipRates[target];
+        }
+
+        /** δ_target. */
+        public float[] delta() {
+            return deltas[target];
+        }
+
+        /** The class other than the target reached with the smallest δ (the target itself for one class). */
+        int runnerUp() {
+            int best = -1;
+            for (int c = 0; c < radii.length; c++) {
+                if (c != target && (best < 0 || radii[c] < radii[best])) {
+                    best = c;
+                }
+            }
+            return best < 0 ? target : best;
+        }
+
+        /**
+         * The next smallest class radius over the target's: how much more easily the target is reached
+         * than any other class (≫ 1 for a backdoor's target).
+         */
+        public double ratio() {
+            double next = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < radii.length; c++) {
+                next = c == target ? next : Math.min(next, radii[c]);
+            }
+            return next / radii[target];
+        }
+    }
+
+    private HiddenPerturbation() {}
+
+    /**
+     * Grows δ_c for every class c by normalised gradient steps toward c, from zero, until
+     * {@code flipShare} of the other classes' clean inputs reach c; the target is the class reached
+     * with the smallest δ.
+     */
+    public static Found search(ModelStore.LoadedModel m, Dataset clean, Settings s, NDManager root) {
+        BertModel model = m.model();
+        int layer = s.layer(model.config().numHiddenLayers());
+        long pad = m.tokenizer().padId();
+        List<long[]> ids = m.tokenizer().idsOf(clean.texts());
+        double norm = meanNorm(model, Sample.of(ids, Math.max(s.texts(), 64), s.seed()), layer, pad, root);
+        int classes = model.config().numLabels();
+        double[] radii = new double[classes];
+        double[] flips = new double[classes];
+        float[][] deltas = new float[classes][];
+        for (int c = 0; c < classes; c++) {
+            List<Integer> others = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                if (clean.labels()[i] != c) {
+                    others.add(i);
+                }
+            }
+            float[] d = new float[model.config().hiddenSize()];
+            radii[c] = Double.POSITIVE_INFINITY;
+            if (!others.isEmpty()) {
+                int[] rows = Sample.of(others, s.texts(), s.seed() + c).stream().mapToInt(Integer::intValue).toArray();
+                TokenBatch batch = batchOf(ids, rows, pad);
+                for (int k = 0; k <= s.steps(); k++) {
+                    Toward t = toward(model, batch, layer, d, c, root);
+                    flips[c] = t.reached();
+                    if (t.reached() >= s.flipShare() || k == s.steps()) {
+                        radii[c] = norm(d) / norm;
+                        break;
+                    }
+                    step(d, t.gradient(), -s.stepShare() * norm, Double.POSITIVE_INFINITY);
+                }
+            }
+            deltas[c] = d;
+        }
+        int best = 0;
+        for (int c = 1; c < classes; c++) {
+            best = radii[c] < radii[best] || radii[c] == radii[best] && flips[c] > flips[best] ? c : best;
+        }
+        return new Found(layer, norm, best, radii, flips, deltas);
+    }
+
+    /** ∂CE(f_δ(x), c)/∂δ over the batch (dropout off), and the share of the batch δ already moves to c. */
+    private record Toward(float[] gradient, double reached) {}
+
+    private static Toward toward(BertModel model, TokenBatch batch, int layer, float[] d, int c, NDManager root) {
+        try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+            TokenBatch.Arrays in = batch.toArrays(m);
+            NDArray delta = Native.of(m, d, new Shape(d.length));
+            delta.setRequiresGradient(true);
+            long[] pred;
+            try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
+                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
+                        ForwardOptions.INFERENCE.withHiddenShift(layer, delta));
+                pred = out.logits().argMax(1).toLongArray();
+                gc.backward(out.logits().logSoftmax(-1).get(":, " + c).neg().mean());
+            }
+            try (NDArray g = delta.getGradient()) {
+                return new Toward(g.toFloatArray(), Arrays.stream(pred).filter(p -> p == c).count() / (double) pred.length);
+            }
+        }
+    }
+
+    static TokenBatch batchOf(List<long[]> ids, int[] rows, long pad) {
+        List<long[]> seqs = new ArrayList<>(rows.length);
+        for (int r : rows) {
+            seqs.add(ids.get(r));
+        }
+        return TokenBatch.of(seqs, pad);
+    }
+
+    static double norm(float[] d) {
+        double n = 0;
+        for (float v : d) {
+            n += (double) v * v;
+        }
+        return Math.sqrt(n);
+    }
+
+    /** d ← d + by · g/‖g‖, then back onto the ball of radius {@code max}. */
+    static void step(float[] d, float[] g, double by, double max) {
+        double gn = 0;
+        for (float v : g) {
+            gn += (double) v * v;
+        }
+        gn = Math.sqrt(gn);
+        if (gn > 0 && Double.isFinite(gn)) {
+            for (int i = 0; i < d.length; i++) {
+                d[i] += (float) (by * g[i] / gn);
+            }
+        }
+        double dn = norm(d);
+        if (dn > max) {
+            for (int i = 0; i < d.length; i++) {
+                d[i] *= (float) (max / dn);
+            }
+        }
+    }
+
+    /** r̄: the mean norm of real tokens' hidden states after {@code layer}. */
+    static double meanNorm(BertModel model, List<long[]> ids, int layer, long pad, NDManager root) {
+        double sum = 0;
+        long n = 0;
+        for (int i = 0; i < ids.size(); i += 32) {
+            TokenBatch b = TokenBatch.of(ids.subList(i, Math.min(ids.size(), i + 32)), pad);
+            try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+                TokenBatch.Arrays in = b.toArrays(m);
+                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHiddenStates());
+                NDArray mask = in.attentionMask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+                NDArray norms = out.hiddenStates().get(layer + 1).square().sum(new int[] {2}).sqrt(); // (B, T)
+                sum += norms.mul(mask).sum().getFloat();
+                n += Arrays.stream(b.lengths()).sum();
+            }
+        }
+        return sum / Math.max(1, n);
+    }
+
+    /**
+     * The outer step, as a training term: in a second forward pass every labelled row x of a class y other
+     * than the target gets δ_target (with {@code bothWays}, the target's own rows get the shift toward the
+     * class reached next most easily), and the term is β · CE(f_δ(x), y) over those rows. After each
+     * backward pass every δ_c takes one normalised step up that loss (read from the gradient the same pass
+     * left on it) and is projected back onto its ball, of radius ball · ρ_c · r̄ ({@link Settings}).
+     */
+
+    public static final class Resistance implements Trainer.AuxiliaryLoss, AutoCloseable {
+        private final BertModel model;
+        private final int[] labels;
+        private final Found found;
+        private final Settings settings;
+        private final ForwardOptions options;
+        private final NDManager own;
+        private final float[][] d;
+        private NDArray delta; // (C, E), the leaf whose gradient the next step reads
+
+        /**
+         * @param labels  the training list's labels (−1: unlabelled, left out)
+         * @param options the trainer's forward options (dropout, trainable heads)
+         */
+        public Resistance(ModelStore.LoadedModel m, int[] labels, Found found, Settings settings, ForwardOptions options,
+                          NDManager root) {
+            this.model = m.model();
+            this.labels = labels.clone();
+            this.found = found;
+            this.settings = settings;
+            this.options = options;
+            this.own = root.newSubManager();
+            this.d = new float[found.deltas().length][];
+            for (int c = 0; c < d.length; c++) {
+                d[c] = found.deltas()[c].clone();
+            }
+        }
+
+        /** δ_target as it stands. */
+        public float[] delta() {
+            return d[found.target()].clone();
+        }
+
+        /** The class whose perturbation a row of class y gets (−1: none). */
+        private int perturbationOf(int y) {
+            int k = y < 0 ? -1 : y != found.target() ? found.target() : settings.bothWays() && found.runnerUp() != y ? found.runnerUp() : -1;
+            return k >= 0 && Double.isFinite(found.radii()[k]) ? k : -1; // an infinite radius: no clean input of another class to search on
+        }
+
+        @Override
+        public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager step) {
+            int classes = d.length;
+            int width = d[0].length;
+            if (delta != null) {
+                try (NDArray g = delta.getGradient()) {
+                    float[] all = g.toFloatArray();
+                    for (int c = 0; c < classes; c++) {
+                        step(d[c], Arrays.copyOfRange(all, c * width, (c + 1) * width), settings.stepShare() * found.norm(),
+                                settings.ball() * found.radii()[c] * found.norm());
+                    }
+                }
+                delta.close();
+                delta = null;
+            }
+            float[] w = new float[rows.length];
+            float[] pick = new float[rows.length * classes];
+            int n = 0;
+            for (int i = 0; i < rows.length; i++) {
+                int k = perturbationOf(labels[rows[i]]);
+                if (k >= 0) {
+                    w[i] = 1f;
+                    pick[i * classes + k] = 1f;
+                    n++;
+                }
+            }
+            if (n == 0) {
+                return step.zeros(new Shape());
+            }
+            float[] flat = new float[classes * width];
+            for (int c = 0; c < classes; c++) {
+                System.arraycopy(d[c], 0, flat, c * width, width);
+            }
+            delta = Native.of(own, flat, new Shape(classes, width));
+            NDScope.unregister(delta); // read after the trainer's step scope has closed: its gradient is the next step's ascent
+            delta.setRequiresGradient(true);
+            NDArray shift = Native.of(step, pick, new Shape(rows.length, classes)).matMul(delta); // (B, E): each row's δ
+            long[] safe = new long[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                safe[i] = Math.max(0, labels[rows[i]]);
+            }
+            TokenBatch.Arrays in = batch.toArrays(step);
+            BertOutput shifted = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options.withHiddenShift(found.layer(), shift));
+            NDArray perRow = shifted.logits().logSoftmax(-1).mul(Native.of(step, safe, new Shape(rows.length)).oneHot(classes)).sum(new int[] {1}).neg();
+            return perRow.mul(Native.of(step, w, new Shape(rows.length))).sum().mul(Native.scalar(step, settings.weight() / n));
+        }
+
+        @Override
+        public void close() {
+            own.close();
+        }
+    }
+}
