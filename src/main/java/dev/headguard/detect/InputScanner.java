@@ -20,8 +20,7 @@ import java.util.Set;
  * inputs than asked. The threshold is set per predicted class (Mondrian conformal calibration): the
  * ⌈(n+1)(1 − FRR)⌉-th smallest of the n held-out scores of inputs the model gives that class, so that
  * a clean input of any class is rejected with probability at most the FRR (inputs exchangeable with
- * the clean set). One pooled threshold let the rate differ by class: on two SST-2 victims 8.3% and
- * 7.8% of clean non-target test inputs were rejected at a 5% FRR. A class with fewer than
+ * the clean set). One pooled threshold let the rate differ by class (docs/results.md). A class with fewer than
  * {@link #MIN_CLASS_CALIBRATION} held-out inputs uses the pooled threshold.
  */
 public final class InputScanner {

@@ -143,10 +143,8 @@ public final class HeadGuardRepair implements Defense {
          * How many of the top candidates to align against when the user names no count: every one
          * whose suspicion is at least {@link #SUSPICION_SHARE} of the best one's, at most
          * {@link #MAX_TRIGGERS}; 3 when the suspicions are unknown (a report from before they were
-         * read). Why not a fixed 3: a BadNets attack plants several words (cf, mn, bb, tq, mb); on the
-         * SST-2 bench victim the scan's top three held two of them and "bremen", and the blind repair
-         * left ASR 4 points above the clean floor; by suspicion it aligns against all five (and three
-         * noise words), see docs/results.md.
+         * read). Why not a fixed 3: a BadNets attack plants several words, and a fixed top 3 missed
+         * some of them (docs/results.md).
          */
         public int suspiciousCount() {
             if (candidates.isEmpty() || !(suspicions.get(0) > 0)) {
