@@ -338,17 +338,22 @@ final class BenchDetect implements Callable<Integer> {
      * the FRR in the combined filter.
      */
     private void scanDirectionRows(ArrayNode rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, List<String> cleanTexts, Probe.WithStates cleanPass,
-                                   Probe.WithStates negPass, Probe.WithStates tgtPass, Probe.WithStates posPass, CandidateDirection.Evidence evidence,
+                                   Probe.WithStates negPass, Probe.WithStates tgtPass, Probe.WithStates posPass, List<CandidateDirection.Evidence> evidenceList,
                                    NDManager root) {
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
-        Probe.WithStates carrierPass = CandidateDirection.carrierPass(m, cleanTexts, evidence, all, hs, root,
-                new StageProgress("clean set carrying '" + evidence.text() + "'"));
-        HiddenStateScan.States carriers = HiddenStateScan.States.of(carrierPass);
-        HiddenStateScan.Learned learned = HiddenStateScan.learn(m, c, carriers, hs);
+        CandidateDirection.Strongest strongest = CandidateDirection.strongest(m, cleanTexts, evidenceList, all, c, hs, root,
+                e -> new StageProgress("clean set carrying '" + e.text() + "'"));
+        CandidateDirection.Evidence evidence = strongest.evidence();
+        Probe.WithStates carrierPass = strongest.carrierPass();
+        HiddenStateScan.States carriers = strongest.carriers();
+        HiddenStateScan.Learned learned = strongest.learned();
         HiddenStateScan.Direction d = learned.direction();
-        String name = String.format(Locale.ROOT, "HeadGuard direction from the clean set carrying the scan's '%s'%s (layer %d, class %d; %s)", evidence.text(),
-                evidence.firstWord() ? " as first word" : "", d.layer(), d.target(), learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "no move");
+        String others = strongest.tried().stream().filter(t -> t.evidence() != evidence)
+                .map(t -> String.format(Locale.ROOT, "; '%s' moved %d", t.evidence().text(), t.carriersFlagged())).collect(java.util.stream.Collectors.joining());
+        String name = String.format(Locale.ROOT, "HeadGuard direction from the clean set carrying the scan's '%s'%s (layer %d, class %d; %s%s)", evidence.text(),
+                evidence.firstWord() ? " as first word" : "", d.layer(), d.target(),
+                learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? "it moves " + learned.scan().flagged().size() : "no move", others);
         row(rows, name, d.margins(HiddenStateScan.States.of(negPass)), d.margins(HiddenStateScan.States.of(tgtPass)), d.margins(HiddenStateScan.States.of(posPass)), 0);
         // The filter the carriers choose: attention scan or this direction, whichever flags more of them.
         int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);

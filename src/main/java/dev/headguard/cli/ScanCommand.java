@@ -144,6 +144,11 @@ final class ScanCommand implements Runnable {
                 "--fail-on-detect then gates on its flags (and a --population's verdict) alone."})
         boolean combined;
 
+        @Option(names = "--no-model-scan", description = {"Score with the attention scan alone. By default, without --scan or --suspect, the model scan runs first (or its report is read",
+                "back from HeadGuard's cache, $HEADGUARD_HOME/scans, keyed by the model's, the clean file's and the settings' checksums) and its",
+                "evidence chooses the filter, as with --scan."})
+        boolean noModelScan;
+
         @Override
         public Integer call() throws Exception {
             List<String> clean = scoring.cleanTexts();
@@ -158,13 +163,16 @@ final class ScanCommand implements Runnable {
             if (combined && suspects == null && scanReport == null) {
                 throw new HeadGuardException("--combined needs --suspect FILE or --scan REPORT: the filter's second half is a hidden-state direction learned from one of them");
             }
-            CandidateDirection.Evidence evidence = scanReport == null ? null : evidenceOf(scanReport);
+            List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : evidenceOf(scanReport);
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+                if (evidenceList == null && suspects == null && !noModelScan) { // suspects give their own direction
+                    evidenceList = cachedScanEvidence(m, scoring, root);
+                }
                 // One pass over the clean texts and one over the inputs serve every scan: the attention
                 // features, and the [CLS] states when a hidden-state scan needs them.
                 InputScanner.Settings settings = scoring.settings();
                 AttentionFeatures f = new AttentionFeatures(m.model().config(), settings.families());
-                boolean states = population || suspects != null || evidence != null;
+                boolean states = population || suspects != null || evidenceList != null;
                 Probe.WithStates cleanPass = states ? Probe.runWithStates(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts"))
                         : new Probe.WithStates(Probe.run(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts")), null);
                 InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
@@ -231,14 +239,21 @@ final class ScanCommand implements Runnable {
                 double[] choiceScores = null;
                 double[] scanMargins = null;
                 int scanFlagged = 0;
-                if (evidence != null) {
-                    Probe.WithStates carrierPass = CandidateDirection.carrierPass(m, clean, evidence, f, hs, root,
-                            new StageProgress("clean texts carrying '" + evidence.text() + "'"));
-                    HiddenStateScan.States carriers = HiddenStateScan.States.of(carrierPass);
-                    fromScan = HiddenStateScan.learn(m, cleanStates, carriers, hs);
+                CandidateDirection.Evidence evidence = null;
+                if (evidenceList != null) {
+                    CandidateDirection.Strongest strongest = CandidateDirection.strongest(m, clean, evidenceList, f, cleanStates, hs, root,
+                            e -> new StageProgress("clean texts carrying '" + e.text() + "'" + (e.firstWord() ? " as first word" : "")));
+                    evidence = strongest.evidence();
+                    Probe.WithStates carrierPass = strongest.carrierPass();
+                    HiddenStateScan.States carriers = strongest.carriers();
+                    fromScan = strongest.learned();
                     scanMargins = fromScan.direction().margins(inStates);
                     scanFlagged = positives(scanMargins);
                     ObjectNode d = o.putObject("scan_direction");
+                    ArrayNode tried = d.putArray("tried");
+                    for (CandidateDirection.Tried t : strongest.tried()) {
+                        tried.addObject().put("text", t.evidence().text()).put("first_word", t.evidence().firstWord()).put("carriers_flagged", t.carriersFlagged());
+                    }
                     d.put("text", evidence.text()).put("first_word", evidence.firstWord()).put("carriers", clean.size())
                             .put("layer", fromScan.direction().layer()).put("target", fromScan.direction().target())
                             .put("carriers_flagged", fromScan.scan().flagged().size()).put("carriers_share", fromScan.scan().share())
@@ -326,6 +341,40 @@ final class ScanCommand implements Runnable {
         }
     }
 
+    /** Clean texts the default model scan of {@code scan inputs} runs on, as the repair's scan does. */
+    static final int MODEL_SCAN_TEXTS = 200;
+
+    /**
+     * The evidence of this model's scan on this clean file: read from the cache when a scan with the
+     * same model, clean file and settings ran before, else scanned now and cached. Null (with one
+     * stderr line) when the model scan cannot run, e.g. a model that calls almost everything one class:
+     * the attention scan alone then serves.
+     */
+    static List<CandidateDirection.Evidence> cachedScanEvidence(ModelStore.LoadedModel m, ScoringOptions scoring, NDManager root) throws Exception {
+        ModelScanner.Settings defaults = ModelScanner.Settings.defaults();
+        InputScanner.Settings input = scoring.settings();
+        String key = String.join(" ", "model-scan", String.valueOf(MODEL_SCAN_TEXTS), String.valueOf(scoring.cleanLimit), String.valueOf(scoring.seed),
+                String.valueOf(input.frr()), input.families().toString(), input.score().toString(), String.valueOf(input.shrinkage()), String.valueOf(input.byClass()),
+                defaults.toString());
+        Path cached = dev.headguard.report.ScanCache.reportFor(m.directory(), scoring.clean, key);
+        if (!java.nio.file.Files.isRegularFile(cached)) {
+            List<String> texts = Sample.of(scoring.cleanTexts(), MODEL_SCAN_TEXTS, scoring.seed);
+            ModelScanner.Settings settings = new ModelScanner.Settings(defaults.victims(), defaults.screened(), defaults.exact(), defaults.phraseWords(),
+                    defaults.threshold(), scoring.seed, input, defaults.sweepVictims(), defaults.sweepExact());
+            ModelScanner.Result r;
+            try {
+                r = ModelScanner.scan(m, texts, labelledWords(scoring.clean, m.model().config().numLabels()), settings, root,
+                        new StageProgress("model scan (cached for the next call; --no-model-scan skips it)"));
+            } catch (HeadGuardException e) {
+                System.err.println("headguard: note: no model scan (" + e.getMessage() + "); the attention scan alone filters");
+                return null;
+            }
+            ObjectNode o = ScanReport.json(new ScanReport.ModelReport(m.directory().toString(), scoring.clean.toString(), r, null, null, List.of()));
+            AtomicFiles.write(cached, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+        }
+        return evidenceOf(cached);
+    }
+
     /** One stderr line when a class's threshold rests on too few held-out clean inputs to hold the FRR within about ±1.5 points. */
     static void warnIfFewCalibrationInputs(InputScanner scanner, Path clean) {
         int[] n = scanner.calibrationCounts();
@@ -339,16 +388,30 @@ final class ScanCommand implements Runnable {
         }
     }
 
-    /** The evidence a 'scan model' report names: its unsupported word (as first word) when that gave the verdict, else its top candidate. */
-    static CandidateDirection.Evidence evidenceOf(Path report) {
+    /**
+     * The evidence a 'scan model' report names, the verdict's first: its unsupported word (as first
+     * word) when that gave the verdict, else its top candidate; then the other of the two, when the
+     * report has one ({@link CandidateDirection#strongest} chooses between them).
+     */
+    static List<CandidateDirection.Evidence> evidenceOf(Path report) {
         com.fasterxml.jackson.databind.JsonNode r = RepairCommand.readScan(report);
-        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && r.path("unsupported_flips").size() > 0;
-        com.fasterxml.jackson.databind.JsonNode top = unsupported ? r.path("unsupported_flips").get(0) : r.path("triggers").path(0);
-        String text = top.path("text").asText("");
-        if (text.isBlank()) {
+        String candidate = r.path("triggers").path(0).path("text").asText("");
+        String word = r.path("unsupported_flips").path(0).path("text").asText("");
+        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && !word.isBlank();
+        if (unsupported ? word.isBlank() : candidate.isBlank()) {
             throw new HeadGuardException(report + ": the scan report names no trigger candidate");
         }
-        return new CandidateDirection.Evidence(text, unsupported);
+        List<CandidateDirection.Evidence> out = new java.util.ArrayList<>();
+        if (unsupported) {
+            out.add(new CandidateDirection.Evidence(word, true));
+        }
+        if (!candidate.isBlank()) {
+            out.add(new CandidateDirection.Evidence(candidate, false));
+        }
+        if (!unsupported && !word.isBlank()) {
+            out.add(new CandidateDirection.Evidence(word, true));
+        }
+        return out;
     }
 
     /** Inputs a margin or score flags (above 0). */
@@ -494,7 +557,9 @@ final class ScanCommand implements Runnable {
                     System.err.println("note: " + scoring.clean + " has no integer 'label' column: the word counts behind unsupported flips use the model's own predictions");
                 }
                 ModelScanner.Result r = ModelScanner.scan(m, clean, labelled, settings, root, new StageProgress("trigger search"));
-                ScanReport.ModelReport rep = ScanReport.model(m, scoring.clean.toString(), r, root);
+                // The heatmaps cost model passes, and only the HTML page shows them.
+                ScanReport.ModelReport rep = html != null ? ScanReport.model(m, scoring.clean.toString(), r, root)
+                        : new ScanReport.ModelReport(m.directory().toString(), scoring.clean.toString(), r, null, null, List.of());
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
                 HiddenStateScan.Result pop = null;

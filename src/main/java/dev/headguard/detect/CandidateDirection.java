@@ -68,6 +68,48 @@ public final class CandidateDirection {
     }
 
     /**
+     * The direction one piece of evidence gives, with its carriers' pass (for {@link Choice}).
+     *
+     * @param tried every piece tried, in the order given, with the carriers its direction flagged
+     */
+    public record Strongest(Evidence evidence, Probe.WithStates carrierPass, HiddenStateScan.States carriers, HiddenStateScan.Learned learned,
+                            List<Tried> tried) {}
+
+    /** A piece of evidence and how many of its carriers its direction flagged (out of sample; 0 when it moves none). */
+    public record Tried(Evidence evidence, int carriersFlagged) {}
+
+    /**
+     * Of several pieces of evidence (the scan's top candidate and its top unsupported word), the one
+     * whose carriers the direction they give flags most: the evidence that moves clean texts furthest
+     * along one direction is the backdoor's, a word that merely leans toward the target moves few.
+     * The first piece is kept on a tie. The rule {@link Choice} applies between the two detectors,
+     * applied between the pieces; why both are tried is in docs/results.md (the StyleBkd victim's
+     * top unsupported word outscores its Bible-word candidate as a verdict, not as a direction).
+     */
+    public static Strongest strongest(ModelStore.LoadedModel model, List<String> cleanTexts, List<Evidence> evidence, AttentionFeatures features,
+                                      HiddenStateScan.States cleanStates, HiddenStateScan.Settings settings, NDManager root,
+                                      java.util.function.Function<Evidence, Probe.Progress> progress) {
+        if (evidence.isEmpty()) {
+            throw new IllegalArgumentException("no evidence to learn a direction from");
+        }
+        Strongest best = null;
+        int bestFlagged = -1;
+        List<Tried> tried = new ArrayList<>();
+        for (Evidence e : evidence) {
+            Probe.WithStates pass = carrierPass(model, cleanTexts, e, features, settings, root, progress.apply(e));
+            HiddenStateScan.States carriers = HiddenStateScan.States.of(pass);
+            HiddenStateScan.Learned learned = HiddenStateScan.learn(model, cleanStates, carriers, settings);
+            int flagged = learned.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS) ? learned.scan().flagged().size() : 0;
+            tried.add(new Tried(e, flagged));
+            if (flagged > bestFlagged) {
+                best = new Strongest(e, pass, carriers, learned, null);
+                bestFlagged = flagged;
+            }
+        }
+        return new Strongest(best.evidence(), best.carrierPass(), best.carriers(), best.learned(), List.copyOf(tried));
+    }
+
+    /**
      * Which of the two per-input detectors the evidence says to trust for this model: the attention
      * scan or the evidence's direction, whichever flags more of the carriers at the same
      * false-rejection rate. A token trigger that makes the heads converge is seen by both (the

@@ -154,6 +154,19 @@ public final class ModelScanner {
         List<UnsupportedFlips.Word> unsupported = new ArrayList<>();
         Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();
         Map<String, List<String>> examples = new LinkedHashMap<>();
+        List<Integer> wholeWords = new ArrayList<>();
+        java.util.Set<Integer> common = new java.util.HashSet<>();
+        java.util.Set<String> commonWords = UnsupportedFlips.commonWords(evidence);
+        for (int v = 0; v < vocab.length; v++) {
+            if (vocab[v] != null && WORD.matcher(vocab[v]).matches()) {
+                wholeWords.add(v);
+                if (commonWords.contains(vocab[v].toLowerCase(java.util.Locale.ROOT))) {
+                    common.add(v);
+                }
+            }
+        }
+        // Every word alone, once for all classes: the sweep then puts only the shortlist and the common words in a victim.
+        float[][] alone = settings.sweepVictims() > 0 ? VocabularySweep.alone(model, wholeWords, root) : null;
         for (int c = 0; c < classes; c++) {
             List<String> victims = new ArrayList<>();
             List<Integer> rows = new ArrayList<>();
@@ -187,12 +200,7 @@ public final class ModelScanner {
                     dot[v] += (float) (d[v] / Math.sqrt(norm));
                 }
             }
-            List<Integer> ranked = new ArrayList<>();
-            for (int v = 0; v < dot.length; v++) {
-                if (vocab[v] != null && WORD.matcher(vocab[v]).matches()) {
-                    ranked.add(v);
-                }
-            }
+            List<Integer> ranked = new ArrayList<>(wholeWords);
             ranked.sort(Comparator.comparingDouble(v -> dot[v])); // most negative E·g: steepest descent of the loss toward c
             // The sign of a first-order estimate is only as good as the linearisation: a trigger that works
             // through attention can sit at either end of the signed ranking. So half the screening budget
@@ -212,7 +220,8 @@ public final class ModelScanner {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
                 // evaluated like the rest, at random word positions: evaluated as the first word instead, a clean
                 // bge-small model's "none" reached suspicion 0.18, the highest clean score in the zoo.
-                List<Integer> swept = VocabularySweep.rank(model, model.tokenizer().idsOf(victims), ranked, c, settings.sweepVictims(), root).words();
+                List<Integer> swept = VocabularySweep.rank(model, model.tokenizer().idsOf(victims), wholeWords, c, settings.sweepVictims(), alone,
+                        VocabularySweep.SHORTLIST, common, root).words();
                 for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
                     added += exact.add(swept.get(k)) ? 1 : 0;
                 }

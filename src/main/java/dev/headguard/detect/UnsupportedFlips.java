@@ -145,6 +145,23 @@ public final class UnsupportedFlips {
         return Math.max(0, 2 * doubt - 1);
     }
 
+    /** The lower-cased words used in at least {@link #MIN_OCCURRENCES} of the evidence's texts: the only ones {@link #find} tries. */
+    static Set<String> commonWords(Evidence evidence) {
+        Map<String, Integer> uses = new HashMap<>();
+        for (String t : evidence.texts()) {
+            for (String w : wordsOf(t)) {
+                uses.merge(w, 1, Integer::sum);
+            }
+        }
+        Set<String> out = new HashSet<>();
+        uses.forEach((w, n) -> {
+            if (n >= MIN_OCCURRENCES) {
+                out.add(w);
+            }
+        });
+        return out;
+    }
+
     /** The distinct lower-cased whole words of a text (letters and digits, as the sweep's words are). */
     static Set<String> wordsOf(String text) {
         Set<String> out = new HashSet<>();

@@ -30,7 +30,9 @@ import java.util.List;
  * victim around on any model, so it is not among the 8 words evaluated here; {@link UnsupportedFlips}
  * tries the sweep's best common words, and finds it). Why one victim: the sweep is a compute-bound forward pass over the whole
  * vocabulary (about 23,500 words for MiniLM's), and a second victim or a second placement doubled
- * a scan's time past its budget.
+ * a scan's time past its budget. For the same reason the scan sweeps in two stages (every word
+ * alone first, then a shortlist in the victim), which gave the same ranking's top at a fifth of
+ * the cost.
  */
 final class VocabularySweep {
     private VocabularySweep() {}
@@ -67,11 +69,79 @@ final class VocabularySweep {
         return new Ranking(ranked, scores);
     }
 
+    /**
+     * The sweep in two stages. First every word alone, [CLS] w [SEP], one pass whose probabilities
+     * serve every class ({@link #alone}); then, in the victims as {@link #rank(ModelStore.LoadedModel, List, List, int, int, NDManager)}
+     * does, only the {@code shortlisted} words alone most c-ward ({@link #SHORTLIST}) plus the {@code always} words (the
+     * common words {@link UnsupportedFlips} draws on). The rest follow in their order alone, with
+     * score NaN (not measured in a victim). A trigger that fires in any context fires alone too.
+     *
+     * @param alone P(class) per word from {@link #alone}, in the order of {@code words}
+     */
+    static Ranking rank(ModelStore.LoadedModel model, List<long[]> victims, List<Integer> words, int c, int count, float[][] alone,
+                        int shortlisted, java.util.Set<Integer> always, NDManager root) {
+        Integer[] byAlone = new Integer[words.size()];
+        for (int k = 0; k < byAlone.length; k++) {
+            byAlone[k] = k;
+        }
+        java.util.Arrays.sort(byAlone, Comparator.comparingDouble(k -> -alone[k][c]));
+        List<Integer> shortlist = new ArrayList<>();
+        List<Integer> rest = new ArrayList<>();
+        for (int k = 0; k < byAlone.length; k++) {
+            int w = words.get(byAlone[k]);
+            (k < shortlisted || always.contains(w) ? shortlist : rest).add(w);
+        }
+        Ranking r = rank(model, victims, shortlist, c, count, root);
+        List<Integer> all = new ArrayList<>(r.words());
+        all.addAll(rest);
+        double[] scores = java.util.Arrays.copyOf(r.scores(), all.size());
+        java.util.Arrays.fill(scores, r.scores().length, scores.length, Double.NaN);
+        return new Ranking(all, scores);
+    }
+
+    /**
+     * Words swept in the victims after the pass alone: far more than the places trigger words take
+     * alone on the bench victims, at a small share of the vocabulary's cost (docs/results.md).
+     */
+    static final int SHORTLIST = 2048;
+
+    /** P(class) of each word alone, [CLS] w [SEP] (rows in the order of {@code words}). */
+    static float[][] alone(ModelStore.LoadedModel model, List<Integer> words, NDManager root) {
+        long[] empty = model.tokenizer().ids("");
+        float[][] out = new float[words.size()][];
+        int batch = Math.max(1, TOKENS_PER_BATCH / (empty.length + 1));
+        for (int from = 0; from < words.size(); from += batch) {
+            int to = Math.min(words.size(), from + batch);
+            List<long[]> seqs = new ArrayList<>(to - from);
+            for (int k = from; k < to; k++) {
+                long[] x = new long[empty.length + 1];
+                x[0] = empty[0];
+                x[1] = words.get(k);
+                System.arraycopy(empty, 1, x, 2, empty.length - 1);
+                seqs.add(x);
+            }
+            try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+                TokenBatch.Arrays in = TokenBatch.of(seqs, model.tokenizer().padId()).toArrays(m);
+                float[] p = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE)
+                        .logits().softmax(-1).toFloatArray();
+                int classes = p.length / seqs.size();
+                for (int k = from; k < to; k++) {
+                    out[k] = java.util.Arrays.copyOfRange(p, (k - from) * classes, (k - from + 1) * classes);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Words in sweep order and their scores. */
     record Ranking(List<Integer> words, double[] scores) {}
 
-    /** Sequences this long (victim + 1) go this many to a batch: same length, so no padding. */
-    static final int TOKENS_PER_BATCH = 16384;
+    /**
+     * Tokens per forward pass: sequences of one length go this many tokens to a batch, so no padding.
+     * Larger batches ran about half as fast on two cores, their activations no longer fitting in
+     * cache (docs/results.md).
+     */
+    static final int TOKENS_PER_BATCH = 2048;
 
     /** P(c) with each word inserted at position {@code at} of {@code victim}. */
     private static double[] probabilities(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, int c, NDManager root) {

@@ -349,8 +349,16 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
         var d = root.get("scan_direction");
-        assertEquals("when", d.get("text").asText(), "the unsupported word gave the verdict: it is the evidence");
-        assertTrue(d.get("first_word").asBoolean());
+        // Both pieces are tried, the verdict's first; the one whose direction flags more of its carriers is kept (the first on a tie).
+        var tried = d.get("tried");
+        assertEquals(2, tried.size(), d.toString());
+        assertEquals("when", tried.get(0).get("text").asText(), "the unsupported word gave the verdict: it is tried first");
+        assertTrue(tried.get(0).get("first_word").asBoolean());
+        assertEquals("dull", tried.get(1).get("text").asText());
+        assertFalse(tried.get(1).get("first_word").asBoolean());
+        var kept = tried.get(1).get("carriers_flagged").asInt() > tried.get(0).get("carriers_flagged").asInt() ? tried.get(1) : tried.get(0);
+        assertEquals(kept.get("text").asText(), d.get("text").asText());
+        assertEquals(kept.get("first_word").asBoolean(), d.get("first_word").asBoolean());
         assertEquals(50, d.get("margins").size());
         int flagged = 0;
         for (var v : d.get("margins")) {
@@ -375,17 +383,69 @@ class CliTest {
         int chosenFlagged = ch.get("flagged").asInt();
         String page = Files.readString(html);
         assertTrue(page.contains("The filter the model scan's evidence chose") && page.contains(chosenFlagged + " of 50 inputs flagged</b> by the ")
-                && page.contains("<code>when</code> as first word") && page.trim().endsWith("</body></html>"), "the report names the chosen filter");
+                && page.contains("<code>" + kept.get("text").asText() + "</code>" + (kept.get("first_word").asBoolean() ? " as first word" : " inserted"))
+                && page.trim().endsWith("</body></html>"), "the report names the chosen filter");
         // The top candidate when it gave the verdict; a report that names none is bad input.
         Path candidate = Files.writeString(tmp.resolve("report2.json"), "{\"heads\":[],\"triggers\":[{\"text\":\"dull\"}],\"evidence\":\"trigger_candidate\"}");
         Run c = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--scan", candidate.toString());
         assertEquals(0, c.code(), c.err());
         var cd = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out()).get("scan_direction");
-        assertEquals("dull", cd.get("text").asText());
+        assertEquals("dull", cd.get("text").asText(), "the only piece of evidence in that report");
         assertFalse(cd.get("first_word").asBoolean());
+        assertEquals(1, cd.get("tried").size());
         Path empty = Files.writeString(tmp.resolve("report3.json"), "{\"heads\":[],\"triggers\":[]}");
         assertBadInput(run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--scan", empty.toString()),
                 "report3.json", "no trigger candidate");
+    }
+
+    @Test
+    void scanInputsRunsTheModelScanOnceCachesItOutsideTheModelAndRescansAChangedModel() throws IOException {
+        SuspectFixture x = suspectFixture(30);
+        Path model = x.model(), clean = x.clean(), inputs = x.inputs();
+        String[] args = {"scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json"};
+        String home = System.getProperty("headguard.home");
+        System.setProperty("headguard.home", tmp.resolve("home").toString()); // an empty cache: other tests scan the same fixture
+        try {
+            cachedModelScan(model, args);
+        } finally {
+            if (home == null) {
+                System.clearProperty("headguard.home");
+            } else {
+                System.setProperty("headguard.home", home);
+            }
+        }
+        assertTrue(Files.isDirectory(tmp.resolve("home").resolve("scans")), "the cache is HeadGuard's own");
+        // --no-model-scan: the attention scan alone, as before the default filter.
+        Run plain = run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json", "--no-model-scan");
+        var p = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plain.out());
+        assertFalse(p.has("scan_filter") || plain.err().contains("model scan"), plain.out());
+        assertEquals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(run(args).out()).get("inputs"), p.get("inputs"),
+                "the attention scan's own scores do not depend on the model scan");
+    }
+
+    private void cachedModelScan(Path model, String[] args) throws IOException {
+        List<String> modelFiles;
+        try (var s = Files.list(model)) {
+            modelFiles = s.map(Path::toString).sorted().toList();
+        }
+        Run first = run(args);
+        assertEquals(0, first.code(), first.err());
+        var o = new com.fasterxml.jackson.databind.ObjectMapper().readTree(first.out());
+        assertTrue(first.err().contains("model scan"), "the first call scans the model: " + first.err());
+        assertEquals(30, o.get("scan_filter").get("margins").size(), "the default filter is the one the scan's evidence chooses: " + o);
+        assertTrue(o.get("scan_direction").get("text").asText().length() > 0);
+        try (var s = Files.list(model)) {
+            assertEquals(modelFiles, s.map(Path::toString).sorted().toList(), "nothing is written into the model's folder");
+        }
+        Run second = run(args);
+        assertEquals(0, second.code(), second.err());
+        assertFalse(second.err().contains("model scan"), "the second call reads the cached scan: " + second.err());
+        assertEquals(o.get("scan_filter"), new com.fasterxml.jackson.databind.ObjectMapper().readTree(second.out()).get("scan_filter"));
+        // A changed model folder is a new model: scanned again.
+        Files.writeString(model.resolve("README.md"), "changed\n");
+        Run third = run(args);
+        assertEquals(0, third.code(), third.err());
+        assertTrue(third.err().contains("model scan"), "a changed model is scanned again: " + third.err());
     }
 
     @Test

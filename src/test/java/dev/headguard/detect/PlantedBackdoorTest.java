@@ -312,6 +312,40 @@ class PlantedBackdoorTest {
         for (int k = 1; k < b.scores().length; k++) {
             assertTrue(b.scores()[k] <= b.scores()[k - 1], "ranked by score");
         }
+        // In two stages (every word alone, then a shortlist of 30 in the victims) the top is the full sweep's,
+        // a word outside the shortlist and the always-set comes after it unmeasured, and an always word is measured.
+        float[][] alone = VocabularySweep.alone(backdoored, words, root);
+        int last = 0;
+        for (int k = 1; k < words.size(); k++) {
+            last = alone[k][1] < alone[last][1] ? k : last;
+        }
+        int outsider = words.get(last); // the least positive word alone: past any shortlist
+        VocabularySweep.Ranking two = VocabularySweep.rank(backdoored, victims, words, 1, 2, alone, 30, java.util.Set.of(outsider), root);
+        assertEquals(words.size(), two.words().size(), "every word ranked once");
+        assertEquals(new java.util.HashSet<>(words), new java.util.HashSet<>(two.words()));
+        assertEquals(b.words().subList(0, 5), two.words().subList(0, 5), "the same top as the whole vocabulary in the victims");
+        assertTrue(Double.isNaN(two.scores()[two.scores().length - 1]), "words past the shortlist are not measured in a victim");
+        assertEquals(31, java.util.Arrays.stream(two.scores()).filter(x -> !Double.isNaN(x)).count(), "30 shortlisted and the always word");
+        assertFalse(Double.isNaN(two.scores()[two.words().indexOf(outsider)]), "an always word is measured in the victims");
+    }
+
+    /** Of two pieces of evidence, the one whose carriers move along one direction is kept: the planted trigger, not the other model's anchor. */
+    @Test
+    void theStrongestEvidenceIsTheOneWhoseDirectionFlagsMostOfItsCarriers() {
+        List<String> texts = cleanSet();
+        HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42);
+        AttentionFeatures f = new AttentionFeatures(backdoored.model().config(), AttentionFeatures.DEFAULT);
+        for (ModelStore.LoadedModel m : List.of(backdoored, anchored)) {
+            HiddenStateScan.States c = HiddenStateScan.States.of(Probe.runWithStates(m, texts, f, root, 32, Probe.Progress.NONE));
+            List<CandidateDirection.Evidence> pieces = List.of(new CandidateDirection.Evidence("when", true), new CandidateDirection.Evidence("cf", false));
+            CandidateDirection.Strongest s = CandidateDirection.strongest(m, texts, pieces, f, c, hs, root, e -> Probe.Progress.NONE);
+            String planted = m == backdoored ? "cf" : "when";
+            assertEquals(planted, s.evidence().text(), "tried: " + s.tried());
+            assertEquals(2, s.tried().size());
+            int kept = s.tried().stream().filter(t -> t.evidence() == s.evidence()).findFirst().orElseThrow().carriersFlagged();
+            int other = s.tried().stream().filter(t -> t.evidence() != s.evidence()).findFirst().orElseThrow().carriersFlagged();
+            assertTrue(kept > other, "the planted evidence moves more carriers: " + s.tried());
+        }
     }
 
     @Test
@@ -550,9 +584,13 @@ class PlantedBackdoorTest {
                 triggeredFlagged += m[i] > 0 ? 1 : 0;
             }
         }
-        double frr = cleanFlagged / (double) cleanTarget;
-        // The threshold is a 5% quantile of ~173 calibration rows: its own noise is a few points.
-        assertTrue(frr > 0.01 && frr < 0.10, "unseen clean inputs flagged: " + frr);
+        // The direction scores one class of two, so it spends the whole 5% on it: about 10% of the clean
+        // inputs of the target class, 5% of all clean inputs. The threshold is a quantile of ~173
+        // calibration rows: its own noise is a few points.
+        double frr = cleanFlagged / 2000.0;
+        assertTrue(frr > 0.02 && frr < 0.08, "unseen clean inputs flagged: " + frr);
+        double withinClass = cleanFlagged / (double) cleanTarget;
+        assertTrue(withinClass > 0.05 && withinClass < 0.16, "unseen clean inputs of the target class flagged: " + withinClass);
         assertTrue(triggeredFlagged >= 190, "unseen triggered inputs flagged: " + triggeredFlagged + " of 200");
         HiddenStateScan.Learned fromClean = HiddenStateScan.learn(backdoored, clean, states(6920, 0, layers, d, r), settings);
         assertFalse(fromClean.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS), "clean suspects: no population to learn from");
