@@ -135,7 +135,8 @@ final class ScanCommand implements Runnable {
         @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of this model: learn the hidden-state direction from the clean texts",
                 "with the scan's strongest evidence put in (its top candidate, or its unsupported word as first word), then score each input on its own",
                 "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)",
-                "and \"scan_filter\": the attention scan or that direction, whichever flags more of the evidence-carrying clean texts, with its scores."})
+                "and \"scan_filter\": the attention scan or that direction, whichever flags more of the evidence-carrying clean texts (the attention scan",
+                "whenever it flags half of them), with its scores."})
         Path scanReport;
 
         @Option(names = "--combined", description = {"With --suspect (or --scan): one filter at the --frr. An input is flagged when the attention scan or the suspects' (the scan's) direction",

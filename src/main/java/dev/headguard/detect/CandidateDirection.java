@@ -111,8 +111,8 @@ public final class CandidateDirection {
 
     /**
      * Which of the two per-input detectors the evidence says to trust for this model: the attention
-     * scan or the evidence's direction, whichever flags more of the carriers at the same
-     * false-rejection rate. A token trigger that makes the heads converge is seen by both (the
+     * scan when it flags at least half the carriers, else the attention scan or the evidence's
+     * direction, whichever flags more of the carriers at the same false-rejection rate. A token trigger that makes the heads converge is seen by both (the
      * attention scan, which needs no class, is kept on a tie); an anchor word or a trigger the heads
      * ignore moves the hidden state without moving the heads (SynBkd's "when": the attention scan
      * flags few carriers, the direction most). The rule of {@link BatchAudit}, applied to the
@@ -125,11 +125,18 @@ public final class CandidateDirection {
      *                         sample), 0 when the evidence does not move the hidden state
      */
     public record Choice(boolean direction, int attentionFlagged, int directionFlagged) {
+        /** The share of the carriers the attention scan must flag to be kept whatever the direction flags. */
+        public static final double ATTENTION_MAJORITY = 0.5;
+
         public static Choice of(InputScanner scanner, Probe.Result carrierAttention, HiddenStateScan.Learned learned) {
-            int a = scanner.score(carrierAttention).flaggedCount();
+            InputScanner.Scores scores = scanner.score(carrierAttention);
+            int a = scores.flaggedCount();
             double frr = scanner.settings().frr();
             int d = learned.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? learned.scan().flagged().size() : 0;
-            return new Choice(d > a, a, d);
+            // Heads that react to most carriers react to the trigger itself, whichever of its forms an input
+            // carries; a direction learned from one form need not reach the others (docs/results.md).
+            boolean headsSeeIt = a >= ATTENTION_MAJORITY * scores.scores().length;
+            return new Choice(!headsSeeIt && d > a, a, d);
         }
 
         public String chosen() {
