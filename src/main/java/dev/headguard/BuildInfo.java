@@ -7,9 +7,7 @@ import java.util.Properties;
 /**
  * Which HeadGuard wrote an output: the version and the git commit it was built from. Every model
  * directory records them (headguard.json), and the benchmark prints them, because a victim built by
- * older code is not the victim today's code builds: the SST-2 bench victims rebuilt on 2026-11-27 from
- * the same seed differed from those of earlier sessions (BadNets CACC 86.9 against 85.8), and nothing
- * said which code had made either.
+ * older code is not the victim today's code builds from the same seed (docs/results.md).
  *
  * <p>The commit comes from {@code git.properties}, which the build writes (git-commit-id-maven-plugin);
  * a build outside a git checkout has none, and the commit reads "unknown". "-dirty" marks a build from

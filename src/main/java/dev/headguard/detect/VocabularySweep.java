@@ -107,30 +107,7 @@ final class VocabularySweep {
 
     /** P(class) of each word alone, [CLS] w [SEP] (rows in the order of {@code words}). */
     static float[][] alone(ModelStore.LoadedModel model, List<Integer> words, NDManager root) {
-        long[] empty = model.tokenizer().ids("");
-        float[][] out = new float[words.size()][];
-        int batch = Math.max(1, TOKENS_PER_BATCH / (empty.length + 1));
-        for (int from = 0; from < words.size(); from += batch) {
-            int to = Math.min(words.size(), from + batch);
-            List<long[]> seqs = new ArrayList<>(to - from);
-            for (int k = from; k < to; k++) {
-                long[] x = new long[empty.length + 1];
-                x[0] = empty[0];
-                x[1] = words.get(k);
-                System.arraycopy(empty, 1, x, 2, empty.length - 1);
-                seqs.add(x);
-            }
-            try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
-                TokenBatch.Arrays in = TokenBatch.of(seqs, model.tokenizer().padId()).toArrays(m);
-                float[] p = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE)
-                        .logits().softmax(-1).toFloatArray();
-                int classes = p.length / seqs.size();
-                for (int k = from; k < to; k++) {
-                    out[k] = java.util.Arrays.copyOfRange(p, (k - from) * classes, (k - from + 1) * classes);
-                }
-            }
-        }
-        return out;
+        return inserted(model, model.tokenizer().ids(""), 1, words, root);
     }
 
     /** Words in sweep order and their scores. */
@@ -145,8 +122,18 @@ final class VocabularySweep {
 
     /** P(c) with each word inserted at position {@code at} of {@code victim}. */
     private static double[] probabilities(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, int c, NDManager root) {
+        float[][] p = inserted(model, victim, at, words, root);
+        double[] out = new double[p.length];
+        for (int k = 0; k < p.length; k++) {
+            out[k] = p[k][c];
+        }
+        return out;
+    }
+
+    /** P(every class) with each word inserted at position {@code at} of {@code victim} (rows in the order of {@code words}). */
+    private static float[][] inserted(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, NDManager root) {
         int batch = Math.max(1, TOKENS_PER_BATCH / (victim.length + 1));
-        double[] out = new double[words.size()];
+        float[][] out = new float[words.size()][];
         long pad = model.tokenizer().padId();
         for (int from = 0; from < words.size(); from += batch) {
             int to = Math.min(words.size(), from + batch);
@@ -164,7 +151,7 @@ final class VocabularySweep {
                         .logits().softmax(-1).toFloatArray();
                 int classes = p.length / seqs.size();
                 for (int k = from; k < to; k++) {
-                    out[k] = p[(k - from) * classes + c];
+                    out[k] = java.util.Arrays.copyOfRange(p, (k - from) * classes, (k - from + 1) * classes);
                 }
             }
         }
