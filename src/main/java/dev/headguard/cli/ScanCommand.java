@@ -352,16 +352,13 @@ final class ScanCommand implements Runnable {
      * the attention scan alone then serves.
      */
     static List<CandidateDirection.Evidence> cachedScanEvidence(ModelStore.LoadedModel m, ScoringOptions scoring, NDManager root) throws Exception {
-        ModelScanner.Settings defaults = ModelScanner.Settings.defaults();
-        InputScanner.Settings input = scoring.settings();
-        String key = String.join(" ", "model-scan", String.valueOf(MODEL_SCAN_TEXTS), String.valueOf(scoring.cleanLimit), String.valueOf(scoring.seed),
-                String.valueOf(input.frr()), input.families().toString(), input.score().toString(), String.valueOf(input.shrinkage()), String.valueOf(input.byClass()),
-                defaults.toString());
+        ModelScanner.Settings d = ModelScanner.Settings.defaults();
+        ModelScanner.Settings settings = new ModelScanner.Settings(d.victims(), d.screened(), d.exact(), d.phraseWords(), d.threshold(), scoring.seed,
+                scoring.settings());
+        String key = "model-scan " + MODEL_SCAN_TEXTS + " " + scoring.cleanLimit + " " + settings; // records print every field
         Path cached = dev.headguard.report.ScanCache.reportFor(m.directory(), scoring.clean, key);
         if (!java.nio.file.Files.isRegularFile(cached)) {
             List<String> texts = Sample.of(scoring.cleanTexts(), MODEL_SCAN_TEXTS, scoring.seed);
-            ModelScanner.Settings settings = new ModelScanner.Settings(defaults.victims(), defaults.screened(), defaults.exact(), defaults.phraseWords(),
-                    defaults.threshold(), scoring.seed, input, defaults.sweepVictims(), defaults.sweepExact());
             ModelScanner.Result r;
             try {
                 r = ModelScanner.scan(m, texts, labelledWords(scoring.clean, m.model().config().numLabels()), settings, root,
@@ -399,7 +396,7 @@ final class ScanCommand implements Runnable {
         String candidate = r.path("triggers").path(0).path("text").asText("");
         String word = r.path("unsupported_flips").path(0).path("text").asText("");
         boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && !word.isBlank();
-        if (unsupported ? word.isBlank() : candidate.isBlank()) {
+        if (!unsupported && candidate.isBlank()) {
             throw new HeadGuardException(report + ": the scan report names no trigger candidate");
         }
         List<CandidateDirection.Evidence> out = new java.util.ArrayList<>();
