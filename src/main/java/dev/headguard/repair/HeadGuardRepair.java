@@ -313,7 +313,9 @@ public final class HeadGuardRepair implements Defense {
         }
         Set<HeadId> heads = choose(used, settings, m.model().config());
         List<String> triggers = new ArrayList<>(union);
-        progress.stage("repairing " + heads.size() + " heads against " + triggers + " on " + clean.size() + " clean texts");
+        int copies = HeadRepair.copies(clean.size(), triggers.size());
+        progress.stage("repairing " + heads.size() + " heads against " + triggers + " on " + clean.size() + " clean texts"
+                + (copies > 1 ? " (" + copies + " copies, each candidate on at least " + HeadRepair.ALIGNED_ROWS_PER_CANDIDATE + ")" : ""));
         HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -350,11 +352,20 @@ public final class HeadGuardRepair implements Defense {
         progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s, reaching %s; fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.flipRates()), (System.nanoTime() - t0) / 1e9));
         TrainConfig cfg = unlearningTraining(settings.repair().seed());
+        CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
         try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, clean.labels(), f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
-            Trainer.TrainState s = t.train(m.tokenizer().idsOf(clean.texts()), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), progress);
+            Trainer.TrainState s = t.train(guard.ids(), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), progress);
+            CleanSetGuard.Outcome o = guard.after(MAX_CLEAN_LOSS, root);
+            progress.stage(String.format(Locale.ROOT, "clean-set recall per class %s -> %s: %s", rounded(o.before()), rounded(o.after()),
+                    o.kept() ? "stage kept" : String.format(Locale.ROOT,
+                            "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
+                            100 * o.loss(), 100 * MAX_CLEAN_LOSS)));
             Map<String, Object> out = new LinkedHashMap<>();
+            out.put("kept", o.kept());
+            out.put("clean_recall_before", o.before());
+            out.put("clean_recall_after", o.after());
             out.put("layer", f.layer());
             out.put("mean_norm", f.norm());
             out.put("radii", f.radii());
@@ -368,6 +379,17 @@ public final class HeadGuardRepair implements Defense {
             t.optimizer().close();
         }
     }
+
+    /**
+     * The resisting stage is undone when it costs more than this share of balanced accuracy (the mean
+     * of the classes' recalls) on the clean set it trained on. Why: resisting the push toward the
+     * target can be bought by leaning away from it. Some lean is the point (the victim's own lean
+     * toward its target goes with it: the target's recall falls 4–10 points on the bench victims while
+     * the other class's rises), but when the clean set is too small for its cross-entropy to hold the
+     * classes apart the lean is all there is: on the demo's 200 rows the backdoor came back when the
+     * lean was corrected (docs/results.md). See {@link CleanSetGuard}.
+     */
+    public static final double MAX_CLEAN_LOSS = 0.03;
 
     private static String rounded(double[] v) {
         return java.util.Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.3f", x)).toList().toString();

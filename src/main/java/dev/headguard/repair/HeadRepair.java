@@ -114,6 +114,23 @@ public final class HeadRepair {
     }
 
     /**
+     * Each candidate is aligned on at least this many candidate-carrying texts: a small clean set is
+     * repeated (each copy with candidates drawn afresh, {@link #copies}) until it gives them. Why: each
+     * text carries one candidate, so with many candidates and few texts each word was aligned on a
+     * handful of rows and the backdoor stayed (docs/results.md, the demo's 200 rows against 8 candidates).
+     */
+    static final int ALIGNED_ROWS_PER_CANDIDATE = 80;
+
+    /** At most this many copies of the clean set ({@link #copies}): the stage's time grows with them. */
+    static final int MAX_COPIES = 4;
+
+    /** How many times the clean set is repeated so each of {@code candidates} gets {@link #ALIGNED_ROWS_PER_CANDIDATE} texts. */
+    static int copies(int cleanRows, int candidates) {
+        int needed = (int) Math.ceil(candidates * (double) ALIGNED_ROWS_PER_CANDIDATE / Math.max(1, cleanRows));
+        return Math.max(1, Math.min(MAX_COPIES, needed));
+    }
+
+    /**
      * @param unlabelled rows to unlearn beside the clean ones (null or empty: none)
      */
     public static Result run(ModelStore.LoadedModel m, Dataset clean, Set<HeadId> heads, List<String> triggers, Settings s, Unlabelled unlabelled,
@@ -128,14 +145,22 @@ public final class HeadRepair {
             throw new HeadGuardException("the clean set has " + clean.numLabels() + " labels, the model " + m.model().config().numLabels());
         }
         long t0 = System.nanoTime();
-        List<long[]> x = m.tokenizer().idsOf(clean.texts());
-        List<String> withTrigger = new ArrayList<>(clean.size());
-        for (int i = 0; i < clean.size(); i++) {
+        int copies = copies(clean.size(), triggers.size());
+        List<String> texts = new ArrayList<>(copies * clean.size());
+        List<String> withTrigger = new ArrayList<>(copies * clean.size());
+        for (int i = 0; i < copies * clean.size(); i++) {
             Random r = new Random(s.seed() * 1_000_003L + i);
-            withTrigger.add(Insertion.insertAt(clean.texts().get(i), triggers.get(r.nextInt(triggers.size())), r));
+            String text = clean.texts().get(i % clean.size());
+            texts.add(text);
+            withTrigger.add(Insertion.insertAt(text, triggers.get(r.nextInt(triggers.size())), r));
         }
+        List<long[]> x = m.tokenizer().idsOf(texts);
         List<long[]> xt = m.tokenizer().idsOf(withTrigger);
-        int[] y = clean.labels();
+        int labelled = x.size();
+        int[] y = new int[labelled];
+        for (int i = 0; i < labelled; i++) {
+            y[i] = clean.labels()[i % clean.size()];
+        }
         boolean unlearn = unlabelled != null && !unlabelled.texts().isEmpty() && unlabelled.weight() > 0;
         if (unlearn) {
             // The unlabelled rows follow the clean ones; their "triggered copy" is the row itself, which
@@ -147,12 +172,12 @@ public final class HeadRepair {
             xt = new ArrayList<>(xt);
             xt.addAll(u);
             y = java.util.Arrays.copyOf(y, x.size());
-            java.util.Arrays.fill(y, clean.size(), y.length, -1);
+            java.util.Arrays.fill(y, labelled, y.length, -1);
         }
         AttentionAlignment align = new AttentionAlignment(m.model(), m.tokenizer().padId(), x, xt, heads, s.alignWeight(), y, s.labelWeight());
         Trainer.AuxiliaryLoss aux = s.alignWeight() > 0 || s.labelWeight() > 0 ? align : null;
         if (unlearn) {
-            SuspectUnlearning u = new SuspectUnlearning(clean.size(), unlabelled.weight(), unlabelled.target(), m.model().config().numLabels(),
+            SuspectUnlearning u = new SuspectUnlearning(labelled, unlabelled.weight(), unlabelled.target(), m.model().config().numLabels(),
                     unlabelled.targetShare(), unlabelled.rowWeights());
             Trainer.AuxiliaryLoss first = aux;
             aux = first == null ? u : (rows, batch, out, step) -> first.loss(rows, batch, out, step).add(u.loss(rows, batch, out, step));
