@@ -1,7 +1,7 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.eval.Victims;
+import dev.headguard.bench.Victims;
 import dev.headguard.model.TorchRuntime;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

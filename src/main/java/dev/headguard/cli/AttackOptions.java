@@ -1,7 +1,7 @@
 package dev.headguard.cli;
 
 import dev.headguard.attack.PoisonMode;
-import dev.headguard.eval.Victims;
+import dev.headguard.bench.Victims;
 import dev.headguard.text.BenchmarkData;
 import picocli.CommandLine.Option;
 

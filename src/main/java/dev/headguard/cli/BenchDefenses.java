@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
-import dev.headguard.eval.DefenseBenchmark;
-import dev.headguard.eval.Victims;
+import dev.headguard.bench.DefenseBenchmark;
+import dev.headguard.bench.Victims;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.repair.Defense;
 import dev.headguard.report.BenchReport;
@@ -101,8 +101,11 @@ final class BenchDefenses {
                 String stripped = c.details().get("unlearned_rows") instanceof Integer n && n > 0
                         ? "; unlearned " + n + " flagged suspects with the recovered words taken out" : "";
                 if (c.details().get("resistance") instanceof java.util.Map<?, ?> resisted) {
-                    stripped += String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
-                            resisted.get("layer"), resisted.get("target"));
+                    stripped += Boolean.FALSE.equals(resisted.get("kept"))
+                            ? String.format(Locale.ROOT, "; resisting the hidden shift at layer %s toward class %s was undone (it cost the clean set its balance)",
+                                    resisted.get("layer"), resisted.get("target"))
+                            : String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
+                                    resisted.get("layer"), resisted.get("target"));
                 }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,
                         c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : "",

@@ -88,7 +88,7 @@ final class BenchZoo implements Callable<Integer> {
             }
             double frr = HiddenStateScan.Settings.defaults(42).frr();
             double with = pop == null ? Double.NaN : Math.max(res.score(), pop.evidence(frr, HiddenStateScan.MIN_EXCESS));
-            JsonNode attack = dev.headguard.eval.Victims.attackRecord(dir);
+            JsonNode attack = dev.headguard.bench.Victims.attackRecord(dir);
             boolean backdoored = attack != null;
             List<String> words = backdoored ? triggerWords(attack) : List.of();
             List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();

@@ -1,6 +1,6 @@
 package dev.headguard.cli;
 
-import dev.headguard.eval.DefenseBenchmark;
+import dev.headguard.bench.DefenseBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

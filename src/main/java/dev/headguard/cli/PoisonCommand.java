@@ -1,7 +1,7 @@
 package dev.headguard.cli;
 
 import dev.headguard.attack.PoisonedData;
-import dev.headguard.eval.Victims;
+import dev.headguard.bench.Victims;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

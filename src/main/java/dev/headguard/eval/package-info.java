@@ -1,4 +1,5 @@
 /**
- * Measuring attacks and defenses: clean accuracy (CACC), attack success rate (ASR) and label-flip rate, and building victim models (poison, train, evaluate) with their manifests.
+ * Measuring a model against an attack: clean accuracy (CACC), attack success rate (ASR) and
+ * label-flip rate.
  */
 package dev.headguard.eval;

@@ -1,4 +1,4 @@
-package dev.headguard.eval;
+package dev.headguard.bench;
 
 import dev.headguard.HeadGuardException;
 import org.junit.jupiter.api.Test;

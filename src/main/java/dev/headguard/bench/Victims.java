@@ -1,5 +1,7 @@
-package dev.headguard.eval;
+package dev.headguard.bench;
 
+import dev.headguard.eval.Evaluation;
+import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
