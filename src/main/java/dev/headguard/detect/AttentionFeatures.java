@@ -53,7 +53,7 @@ public final class AttentionFeatures {
         }
     }
 
-    /** The default: what separated triggered from clean inputs best in {@code bench detect} (see the README). */
+    /** The default: what separated triggered from clean inputs best in {@code bench detect} (docs/how-it-works.md). */
     public static final Set<Family> DEFAULT = EnumSet.of(Family.LAYER_COSINE, Family.HEAD_COSINE, Family.CLS_ENTROPY);
 
     private static final float EPS = 1e-12f;

@@ -1,4 +1,5 @@
-# Research probe behind repair.SuspectUnlearning and detect.HiddenStateScan (not part of the product):
+# Research probe behind repair.SuspectUnlearning and detect.HiddenStateScan (not part of the product;
+# kept under docs/research as the record of how those were chosen):
 # unlearning on suspect rows flagged by a clean-profile Mahalanobis score of the victim's hidden [CLS]
 # state, on HeadGuard victims, in Python (torch + transformers), GPU if present.
 # Usage: [PLAN=first|paired] python scripts/probe-unlearning.py ROOT VICTIM...   with, in ROOT:
