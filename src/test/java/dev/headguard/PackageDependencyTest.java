@@ -18,22 +18,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Dependencies point one way: attacks work on examples and never touch a model; the model knows
  * nothing of training, attacks, detection, repair or the command line; the metrics ({@code eval})
- * know only models and data; the benchmarks ({@code bench}) see everything but the command line,
- * and only the command line sees everything. Checked on the sources' imports and fully qualified references.
+ * know only models and data; the benchmarks ({@code bench}) and the Java API ({@code api}) see
+ * everything but each other and the command line, and only the command line sees everything. Checked on the sources' imports and fully qualified references.
  */
 class PackageDependencyTest {
     /** Package -> packages it must not use. */
     static final Map<String, List<String>> FORBIDDEN = Map.ofEntries(
-            Map.entry("attack", List.of("model", "train", "detect", "eval", "inference", "bench", "cli")),
-            Map.entry("model", List.of("train", "attack", "detect", "eval", "inference", "repair", "report", "bench", "cli")),
-            Map.entry("text", List.of("model", "train", "attack", "detect", "eval", "inference", "repair", "report", "bench", "cli")),
-            Map.entry("train", List.of("attack", "detect", "eval", "repair", "report", "bench", "cli")),
-            Map.entry("detect", List.of("train", "attack", "eval", "repair", "bench", "cli")),
-            Map.entry("inference", List.of("train", "attack", "detect", "eval", "repair", "bench", "cli")),
-            Map.entry("eval", List.of("attack", "detect", "repair", "report", "bench", "cli")),
-            Map.entry("report", List.of("train", "attack", "eval", "bench", "cli")),
-            Map.entry("repair", List.of("attack", "eval", "bench", "cli")),
-            Map.entry("bench", List.of("cli")));
+            Map.entry("attack", List.of("model", "train", "detect", "eval", "inference", "bench", "api", "cli")),
+            Map.entry("model", List.of("train", "attack", "detect", "eval", "inference", "repair", "report", "bench", "api", "cli")),
+            Map.entry("text", List.of("model", "train", "attack", "detect", "eval", "inference", "repair", "report", "bench", "api", "cli")),
+            Map.entry("train", List.of("attack", "detect", "eval", "repair", "report", "bench", "api", "cli")),
+            Map.entry("detect", List.of("train", "attack", "eval", "repair", "bench", "api", "cli")),
+            Map.entry("inference", List.of("train", "attack", "detect", "eval", "repair", "bench", "api", "cli")),
+            Map.entry("eval", List.of("attack", "detect", "repair", "report", "bench", "api", "cli")),
+            Map.entry("report", List.of("train", "attack", "eval", "bench", "api", "cli")),
+            Map.entry("repair", List.of("attack", "eval", "bench", "api", "cli")),
+            Map.entry("bench", List.of("api", "cli")),
+            Map.entry("api", List.of("bench", "cli")));
 
     static final Pattern USE = Pattern.compile("dev\\.headguard\\.([a-z]+)[.;]");
 

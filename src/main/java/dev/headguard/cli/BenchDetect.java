@@ -184,7 +184,7 @@ final class BenchDetect implements Callable<Integer> {
                 combinedRow(rows, m, all, cleanProbe, negPass, tgtPass, posPass, half, root, "hidden-state direction");
             }
             if (scanReport != null) {
-                scanDirectionRows(rows, m, all, defaultScanner, cleanSet.texts(), cleanPass, negPass, tgtPass, posPass, ScanCommand.evidenceOf(scanReport), root);
+                scanDirectionRows(rows, m, all, defaultScanner, cleanSet.texts(), cleanPass, negPass, tgtPass, posPass, dev.headguard.report.ModelScanFile.evidence(scanReport), root);
             }
             // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
             // target, so this says how much of their AUROC the direction adds to the predicted class.

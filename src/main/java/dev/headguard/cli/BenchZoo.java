@@ -77,7 +77,7 @@ final class BenchZoo implements Callable<Integer> {
             HiddenStateScan.Result pop = null;
             List<String> recovered = List.of();
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxPositionEmbeddings()))) {
-                res = ModelScanner.scan(m, clean, ScanCommand.labelledWords(Path.of(r[1]), m.model().config().numLabels()), ModelScanner.Settings.defaults(), root,
+                res = ModelScanner.scan(m, clean, dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(Path.of(r[1]), m.model().config().numLabels()), ModelScanner.Settings.defaults(), root,
                         Probe.Progress.NONE);
                 if (r.length > 2) { // as `scan model --suspect`: every clean text, the suspects as one population
                     SuspectScan.Result sr = SuspectScan.run(m, SentenceFile.readSentences(Path.of(r[1])), SentenceFile.readSentences(Path.of(r[2])),

@@ -115,7 +115,7 @@ final class RepairCommand implements Callable<Integer> {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
                     new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.HiddenStateScan.MIN_EXCESS, resistWeight);
-            defense = new HeadGuardRepair(s, scan == null ? null : readPlan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
+            defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {
                 throw new HeadGuardException("--suspect is HeadGuard's; the baselines use the clean set only");
@@ -145,33 +145,5 @@ final class RepairCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
         }
         return 0;
-    }
-
-    /** The heads and candidates of a 'scan model --out' report. */
-    static HeadGuardRepair.Plan readPlan(Path file) {
-        JsonNode r = readScan(file);
-        List<HeadId> ranked = new ArrayList<>();
-        List<String> candidates = new ArrayList<>();
-        List<Double> flips = new ArrayList<>();
-        List<Double> suspicions = new ArrayList<>();
-        r.path("heads").forEach(h -> ranked.add(new HeadId(h.path("layer").asInt(), h.path("head").asInt())));
-        r.path("triggers").forEach(t -> {
-            candidates.add(t.path("text").asText());
-            flips.add(t.path("flip_rate").asDouble(Double.NaN));
-            suspicions.add(t.path("suspicion").asDouble(Double.NaN));
-        });
-        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions);
-    }
-
-    static JsonNode readScan(Path file) {
-        try {
-            JsonNode r = new ObjectMapper().readTree(file.toFile());
-            if (r == null || !r.has("heads") || !r.has("triggers")) {
-                throw new HeadGuardException(file + ": not a 'scan model' report (no 'heads' and 'triggers')");
-            }
-            return r;
-        } catch (IOException e) {
-            throw new HeadGuardException(file + ": cannot read the scan report (" + Main.firstLine(e.getMessage()) + ")");
-        }
     }
 }

@@ -2,7 +2,6 @@ package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
@@ -10,16 +9,17 @@ import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.BatchAudit;
 import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.CleanProfile;
-import dev.headguard.detect.CombinedFilter;
 import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.InputScanner;
 import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.Probe;
 import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.report.InputAuditReport;
+import dev.headguard.report.ModelScanFile;
 import dev.headguard.report.ScanReport;
 import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
@@ -152,6 +152,7 @@ final class ScanCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            InputScanner.Settings settings = scoring.settings(); // options checked before any long work
             List<String> clean = scoring.cleanTexts();
             List<String> texts = SentenceFile.readSentences(inputs);
             if (texts.isEmpty()) {
@@ -164,213 +165,109 @@ final class ScanCommand implements Runnable {
             if (combined && suspects == null && scanReport == null) {
                 throw new HeadGuardException("--combined needs --suspect FILE or --scan REPORT: the filter's second half is a hidden-state direction learned from one of them");
             }
-            List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : evidenceOf(scanReport);
+            List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : ModelScanFile.evidence(scanReport);
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 if (evidenceList == null && suspects == null && !noModelScan) { // suspects give their own direction
                     evidenceList = cachedScanEvidence(m, scoring, root);
                 }
-                // One pass over the clean texts and one over the inputs serve every scan: the attention
-                // features, and the [CLS] states when a hidden-state scan needs them.
-                InputScanner.Settings settings = scoring.settings();
-                AttentionFeatures f = new AttentionFeatures(m.model().config(), settings.families());
-                boolean states = population || suspects != null || evidenceList != null;
-                Probe.WithStates cleanPass = states ? Probe.runWithStates(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts"))
-                        : new Probe.WithStates(Probe.run(m, clean, f, root, settings.batchSize(), new StageProgress("calibrating on clean texts")), null);
-                InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
+                HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
+                InputAudit.Result a = InputAudit.run(m, new InputAudit.Request(clean, texts, settings, hs, population, suspects, evidenceList, combined),
+                        root, StageProgress::new);
+                InputScanner scanner = a.scanner();
+                InputScanner.Scores s = a.scores();
                 warnIfFewCalibrationInputs(scanner, scoring.clean);
-                long t0 = System.nanoTime();
-                Probe.WithStates inPass = states ? Probe.runWithStates(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs"))
-                        : new Probe.WithStates(Probe.run(m, texts, f, root, settings.batchSize(), new StageProgress("scoring inputs")), null);
-                InputScanner.Scores s = scanner.score(inPass.result());
-                double seconds = (System.nanoTime() - t0) / 1e9;
                 ScanReport.InputsReport rep = html == null
                         ? new ScanReport.InputsReport(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts, s, scanner.threshold(),
-                        scanner.settings().frr(), scanner.calibrationScores(), null, null, List.of(), List.of(), seconds)
-                        : ScanReport.inputs(m, scanner, scoring.clean.toString(), inputs.toString(), clean, texts, s, seconds, root);
+                        scanner.settings().frr(), scanner.calibrationScores(), null, null, List.of(), List.of(), a.seconds())
+                        : ScanReport.inputs(m, scanner, scoring.clean.toString(), inputs.toString(), clean, texts, s, a.seconds(), root);
                 ObjectMapper om = new ObjectMapper();
-                ObjectNode o = ScanReport.json(rep);
-                ArrayNode perClass = o.putArray("thresholds");
-                java.util.Arrays.stream(scanner.thresholds()).forEach(perClass::add);
-                HiddenStateScan.Result pop = null;
-                HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
-                HiddenStateScan.States cleanStates = states ? HiddenStateScan.States.of(cleanPass) : null;
-                HiddenStateScan.States inStates = states ? HiddenStateScan.States.of(inPass) : null;
-                if (population) {
-                    pop = HiddenStateScan.scan(m, cleanStates, inStates, hs);
-                    ObjectNode p = o.putObject("population");
-                    p.put("layer", pop.layer()).put("target", pop.target()).put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size())
-                            .put("share", pop.share()).put("frr", scoring.frr).put("excess", pop.excess(scoring.frr))
-                            .put("found", pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS));
-                    putMargins(p, pop.margins());
-                }
-                // The batch's own choice between the two scans (both at the FRR): the one that flags more of it ranks it.
-                BatchAudit batch = pop == null ? null : BatchAudit.choose(scanner, s.scores(), s.probe().predictions(), pop);
-                if (batch != null) {
-                    ObjectNode b = o.putObject("batch");
-                    b.put("chosen", batch.chosen()).put("flagged", batch.flaggedCount()).put("attention_flagged", batch.attentionFlagged())
-                            .put("population_flagged", batch.populationFlagged());
-                    putMargins(b, batch.scores());
-                }
-                HiddenStateScan.Learned learned = null;
-                double[] dirMargins = null;
-                int dirFlagged = 0;
-                CombinedFilter filter = null;
-                double[] combinedScores = null;
-                int combinedFlagged = 0;
-                if (suspects != null) {
-                    HiddenStateScan.States u = HiddenStateScan.States.of(Probe.runWithStates(m, suspects, null, root, settings.batchSize(),
-                            new StageProgress("suspects (hidden states)")));
-                    learned = HiddenStateScan.learn(m, cleanStates, u, hs);
-                    dirMargins = learned.direction().margins(inStates);
-                    ObjectNode d = o.putObject("direction");
-                    d.put("suspects", suspects.size()).put("layer", learned.direction().layer()).put("target", learned.direction().target())
-                            .put("suspects_flagged", learned.scan().flagged().size()).put("suspects_share", learned.scan().share())
-                            .put("found", learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS));
-                    putMargins(d, dirMargins);
-                    dirFlagged = positives(dirMargins);
-                    d.put("flagged", dirFlagged);
-                    if (combined) { // the suspects' direction when both are given: a real population beats a recreated one
-                        filter = CombinedFilter.calibrate(m, cleanPass.result(), f, settings, cleanStates, u, hs, root);
-                        combinedScores = filter.scores(inPass.result(), inStates);
-                        combinedFlagged = putCombined(o, scoring.frr, filter, combinedScores, "suspects");
-                    }
-                }
-                HiddenStateScan.Learned fromScan = null;
-                CandidateDirection.Choice choice = null;
-                double[] choiceScores = null;
-                double[] scanMargins = null;
-                int scanFlagged = 0;
-                CandidateDirection.Evidence evidence = null;
-                if (evidenceList != null) {
-                    CandidateDirection.Strongest strongest = CandidateDirection.strongest(m, clean, evidenceList, f, cleanStates, hs, root,
-                            e -> new StageProgress("clean texts carrying '" + e.text() + "'" + (e.firstWord() ? " as first word" : "")));
-                    evidence = strongest.evidence();
-                    Probe.WithStates carrierPass = strongest.carrierPass();
-                    HiddenStateScan.States carriers = strongest.carriers();
-                    fromScan = strongest.learned();
-                    scanMargins = fromScan.direction().margins(inStates);
-                    scanFlagged = positives(scanMargins);
-                    ObjectNode d = o.putObject("scan_direction");
-                    ArrayNode tried = d.putArray("tried");
-                    for (CandidateDirection.Tried t : strongest.tried()) {
-                        tried.addObject().put("text", t.evidence().text()).put("first_word", t.evidence().firstWord()).put("carriers_flagged", t.carriersFlagged());
-                    }
-                    d.put("text", evidence.text()).put("first_word", evidence.firstWord()).put("carriers", clean.size())
-                            .put("layer", fromScan.direction().layer()).put("target", fromScan.direction().target())
-                            .put("carriers_flagged", fromScan.scan().flagged().size()).put("carriers_share", fromScan.scan().share())
-                            .put("found", fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS)).put("flagged", scanFlagged);
-                    putMargins(d, scanMargins);
-                    // The per-input filter the carriers choose: the attention scan or this direction, whichever flags more of them.
-                    choice = CandidateDirection.Choice.of(scanner, carrierPass.result(), fromScan);
-                    choiceScores = choice.scores(scanner, inPass.result(), fromScan.direction(), inStates);
-                    ObjectNode ch = o.putObject("scan_filter");
-                    ch.put("chosen", choice.chosen()).put("attention_carriers_flagged", choice.attentionFlagged())
-                            .put("direction_carriers_flagged", choice.directionFlagged());
-                    ch.put("flagged", positives(choiceScores));
-                    putMargins(ch, choiceScores);
-                    if (combined && filter == null) {
-                        double half = scoring.frr / 2;
-                        filter = new CombinedFilter(InputScanner.calibrate(m, cleanPass.result(), f, settings.withFrr(half), root),
-                                HiddenStateScan.learn(m, cleanStates, carriers, hs.withFrr(half)).direction());
-                        combinedScores = filter.scores(inPass.result(), inStates);
-                        combinedFlagged = putCombined(o, scoring.frr, filter, combinedScores, "scan");
-                    }
-                }
+                ObjectNode o = InputAuditReport.json(rep, a, scoring.frr, clean.size());
                 if (out != null) {
-                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n" : ScanReport.tsv(rep, extraColumns(pop, batch, dirMargins, scanMargins, choiceScores, combinedScores)));
+                    AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n"
+                            : ScanReport.tsv(rep, InputAuditReport.columns(a)));
                 }
                 if (html != null) {
-                    String extra = (pop == null ? "" : ScanReport.populationSection("The inputs", pop, scoring.frr, null))
-                            + (learned == null ? "" : ScanReport.directionSection(learned, suspects.size(), scoring.frr, dirMargins, texts))
-                            + (choice == null ? "" : ScanReport.scanFilterSection(evidence, choice, fromScan, scoring.frr, choiceScores, texts))
-                            + (combinedScores == null ? "" : ScanReport.combinedSection(scoring.frr, combinedScores, texts));
-                    AtomicFiles.write(html, ScanReport.html(rep, extra));
+                    AtomicFiles.write(html, ScanReport.html(rep, InputAuditReport.htmlSections(a, scoring.frr, texts)));
                 }
                 if (json) {
                     System.out.println(om.writeValueAsString(o));
                 } else {
-                    System.out.printf(Locale.ROOT, "%d of %d inputs flagged (%.1f%%) at threshold %.4g (FRR %.2f on held-out clean texts); %.1f inputs/s%n",
-                            s.flaggedCount(), texts.size(), 100.0 * s.flaggedCount() / texts.size(), scanner.threshold(), scanner.settings().frr(),
-                            texts.size() / seconds);
-                    int shown = 0;
-                    for (int i = 0; i < texts.size() && shown < 10; i++) {
-                        if (s.flagged()[i]) {
-                            System.out.printf(Locale.ROOT, "  #%d  score %.3f  %s%n", i, s.scores()[i], abbreviate(texts.get(i)));
-                            shown++;
-                        }
-                    }
-                    if (s.flaggedCount() > shown) {
-                        System.out.println("  ... (" + (s.flaggedCount() - shown) + " more; --out FILE writes every score)");
-                    }
-                    if (pop != null) {
-                        System.out.printf(Locale.ROOT, "as a population (hidden-state shift, layer %d): %d of the %d inputs predicted %d flagged (%.1f%%, %.1fx the %.0f%% expected of clean inputs): %s%n",
-                                pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), 100 * pop.share(), pop.excess(scoring.frr), 100 * scoring.frr,
-                                pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
-                        System.out.printf(Locale.ROOT, "batch audit: the %s scan flags more of these inputs (%d against %d), so its scores rank them (batch_score)%n",
-                                batch.chosen(), batch.population() ? batch.populationFlagged() : batch.attentionFlagged(),
-                                batch.population() ? batch.attentionFlagged() : batch.populationFlagged());
-                    }
-                    if (learned != null) {
-                        boolean learnedFound = learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS);
-                        System.out.printf(Locale.ROOT, "along the hidden-state direction of %d suspects (layer %d, class %d; %d of them flagged, %s): %d of %d inputs flagged (%.1f%%)%n",
-                                suspects.size(), learned.direction().layer(), learned.direction().target(), learned.scan().flagged().size(),
-                                learnedFound ? "a poisoned population" : "no population, so the direction is noise and its flags are false rejections",
-                                dirFlagged, texts.size(), 100.0 * dirFlagged / texts.size());
-                    }
-                    if (fromScan != null) {
-                        System.out.printf(Locale.ROOT, "along the hidden-state direction of the clean texts carrying the scan's '%s'%s (layer %d, class %d; %s): %d of %d inputs flagged (%.1f%%)%n",
-                                evidence.text(), evidence.firstWord() ? " as first word" : "", fromScan.direction().layer(), fromScan.direction().target(),
-                                fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "it does not move them, so the direction is noise",
-                                scanFlagged, texts.size(), 100.0 * scanFlagged / texts.size());
-                        System.out.printf(Locale.ROOT, "filter chosen by the scan's evidence: the %s (it flags %d of the %d carriers, the other %d): scan_filter_score%n",
-                                choice.direction() ? "direction" : "attention scan", Math.max(choice.attentionFlagged(), choice.directionFlagged()), clean.size(),
-                                Math.min(choice.attentionFlagged(), choice.directionFlagged()));
-                    }
-                    if (filter != null) {
-                        System.out.printf(Locale.ROOT, "combined filter (attention scan or direction, each at FRR %.3f): %d of %d inputs flagged (%.1f%%)%n",
-                                scoring.frr / 2, combinedFlagged, texts.size(), 100.0 * combinedFlagged / texts.size());
-                    }
+                    printSummary(a, texts, clean.size(), scoring.frr);
                 }
-                // A direction learned from suspects without a population carries no evidence: its flags do not gate.
-                boolean direction = learned != null && learned.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && dirFlagged > 0
-                        || fromScan != null && fromScan.scan().found(scoring.frr, HiddenStateScan.MIN_EXCESS) && scanFlagged > 0;
-                boolean populationFound = pop != null && pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
-                // With --combined the filter's flags replace both lists: it is the one that holds the FRR.
-                boolean found = filter != null ? combinedFlagged > 0 || populationFound : s.flaggedCount() > 0 || populationFound || direction;
-                return failOnDetect && found ? DETECTED : 0;
+                return failOnDetect && a.detected(scoring.frr) ? DETECTED : 0;
+            }
+        }
+
+        private static void printSummary(InputAudit.Result a, List<String> texts, int cleanCount, double frr) {
+            InputScanner.Scores s = a.scores();
+            System.out.printf(Locale.ROOT, "%d of %d inputs flagged (%.1f%%) at threshold %.4g (FRR %.2f on held-out clean texts); %.1f inputs/s%n",
+                    s.flaggedCount(), texts.size(), 100.0 * s.flaggedCount() / texts.size(), a.scanner().threshold(), a.scanner().settings().frr(),
+                    texts.size() / a.seconds());
+            int shown = 0;
+            for (int i = 0; i < texts.size() && shown < 10; i++) {
+                if (s.flagged()[i]) {
+                    System.out.printf(Locale.ROOT, "  #%d  score %.3f  %s%n", i, s.scores()[i], abbreviate(texts.get(i)));
+                    shown++;
+                }
+            }
+            if (s.flaggedCount() > shown) {
+                System.out.println("  ... (" + (s.flaggedCount() - shown) + " more; --out FILE writes every score)");
+            }
+            if (a.population() != null) {
+                HiddenStateScan.Result pop = a.population().scan();
+                BatchAudit batch = a.population().batch();
+                System.out.printf(Locale.ROOT, "as a population (hidden-state shift, layer %d): %d of the %d inputs predicted %d flagged (%.1f%%, %.1fx the %.0f%% expected of clean inputs): %s%n",
+                        pop.layer(), pop.flagged().size(), pop.targetPredicted(), pop.target(), 100 * pop.share(), pop.excess(frr), 100 * frr,
+                        pop.found(frr, HiddenStateScan.MIN_EXCESS) ? "a poisoned population" : "no population");
+                System.out.printf(Locale.ROOT, "batch audit: the %s scan flags more of these inputs (%d against %d), so its scores rank them (batch_score)%n",
+                        batch.chosen(), batch.population() ? batch.populationFlagged() : batch.attentionFlagged(),
+                        batch.population() ? batch.attentionFlagged() : batch.populationFlagged());
+            }
+            if (a.direction() != null) {
+                HiddenStateScan.Learned learned = a.direction().learned();
+                boolean learnedFound = learned.scan().found(frr, HiddenStateScan.MIN_EXCESS);
+                int dirFlagged = a.direction().flagged();
+                System.out.printf(Locale.ROOT, "along the hidden-state direction of %d suspects (layer %d, class %d; %d of them flagged, %s): %d of %d inputs flagged (%.1f%%)%n",
+                        a.direction().suspects(), learned.direction().layer(), learned.direction().target(), learned.scan().flagged().size(),
+                        learnedFound ? "a poisoned population" : "no population, so the direction is noise and its flags are false rejections",
+                        dirFlagged, texts.size(), 100.0 * dirFlagged / texts.size());
+            }
+            if (a.scanDirection() != null) {
+                InputAudit.ScanDirection sd = a.scanDirection();
+                HiddenStateScan.Learned fromScan = sd.strongest().learned();
+                CandidateDirection.Evidence evidence = sd.strongest().evidence();
+                CandidateDirection.Choice choice = sd.choice();
+                System.out.printf(Locale.ROOT, "along the hidden-state direction of the clean texts carrying the scan's '%s'%s (layer %d, class %d; %s): %d of %d inputs flagged (%.1f%%)%n",
+                        evidence.text(), evidence.firstWord() ? " as first word" : "", fromScan.direction().layer(), fromScan.direction().target(),
+                        fromScan.scan().found(frr, HiddenStateScan.MIN_EXCESS) ? "it moves them" : "it does not move them, so the direction is noise",
+                        sd.flagged(), texts.size(), 100.0 * sd.flagged() / texts.size());
+                System.out.printf(Locale.ROOT, "filter chosen by the scan's evidence: the %s (it flags %d of the %d carriers, the other %d): scan_filter_score%n",
+                        choice.direction() ? "direction" : "attention scan", Math.max(choice.attentionFlagged(), choice.directionFlagged()), cleanCount,
+                        Math.min(choice.attentionFlagged(), choice.directionFlagged()));
+            }
+            if (a.combined() != null) {
+                int combinedFlagged = a.combined().flagged();
+                System.out.printf(Locale.ROOT, "combined filter (attention scan or direction, each at FRR %.3f): %d of %d inputs flagged (%.1f%%)%n",
+                        frr / 2, combinedFlagged, texts.size(), 100.0 * combinedFlagged / texts.size());
             }
         }
     }
 
-    /** Clean texts the default model scan of {@code scan inputs} runs on, as the repair's scan does. */
-    static final int MODEL_SCAN_TEXTS = 200;
-
     /**
-     * The evidence of this model's scan on this clean file: read from the cache when a scan with the
-     * same model, clean file and settings ran before, else scanned now and cached. Null (with one
-     * stderr line) when the model scan cannot run, e.g. a model that calls almost everything one class:
-     * the attention scan alone then serves.
+     * The evidence of this model's scan on this clean file ({@link ModelScanFile#filterEvidence}: cached).
+     * Null (with one stderr line) when the model scan cannot run, e.g. a model that calls almost
+     * everything one class: the attention scan alone then serves.
      */
-    static List<CandidateDirection.Evidence> cachedScanEvidence(ModelStore.LoadedModel m, ScoringOptions scoring, NDManager root) throws Exception {
-        ModelScanner.Settings d = ModelScanner.Settings.defaults();
-        ModelScanner.Settings settings = new ModelScanner.Settings(d.victims(), d.screened(), d.exact(), d.phraseWords(), d.threshold(), scoring.seed,
-                scoring.settings());
-        String key = "model-scan " + MODEL_SCAN_TEXTS + " " + scoring.cleanLimit + " " + settings; // records print every field
-        Path cached = dev.headguard.report.ScanCache.reportFor(m.directory(), scoring.clean, key);
-        if (!java.nio.file.Files.isRegularFile(cached)) {
-            List<String> texts = Sample.of(scoring.cleanTexts(), MODEL_SCAN_TEXTS, scoring.seed);
-            ModelScanner.Result r;
-            try {
-                r = ModelScanner.scan(m, texts, labelledWords(scoring.clean, m.model().config().numLabels()), settings, root,
-                        new StageProgress("model scan (cached for the next call; --no-model-scan skips it)"));
-            } catch (HeadGuardException e) {
-                System.err.println("headguard: note: no model scan (" + e.getMessage() + "); the attention scan alone filters");
-                return null;
-            }
-            ObjectNode o = ScanReport.json(new ScanReport.ModelReport(m.directory().toString(), scoring.clean.toString(), r, null, null, List.of()));
-            AtomicFiles.write(cached, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+    static List<CandidateDirection.Evidence> cachedScanEvidence(ModelStore.LoadedModel m, ScoringOptions scoring, NDManager root) {
+        InputScanner.Settings settings = scoring.settings(); // a bad option is the user's error, not a scan that cannot run
+        List<String> clean = scoring.cleanTexts();
+        try {
+            return ModelScanFile.filterEvidence(m, scoring.clean, clean, scoring.cleanLimit, settings, root,
+                    new StageProgress("model scan (cached for the next call; --no-model-scan skips it)"));
+        } catch (HeadGuardException e) {
+            System.err.println("headguard: note: no model scan (" + e.getMessage() + "); the attention scan alone filters");
+            return null;
         }
-        return evidenceOf(cached);
     }
 
     /** One stderr line when a class's threshold rests on too few held-out clean inputs to hold the FRR within about ±1.5 points. */
@@ -384,115 +281,6 @@ final class ScanCommand implements Runnable {
                         InputScanner.ADVISED_CLASS_CALIBRATION, 2 * InputScanner.ADVISED_CLASS_CALIBRATION);
             }
         }
-    }
-
-    /**
-     * The evidence a 'scan model' report names, the verdict's first: its unsupported word (as first
-     * word) when that gave the verdict, else its top candidate; then the other of the two, when the
-     * report has one ({@link CandidateDirection#strongest} chooses between them).
-     */
-    static List<CandidateDirection.Evidence> evidenceOf(Path report) {
-        com.fasterxml.jackson.databind.JsonNode r = RepairCommand.readScan(report);
-        String candidate = r.path("triggers").path(0).path("text").asText("");
-        String word = r.path("unsupported_flips").path(0).path("text").asText("");
-        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && !word.isBlank();
-        if (!unsupported && candidate.isBlank()) {
-            throw new HeadGuardException(report + ": the scan report names no trigger candidate");
-        }
-        List<CandidateDirection.Evidence> out = new java.util.ArrayList<>();
-        if (unsupported) {
-            out.add(new CandidateDirection.Evidence(word, true));
-        }
-        if (!candidate.isBlank()) {
-            out.add(new CandidateDirection.Evidence(candidate, false));
-        }
-        if (!unsupported && !word.isBlank()) {
-            out.add(new CandidateDirection.Evidence(word, true));
-        }
-        return out;
-    }
-
-    /** Inputs a margin or score flags (above 0). */
-    static int positives(double[] margins) {
-        int n = 0;
-        for (double v : margins) {
-            n += v > 0 ? 1 : 0;
-        }
-        return n;
-    }
-
-    /**
-     * "combined": the filter's FRR and attention threshold, which direction is its second half
-     * ("suspects" or "scan"), every input's score and how many it flags; returns that count.
-     */
-    static int putCombined(ObjectNode o, double frr, CombinedFilter filter, double[] scores, String direction) {
-        ObjectNode c = o.putObject("combined");
-        c.put("frr", frr).put("attention_threshold", filter.attention().threshold()).put("direction", direction);
-        com.fasterxml.jackson.databind.node.ArrayNode a = c.putArray("scores");
-        for (double v : scores) {
-            a.add(v);
-        }
-        int flagged = positives(scores);
-        c.put("flagged", flagged);
-        return flagged;
-    }
-
-    /** "margins": one per input, null where the scan does not score it (not predicted as the target). */
-    static void putMargins(ObjectNode o, double[] margins) {
-        com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("margins");
-        for (double v : margins) {
-            if (Double.isFinite(v)) {
-                a.add(v);
-            } else {
-                a.addNull();
-            }
-        }
-    }
-
-    /** The hidden-state scans' margins (and the combined filter's score) as TSV columns, in a fixed order. */
-    static java.util.Map<String, double[]> extraColumns(HiddenStateScan.Result pop, BatchAudit batch, double[] direction, double[] scanDirection, double[] scanFilter,
-                                                         double[] combined) {
-        java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
-        if (pop != null) {
-            m.put("population_margin", pop.margins());
-        }
-        if (batch != null) {
-            m.put("batch_score", batch.scores());
-        }
-        if (direction != null) {
-            m.put("direction_margin", direction);
-        }
-        if (scanDirection != null) {
-            m.put("scan_direction_margin", scanDirection);
-        }
-        if (scanFilter != null) {
-            m.put("scan_filter_score", scanFilter);
-        }
-        if (combined != null) {
-            m.put("combined_score", combined);
-        }
-        return m;
-    }
-
-    /**
-     * Every row of a clean file with integer labels the model knows (a 'sentence' and a 'label' column), as
-     * the counts {@link UnsupportedFlips} holds a word's flips against; null when the file has no such labels.
-     * All rows, not the --clean-limit sample: counting words needs no model pass, and more texts.
-     */
-    static UnsupportedFlips.Evidence labelledWords(Path clean, int numLabels) {
-        dev.headguard.text.Dataset ds;
-        try {
-            ds = dev.headguard.text.DatasetReader.read(clean);
-        } catch (HeadGuardException e) {
-            return null; // one text per line, or no label column
-        }
-        List<String> names = ds.labelNames();
-        for (int i = 0; i < names.size(); i++) {
-            if (!names.get(i).equals(String.valueOf(i)) || i >= numLabels) {
-                return null; // named labels: which class each is, the model does not say
-            }
-        }
-        return new UnsupportedFlips.Evidence(ds.texts(), ds.labels(), true);
     }
 
     @Command(name = "model", description = {"Decide whether a model carries a backdoor: search the vocabulary for tokens and phrases that flip clean inputs",
@@ -550,7 +338,7 @@ final class ScanCommand implements Runnable {
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings(),
                         sweep, ModelScanner.Settings.defaults().sweepExact());
-                UnsupportedFlips.Evidence labelled = labelledWords(scoring.clean, m.model().config().numLabels());
+                UnsupportedFlips.Evidence labelled = UnsupportedFlips.Evidence.ofLabelledFile(scoring.clean, m.model().config().numLabels());
                 if (labelled == null) {
                     System.err.println("note: " + scoring.clean + " has no integer 'label' column: the word counts behind unsupported flips use the model's own predictions");
                 }

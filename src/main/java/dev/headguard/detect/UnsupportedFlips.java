@@ -72,6 +72,28 @@ public final class UnsupportedFlips {
             }
             texts = List.copyOf(texts);
         }
+
+        /**
+         * Every row of a clean file with integer labels the model knows (a 'sentence' and a 'label'
+         * column); null when the file has no such labels (one text per line, named labels: which class
+         * each is the model does not say, or a label the model has no class for). All rows: counting
+         * words needs no model pass, and more texts count better.
+         */
+        public static Evidence ofLabelledFile(java.nio.file.Path clean, int numLabels) {
+            dev.headguard.text.Dataset ds;
+            try {
+                ds = dev.headguard.text.DatasetReader.read(clean);
+            } catch (dev.headguard.HeadGuardException e) {
+                return null;
+            }
+            List<String> names = ds.labelNames();
+            for (int i = 0; i < names.size(); i++) {
+                if (!names.get(i).equals(String.valueOf(i)) || i >= numLabels) {
+                    return null;
+                }
+            }
+            return new Evidence(ds.texts(), ds.labels(), true);
+        }
     }
 
     /**

@@ -1,0 +1,133 @@
+package dev.headguard.report;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.detect.BatchAudit;
+import dev.headguard.detect.CandidateDirection;
+import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.InputAudit;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An {@link InputAudit} as {@code scan inputs} hands it out: the JSON (whose field names are a
+ * contract), the extra TSV columns and the HTML sections of the optional scans.
+ */
+public final class InputAuditReport {
+    private InputAuditReport() {}
+
+    /**
+     * The report's JSON: the attention scan's ({@link ScanReport#json}), the per-class thresholds, and
+     * "population"/"batch", "direction", "combined", "scan_direction"/"scan_filter" where measured.
+     *
+     * @param cleanCount the clean texts the carriers were made from
+     */
+    public static ObjectNode json(ScanReport.InputsReport rep, InputAudit.Result a, double frr, int cleanCount) {
+        ObjectNode o = ScanReport.json(rep);
+        ArrayNode perClass = o.putArray("thresholds");
+        java.util.Arrays.stream(a.scanner().thresholds()).forEach(perClass::add);
+        if (a.population() != null) {
+            HiddenStateScan.Result pop = a.population().scan();
+            BatchAudit batch = a.population().batch();
+            ObjectNode p = o.putObject("population");
+            p.put("layer", pop.layer()).put("target", pop.target()).put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size())
+                    .put("share", pop.share()).put("frr", frr).put("excess", pop.excess(frr))
+                    .put("found", pop.found(frr, HiddenStateScan.MIN_EXCESS));
+            putMargins(p, pop.margins());
+            ObjectNode b = o.putObject("batch");
+            b.put("chosen", batch.chosen()).put("flagged", batch.flaggedCount()).put("attention_flagged", batch.attentionFlagged())
+                    .put("population_flagged", batch.populationFlagged());
+            putMargins(b, batch.scores());
+        }
+        if (a.direction() != null) {
+            HiddenStateScan.Learned learned = a.direction().learned();
+            ObjectNode d = o.putObject("direction");
+            d.put("suspects", a.direction().suspects()).put("layer", learned.direction().layer()).put("target", learned.direction().target())
+                    .put("suspects_flagged", learned.scan().flagged().size()).put("suspects_share", learned.scan().share())
+                    .put("found", learned.scan().found(frr, HiddenStateScan.MIN_EXCESS));
+            putMargins(d, a.direction().margins());
+            d.put("flagged", a.direction().flagged());
+        }
+        if (a.combined() != null && a.combined().direction().equals("suspects")) {
+            putCombined(o, frr, a.combined());
+        }
+        InputAudit.ScanDirection sd = a.scanDirection();
+        if (sd != null) {
+            HiddenStateScan.Learned fromScan = sd.strongest().learned();
+            CandidateDirection.Evidence evidence = sd.strongest().evidence();
+            ObjectNode d = o.putObject("scan_direction");
+            ArrayNode tried = d.putArray("tried");
+            for (CandidateDirection.Tried t : sd.strongest().tried()) {
+                tried.addObject().put("text", t.evidence().text()).put("first_word", t.evidence().firstWord()).put("carriers_flagged", t.carriersFlagged());
+            }
+            d.put("text", evidence.text()).put("first_word", evidence.firstWord()).put("carriers", cleanCount)
+                    .put("layer", fromScan.direction().layer()).put("target", fromScan.direction().target())
+                    .put("carriers_flagged", fromScan.scan().flagged().size()).put("carriers_share", fromScan.scan().share())
+                    .put("found", fromScan.scan().found(frr, HiddenStateScan.MIN_EXCESS)).put("flagged", sd.flagged());
+            putMargins(d, sd.margins());
+            ObjectNode ch = o.putObject("scan_filter");
+            ch.put("chosen", sd.choice().chosen()).put("attention_carriers_flagged", sd.choice().attentionFlagged())
+                    .put("direction_carriers_flagged", sd.choice().directionFlagged());
+            ch.put("flagged", InputAudit.positives(sd.filterScores()));
+            putMargins(ch, sd.filterScores());
+            if (a.combined() != null && a.combined().direction().equals("scan")) {
+                putCombined(o, frr, a.combined());
+            }
+        }
+        return o;
+    }
+
+    /** The optional scans' margins and scores as TSV columns, in a fixed order. */
+    public static Map<String, double[]> columns(InputAudit.Result a) {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        if (a.population() != null) {
+            m.put("population_margin", a.population().scan().margins());
+            m.put("batch_score", a.population().batch().scores());
+        }
+        if (a.direction() != null) {
+            m.put("direction_margin", a.direction().margins());
+        }
+        if (a.scanDirection() != null) {
+            m.put("scan_direction_margin", a.scanDirection().margins());
+            m.put("scan_filter_score", a.scanDirection().filterScores());
+        }
+        if (a.combined() != null) {
+            m.put("combined_score", a.combined().scores());
+        }
+        return m;
+    }
+
+    /** The optional scans' sections of the HTML page. */
+    public static String htmlSections(InputAudit.Result a, double frr, List<String> texts) {
+        InputAudit.ScanDirection sd = a.scanDirection();
+        return (a.population() == null ? "" : ScanReport.populationSection("The inputs", a.population().scan(), frr, null))
+                + (a.direction() == null ? "" : ScanReport.directionSection(a.direction().learned(), a.direction().suspects(), frr, a.direction().margins(), texts))
+                + (sd == null ? "" : ScanReport.scanFilterSection(sd.strongest().evidence(), sd.choice(), sd.strongest().learned(), frr, sd.filterScores(), texts))
+                + (a.combined() == null ? "" : ScanReport.combinedSection(frr, a.combined().scores(), texts));
+    }
+
+    /** "combined": the filter's FRR and attention threshold, which direction is its second half ("suspects" or "scan"), every input's score and how many it flags. */
+    private static void putCombined(ObjectNode o, double frr, InputAudit.Combined combined) {
+        ObjectNode c = o.putObject("combined");
+        c.put("frr", frr).put("attention_threshold", combined.filter().attention().threshold()).put("direction", combined.direction());
+        ArrayNode a = c.putArray("scores");
+        for (double v : combined.scores()) {
+            a.add(v);
+        }
+        c.put("flagged", combined.flagged());
+    }
+
+    /** "margins": one per input, null where the scan does not score it (not predicted as the target). */
+    private static void putMargins(ObjectNode o, double[] margins) {
+        ArrayNode a = o.putArray("margins");
+        for (double v : margins) {
+            if (Double.isFinite(v)) {
+                a.add(v);
+            } else {
+                a.addNull();
+            }
+        }
+    }
+}

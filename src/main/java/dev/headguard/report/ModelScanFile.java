@@ -1,0 +1,127 @@
+package dev.headguard.report;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.headguard.AtomicFiles;
+import dev.headguard.HeadGuardException;
+import dev.headguard.detect.CandidateDirection;
+import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.Probe;
+import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.model.HeadId;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.repair.HeadGuardRepair;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@code scan model} report as a file: read back for the repair ({@link #plan}) and for the input
+ * filter ({@link #evidence}), and kept in HeadGuard's cache ({@link #cached}). {@link ScanReport#json}
+ * writes what this class reads.
+ */
+public final class ModelScanFile {
+    private ModelScanFile() {}
+
+    /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
+    public static JsonNode read(Path file) {
+        try {
+            JsonNode r = new ObjectMapper().readTree(file.toFile());
+            if (r == null || !r.has("heads") || !r.has("triggers")) {
+                throw new HeadGuardException(file + ": not a 'scan model' report (no 'heads' and 'triggers')");
+            }
+            return r;
+        } catch (IOException e) {
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            int nl = m.indexOf('\n');
+            throw new HeadGuardException(file + ": cannot read the scan report (" + (nl < 0 ? m : m.substring(0, nl)).strip() + ")");
+        }
+    }
+
+    /** What the report says to repair: its heads and candidates, in its order. */
+    public static HeadGuardRepair.Plan plan(Path file) {
+        JsonNode r = read(file);
+        List<HeadId> ranked = new ArrayList<>();
+        List<String> candidates = new ArrayList<>();
+        List<Double> flips = new ArrayList<>();
+        List<Double> suspicions = new ArrayList<>();
+        r.path("heads").forEach(h -> ranked.add(new HeadId(h.path("layer").asInt(), h.path("head").asInt())));
+        r.path("triggers").forEach(t -> {
+            candidates.add(t.path("text").asText());
+            flips.add(t.path("flip_rate").asDouble(Double.NaN));
+            suspicions.add(t.path("suspicion").asDouble(Double.NaN));
+        });
+        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions);
+    }
+
+    /**
+     * The evidence the report names, the verdict's first: its unsupported word (as first word) when
+     * that gave the verdict, else its top candidate; then the other of the two, when the report has
+     * one ({@link CandidateDirection#strongest} chooses between them).
+     */
+    public static List<CandidateDirection.Evidence> evidence(Path file) {
+        JsonNode r = read(file);
+        String candidate = r.path("triggers").path(0).path("text").asText("");
+        String word = r.path("unsupported_flips").path(0).path("text").asText("");
+        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && !word.isBlank();
+        if (!unsupported && candidate.isBlank()) {
+            throw new HeadGuardException(file + ": the scan report names no trigger candidate");
+        }
+        List<CandidateDirection.Evidence> out = new ArrayList<>();
+        if (unsupported) {
+            out.add(new CandidateDirection.Evidence(word, true));
+        }
+        if (!candidate.isBlank()) {
+            out.add(new CandidateDirection.Evidence(candidate, false));
+        }
+        if (!unsupported && !word.isBlank()) {
+            out.add(new CandidateDirection.Evidence(word, true));
+        }
+        return out;
+    }
+
+    /** Clean texts the model scan behind the default input filter runs on (a seeded sample), as the repair's scan does. */
+    public static final int FILTER_SCAN_TEXTS = 200;
+
+    /**
+     * The evidence of the model scan behind the default input filter: this model's scan on a seeded
+     * sample of {@link #FILTER_SCAN_TEXTS} of {@code cleanTexts} (the clean file's, after any
+     * {@code cleanLimit} sample), scored with {@code scoring}; cached ({@link #cached}), so that every
+     * caller with the same model, clean file and settings shares one scan.
+     */
+    public static List<CandidateDirection.Evidence> filterEvidence(ModelStore.LoadedModel m, Path cleanFile, List<String> cleanTexts, int cleanLimit,
+                                                                   dev.headguard.detect.InputScanner.Settings scoring, NDManager root, Probe.Progress progress) {
+        ModelScanner.Settings d = ModelScanner.Settings.defaults();
+        ModelScanner.Settings settings = new ModelScanner.Settings(d.victims(), d.screened(), d.exact(), d.phraseWords(), d.threshold(), scoring.seed(), scoring);
+        String key = "model-scan " + FILTER_SCAN_TEXTS + " " + cleanLimit + " " + settings; // records print every field
+        return evidence(cached(m, cleanFile, dev.headguard.text.Sample.of(cleanTexts, FILTER_SCAN_TEXTS, scoring.seed()), settings, key, root, progress));
+    }
+
+    /**
+     * This model's scan on these clean texts: the cached report when one with the same model, clean
+     * file and {@code key} exists ({@link ScanCache}), else scanned now and cached. A model the scan
+     * cannot run on (e.g. one that calls almost everything one class) throws its one-line error.
+     *
+     * @param key every setting the report depends on, as text (records print every field)
+     */
+    public static Path cached(ModelStore.LoadedModel m, Path cleanFile, List<String> scanTexts, ModelScanner.Settings settings, String key,
+                              NDManager root, Probe.Progress progress) {
+        Path cached = ScanCache.reportFor(m.directory(), cleanFile, key);
+        if (!Files.isRegularFile(cached)) {
+            ModelScanner.Result r = ModelScanner.scan(m, scanTexts, UnsupportedFlips.Evidence.ofLabelledFile(cleanFile, m.model().config().numLabels()),
+                    settings, root, progress);
+            try {
+                String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(
+                        ScanReport.json(new ScanReport.ModelReport(m.directory().toString(), cleanFile.toString(), r, null, null, List.of())));
+                AtomicFiles.write(cached, json + "\n");
+            } catch (IOException e) {
+                throw new HeadGuardException(cached + ": cannot write the cached scan (" + e.getMessage() + ")");
+            }
+        }
+        return cached;
+    }
+}
