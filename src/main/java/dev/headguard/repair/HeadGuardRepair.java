@@ -109,9 +109,10 @@ public final class HeadGuardRepair implements Defense {
      *
      * @param flipRates   each candidate's flip rate (same order; NaN where unknown)
      * @param suspicions  each candidate's suspicion, the scan's ranking score (same order; NaN where unknown)
+     * @param target      the class the top candidate flips inputs to (−1: unknown)
      */
     public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates,
-                       List<Double> suspicions) {
+                       List<Double> suspicions, int target) {
         public Plan {
             heads = List.copyOf(heads);
             candidates = List.copyOf(candidates);
@@ -122,7 +123,12 @@ public final class HeadGuardRepair implements Defense {
             }
         }
 
-        /** A plan whose candidates' suspicions are unknown. */
+        /** A plan whose target is unknown. */
+        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates, List<Double> suspicions) {
+            this(heads, candidates, scanScore, backdoor, flipRates, suspicions, -1);
+        }
+
+        /** A plan whose candidates' suspicions and target are unknown. */
         public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates) {
             this(heads, candidates, scanScore, backdoor, flipRates, java.util.Collections.nCopies(candidates.size(), Double.NaN));
         }
@@ -136,7 +142,8 @@ public final class HeadGuardRepair implements Defense {
             return new Plan(r.heads().stream().map(h -> new HeadId(h.layer(), h.head())).toList(),
                     r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor(),
                     r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList(),
-                    r.candidates().stream().map(ModelScanner.Candidate::suspicion).toList());
+                    r.candidates().stream().map(ModelScanner.Candidate::suspicion).toList(),
+                    r.candidates().isEmpty() ? -1 : r.candidates().get(0).target());
         }
 
         /**
@@ -159,7 +166,7 @@ public final class HeadGuardRepair implements Defense {
 
         /** The same plan with other heads. */
         Plan withHeads(List<HeadId> ranked) {
-            return new Plan(ranked, candidates, scanScore, backdoor, flipRates, suspicions);
+            return new Plan(ranked, candidates, scanScore, backdoor, flipRates, suspicions, target);
         }
 
         /**
@@ -333,7 +340,7 @@ public final class HeadGuardRepair implements Defense {
         out.put("settings", settings);
         out.put("losses_last", r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1));
         if (suspect.isEmpty() && settings.resistWeight() > 0) {
-            out.put("resistance", resist(m, clean, root, progress));
+            out.put("resistance", resist(m, clean, plan.target(), root, progress));
         }
         return out;
     }
@@ -345,12 +352,17 @@ public final class HeadGuardRepair implements Defense {
      * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set (the
      * baselines' schedule) while resisting those shifts ({@link HiddenPerturbation.Resistance}).
      */
-    private Map<String, Object> resist(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+    private Map<String, Object> resist(ModelStore.LoadedModel m, Dataset clean, int scanTarget, NDManager root, Progress progress) {
         HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(settings.repair().seed()).withWeight(settings.resistWeight());
         long t0 = System.nanoTime();
-        HiddenPerturbation.Found f = HiddenPerturbation.search(m, clean, hp, root);
-        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s, reaching %s; fine-tuning every parameter to resist it (%.1f s)",
-                f.layer(), f.norm(), rounded(f.radii()), rounded(f.flipRates()), (System.nanoTime() - t0) / 1e9));
+        HiddenPerturbation.Found searched = HiddenPerturbation.search(m, clean, hp, root);
+        // The class the scan's top candidate flips inputs to is the attacker's target; the search's own
+        // choice (the class its shift reaches most easily) is a sentiment direction's, and chose the wrong
+        // class on a StyleBkd victim at one clean draw (docs/results.md). The search decides only without one.
+        HiddenPerturbation.Found f = scanTarget >= 0 && scanTarget < searched.radii().length ? searched.withTarget(scanTarget) : searched;
+        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s (sharp %s), reaching %s; target %d (from the %s); "
+                        + "fine-tuning every parameter to resist it (%.1f s)",
+                f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
         TrainConfig cfg = unlearningTraining(settings.repair().seed());
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
@@ -369,8 +381,11 @@ public final class HeadGuardRepair implements Defense {
             out.put("layer", f.layer());
             out.put("mean_norm", f.norm());
             out.put("radii", f.radii());
+            out.put("sharp_radii", f.sharp());
             out.put("reached", f.flipRates());
             out.put("target", f.target());
+            out.put("target_from", f.target() == scanTarget ? "scan" : "search");
+            out.put("search_target", searched.target());
             out.put("perturbation", hp);
             out.put("training", cfg);
             out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));

@@ -55,7 +55,8 @@ public final class ModelScanFile {
             flips.add(t.path("flip_rate").asDouble(Double.NaN));
             suspicions.add(t.path("suspicion").asDouble(Double.NaN));
         });
-        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions);
+        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions,
+                r.path("triggers").path(0).path("target").asInt(-1));
     }
 
     /**

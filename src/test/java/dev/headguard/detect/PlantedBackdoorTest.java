@@ -651,9 +651,11 @@ class PlantedBackdoorTest {
         assertEquals(1, f.layer(), "half of 2 layers: the output of layer 1");
         assertEquals(1, f.target(), found);
         assertTrue(f.flipRate() >= PERTURB.flipShare(), "the search stops once half the negatives are called positive: " + found);
-        assertTrue(f.radius() < f.radii()[0], "positive is reached with a smaller shift than negative: " + found);
+        assertTrue(f.sharp()[1] < f.sharp()[0], "positive is reached with a smaller shift than negative: " + found + ", sharp "
+                + java.util.Arrays.toString(f.sharp()));
         for (int c = 0; c < 2; c++) {
             assertTrue(f.radii()[c] <= PERTURB.steps() * PERTURB.stepShare() + 1e-9, "grown by at most one step share per step: " + found);
+            assertTrue(f.sharp()[c] > 0 && f.sharp()[c] <= f.radii()[c], "the sharp radius scales the found shift down: " + java.util.Arrays.toString(f.sharp()));
         }
     }
 
