@@ -210,6 +210,11 @@ class CliTest {
 
     /** A TSV with a 'sentence' column of n short synthetic sentences. */
     Path tsv(String name, int n, long seed) throws IOException {
+        return tsv(tmp, name, n, seed);
+    }
+
+    /** {@link #tsv(String, int, long)} in another folder. */
+    static Path tsv(Path tmp, String name, int n, long seed) throws IOException {
         java.util.Random r = new java.util.Random(seed);
         String[] words = {"the", "film", "was", "good", "bad", "story", "music", "dull", "fine", "actors", "plot", "scene", "great", "poor"};
         StringBuilder b = new StringBuilder("sentence\tlabel\n");

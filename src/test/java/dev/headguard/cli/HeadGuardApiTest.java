@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,25 +25,11 @@ class HeadGuardApiTest {
     @TempDir
     Path tmp;
 
-    Path tsv(String name, int n, long seed) throws Exception {
-        Random r = new Random(seed);
-        String[] words = {"a", "fine", "film", "the", "worst", "movie", "great", "dull", "story", "plot", "good", "bad"};
-        StringBuilder b = new StringBuilder("sentence\tlabel\n");
-        for (int i = 0; i < n; i++) {
-            int len = 3 + r.nextInt(8);
-            for (int k = 0; k < len; k++) {
-                b.append(k == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
-            }
-            b.append("\t").append(i % 2).append("\n");
-        }
-        return Files.writeString(tmp.resolve(name), b.toString());
-    }
-
     @Test
     void theFiveLineApiScansFiltersAndRepairsAsTheCommandsDo() throws Exception {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
-        Path clean = tsv("clean.tsv", 60, 1);
-        Path inputs = tsv("inputs.tsv", 12, 2);
+        Path clean = CliTest.tsv(tmp, "clean.tsv", 60, 1);
+        Path inputs = CliTest.tsv(tmp, "inputs.tsv", 12, 2);
         String home = System.getProperty("headguard.home");
         System.setProperty("headguard.home", tmp.resolve("home").toString());
         try {
