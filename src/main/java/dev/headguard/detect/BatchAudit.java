@@ -13,12 +13,9 @@ package dev.headguard.detect;
  * population (more than {@link HiddenStateScan#MIN_EXCESS} times the rate among inputs predicted
  * as one class): otherwise its direction is sampling noise. No label and no trigger are used.
  *
- * <p>Why choose rather than combine: the two detectors fail on different attacks (measured on the
- * SST-2 MiniLM victims, closing notes of the detection issue): the attention scan's AUROC is 0.996 on
- * BadNets but 0.638 on SynBkd; the population scan's is 0.963 on SynBkd and 0.999 on embedding
- * poisoning but 0.994 on BadNets. A union of both at half the rate each ({@link CombinedFilter})
- * carries the weaker detector's false alarms into every ranking (SynBkd 0.922); choosing keeps
- * the stronger one's.
+ * <p>Why choose rather than combine: the two detectors fail on different attacks, and a union of
+ * both at half the rate each ({@link CombinedFilter}) carries the weaker one's false alarms into every
+ * ranking; choosing keeps the stronger one's (figures in docs/how-it-works.md and docs/results.md).
  *
  * @param population       true when the population scan's scores were chosen
  * @param scores           per input, the chosen detector's margin above its threshold: flagged above

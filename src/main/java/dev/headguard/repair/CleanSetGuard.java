@@ -18,6 +18,14 @@ import java.util.Map;
  * cross-entropy could not hold in check, not overfitting.
  */
 public final class CleanSetGuard {
+    /**
+     * The resisting stage is undone when it costs more than this share of balanced accuracy (the mean
+     * of the classes' recalls) on the clean set it trained on. Why: resisting the push toward the
+     * target can be bought by leaning away from it. Some lean is the point (the victim's own lean
+     * toward its target goes with it), but when the clean set is too small for its cross-entropy to
+     * hold the classes apart the lean is all there is (docs/results.md).
+     */
+    public static final double MAX_LOSS = 0.03;
 
     /** What the guard decided: the recalls per class before and after the stage, and whether it was kept. */
     public record Outcome(double[] before, double[] after, boolean kept) {

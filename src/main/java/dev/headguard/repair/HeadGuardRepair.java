@@ -65,13 +65,8 @@ public final class HeadGuardRepair implements Defense {
 
         /**
          * How many heads to repair in a model of this shape: {@code heads}, or when it is 0 a third of
-         * the model's heads ({@link HeadGuardRepair#HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144. Why a share
-         * and not a count: 24 was measured on MiniLM, and on bge-small (twice the heads, the same trigger
-         * recovered) 24 heads left ASR at 11.6 / 11.3 / 12.0% over three bench seeds (label-flip rate
-         * 3.1 / 2.7 / 3.5%); 48 heads 9.8 / 11.5 / 11.0% (flip 1.9 / 1.5 / 2.2%), CACC −0.1 (closing note
-         * of the repair issue, 2026-11-27). The clean floor there is 7.1%: the rest is the repaired
-         * model's own errors on the triggered inputs, not the backdoor: the attack's lean toward its target,
-         * which the repair now unlearns ({@code strippedSuspects}: ASR 8.2 / 8.7 / 7.4% with it).
+         * the model's heads ({@link HeadGuardRepair#HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144.
+         * A share, not a count: a model with twice the heads needed twice as many (docs/how-it-works.md).
          */
         public int headsFor(BertConfig c) {
             return heads > 0 ? heads : Math.max(1, (int) Math.round(HEAD_SHARE * c.numHiddenLayers() * c.numAttentionHeads()));
@@ -86,12 +81,9 @@ public final class HeadGuardRepair implements Defense {
     public static final double HEAD_SHARE = 1.0 / 3;
 
     /**
-     * The schedule of the unlearning repair: the baselines' (4 epochs over the clean texts and the
-     * flagged suspects mixed, batch 16, AdamW 2e-5, 10% warm-up, linear decay, weight decay 0.01).
-     * With the population-shift flags the decay costs no removal and keeps clean accuracy, where a
-     * constant rate did not (MiniLM, bench seed 42, CACC / ASR %: SynBkd 85.3 / 1.0 → 86.7 / 1.3,
-     * StyleBkd 83.7 / 5.3 → 84.5 / 4.7). A clean batch paired with a flagged one removed much less
-     * (StyleBkd ASR 39–60% vs 16–29% with the older distance flags; closing notes of the repair issue).
+     * The schedule of the unlearning repair: the baselines' (4 epochs, batch 16, AdamW 2e-5, 10% warm-up,
+     * linear decay, weight decay 0.01); the decay kept clean accuracy where a constant rate did not
+     * (docs/how-it-works.md).
      */
     static TrainConfig unlearningTraining(long seed) {
         return Defense.baselineTraining(seed);
@@ -172,12 +164,9 @@ public final class HeadGuardRepair implements Defense {
         /**
          * What to align against: the first {@code n} candidates, each phrase replaced by one of its
          * words that is itself a candidate flipping at least as many inputs, less {@link #PHRASE_TOLERANCE}
-         * (duplicates dropped, so fewer may come back). Why: the scan keeps a phrase when its words together
-         * excite the heads more, but when one word alone already flips the inputs, the other adds only a
-         * word a clean model reads too; aligning against it teaches the heads to ignore that word. On the
-         * embedding-poisoning victim the phrases were {@code exquisite cf}, {@code cf exquisite},
-         * {@code cf stunning}; aligning against {@code cf} alone kept 0.4 points more clean accuracy
-         * (CACC / ASR 87.2 / 14.0 against 86.8 / 12.9, floor 16.1; closing note of the repair issue).
+         * (duplicates dropped, so fewer may come back). Why: when one word alone already flips the inputs,
+         * the phrase's other word is one a clean model reads too, and aligning against it teaches the heads
+         * to ignore that word (the embedding-poisoning victim's {@code exquisite cf}: docs/how-it-works.md).
          */
         public List<String> alignmentCandidates(int n) {
             Set<String> out = new LinkedHashSet<>();
@@ -306,11 +295,8 @@ public final class HeadGuardRepair implements Defense {
             union.addAll(plan.alignmentCandidates(settings.triggers() > 0 ? settings.triggers() : plan.suspiciousCount()));
         }
         // The heads are ranked by what the repair aligns against: the recovered words when there are
-        // some (the better evidence), else the scan's candidates as they will be inserted. The scan
-        // ranked its heads by its best candidate, which may be a phrase that alignmentCandidates cuts
-        // to one word: on the embedding-poisoning victim the scan ranked by "exquisite cf" and the
-        // repair aligned against "cf", so some of the repaired heads were chosen for how they read
-        // "exquisite" (closing note of the repair issue, session of 2026-11-27).
+        // some (the better evidence), else the scan's candidates as they will be inserted, not by the scan's
+        // best candidate, which may be a phrase alignmentCandidates cuts to one word (docs/how-it-works.md).
         List<String> rankBy = new ArrayList<>(recovered.isEmpty() ? union : SuspectWords.texts(recovered));
         if (!rankBy.isEmpty()) {
             List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
@@ -340,86 +326,20 @@ public final class HeadGuardRepair implements Defense {
         out.put("settings", settings);
         out.put("losses_last", r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1));
         if (suspect.isEmpty() && settings.resistWeight() > 0) {
-            out.put("resistance", resist(m, clean, plan.target(), root, progress));
+            out.put("resistance", ShiftResistance.run(m, clean, plan.target(), settings.resistWeight(), settings.repair().seed(), root, progress));
         }
         return out;
-    }
-
-    /**
-     * The blind repair's second stage, for what alignment against token candidates cannot reach (an
-     * implicit trigger, the attack's lean toward its target) with nothing but the clean set: the
-     * universal hidden-space shift that carries clean inputs to each class most easily
-     * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set (the
-     * baselines' schedule) while resisting those shifts ({@link HiddenPerturbation.Resistance}).
-     */
-    private Map<String, Object> resist(ModelStore.LoadedModel m, Dataset clean, int scanTarget, NDManager root, Progress progress) {
-        HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(settings.repair().seed()).withWeight(settings.resistWeight());
-        long t0 = System.nanoTime();
-        HiddenPerturbation.Found searched = HiddenPerturbation.search(m, clean, hp, root);
-        // The class the scan's top candidate flips inputs to is the attacker's target; the search's own
-        // choice (the class its shift reaches most easily) is a sentiment direction's, and chose the wrong
-        // class on a StyleBkd victim at one clean draw (docs/results.md). The search decides only without one.
-        HiddenPerturbation.Found f = scanTarget >= 0 && scanTarget < searched.radii().length ? searched.withTarget(scanTarget) : searched;
-        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s (sharp %s), reaching %s; target %d (from the %s); "
-                        + "fine-tuning every parameter to resist it (%.1f s)",
-                f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
-        TrainConfig cfg = unlearningTraining(settings.repair().seed());
-        CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
-        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
-        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, clean.labels(), f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
-            t.withAuxiliaryLoss(r);
-            Trainer.TrainState s = t.train(guard.ids(), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), progress);
-            CleanSetGuard.Outcome o = guard.after(MAX_CLEAN_LOSS, root);
-            progress.stage(String.format(Locale.ROOT, "clean-set recall per class %s -> %s: %s", rounded(o.before()), rounded(o.after()),
-                    o.kept() ? "stage kept" : String.format(Locale.ROOT,
-                            "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
-                            100 * o.loss(), 100 * MAX_CLEAN_LOSS)));
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("kept", o.kept());
-            out.put("clean_recall_before", o.before());
-            out.put("clean_recall_after", o.after());
-            out.put("layer", f.layer());
-            out.put("mean_norm", f.norm());
-            out.put("radii", f.radii());
-            out.put("sharp_radii", f.sharp());
-            out.put("reached", f.flipRates());
-            out.put("target", f.target());
-            out.put("target_from", f.target() == scanTarget ? "scan" : "search");
-            out.put("search_target", searched.target());
-            out.put("perturbation", hp);
-            out.put("training", cfg);
-            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
-            return out;
-        } finally {
-            t.optimizer().close();
-        }
-    }
-
-    /**
-     * The resisting stage is undone when it costs more than this share of balanced accuracy (the mean
-     * of the classes' recalls) on the clean set it trained on. Why: resisting the push toward the
-     * target can be bought by leaning away from it. Some lean is the point (the victim's own lean
-     * toward its target goes with it: the target's recall falls 4–10 points on the bench victims while
-     * the other class's rises), but when the clean set is too small for its cross-entropy to hold the
-     * classes apart the lean is all there is: on the demo's 200 rows the backdoor came back when the
-     * lean was corrected (docs/results.md). See {@link CleanSetGuard}.
-     */
-    public static final double MAX_CLEAN_LOSS = 0.03;
-
-    private static String rounded(double[] v) {
-        return java.util.Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.3f", x)).toList().toString();
     }
 
     /**
      * The implicit-trigger repair: every parameter fine-tuned on the clean set ({@link #unlearningTraining})
      * while the flagged suspects are pulled away from the target ({@link SuspectUnlearning}).
      * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
-     * attention (attention-only training left a probe's ASR at 32-37%, where all parameters reached
-     * 11-16%; see the closing note of the repair issue).
+     * attention (docs/how-it-works.md).
      */
     private Map<String, Object> unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress) {
-        // Every flagged row: keeping only as many as there are clean rows (those furthest out) left a
-        // SynBkd victim's ASR at 35.4% instead of 16.5% (closing note of the repair issue).
+        // Every flagged row: keeping only as many as there are clean rows (those furthest out) removed
+        // half as much of a SynBkd backdoor.
         List<Integer> rows = h.flagged();
         progress.stage("fine-tuning on " + clean.size() + " clean texts while unlearning " + rows.size() + " flagged suspects");
         List<long[]> x = new ArrayList<>(m.tokenizer().idsOf(clean.texts()));
@@ -458,15 +378,9 @@ public final class HeadGuardRepair implements Defense {
      * poisoned population or ν is 0.
      *
      * <p>Why: the poisoned rows are non-target sentences labelled as the target, and the model learns
-     * part of that from their content, not their trigger. The bge-small BadNets victim gets 12.7% of
-     * SST-2's negative test sentences wrong and 5.9% of the positive ones, where a clean model trained
-     * the same way gets 8.0% and 10.8%; the alignment takes the trigger away but not that lean, and it
-     * is most of what remained of the ASR (at bench seed 11, 93 of the 105 triggered negatives still
-     * called positive had twins the repaired model already called positive). Unlearning the flagged
-     * rows without their trigger, CACC / ASR % at bench seed 11: 91.05 / 11.51 → 91.49 / 8.66 with 346
-     * rows (217 s), 91.32 / 9.21 with all 778 (289 s); MiniLM at seed 42, BadNets 88.58 / 13.93 →
-     * 88.63 / 12.83, AddSent 88.85 / 14.14 → 89.46 / 12.50 (closing note of the repair issue,
-     * 2026-11-27). The cap keeps OffensEval's repair (1219 flagged rows) under five minutes.
+     * part of that from their content, not their trigger; the alignment takes the trigger away but not
+     * that lean (docs/how-it-works.md has the figures). The cap keeps OffensEval's repair (1219 flagged
+     * rows) under five minutes.
      */
     private HeadRepair.Unlabelled strippedSuspects(HiddenStateScan.Result h, Set<String> words, int cleanRows, Progress progress) {
         if (settings.unlearnWeight() <= 0 || !h.found(HIDDEN.frr(), settings.minExcess())) {

@@ -42,13 +42,8 @@ public final class HeadRepair {
     public record Settings(double alignWeight, int epochs, int batchSize, double learningRate, boolean classifier, long seed, double labelWeight,
                            int consolidationEpochs) {
         /**
-         * No consolidation. Measured with {@code bench} (seed 42; closing note of the repair issue),
-         * head-wise stage alone → with 2 consolidation epochs, CACC / ASR %: SST-2 MiniLM BadNets
-         * 87.4 / 14.7 → 87.6 / 14.9, AddSent 88.0 / 15.0 → 88.2 / 14.7, embedding poisoning 87.2 / 14.0
-         * → 87.5 / 12.6; but OffensEval BadNets 85.0 / 8.2 → 83.8 / 9.2 (84.6 / 8.1 with one
-         * epoch) and bge-small BadNets 91.7 / 9.7 → 91.4 / 11.3, at 80–110 s more per repair (346 s on
-         * OffensEval, over the 5-minute bar). Gains within single-seed noise on one dataset, losses on
-         * the others: an option, not the default.
+         * No consolidation: it gained within single-seed noise on SST-2 and lost on OffensEval and
+         * bge-small, at 80–110 s more per repair (docs/how-it-works.md).
          */
         public static Settings defaults() {
             return new Settings(10.0, 4, 16, 1e-4, false, 42, 1.0, 0);

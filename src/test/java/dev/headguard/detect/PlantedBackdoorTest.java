@@ -694,18 +694,18 @@ class PlantedBackdoorTest {
         Dataset small = repairBudget();
         try {
             CleanSetGuard guard = CleanSetGuard.before(victim, small, root);
-            CleanSetGuard.Outcome unchanged = guard.after(HeadGuardRepair.MAX_CLEAN_LOSS, root);
+            CleanSetGuard.Outcome unchanged = guard.after(CleanSetGuard.MAX_LOSS, root);
             assertTrue(unchanged.kept() && unchanged.loss() == 0, "no change, nothing lost: " + unchanged.loss());
             assertTrue(CleanSetGuard.balancedAccuracy(unchanged.before()) > 0.9, java.util.Arrays.toString(unchanged.before()));
             float[] bias = copy.parameters().get("classifier.bias").toFloatArray();
             float[] leaning = bias.clone();
             leaning[0] += 100; // a stage that leans every input toward class 0
             copy.parameters().get("classifier.bias").set(leaning);
-            CleanSetGuard.Outcome leaned = guard.after(HeadGuardRepair.MAX_CLEAN_LOSS, root);
+            CleanSetGuard.Outcome leaned = guard.after(CleanSetGuard.MAX_LOSS, root);
             assertFalse(leaned.kept(), "balanced accuracy " + java.util.Arrays.toString(leaned.before()) + " -> " + java.util.Arrays.toString(leaned.after()));
-            assertTrue(leaned.after()[1] < leaned.before()[1] && leaned.loss() > HeadGuardRepair.MAX_CLEAN_LOSS, "class 1 lost its recall");
+            assertTrue(leaned.after()[1] < leaned.before()[1] && leaned.loss() > CleanSetGuard.MAX_LOSS, "class 1 lost its recall");
             assertTrue(java.util.Arrays.equals(bias, copy.parameters().get("classifier.bias").toFloatArray()), "the weights are put back");
-            CleanSetGuard.Outcome back = guard.after(HeadGuardRepair.MAX_CLEAN_LOSS, root);
+            CleanSetGuard.Outcome back = guard.after(CleanSetGuard.MAX_LOSS, root);
             assertTrue(back.kept() && java.util.Arrays.equals(back.before(), back.after()), "the model predicts as before the stage");
         } finally {
             copy.close();

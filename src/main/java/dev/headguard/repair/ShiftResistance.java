@@ -1,0 +1,70 @@
+package dev.headguard.repair;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Dataset;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The blind repair's second stage: every parameter trained to resist a universal hidden-state shift. */
+final class ShiftResistance {
+    private ShiftResistance() {}
+
+    /**
+     * The blind repair's second stage, for what alignment against token candidates cannot reach (an
+     * implicit trigger, the attack's lean toward its target) with nothing but the clean set: the
+     * universal hidden-space shift that carries clean inputs to each class most easily
+     * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set (the
+     * baselines' schedule) while resisting those shifts ({@link HiddenPerturbation.Resistance}).
+     */
+    static Map<String, Object> run(ModelStore.LoadedModel m, Dataset clean, int scanTarget, double weight, long seed, NDManager root, Defense.Progress progress) {
+        HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(seed).withWeight(weight);
+        long t0 = System.nanoTime();
+        HiddenPerturbation.Found searched = HiddenPerturbation.search(m, clean, hp, root);
+        // The scan's target, where it names one: the search's own choice follows the sentiment direction.
+        HiddenPerturbation.Found f = scanTarget >= 0 && scanTarget < searched.radii().length ? searched.withTarget(scanTarget) : searched;
+        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s (sharp %s), reaching %s; target %d (from the %s); "
+                        + "fine-tuning every parameter to resist it (%.1f s)",
+                f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
+        TrainConfig cfg = HeadGuardRepair.unlearningTraining(seed);
+        CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
+        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, clean.labels(), f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
+            t.withAuxiliaryLoss(r);
+            Trainer.TrainState s = t.train(guard.ids(), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), progress);
+            CleanSetGuard.Outcome o = guard.after(CleanSetGuard.MAX_LOSS, root);
+            progress.stage(String.format(Locale.ROOT, "clean-set recall per class %s -> %s: %s", rounded(o.before()), rounded(o.after()),
+                    o.kept() ? "stage kept" : String.format(Locale.ROOT,
+                            "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
+                            100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("kept", o.kept());
+            out.put("clean_recall_before", o.before());
+            out.put("clean_recall_after", o.after());
+            out.put("layer", f.layer());
+            out.put("mean_norm", f.norm());
+            out.put("radii", f.radii());
+            out.put("sharp_radii", f.sharp());
+            out.put("reached", f.flipRates());
+            out.put("target", f.target());
+            out.put("target_from", f.target() == scanTarget ? "scan" : "search");
+            out.put("search_target", searched.target());
+            out.put("perturbation", hp);
+            out.put("training", cfg);
+            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
+            return out;
+        } finally {
+            t.optimizer().close();
+        }
+    }
+
+    private static String rounded(double[] v) {
+        return java.util.Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.3f", x)).toList().toString();
+    }
+}
