@@ -14,4 +14,17 @@ public class HeadGuardException extends RuntimeException {
     public HeadGuardException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * A parser's reason, cut to its first line and at most 100 characters: JSON parsers quote the bad
+     * bytes they met, which for a corrupt or hostile file can be hundreds of characters of garbage.
+     */
+    public static String brief(String reason) {
+        if (reason == null) {
+            return "";
+        }
+        int nl = reason.indexOf('\n');
+        String line = (nl < 0 ? reason : reason.substring(0, nl)).strip();
+        return line.length() <= 100 ? line : line.substring(0, 97) + "...";
+    }
 }

@@ -63,6 +63,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         BenchDefenses.checked(attacks, BenchDefenses.ATTACKS, "attack");
         BenchDefenses.checked(defenses, BenchDefenses.DEFENSES, "defense");
+        dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
+        model.checkMaxLength();
         System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.maxLengthOr(128)));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
         return 0;

@@ -33,7 +33,24 @@ final class DataOptions {
     }
 
     Dataset read(Path file) {
-        Dataset d = DatasetReader.read(file, options());
+        return read(file, options());
+    }
+
+    /**
+     * Data for a model that has a classification head: labels are its classes (names from its config.json,
+     * or ids below their count), anything else a bad row naming the file and line; --labels overrides.
+     */
+    Dataset readFor(Path file, Path modelDirectory) {
+        return readAs(file, dev.headguard.model.io.ModelStore.readConfig(modelDirectory).labels());
+    }
+
+    /** Data whose labels must be these classes (a dev file read with its training set's classes). */
+    Dataset readAs(Path file, List<String> classes) {
+        return read(file, options().forModel(classes));
+    }
+
+    private Dataset read(Path file, DatasetReader.Options o) {
+        Dataset d = DatasetReader.read(file, o);
         if (!d.skipped().isEmpty()) {
             System.err.printf("headguard: %s: skipped %d bad rows (first: %s)%n", file, d.skipped().size(), d.skipped().get(0));
         }

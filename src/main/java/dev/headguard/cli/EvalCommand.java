@@ -46,8 +46,11 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Dataset cleanSet = data.read(clean);
-        Dataset trig = triggered == null ? null : data.read(triggered);
+        if (out != null) {
+            dev.headguard.AtomicFiles.checkFile(out, "--out");
+        }
+        Dataset cleanSet = data.readFor(clean, model.directory());
+        Dataset trig = triggered == null ? null : data.readFor(triggered, model.directory());
         List<String> twins = null;
         if (triggered != null) {
             try {

@@ -25,6 +25,10 @@ final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (heads != null) {
+            OptionChecks.atLeast("--heads", heads, 1);
+        }
+        dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", null);
         OnnxBertImporter.Imported imported = OnnxBertImporter.importTo(onnx, tokenizer, out, heads, Map.of("command", "import"));
         BertConfig c = imported.config();
         System.out.printf("imported %s -> %s: %d layers x %d heads, hidden %d, vocab %d (%s)%n", onnx, out,

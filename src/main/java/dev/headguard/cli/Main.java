@@ -14,13 +14,23 @@ import java.io.PrintWriter;
 @Command(name = "headguard", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** No command: usage on stderr, status 2 (a usage error, as the contract says). */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        return usageError(spec, "no command given");
+    }
+
+    /** One line saying what is missing, then the usage, on stderr; status 2. */
+    static int usageError(CommandLine.Model.CommandSpec spec, String problem) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("headguard: " + problem + "; usage:");
+        spec.commandLine().usage(err);
+        err.flush();
+        return 2;
     }
 
     /** --version: the version and the commit the build came from ({@link BuildInfo}). */

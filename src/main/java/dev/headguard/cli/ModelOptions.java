@@ -13,23 +13,38 @@ final class ModelOptions {
             description = "A HuggingFace model directory, or a built-in model: minilm, bge-small (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--max-len", paramLabel = "N", defaultValue = "0",
+    @Option(names = "--max-len", paramLabel = "N",
             description = "Longest input in tokens; longer texts are truncated (default: the model's limit, at most 512).")
-    int maxLength;
+    Integer maxLength;
 
     /** The given --max-len, or {@code fallback} when none was given. */
     int maxLengthOr(int fallback) {
-        return maxLength > 0 ? maxLength : fallback;
+        checkMaxLength();
+        return maxLength != null ? maxLength : fallback;
+    }
+
+    /** Refuses, before any work, an {@code --out} directory that cannot be written or that is this model's own folder. */
+    void checkOutput(Path out) {
+        dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", directory());
     }
 
     Path directory() {
         return BuiltinModel.resolve(model);
     }
 
-    ModelStore.LoadedModel load(NDManager manager) {
-        if (maxLength != 0 && maxLength < 2) {
-            throw new dev.headguard.HeadGuardException("--max-len must be at least 2");
+    /** One rule for every command: --max-len, when given, is at least 2 ([CLS] and [SEP]). */
+    void checkMaxLength() {
+        if (maxLength != null) {
+            OptionChecks.atLeast("--max-len", maxLength, 2);
         }
-        return ModelStore.load(directory(), manager, maxLength);
+    }
+
+    ModelStore.LoadedModel load(NDManager manager) {
+        checkMaxLength();
+        String unfinished = ModelStore.unfinishedTraining(directory());
+        if (unfinished != null) {
+            System.err.println("warning: " + unfinished);
+        }
+        return ModelStore.load(directory(), manager, maxLength == null ? 0 : maxLength);
     }
 }

@@ -23,6 +23,8 @@ final class PoisonCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        training.config();
+        dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", null);
         Victims.Request r = attack.request(Path.of("."), out, training, 128);
         PoisonedData p = Victims.poison(r);
         Victims.writePoisoned(r, p, out);

@@ -105,10 +105,18 @@ final class RepairCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (heads < 0 || triggers < 0 || epochs < 1 || batchSize < 1 || !(lr > 0) || !(alignWeight >= 0) || !(labelWeight >= 0) || consolidationEpochs < 0
-                || !(unlearnWeight >= 0) || !(resistWeight >= 0)) {
-            throw new HeadGuardException("--epochs and --batch-size must be positive, --heads >= 0 (0: a third of the model's heads), --triggers >= 0 (0: by suspicion), --lr > 0, --align-weight, --label-weight, --unlearn-weight, --resist-weight and --consolidation-epochs >= 0");
-        }
+        OptionChecks.atLeast("--heads", heads, 0);
+        OptionChecks.atLeast("--triggers", triggers, 0);
+        OptionChecks.atLeast("--epochs", epochs, 1);
+        OptionChecks.atLeast("--batch-size", batchSize, 1);
+        OptionChecks.atLeast("--consolidation-epochs", consolidationEpochs, 0);
+        OptionChecks.positive("--lr", lr);
+        OptionChecks.nonNegative("--align-weight", alignWeight);
+        OptionChecks.nonNegative("--label-weight", labelWeight);
+        OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
+        OptionChecks.nonNegative("--resist-weight", resistWeight);
+        model.checkMaxLength();
+        model.checkOutput(out);
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
@@ -122,11 +130,14 @@ final class RepairCommand implements Callable<Integer> {
             }
             defense = Defense.named(method, seed);
         }
-        Dataset set = data.read(clean);
+        Dataset set = data.readFor(clean, model.directory());
         if (set.size() == 0) {
             throw new HeadGuardException(clean + ": no rows");
         }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            var config = m.model().config();
+            OptionChecks.atMost("--heads", heads, config.numHiddenLayers() * config.numAttentionHeads(), "the model's " + config.numHiddenLayers() + " x "
+                    + config.numAttentionHeads() + " heads");
             if (set.numLabels() > m.model().config().numLabels()) {
                 throw new HeadGuardException(clean + ": " + set.numLabels() + " labels, the model has " + m.model().config().numLabels());
             }

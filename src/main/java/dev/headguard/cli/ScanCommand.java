@@ -37,16 +37,17 @@ import java.util.concurrent.Callable;
 /** {@code scan inputs} and {@code scan model}: trigger-agnostic detection from a small clean set. */
 @Command(name = "scan", description = "Detect triggered inputs or a backdoored model from attention-head statistics.",
         subcommands = {ScanCommand.Inputs.class, ScanCommand.Model.class})
-final class ScanCommand implements Runnable {
+final class ScanCommand implements java.util.concurrent.Callable<Integer> {
     /** Exit status of a scan that found what --fail-on-detect gates on (1 and 2 are taken by errors). */
     static final int DETECTED = 3;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** No subcommand: usage on stderr and the usage error's status (2), as for any other missing argument. */
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() {
+        return Main.usageError(spec, "scan needs a subcommand, inputs or model");
     }
 
     /** Options both scans share: how inputs are scored. */
@@ -153,6 +154,8 @@ final class ScanCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             InputScanner.Settings settings = scoring.settings(); // options checked before any long work
+            checkFiles(out, html);
+            model.checkMaxLength();
             List<String> clean = scoring.cleanTexts();
             List<String> texts = SentenceFile.readSentences(inputs);
             if (texts.isEmpty()) {
@@ -327,9 +330,11 @@ final class ScanCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (victims < 4 || candidates < 1 || sweep < 0) {
-                throw new HeadGuardException("--victims must be at least 4, --candidates at least 1 and --sweep at least 0");
-            }
+            OptionChecks.atLeast("--victims", victims, 4);
+            OptionChecks.atLeast("--candidates", candidates, 1);
+            OptionChecks.atLeast("--sweep", sweep, 0);
+            checkFiles(out, html);
+            model.checkMaxLength();
             List<String> clean = scoring.cleanTexts();
             List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
             if (suspects != null && suspects.isEmpty()) {
@@ -410,5 +415,15 @@ final class ScanCommand implements Runnable {
 
     static String abbreviate(String s) {
         return s.length() <= 100 ? s : s.substring(0, 97) + "...";
+    }
+
+    /** --out and --html, checked before any long work. */
+    static void checkFiles(Path out, Path html) {
+        if (out != null) {
+            dev.headguard.AtomicFiles.checkFile(out, "--out");
+        }
+        if (html != null) {
+            dev.headguard.AtomicFiles.checkFile(html, "--html");
+        }
     }
 }

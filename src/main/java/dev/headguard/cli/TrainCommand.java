@@ -37,11 +37,15 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        TrainConfig config = training.config();
+        model.checkMaxLength();
+        model.checkOutput(out);
         Dataset train = data.read(trainFile);
+        dev.headguard.text.DatasetReader.requireEveryClass(trainFile, train);
         train = training.limit(train);
-        Dataset dev = devFile == null ? null : data.read(devFile);
+        Dataset dev = devFile == null ? null : data.readAs(devFile, train.labelNames()); // the training set's classes, in its order
         try (NDManager root = TorchRuntime.newManager()) {
-            FineTuning.Result r = FineTuning.run(new FineTuning.Request(model.directory(), train, dev, out, training.config(), model.maxLengthOr(128),
+            FineTuning.Result r = FineTuning.run(new FineTuning.Request(model.directory(), train, dev, out, config, model.maxLengthOr(128),
                     training.resume, Map.of("train_file", trainFile.toAbsolutePath().toString())), root, new ProgressBar());
             var best = r.epochs().stream().filter(e -> e.epoch() == r.state().bestEpoch()).findFirst();
             System.out.printf(Locale.ROOT, "wrote %s: best epoch %d, dev accuracy %.4f%n", out, r.state().bestEpoch(),
@@ -67,19 +71,21 @@ final class TrainCommand implements Callable<Integer> {
         @Option(names = "--train-limit", defaultValue = "0", description = "Use a seeded random subset of N training rows (0: all).")
         int trainLimit;
 
-        @Option(names = "--checkpoint-every", defaultValue = "100", description = "Steps between checkpoints, besides each epoch's end (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--checkpoint-every", defaultValue = "100", description = "Steps between checkpoints, besides each epoch's end; 0: only at each epoch's end (default: ${DEFAULT-VALUE}).")
         int checkpointEvery;
 
         @Option(names = "--resume", description = "Continue from OUT.checkpoint, left by a run that was stopped.")
         boolean resume;
 
+        /** The settings, each option checked by name (before any data or model is read). */
         TrainConfig config() {
-            try {
-                TrainConfig d = TrainConfig.defaults();
-                return new TrainConfig(epochs, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, checkpointEvery);
-            } catch (IllegalArgumentException e) {
-                throw new HeadGuardException(e.getMessage());
-            }
+            OptionChecks.atLeast("--epochs", epochs, 1);
+            OptionChecks.atLeast("--batch-size", batchSize, 1);
+            OptionChecks.positive("--lr", lr);
+            OptionChecks.atLeast("--train-limit", trainLimit, 0);
+            OptionChecks.atLeast("--checkpoint-every", checkpointEvery, 0);
+            TrainConfig d = TrainConfig.defaults();
+            return new TrainConfig(epochs, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, checkpointEvery);
         }
 
         Dataset limit(Dataset d) {

@@ -103,7 +103,7 @@ public record BertConfig(
         } catch (NoSuchFileException e) {
             throw new HeadGuardException(file + ": file not found");
         } catch (IOException e) {
-            throw new HeadGuardException(file + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
+            throw new HeadGuardException(file + ": not valid JSON (" + HeadGuardException.brief(e.getMessage()) + ")");
         }
         if (root == null || !root.isObject()) {
             throw new HeadGuardException(file + ": not a JSON object");
@@ -208,11 +208,4 @@ public record BertConfig(
         }
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

@@ -33,10 +33,23 @@ public final class DatasetReader {
      * @param header      whether the first line names the columns (ignored for JSONL)
      * @param labels      declared class names by id; empty: integer labels as they are, or names in order of appearance
      * @param onBadRow    fail on the first bad row, or skip and count
+     * @param classes     a model's class names by id, when the data is read for that model: a label is one of
+     *                    the names or an id below their count, anything else a bad row; empty: no model
      */
-    public record Options(Format format, String textColumn, String labelColumn, boolean header, List<String> labels, OnBadRow onBadRow) {
+    public record Options(Format format, String textColumn, String labelColumn, boolean header, List<String> labels, OnBadRow onBadRow,
+                          List<String> classes) {
         public Options {
             labels = List.copyOf(labels);
+            classes = List.copyOf(classes);
+        }
+
+        public Options(Format format, String textColumn, String labelColumn, boolean header, List<String> labels, OnBadRow onBadRow) {
+            this(format, textColumn, labelColumn, header, labels, onBadRow, List.of());
+        }
+
+        /** Labels read as this model's classes (its id2label), unless --labels declared names. */
+        public Options forModel(List<String> modelClasses) {
+            return new Options(format, textColumn, labelColumn, header, labels, onBadRow, modelClasses);
         }
 
         /** The benchmark layout: TSV, header, 'sentence' and 'label'. */
@@ -45,11 +58,11 @@ public final class DatasetReader {
         }
 
         public Options withLabels(List<String> names) {
-            return new Options(format, textColumn, labelColumn, header, names, onBadRow);
+            return new Options(format, textColumn, labelColumn, header, names, onBadRow, classes);
         }
 
         public Options withOnBadRow(OnBadRow policy) {
-            return new Options(format, textColumn, labelColumn, header, labels, policy);
+            return new Options(format, textColumn, labelColumn, header, labels, policy, classes);
         }
     }
 
@@ -66,23 +79,33 @@ public final class DatasetReader {
             throw new HeadGuardException(file + ": no data rows");
         }
         Map<String, Integer> ids = new LinkedHashMap<>();
-        for (int i = 0; i < o.labels().size(); i++) {
-            ids.put(o.labels().get(i), i);
+        List<String> named = !o.labels().isEmpty() ? o.labels() : o.classes();
+        for (int i = 0; i < named.size(); i++) {
+            ids.put(named.get(i), i);
         }
         boolean declared = !ids.isEmpty();
-        boolean integers = !declared && rows.stream().allMatch(r -> r.label != null && r.label.strip().matches("-?\\d+"));
+        boolean forModel = o.labels().isEmpty() && !o.classes().isEmpty();
+        long integerRows = rows.stream().filter(r -> r.label != null && isInteger(r.label)).count();
+        long nameRows = rows.stream().filter(r -> r.label != null && !isInteger(r.label)).count();
+        // Mixed kinds (0/1 with one 'positive') are a typo, not a third class: the majority kind decides.
+        boolean integers = !declared && integerRows > 0 && integerRows >= nameRows;
         List<Example> out = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         int maxInt = -1;
         for (Row r : rows) {
             String problem = null;
             int label = -1;
-            if (r.text == null || r.label == null) {
+            if (r.problem != null) {
+                problem = r.problem;
+            } else if (r.text == null || r.label == null) {
                 problem = "missing " + (r.text == null ? "text column '" + o.textColumn() + "'" : "label column '" + o.labelColumn() + "'");
             } else if (r.text.isBlank()) {
                 problem = "blank text";
             } else if (r.text.length() > SentenceFile.MAX_CHARS) {
                 problem = "text of " + r.text.length() + " characters (more than " + SentenceFile.MAX_CHARS + ")";
+            } else if (!declared && integerRows > 0 && nameRows > 0 && integers != isInteger(r.label)) {
+                problem = "label '" + r.label.strip() + "' is " + (integers ? "a name where the file's other labels are integers"
+                        : "an integer where the file's other labels are names") + " (declare the classes with --labels)";
             } else if (integers) {
                 try {
                     label = Integer.parseInt(r.label.strip());
@@ -95,12 +118,16 @@ public final class DatasetReader {
             } else {
                 String name = r.label.strip();
                 Integer id = ids.get(name);
+                if (id == null && forModel && isInteger(name) && Long.parseLong(name) >= 0 && Long.parseLong(name) < named.size()) {
+                    id = Integer.parseInt(name); // an id of the model's classes, as eval files usually give them
+                }
                 if (id == null && !declared) {
                     id = ids.size();
                     ids.put(name, id);
                 }
                 if (id == null) {
-                    problem = "unknown label '" + name + "' (declared: " + String.join(", ", o.labels()) + ")";
+                    problem = forModel ? "label '" + name + "' is not a class of the model (" + describe(named) + ")"
+                            : "unknown label '" + name + "' (declared: " + String.join(", ", o.labels()) + ")";
                 } else {
                     label = id;
                 }
@@ -136,6 +163,38 @@ public final class DatasetReader {
         return new Dataset(out, names, skipped);
     }
 
+    private static boolean isInteger(String label) {
+        return label.strip().matches("-?\\d{1,9}");
+    }
+
+    /** "0 'negative', 1 'positive'": a model's classes, the first few. */
+    private static String describe(List<String> classes) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < Math.min(6, classes.size()); i++) {
+            parts.add(i + " '" + classes.get(i) + "'");
+        }
+        return "its classes: " + String.join(", ", parts) + (classes.size() > 6 ? ", ..." : "");
+    }
+
+    /**
+     * For a training set, whose labels make the model's classes: integer labels name classes 0..K-1, and a
+     * class with no row means a typo (one '7' among 0/1 labels would make an 8-class model with six empty
+     * classes), so it is refused. A test set may lack classes; this is for data that defines them.
+     */
+    public static void requireEveryClass(Path file, Dataset d) {
+        int[] count = new int[d.numLabels()];
+        for (int y : d.labels()) {
+            count[y]++;
+        }
+        int last = count.length - 1;
+        for (int c = 0; c < last; c++) {
+            if (count[c] == 0) {
+                throw new HeadGuardException(file + ": label " + d.labelNames().get(c) + " has no rows while label " + d.labelNames().get(last) + " has "
+                        + count[last] + ": a typo? Integer labels must be the classes 0.." + last + " with every class present (or declare them with --labels)");
+            }
+        }
+    }
+
     /** The label id of a row whose text was blank (labels are still checked). */
     private static int parseLabelOrFail(Path file, Row r, boolean integers, Map<String, Integer> ids, boolean declared, Options o) {
         String v = r.label.strip();
@@ -168,14 +227,27 @@ public final class DatasetReader {
         return Format.TSV;
     }
 
-    private record Row(int line, String text, String label) {}
+    /** A data row; {@code problem} is set when the line itself was unreadable (a broken JSON line, stray columns). */
+    private record Row(int line, String text, String label, String problem) {
+        Row(int line, String text, String label) {
+            this(line, text, label, null);
+        }
+
+        static Row bad(int line, String problem) {
+            return new Row(line, null, null, problem);
+        }
+    }
 
     private static List<Row> jsonRows(Path file, Options o) {
         ObjectMapper om = new ObjectMapper();
         List<Row> rows = new ArrayList<>();
         int n = 0;
-        for (String line : lines(file)) {
+        for (String line : lines(file, o)) {
             n++;
+            if (line.equals(SentenceFile.OVERLONG)) {
+                rows.add(Row.bad(n, OVERLONG_PROBLEM));
+                continue;
+            }
             if (line.isBlank()) {
                 continue;
             }
@@ -183,10 +255,11 @@ public final class DatasetReader {
             try {
                 node = om.readTree(line);
             } catch (IOException e) {
-                throw new HeadGuardException(file + ": line " + n + ": not a JSON object");
+                node = null;
             }
             if (node == null || !node.isObject()) {
-                throw new HeadGuardException(file + ": line " + n + ": not a JSON object");
+                rows.add(Row.bad(n, "not a JSON object"));
+                continue;
             }
             JsonNode t = node.get(o.textColumn());
             JsonNode l = node.get(o.labelColumn());
@@ -196,7 +269,7 @@ public final class DatasetReader {
     }
 
     private static List<Row> delimitedRows(Path file, char sep, Options o) {
-        String content = String.join("\n", lines(file));
+        String content = String.join("\n", lines(file, o));
         List<List<String>> records = new ArrayList<>();
         List<Integer> lineOf = new ArrayList<>();
         parseDelimited(file, content, sep, records, lineOf);
@@ -229,6 +302,14 @@ public final class DatasetReader {
             List<String> r = records.get(i);
             if (r.size() == 1 && r.get(0).isEmpty()) {
                 continue; // empty line
+            }
+            if (r.size() == 1 && r.get(0).equals(SentenceFile.OVERLONG)) {
+                rows.add(Row.bad(lineOf.get(i), OVERLONG_PROBLEM));
+                continue;
+            }
+            if (o.header() && r.size() > records.get(0).size()) { // a separator inside a text shifts the columns after it
+                rows.add(Row.bad(lineOf.get(i), r.size() + " fields where the header has " + records.get(0).size()));
+                continue;
             }
             rows.add(new Row(lineOf.get(i), textIdx < r.size() ? r.get(textIdx) : null, labelIdx < r.size() ? r.get(labelIdx) : null));
         }
@@ -290,8 +371,10 @@ public final class DatasetReader {
         }
     }
 
-    private static List<String> lines(Path file) {
-        List<String> out = SentenceFile.lines(file);
+    private static final String OVERLONG_PROBLEM = "line over " + SentenceFile.MAX_CHARS * 10 + " characters";
+
+    private static List<String> lines(Path file, Options o) {
+        List<String> out = SentenceFile.lines(file, o.onBadRow() == OnBadRow.SKIP);
         if (out.stream().allMatch(String::isEmpty)) {
             throw new HeadGuardException(file + ": empty file");
         }

@@ -80,13 +80,26 @@ public final class SentenceFile {
         }
     }
 
+    /** Stands for a line over the length limit, when the caller skips bad rows instead of failing. */
+    static final String OVERLONG = "\u0000overlong";
+
     /** Every line of a strict UTF-8 file; errors name the file. Shared with {@link DatasetReader}. */
     static List<String> lines(Path file) {
+        return lines(file, false);
+    }
+
+    /** As {@link #lines(Path)}; with {@code markOverlong}, a line over the limit becomes {@link #OVERLONG} instead of an error. */
+    static List<String> lines(Path file, boolean markOverlong) {
         try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
                 StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)))) {
             List<String> out = new ArrayList<>();
             for (String s = r.readLine(); s != null; s = r.readLine()) {
-                if (s.length() > MAX_CHARS * 10L) {
+                if (out.isEmpty() && s.startsWith("\uFEFF")) {
+                    s = s.substring(1); // a UTF-8 byte-order mark, as spreadsheet programs write, is not part of the first column's name
+                }
+                if (s.length() > MAX_CHARS * 10L && markOverlong) {
+                    s = OVERLONG;
+                } else if (s.length() > MAX_CHARS * 10L) {
                     throw new HeadGuardException(file + ": line " + (out.size() + 1) + " is over " + MAX_CHARS * 10 + " characters");
                 }
                 out.add(s);

@@ -45,7 +45,7 @@ public final class TextTokenizer implements AutoCloseable {
         try {
             root = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new HeadGuardException(file + ": not a valid tokenizer.json (" + e.getMessage().split("\n")[0] + ")");
+            throw new HeadGuardException(file + ": not a valid tokenizer.json (" + HeadGuardException.brief(e.getMessage()) + ")");
         }
         if (root == null || !root.has("model")) {
             throw new HeadGuardException(file + ": not a HuggingFace tokenizer.json (no 'model' section)");
@@ -92,7 +92,7 @@ public final class TextTokenizer implements AutoCloseable {
         try {
             root = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new HeadGuardException(file + ": cannot be read again (" + e.getMessage().split("\n")[0] + ")");
+            throw new HeadGuardException(file + ": cannot be read again (" + HeadGuardException.brief(e.getMessage()) + ")");
         }
         String[] out = new String[idLimit];
         JsonNode vocab = root.path("model").path("vocab");

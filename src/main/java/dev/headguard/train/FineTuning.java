@@ -93,7 +93,8 @@ public final class FineTuning {
                 }
             });
             trainer.optimizer().close();
-            ModelStore.deleteRecursively(checkpoint); // a finished run needs no checkpoint
+            ModelStore.deleteWithTemporaries(checkpoint); // a finished run needs no checkpoint, nor what a killed one left
+            ModelStore.markTrainingComplete(r.out());
             return new Result(end, epochs, r.out());
         }
     }
@@ -108,6 +109,7 @@ public final class FineTuning {
         p.put("train_config", r.config());
         p.put("max_length", r.maxLength());
         p.put("best_epoch", best.epoch());
+        p.put(ModelStore.TRAINING_COMPLETE, false); // until the run ends: a killed run leaves a model that says so
         p.put("best_dev_accuracy", best.devAccuracy());
         if (r.triggeredDev() != null) {
             p.put("best_dev_asr", best.devAsr());

@@ -15,8 +15,12 @@ package dev.headguard.train;
 public record TrainConfig(int epochs, int batchSize, double learningRate, double weightDecay, double warmupRatio,
                           double maxGradNorm, long seed, int checkpointEvery) {
     public TrainConfig {
-        if (epochs < 1 || batchSize < 1 || learningRate <= 0 || weightDecay < 0 || warmupRatio < 0 || warmupRatio > 1 || maxGradNorm < 0 || checkpointEvery < 0) {
-            throw new IllegalArgumentException("invalid training settings: " + this);
+        if (epochs < 1 || batchSize < 1 || !(learningRate > 0) || Double.isInfinite(learningRate) || !(weightDecay >= 0) || !(warmupRatio >= 0)
+                || warmupRatio > 1 || !(maxGradNorm >= 0) || checkpointEvery < 0) {
+            // the fields are not assigned yet in a compact constructor: name the arguments
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "invalid training settings: epochs %d, batch size %d, learning rate %s, weight decay %s, warm-up %s, gradient norm %s, checkpoint every %d",
+                    epochs, batchSize, learningRate, weightDecay, warmupRatio, maxGradNorm, checkpointEvery));
         }
     }
 

@@ -596,13 +596,13 @@ class CliTest {
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "pure",
                 "--suspect", clean.toString()), "--suspect");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--heads", "-1"),
-                "--heads >= 0");
+                "--heads must be at least 0");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--unlearn-weight", "-1"),
                 "--unlearn-weight");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--resist-weight", "-1"),
                 "--resist-weight");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--triggers", "-1"),
-                "--triggers >= 0");
+                "--triggers must be at least 0");
         assertFalse(Files.exists(tmp.resolve("x")), "nothing written on failure");
         assertBadInput(run("bench", "--attacks", "badnets,nope", "--out", tmp.resolve("b").toString()), "unknown attack 'nope'");
         assertBadInput(run("bench", "--defenses", "headguard,magic", "--out", tmp.resolve("b").toString()), "unknown defense 'magic'");

@@ -89,4 +89,56 @@ class DatasetReaderTest {
         assertEquals(80, parts.get(0).size());
         assertEquals(20, parts.get(1).size());
     }
+
+    @Test
+    void aByteOrderMarkIsNotPartOfTheFirstColumnName() throws IOException {
+        Dataset d = DatasetReader.read(file("bom.tsv", "\uFEFFsentence\tlabel\ngood .\t1\nbad .\t0\n"));
+        assertEquals(2, d.size());
+    }
+
+    @Test
+    void labelTyposAreRefusedNotTurnedIntoClasses() throws IOException {
+        Path gapFile = file("gap.tsv", "sentence\tlabel\na .\t0\nb .\t1\nc .\t7\nd .\t0\n");
+        HeadGuardException gap = assertThrows(HeadGuardException.class, () -> DatasetReader.requireEveryClass(gapFile, DatasetReader.read(gapFile)));
+        assertTrue(gap.getMessage().contains("gap.tsv") && gap.getMessage().contains("label 2 has no rows") && gap.getMessage().contains("label 7 has 1"),
+                gap.getMessage());
+        HeadGuardException mixed = assertThrows(HeadGuardException.class,
+                () -> DatasetReader.read(file("mixed.tsv", "sentence\tlabel\na .\t0\nb .\t1\nc .\tpositive\n")));
+        assertTrue(mixed.getMessage().contains("line 4") && mixed.getMessage().contains("'positive' is a name"), mixed.getMessage());
+        Dataset skipped = DatasetReader.read(file("mixed.tsv", "sentence\tlabel\na .\t0\nb .\t1\nc .\tpositive\n"),
+                DatasetReader.Options.defaults().withOnBadRow(DatasetReader.OnBadRow.SKIP));
+        assertEquals(List.of("0", "1"), skipped.labelNames(), "two classes, the typo skipped");
+        assertEquals(1, skipped.skipped().size());
+    }
+
+    @Test
+    void readForAModelLabelsAreItsClassesByNameOrId() throws IOException {
+        DatasetReader.Options forModel = DatasetReader.Options.defaults().forModel(List.of("negative", "positive"));
+        Dataset d = DatasetReader.read(file("m.tsv", "sentence\tlabel\na .\tpositive\nb .\t0\nc .\tnegative\n"), forModel);
+        assertEquals(List.of(1, 0, 0), java.util.Arrays.stream(d.labels()).boxed().toList());
+        assertEquals(List.of("negative", "positive"), d.labelNames());
+        HeadGuardException e = assertThrows(HeadGuardException.class,
+                () -> DatasetReader.read(file("m7.tsv", "sentence\tlabel\na .\t1\nb .\t7\n"), forModel));
+        assertTrue(e.getMessage().contains("m7.tsv: line 3") && e.getMessage().contains("'7' is not a class of the model"), e.getMessage());
+        Dataset s = DatasetReader.read(file("m7.tsv", "sentence\tlabel\na .\t1\nb .\t7\n"), forModel.withOnBadRow(DatasetReader.OnBadRow.SKIP));
+        assertEquals(1, s.size());
+    }
+
+    @Test
+    void brokenJsonLinesStrayColumnsAndOverlongLinesAreBadRowsThatCanBeSkipped() throws IOException {
+        DatasetReader.Options skip = DatasetReader.Options.defaults().withOnBadRow(DatasetReader.OnBadRow.SKIP);
+        Path j = file("a.jsonl", "{\"sentence\":\"yes\",\"label\":1}\n{\"sentence\": \"oops\", \"label\": \n{\"sentence\":\"no\",\"label\":0}\n");
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> DatasetReader.read(j));
+        assertTrue(e.getMessage().contains("a.jsonl: line 2: not a JSON object"), e.getMessage());
+        assertEquals(2, DatasetReader.read(j, skip).size());
+        Path extra = file("x.tsv", "sentence\tlabel\na .\t1\nb .\t0\tstray\nc .\t0\n");
+        HeadGuardException x = assertThrows(HeadGuardException.class, () -> DatasetReader.read(extra));
+        assertTrue(x.getMessage().contains("line 3: 3 fields where the header has 2"), x.getMessage());
+        assertEquals(2, DatasetReader.read(extra, skip).size());
+        Path longLine = file("l.tsv", "sentence\tlabel\na .\t1\n" + "x".repeat(SentenceFile.MAX_CHARS * 10 + 1) + "\t0\nc .\t0\n");
+        assertThrows(HeadGuardException.class, () -> DatasetReader.read(longLine));
+        Dataset l = DatasetReader.read(longLine, skip);
+        assertEquals(2, l.size());
+        assertTrue(l.skipped().get(0).contains("line 3"), l.skipped().toString());
+    }
 }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,6 +44,8 @@ class FineTuningTest {
             assertFalse(Files.exists(Checkpoint.dirFor(out)), "a finished run leaves no checkpoint");
             JsonNode prov = new ObjectMapper().readTree(out.resolve("headguard.json").toFile());
             assertEquals(r.state().bestEpoch(), prov.get("best_epoch").asInt());
+            assertTrue(prov.get(ModelStore.TRAINING_COMPLETE).asBoolean(), "a finished run marks its model complete");
+            assertNull(ModelStore.unfinishedTraining(out));
             assertEquals("test", prov.get("note").asText());
             assertEquals(96, prov.get("train_examples").asInt());
             try (ModelStore.LoadedModel m = ModelStore.load(out, root, 32)) {

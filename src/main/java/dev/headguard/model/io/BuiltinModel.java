@@ -74,7 +74,12 @@ public enum BuiltinModel {
     public synchronized Path directory() {
         Path dir = cacheRoot().resolve("models").resolve(cacheName + "-" + artifactVersion());
         if (Files.isRegularFile(dir.resolve(ModelStore.WEIGHTS))) {
-            return dir;
+            if (CacheSeal.intact(dir)) {
+                return dir;
+            }
+            // a damaged or edited cache would block every run; the artifact on the class path is the source
+            System.err.println("note: the cached built-in model " + dir + " differs from what was imported; importing it again");
+            ModelStore.deleteRecursively(dir);
         }
         Path tokenizer = null;
         try {
@@ -94,6 +99,7 @@ public enum BuiltinModel {
             provenance.put("description", description);
             provenance.put("import_notes", imported.notes());
             ModelStore.write(imported.config(), imported.weights(), tokenizer, dir, provenance);
+            CacheSeal.seal(dir);
             return dir;
         } catch (IOException e) {
             throw new HeadGuardException("cannot import built-in model " + cliName + " (" + e.getMessage() + ")");

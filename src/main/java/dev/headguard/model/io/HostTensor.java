@@ -48,6 +48,17 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
     }
 
     /** The values as float32, converting from half, bfloat16 and double precision. */
+    /** The index of the first NaN or infinite value, or −1 when every value is finite. */
+    public long firstNonFinite() {
+        float[] v = toFloats();
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     public float[] toFloats() {
         int n = Math.toIntExact(elementCount());
         float[] out = new float[n];

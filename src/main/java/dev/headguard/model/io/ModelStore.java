@@ -3,6 +3,7 @@ package dev.headguard.model.io;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
 import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
@@ -114,11 +115,73 @@ public final class ModelStore {
                 throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has dtype " + d + ", not a floating-point type");
             }
         }
-        String problem = BertModel.weightProblem(BertModel.parameterShapes(config, config.hasClassifier()), out);
+        Map<String, long[]> shapes = BertModel.parameterShapes(config, config.hasClassifier());
+        String problem = BertModel.weightProblem(shapes, out);
         if (problem != null) {
             throw new HeadGuardException(file + ": " + problem + " (from config.json)");
         }
+        // A security tool refuses what it would silently ignore: a tensor no part of the model reads (an extra
+        // layer under a smaller num_hidden_layers, a renamed head) means the file is not the model the config says.
+        List<String> unexpected = out.keySet().stream().filter(k -> !shapes.containsKey(k) && !unusedHead(k)).sorted().toList();
+        if (!unexpected.isEmpty()) {
+            throw new HeadGuardException(file + ": " + unexpected.size() + " weight" + (unexpected.size() == 1 ? "" : "s")
+                    + " the config.json model does not have: " + String.join(", ", unexpected.subList(0, Math.min(3, unexpected.size())))
+                    + (unexpected.size() > 3 ? ", ..." : "") + " (check num_hidden_layers and the architecture)");
+        }
+        for (Map.Entry<String, HostTensor> e : out.entrySet()) {
+            long at = shapes.containsKey(e.getKey()) ? e.getValue().firstNonFinite() : -1;
+            if (at >= 0) {
+                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' holds a non-finite value (NaN or infinity) at element " + at);
+            }
+        }
         return out;
+    }
+
+    /**
+     * Heads of a BERT checkpoint that a classifier does not use and that cannot change its outputs: the
+     * pooler of a model without a classifier, and pre-training heads ({@code cls.*}).
+     */
+    private static boolean unusedHead(String key) {
+        return key.startsWith("pooler.") || key.startsWith("cls.");
+    }
+
+    /** headguard.json's field saying a training run that wrote the directory finished (absent: not written by train). */
+    public static final String TRAINING_COMPLETE = "training_complete";
+
+    /** Sets {@link #TRAINING_COMPLETE} in {@code dir}'s headguard.json (atomically): the run that wrote it finished. */
+    public static void markTrainingComplete(Path dir) {
+        Path f = dir.resolve(PROVENANCE);
+        if (!Files.isRegularFile(f)) {
+            return; // no epoch was written (nothing to mark)
+        }
+        try {
+            ObjectNode p = (ObjectNode) new ObjectMapper().readTree(f.toFile());
+            p.put(TRAINING_COMPLETE, true);
+            AtomicFiles.write(f, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(p) + "\n");
+        } catch (IOException | ClassCastException e) {
+            throw new HeadGuardException(f + ": cannot mark the training run complete (" + HeadGuardException.brief(e.getMessage()) + ")");
+        }
+    }
+
+    /**
+     * A warning when {@code dir} was written by a training run that did not finish (killed or failed: the
+     * best epoch so far, not the model asked for), else null.
+     */
+    public static String unfinishedTraining(Path dir) {
+        Path f = dir.resolve(PROVENANCE);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode p = new ObjectMapper().readTree(f.toFile());
+            if (p.path(TRAINING_COMPLETE).isBoolean() && !p.path(TRAINING_COMPLETE).asBoolean()) {
+                return dir + ": written by a training run that did not finish (best epoch " + p.path("best_epoch").asText("?") + " of "
+                        + p.path("train_config").path("epochs").asText("?") + "); resume it with train --resume, or retrain";
+            }
+            return null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Saves a live model. {@code tokenizerJson} is copied; {@code provenance} goes to headguard.json. */
@@ -129,8 +192,8 @@ public final class ModelStore {
     /** Writes a directory from weights by HeadGuard's names, replacing {@code out} atomically. */
     public static void write(BertConfig config, Map<String, HostTensor> weights, Path tokenizerJson, Path out, Map<String, Object> provenance) {
         Path target = out.toAbsolutePath().normalize();
-        Path tokenizerDir = tokenizerJson.toAbsolutePath().normalize().getParent();
-        if (target.equals(tokenizerDir)) {
+        // The tokenizer's folder is the input model's when a loaded model is saved (a temporary file's for an import).
+        if (realPath(target).equals(realPath(tokenizerJson.toAbsolutePath().normalize().getParent()))) {
             throw new HeadGuardException(out + ": is the input model's own directory; write to another directory (an input model is never modified)");
         }
         Map<String, HostTensor> named = new LinkedHashMap<>();
@@ -165,19 +228,14 @@ public final class ModelStore {
      * replaced only when it is empty or is a HeadGuard output (a model's config.json, or a data
      * set's manifest.json), so a mistyped --out never wipes unrelated files.
      */
-    public static void writeDirectory(Path target, DirectoryWriter writer) {
+    public static void writeDirectory(Path out, DirectoryWriter writer) {
+        checkOutputDirectory(out, null, null);
+        Path target = out.toAbsolutePath().normalize();
         Path parent = target.getParent();
         Path tmp = null;
         try {
             Files.createDirectories(parent);
-            if (Files.exists(target)) {
-                if (!Files.isDirectory(target)) {
-                    throw new HeadGuardException(target + ": exists and is not a directory");
-                }
-                if (!isEmpty(target) && !Files.exists(target.resolve(CONFIG)) && !Files.exists(target.resolve(MANIFEST))) {
-                    throw new HeadGuardException(target + ": exists and is not a HeadGuard output directory; refusing to replace it");
-                }
-            }
+            deleteStaleTemporaries(parent, target.getFileName().toString());
             tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
             writer.fill(tmp);
             if (Files.exists(target)) {
@@ -196,6 +254,92 @@ public final class ModelStore {
             if (tmp != null) {
                 deleteRecursively(tmp);
             }
+        }
+    }
+
+    /**
+     * Checks, before any work, that {@code out} may become an output directory: not the root, not a file,
+     * empty or a HeadGuard output (a model's config.json, a data set's manifest.json) if it exists, creatable
+     * where it does not, and neither inside nor above {@code input} (a model that must not be modified;
+     * compared as real paths, so a link to it is the same folder). The writer applies the same rule.
+     * @param option the option that named it ({@code --out}), for the message; may be null
+     * @param input  the input model's directory, or null
+     */
+    public static void checkOutputDirectory(Path out, String option, Path input) {
+        Path target = out.toAbsolutePath().normalize();
+        String label = AtomicFiles.label(out, option);
+        if (target.getParent() == null) {
+            throw new HeadGuardException(label + ": is the root folder; give a new or empty folder");
+        }
+        if (Files.exists(target)) {
+            if (!Files.isDirectory(target)) {
+                throw new HeadGuardException(label + ": exists and is not a directory");
+            }
+            try {
+                if (!isEmpty(target) && !Files.exists(target.resolve(CONFIG)) && !Files.exists(target.resolve(MANIFEST))) {
+                    throw new HeadGuardException(label + ": exists and is not a HeadGuard output directory; refusing to replace it");
+                }
+            } catch (IOException e) {
+                throw new HeadGuardException(label + ": cannot read it (" + HeadGuardException.brief(e.getMessage()) + ")");
+            }
+        }
+        if (input != null && Files.exists(input)) {
+            Path in = realPath(input);
+            Path real = realPath(target);
+            if (real.equals(in)) {
+                throw new HeadGuardException(label + ": is the input model's own directory; write to another directory (an input model is never modified)");
+            }
+            if (real.startsWith(in) || in.startsWith(real)) {
+                throw new HeadGuardException(label + ": is " + (real.startsWith(in) ? "inside" : "above") + " the input model's directory " + in
+                        + "; write to another directory (an input model is never modified)");
+            }
+        }
+        AtomicFiles.checkFolder(target.getParent(), label);
+    }
+
+    /**
+     * Removes what a killed writer of {@code name} left beside it ({@code .NAME.tmp-*}, {@code .NAME.old-*}).
+     * Only those untouched for an hour: a write takes seconds, so a younger one may be another process's.
+     */
+    static void deleteStaleTemporaries(Path parent, String name) {
+        deleteTemporaries(parent, name, System.currentTimeMillis() - STALE_MILLIS);
+    }
+
+    /** Deletes {@code dir} and every temporary a writer of it left beside it, of any age (a finished run's checkpoint). */
+    public static void deleteWithTemporaries(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        deleteRecursively(abs);
+        if (abs.getParent() != null) {
+            deleteTemporaries(abs.getParent(), abs.getFileName().toString(), Long.MAX_VALUE);
+        }
+    }
+
+    private static void deleteTemporaries(Path parent, String name, long cutoff) {
+        try (Stream<Path> s = Files.list(parent)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith("." + name + ".tmp-")
+                    || p.getFileName().toString().startsWith("." + name + ".old-")).toList()) {
+                if (Files.getLastModifiedTime(p).toMillis() < cutoff) {
+                    deleteRecursively(p);
+                }
+            }
+        } catch (IOException e) {
+            // best effort: a leftover is harmless, a failed cleanup must not fail the write
+        }
+    }
+
+    static final long STALE_MILLIS = 3_600_000L;
+
+    /** The real path of {@code p}, or of its nearest existing ancestor with the rest appended. */
+    private static Path realPath(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        try {
+            return existing == null ? abs : existing.toRealPath().resolve(existing.relativize(abs));
+        } catch (IOException e) {
+            return abs;
         }
     }
 

@@ -105,7 +105,7 @@ public final class OnnxBertImporter {
             }
         }
         int hidden = (int) word.shape()[1];
-        int heads = headsOverride != null ? headsOverride : detectHeads(g, hidden, source);
+        int heads = headsOverride != null ? checkedOverride(g, hidden, source, headsOverride) : detectHeads(g, hidden, source);
         double eps = detectLayerNormEps(g);
         String act = hasOp(g, "Erf") ? "gelu" : hasOp(g, "Tanh") ? "gelu_new" : "relu";
         try {
@@ -114,6 +114,23 @@ public final class OnnxBertImporter {
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(source + ": " + e.getMessage());
         }
+    }
+
+    /** --heads is for graphs that do not tell; one that contradicts what the graph states makes a wrong model. */
+    private static int checkedOverride(OnnxGraph g, int hidden, String source, int given) {
+        if (given < 1 || hidden % given != 0) {
+            throw new HeadGuardException("--heads " + given + ": must divide the hidden size " + hidden);
+        }
+        int stated;
+        try {
+            stated = detectHeads(g, hidden, source);
+        } catch (HeadGuardException graphSilent) {
+            return given;
+        }
+        if (stated != given) {
+            throw new HeadGuardException("--heads " + given + ": " + source + " states " + stated + " heads (its attention scaling); leave --heads out");
+        }
+        return given;
     }
 
     /** H from the scaling of the first attention's scores: Div by √H, or Mul by 1/√H. N = E / H. */

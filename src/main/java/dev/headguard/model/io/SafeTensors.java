@@ -58,7 +58,11 @@ public final class SafeTensors {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
-            if (headerLen < 2 || headerLen > MAX_HEADER_BYTES || headerLen > size - 8) {
+            if (headerLen > MAX_HEADER_BYTES || headerLen < 0) {
+                throw bad(file, "header length " + Long.toUnsignedString(headerLen) + " is over the format's limit of " + MAX_HEADER_BYTES
+                        + " bytes (corrupt, or not a safetensors file)");
+            }
+            if (headerLen < 2 || headerLen > size - 8) {
                 throw bad(file, "header length " + Long.toUnsignedString(headerLen) + " does not fit a file of " + size + " bytes (truncated or not a safetensors file)");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
@@ -93,7 +97,7 @@ public final class SafeTensors {
         try {
             root = JSON.readTree(new String(header, StandardCharsets.UTF_8).stripTrailing());
         } catch (JsonProcessingException e) {
-            throw bad(file, "header is not valid JSON (" + e.getOriginalMessage() + ")");
+            throw bad(file, "header is not valid JSON (" + HeadGuardException.brief(e.getOriginalMessage()) + ")");
         }
         if (root == null || !root.isObject()) {
             throw bad(file, "header is not a JSON object");
