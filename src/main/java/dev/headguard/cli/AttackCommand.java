@@ -40,7 +40,7 @@ final class AttackCommand implements Callable<Integer> {
         model.checkMaxLength();
         model.checkOutput(out);
         try (NDManager root = TorchRuntime.newManager()) {
-            Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.maxLengthOr(128), keepBest == KeepBest.asr), root, new ProgressBar());
+            Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.trainingLength(), keepBest == KeepBest.asr), root, new ProgressBar());
             System.out.println(EvalCommand.json(v.evaluation()).put("victim", out.toString()).toPrettyString());
         }
         return 0;

@@ -38,7 +38,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", description = {"Benchmarks. Without a subcommand: attacks x defenses on a dataset, CACC and ASR of every cell,",
         "written to OUT/bench.md, bench.json and bench.svg (the table is also printed)."},
-        subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class, BenchZoo.class})
+        subcommands = {BenchCommand.Encoder.class, BenchCommand.Memory.class, BenchCommand.Train.class, BenchDetect.class, BenchZoo.class, BenchFuzz.class})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -65,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
         BenchDefenses.checked(defenses, BenchDefenses.DEFENSES, "defense");
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
         model.checkMaxLength();
-        System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.maxLengthOr(128)));
+        System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
         return 0;
     }
@@ -272,7 +272,7 @@ final class BenchCommand implements Callable<Integer> {
                 long[] peakRss = {Rss.current()};
                 ProgressBar bar = new ProgressBar();
                 FineTuning.Result r = FineTuning.run(new FineTuning.Request(
-                        model.directory(), train, devSet, target, training.config(), model.maxLengthOr(128), false, Map.of("command", "bench train")), root,
+                        model.directory(), train, devSet, target, training.config(), model.trainingLength(), false, Map.of("command", "bench train")), root,
                         new Trainer.Listener() {
                             @Override
                             public void onStep(Trainer.Progress p) {

@@ -17,10 +17,10 @@ final class ModelOptions {
             description = "Longest input in tokens; longer texts are truncated (default: the model's limit, at most 512).")
     Integer maxLength;
 
-    /** The given --max-len, or {@code fallback} when none was given. */
-    int maxLengthOr(int fallback) {
+    /** The given --max-len, or the training default: 128 tokens, fewer when the model's positions end before. */
+    int trainingLength() {
         checkMaxLength();
-        return maxLength != null ? maxLength : fallback;
+        return maxLength != null ? maxLength : Math.min(128, ModelStore.readConfig(directory()).maxPositionEmbeddings());
     }
 
     /** Refuses, before any work, an {@code --out} directory that cannot be written or that is this model's own folder. */
@@ -36,6 +36,7 @@ final class ModelOptions {
     void checkMaxLength() {
         if (maxLength != null) {
             OptionChecks.atLeast("--max-len", maxLength, 2);
+            OptionChecks.atMost("--max-len", maxLength, ModelStore.readConfig(directory()).maxPositionEmbeddings(), "the model's max_position_embeddings");
         }
     }
 

@@ -90,6 +90,7 @@ final class ScanCommand implements java.util.concurrent.Callable<Integer> {
         }
 
         List<String> cleanTexts() {
+            OptionChecks.atLeast("--clean-limit", cleanLimit, 0);
             List<String> t = Sample.of(SentenceFile.readSentences(clean), cleanLimit, seed);
             if (t.size() < InputScanner.MIN_CLEAN) {
                 throw new HeadGuardException(clean + ": " + t.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
@@ -333,6 +334,9 @@ final class ScanCommand implements java.util.concurrent.Callable<Integer> {
             OptionChecks.atLeast("--victims", victims, 4);
             OptionChecks.atLeast("--candidates", candidates, 1);
             OptionChecks.atLeast("--sweep", sweep, 0);
+            if (!(threshold >= 0 && threshold <= 1)) {
+                throw new HeadGuardException("--threshold must be between 0 and 1, the score's range (got " + threshold + ")");
+            }
             checkFiles(out, html);
             model.checkMaxLength();
             List<String> clean = scoring.cleanTexts();

@@ -45,7 +45,7 @@ final class TrainCommand implements Callable<Integer> {
         train = training.limit(train);
         Dataset dev = devFile == null ? null : data.readAs(devFile, train.labelNames()); // the training set's classes, in its order
         try (NDManager root = TorchRuntime.newManager()) {
-            FineTuning.Result r = FineTuning.run(new FineTuning.Request(model.directory(), train, dev, out, config, model.maxLengthOr(128),
+            FineTuning.Result r = FineTuning.run(new FineTuning.Request(model.directory(), train, dev, out, config, model.trainingLength(),
                     training.resume, Map.of("train_file", trainFile.toAbsolutePath().toString())), root, new ProgressBar());
             var best = r.epochs().stream().filter(e -> e.epoch() == r.state().bestEpoch()).findFirst();
             System.out.printf(Locale.ROOT, "wrote %s: best epoch %d, dev accuracy %.4f%n", out, r.state().bestEpoch(),
