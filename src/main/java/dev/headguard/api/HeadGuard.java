@@ -14,6 +14,7 @@ import dev.headguard.model.io.BuiltinModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.RepairOutcome;
 import dev.headguard.report.ModelScanFile;
 import dev.headguard.text.DatasetReader;
 import dev.headguard.text.Sample;
@@ -108,26 +109,28 @@ public final class HeadGuard implements AutoCloseable {
      * The blind repair (the model scan, head-wise alignment against its candidates, then resisting the
      * hidden shift), on a labelled clean file; the repaired model is written to {@code out} (and is
      * this instance's model from then on). When {@link #scanModel} ran on the same file, its scan is
-     * the repair's (the repair would make the same one). Returns what was repaired (heads, candidates, stages).
+     * the repair's (the repair would make the same one). Returns what was repaired: a
+     * {@link HeadGuardRepair.Aligned} (heads, candidates, the resisting stage) whose {@code details()} is
+     * the block written to the repaired model's headguard.json.
      */
-    public Map<String, Object> repair(Path cleanFile, Path out) {
+    public RepairOutcome repair(Path cleanFile, Path out) {
         var set = DatasetReader.read(cleanFile);
         if (set.size() == 0) {
             throw new HeadGuardException(cleanFile + ": no rows");
         }
         HeadGuardRepair.Plan plan = scanned != null && cleanFile.equals(scannedFile) ? HeadGuardRepair.Plan.of(scanned) : null;
-        Map<String, Object> details = new HeadGuardRepair(HeadGuardRepair.Settings.defaults(), plan)
+        RepairOutcome outcome = new HeadGuardRepair(HeadGuardRepair.Settings.defaults(), plan)
                 .apply(model, set, root, new Defense.Progress() {});
         Map<String, Object> prov = new LinkedHashMap<>();
         prov.put("command", "api repair");
         prov.put("repaired_from", model.directory().toString());
         prov.put("clean_file", cleanFile.toString());
         prov.put("clean_rows", set.size());
-        prov.put("details", details);
+        prov.put("details", outcome.details());
         repairs++;
         scanned = null;
         ModelStore.save(model.model(), model.tokenizer().file(), out, prov);
-        return details;
+        return outcome;
     }
 
     private static List<String> cleanTexts(Path cleanFile) {

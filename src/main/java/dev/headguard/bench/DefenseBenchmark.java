@@ -7,6 +7,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.attack.PoisonedData;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
+import dev.headguard.repair.RepairOutcome;
 import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.text.Sample;
 import dev.headguard.text.BenchmarkData;
@@ -63,7 +64,15 @@ public final class DefenseBenchmark {
     }
 
     /** One attack under one defense ("none": the victim as built). */
-    public record Cell(String attack, String defense, double cacc, double asr, double labelFlipRate, double seconds, Map<String, Object> details) {}
+    /** One attack x defense: its scores and, typed, what the defense did ({@code "details"} in bench.json). */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"attack", "defense", "cacc", "asr", "labelFlipRate", "seconds", "details"})
+    public record Cell(String attack, String defense, double cacc, double asr, double labelFlipRate, double seconds,
+                       @com.fasterxml.jackson.annotation.JsonIgnore RepairOutcome outcome) {
+        @com.fasterxml.jackson.annotation.JsonProperty("details")
+        public Map<String, Object> details() {
+            return outcome.details();
+        }
+    }
 
     /**
      * @param floors      attack -> the clean model's ASR on that attack's triggered test set
@@ -169,7 +178,7 @@ public final class DefenseBenchmark {
                              Settings s, NDManager root, Defense defense, Dataset budget, Listener listener, java.util.function.DoubleSupplier extraSeconds) {
         try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
             long t0 = System.nanoTime();
-            Map<String, Object> details = Map.of();
+            RepairOutcome details = new RepairOutcome.Plain(Map.of());
             if (defense != null) {
                 listener.stage(attack + ": " + name);
                 details = defense.apply(m, budget, scope, listener);

@@ -11,6 +11,8 @@ import dev.headguard.bench.DefenseBenchmark;
 import dev.headguard.bench.Victims;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.repair.Defense;
+import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.ShiftResistance;
 import dev.headguard.report.BenchReport;
 import dev.headguard.text.BenchmarkData;
 import dev.headguard.train.TrainConfig;
@@ -89,26 +91,25 @@ final class BenchDefenses {
         md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them),"
                 + " or what it unlearned (an implicit trigger: suspects flagged by the hidden-state scan):\n\n");
         for (DefenseBenchmark.Cell c : r.cells()) {
-            Object recovered = c.details().get("recovered_from_suspect");
-            if (c.defense().startsWith("headguard") && "unlearn-suspects".equals(c.details().get("mode"))) {
+            if (c.outcome() instanceof HeadGuardRepair.Unlearned u) {
+                HeadGuardRepair.Population p = u.population();
                 md.append(String.format(Locale.ROOT, "- %s / %s: unlearned %s flagged suspects (layer %s, %.1f%% of those predicted %s); recovered %s%n",
-                        c.attack(), c.defense(), c.details().get("unlearned_rows"), c.details().get("hidden_layer"),
-                        100 * ((Number) c.details().get("flagged_share")).doubleValue(), c.details().get("target"), recoveredWords(recovered)));
-            } else if (c.defense().startsWith("headguard")) {
-                String scan = c.details().get("scan_score") instanceof Double score
-                        ? String.format(Locale.ROOT, "scan %s (score %.3f)", Boolean.TRUE.equals(c.details().get("scan_backdoor")) ? "backdoor" : "clean", score)
+                        c.attack(), c.defense(), p.unlearnedRows(), p.hiddenLayer(), 100 * p.flaggedShare(), p.target(), recoveredWords(u.recovered())));
+            } else if (c.outcome() instanceof HeadGuardRepair.Aligned a) {
+                String scan = a.scan() != null
+                        ? String.format(Locale.ROOT, "scan %s (score %.3f)", a.scan().backdoor() ? "backdoor" : "clean", a.scan().score())
                         : "no model scan (the recovered words explain the flagged suspects)";
-                String stripped = c.details().get("unlearned_rows") instanceof Integer n && n > 0
-                        ? "; unlearned " + n + " flagged suspects with the recovered words taken out" : "";
-                if (c.details().get("resistance") instanceof java.util.Map<?, ?> resisted) {
-                    stripped += Boolean.FALSE.equals(resisted.get("kept"))
+                String stripped = a.unlearnedRows() > 0 ? "; unlearned " + a.unlearnedRows() + " flagged suspects with the recovered words taken out" : "";
+                ShiftResistance.Outcome resisted = a.resistance();
+                if (resisted != null) {
+                    stripped += !resisted.kept()
                             ? String.format(Locale.ROOT, "; resisting the hidden shift at layer %s toward class %s was undone (it cost the clean set its balance)",
-                                    resisted.get("layer"), resisted.get("target"))
+                                    resisted.layer(), resisted.target())
                             : String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
-                                    resisted.get("layer"), resisted.get("target"));
+                                    resisted.layer(), resisted.target());
                 }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,
-                        c.details().get("triggers"), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(recovered) : "",
+                        a.alignment().triggers(), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(a.recovered()) : "",
                         stripped));
             }
         }
@@ -162,12 +163,11 @@ final class BenchDefenses {
         return " --victim-seed " + distinct.iterator().next();
     }
 
-    private static String recoveredWords(Object findings) {
-        if (!(findings instanceof List<?> l) || l.isEmpty()) {
+    private static String recoveredWords(List<dev.headguard.detect.SuspectWords.Finding> findings) {
+        if (findings.isEmpty()) {
             return "nothing";
         }
-        return l.stream().map(f -> f instanceof dev.headguard.detect.SuspectWords.Finding w
-                ? String.format(Locale.ROOT, "%s (%d flagged / %d unflagged rows)", w.text(), w.flagged(), w.unflagged()) : String.valueOf(f)).toList().toString();
+        return findings.stream().map(w -> String.format(Locale.ROOT, "%s (%d flagged / %d unflagged rows)", w.text(), w.flagged(), w.unflagged())).toList().toString();
     }
 
     static List<String> checked(List<String> names, List<String> known, String what) {

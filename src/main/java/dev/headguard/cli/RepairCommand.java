@@ -142,7 +142,7 @@ final class RepairCommand implements Callable<Integer> {
                 throw new HeadGuardException(clean + ": " + set.numLabels() + " labels, the model has " + m.model().config().numLabels());
             }
             long t0 = System.nanoTime();
-            Map<String, Object> details = defense.apply(m, set, root, new ProgressBar());
+            Map<String, Object> details = defense.apply(m, set, root, new ProgressBar()).details();
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> prov = new LinkedHashMap<>();
             prov.put("command", "repair");

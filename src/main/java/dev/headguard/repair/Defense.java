@@ -7,7 +7,6 @@ import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * A way to remove a backdoor from a model given a small labelled clean set and nothing else (no
@@ -23,9 +22,9 @@ public interface Defense {
     /**
      * Changes {@code m}'s weights in place.
      *
-     * @return what it did (chosen heads, pruned units, ...), for reports; JSON-serialisable
+     * @return what it did (chosen heads, pruned units, ...), typed, with its JSON block
      */
-    Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress);
+    RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress);
 
     /** Stage messages and training progress. */
     interface Progress extends Trainer.Listener {

@@ -51,7 +51,7 @@ public final class FinePruning implements Defense {
     }
 
     @Override
-    public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+    public RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         int layer = settings.layer() < 0 ? m.model().config().numHiddenLayers() - 1 : settings.layer();
         List<Dataset> parts = clean.split(settings.heldOut(), settings.training().seed());
         Dataset check = parts.get(1);
@@ -91,7 +91,7 @@ public final class FinePruning implements Defense {
         out.put("held_out_accuracy_before", base);
         out.put("held_out_accuracy_pruned", keptAccuracy);
         out.put("training", settings.training());
-        return out;
+        return new RepairOutcome.Plain(out);
     }
 
     /** Mean activation of each feed-forward neuron of {@code layer} over the real tokens of {@code texts}. */

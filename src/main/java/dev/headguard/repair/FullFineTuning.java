@@ -24,7 +24,7 @@ public final class FullFineTuning implements Defense {
     }
 
     @Override
-    public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+    public RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         progress.stage("fine-tuning all parameters on " + clean.size() + " clean texts");
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), config, root);
         try {
@@ -32,7 +32,7 @@ public final class FullFineTuning implements Defense {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("training", config);
             out.put("final_loss", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
-            return out;
+            return new RepairOutcome.Plain(out);
         } finally {
             t.optimizer().close();
         }

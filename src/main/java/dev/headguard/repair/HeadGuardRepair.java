@@ -259,7 +259,7 @@ public final class HeadGuardRepair implements Defense {
     }
 
     @Override
-    public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+    public RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         Suspects scanned = suspect.isEmpty() ? null : scanSuspects(m, clean, root, progress);
         List<SuspectWords.Finding> recovered = scanned == null ? List.of() : scanned.words();
         boolean explains = false;
@@ -271,10 +271,7 @@ public final class HeadGuardRepair implements Defense {
             progress.stage(String.format(Locale.ROOT, "recovered words occur in %.0f%% of the flagged suspects", 100 * explained));
             explains = !recovered.isEmpty() && explained >= MIN_EXPLAINED;
             if (h.found(HIDDEN.frr(), settings.minExcess()) && explained < MIN_EXPLAINED) {
-                Map<String, Object> out = unlearn(m, clean, h, root, progress);
-                out.put("recovered_from_suspect", recovered);
-                out.put("recovered_words_share_of_flagged", explained);
-                return out;
+                return unlearn(m, clean, h, root, progress, recovered, explained);
             }
         }
         // Recovered words that explain the flagged population are the trigger itself: the vocabulary
@@ -311,24 +308,72 @@ public final class HeadGuardRepair implements Defense {
                 + (copies > 1 ? " (" + copies + " copies, each candidate on at least " + HeadRepair.ALIGNED_ROWS_PER_CANDIDATE + ")" : ""));
         HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("mode", "head-alignment");
-        out.put("model_scan", !explains);
-        if (!explains) {
-            out.put("scan_score", plan.scanScore());
-            out.put("scan_backdoor", plan.backdoor());
+        ShiftResistance.Outcome resisted = suspect.isEmpty() && settings.resistWeight() > 0
+                ? ShiftResistance.run(m, clean, plan.target(), settings.resistWeight(), settings.repair().seed(), root, progress) : null;
+        return new Aligned(explains ? null : new Scan(plan.scanScore(), plan.backdoor()),
+                new Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
+                        r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),
+                recovered, unlearn == null ? 0 : unlearn.texts().size(), settings, resisted);
+    }
+
+    /** The model scan's verdict the repair acted on. */
+    public record Scan(double score, boolean backdoor) {}
+
+    /** The head-wise stage: the heads (layer:head), the candidates aligned against, rows aligned, the last step's loss. */
+    public record Alignment(List<String> heads, List<String> triggers, int alignedRows, double lossLast) {}
+
+    /**
+     * A head-wise repair: the scan it acted on (null when recovered words made it unnecessary), the alignment,
+     * the words recovered from suspects, the stripped suspects unlearned beside it, and the resisting stage
+     * (null with suspects or β = 0).
+     */
+    public record Aligned(Scan scan, Alignment alignment, List<SuspectWords.Finding> recovered, int unlearnedRows, Settings settings,
+                          ShiftResistance.Outcome resistance) implements RepairOutcome {
+        @Override
+        public Map<String, Object> details() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", "head-alignment");
+            out.put("model_scan", scan != null);
+            if (scan != null) {
+                out.put("scan_score", scan.score());
+                out.put("scan_backdoor", scan.backdoor());
+            }
+            out.put("heads", alignment.heads());
+            out.put("triggers", alignment.triggers());
+            out.put("recovered_from_suspect", recovered);
+            out.put("aligned_rows", alignment.alignedRows());
+            out.put("unlearned_rows", unlearnedRows);
+            out.put("settings", settings);
+            out.put("losses_last", alignment.lossLast());
+            if (resistance != null) {
+                out.put("resistance", resistance.details());
+            }
+            return out;
         }
-        out.put("heads", heads.stream().map(h -> h.layer() + ":" + h.head()).toList());
-        out.put("triggers", triggers);
-        out.put("recovered_from_suspect", recovered);
-        out.put("aligned_rows", r.alignedRows());
-        out.put("unlearned_rows", unlearn == null ? 0 : unlearn.texts().size());
-        out.put("settings", settings);
-        out.put("losses_last", r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1));
-        if (suspect.isEmpty() && settings.resistWeight() > 0) {
-            out.put("resistance", ShiftResistance.run(m, clean, plan.target(), settings.resistWeight(), settings.repair().seed(), root, progress));
+    }
+
+    /** The flagged population HeadGuard unlearned (an implicit trigger): its layer, target, size and shares. */
+    public record Population(int hiddenLayer, int target, int unlearnedRows, double flaggedShare, List<Double> flaggedSharePerLayer) {}
+
+    /** An implicit-trigger repair: the population unlearned, the training run, and the words the suspects gave (too few to explain it). */
+    public record Unlearned(Population population, TrainConfig training, Settings settings, double lossLast, List<SuspectWords.Finding> recovered,
+                            double recoveredShareOfFlagged) implements RepairOutcome {
+        @Override
+        public Map<String, Object> details() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("mode", "unlearn-suspects");
+            out.put("hidden_layer", population.hiddenLayer());
+            out.put("target", population.target());
+            out.put("unlearned_rows", population.unlearnedRows());
+            out.put("flagged_share", population.flaggedShare());
+            out.put("flagged_share_per_layer", population.flaggedSharePerLayer());
+            out.put("training", training);
+            out.put("settings", settings);
+            out.put("losses_last", lossLast);
+            out.put("recovered_from_suspect", recovered);
+            out.put("recovered_words_share_of_flagged", recoveredShareOfFlagged);
+            return out;
         }
-        return out;
     }
 
     /**
@@ -337,7 +382,8 @@ public final class HeadGuardRepair implements Defense {
      * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
      * attention (docs/how-it-works.md).
      */
-    private Map<String, Object> unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress) {
+    private Unlearned unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress,
+                              List<SuspectWords.Finding> recovered, double explained) {
         // Every flagged row: keeping only as many as there are clean rows (those furthest out) removed
         // half as much of a SynBkd backdoor.
         List<Integer> rows = h.flagged();
@@ -354,17 +400,8 @@ public final class HeadGuardRepair implements Defense {
                         SuspectUnlearning.TARGET_SHARE, SuspectUnlearning.weights(margins)));
         try {
             Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", "unlearn-suspects");
-            out.put("hidden_layer", h.layer());
-            out.put("target", h.target());
-            out.put("unlearned_rows", rows.size());
-            out.put("flagged_share", h.share());
-            out.put("flagged_share_per_layer", java.util.Arrays.stream(h.shares()).skip(1).boxed().toList());
-            out.put("training", cfg);
-            out.put("settings", settings);
-            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
-            return out;
+            return new Unlearned(new Population(h.layer(), h.target(), rows.size(), h.share(), java.util.Arrays.stream(h.shares()).skip(1).boxed().toList()),
+                    cfg, settings, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), recovered, explained);
         } finally {
             t.optimizer().close();
         }

@@ -60,7 +60,7 @@ public final class Pure implements Defense {
     }
 
     @Override
-    public Map<String, Object> apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+    public RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
         int layers = m.model().config().numHiddenLayers();
         int perLayer = m.model().config().numAttentionHeads();
         progress.stage("PURE: [CLS] attention variance of " + layers * perLayer + " heads on " + clean.size() + " clean texts");
@@ -113,7 +113,7 @@ public final class Pure implements Defense {
         out.put("held_out_accuracy_pruned", keptAccuracy);
         out.put("norm_weight", settings.normWeight());
         out.put("training", settings.training());
-        return out;
+        return new RepairOutcome.Plain(out);
     }
 
     /** Per head: the variance over real keys of its [CLS]-row attention, averaged over texts. [L][N] */

@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /** The blind repair's second stage: every parameter trained to resist a universal hidden-state shift. */
-final class ShiftResistance {
+public final class ShiftResistance {
     private ShiftResistance() {}
 
     /**
@@ -23,7 +23,7 @@ final class ShiftResistance {
      * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set (the
      * baselines' schedule) while resisting those shifts ({@link HiddenPerturbation.Resistance}).
      */
-    static Map<String, Object> run(ModelStore.LoadedModel m, Dataset clean, int scanTarget, double weight, long seed, NDManager root, Defense.Progress progress) {
+    static Outcome run(ModelStore.LoadedModel m, Dataset clean, int scanTarget, double weight, long seed, NDManager root, Defense.Progress progress) {
         HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(seed).withWeight(weight);
         long t0 = System.nanoTime();
         HiddenPerturbation.Found searched = HiddenPerturbation.search(m, clean, hp, root);
@@ -43,24 +43,49 @@ final class ShiftResistance {
                     o.kept() ? "stage kept" : String.format(Locale.ROOT,
                             "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
                             100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("kept", o.kept());
-            out.put("clean_recall_before", o.before());
-            out.put("clean_recall_after", o.after());
-            out.put("layer", f.layer());
-            out.put("mean_norm", f.norm());
-            out.put("radii", f.radii());
-            out.put("sharp_radii", f.sharp());
-            out.put("reached", f.flipRates());
-            out.put("target", f.target());
-            out.put("target_from", f.target() == scanTarget ? "scan" : "search");
-            out.put("search_target", searched.target());
-            out.put("perturbation", hp);
-            out.put("training", cfg);
-            out.put("losses_last", s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
-            return out;
+            return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp, cfg,
+                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1));
         } finally {
             t.optimizer().close();
+        }
+    }
+
+    /**
+     * The stage's outcome: what the clean-set guard decided, the shift resisted (its layer, radii, target and
+     * where the target came from: the scan or the search), and the training it ran.
+     */
+    public record Outcome(CleanSetGuard.Outcome guard, HiddenPerturbation.Found found, String targetFrom, int searchTarget,
+                          HiddenPerturbation.Settings perturbation, TrainConfig training, double lossLast) {
+        public boolean kept() {
+            return guard.kept();
+        }
+
+        public int layer() {
+            return found.layer();
+        }
+
+        public int target() {
+            return found.target();
+        }
+
+        /** The "resistance" block of the repair's details. */
+        public Map<String, Object> details() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("kept", guard.kept());
+            out.put("clean_recall_before", guard.before());
+            out.put("clean_recall_after", guard.after());
+            out.put("layer", found.layer());
+            out.put("mean_norm", found.norm());
+            out.put("radii", found.radii());
+            out.put("sharp_radii", found.sharp());
+            out.put("reached", found.flipRates());
+            out.put("target", found.target());
+            out.put("target_from", targetFrom);
+            out.put("search_target", searchTarget);
+            out.put("perturbation", perturbation);
+            out.put("training", training);
+            out.put("losses_last", lossLast);
+            return out;
         }
     }
 

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.api.HeadGuard;
 import dev.headguard.api.InputFilter;
 import dev.headguard.detect.ModelScanner;
+import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.RepairOutcome;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.SentenceFile;
 import org.junit.jupiter.api.Test;
@@ -13,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -39,14 +40,21 @@ class HeadGuardApiTest {
                 InputFilter filter = hg.inputFilter(clean, 0.05);
                 boolean triggered = filter.flagged("a fine film");
                 assertEquals(triggered, filter.score("a fine film") > 0, "flagged means a score above 0");
-                Map<String, Object> repaired = hg.repair(clean, tmp.resolve("repaired"));
+                RepairOutcome repaired = hg.repair(clean, tmp.resolve("repaired"));
 
                 JsonNode cli = new ObjectMapper().readTree(CliTest.run("scan", "model", "--model", model.toString(), "--clean", clean.toString(), "--json").out());
                 assertEquals(cli.get("backdoor").asBoolean(), verdict.backdoor(), "the verdict of scan model");
                 assertEquals(cli.get("score").asDouble(), verdict.score(), 1e-9);
                 assertThrows(IllegalStateException.class, () -> filter.score("a fine film"), "calibrated on the model before its repair");
                 assertEquals(1, hg.inputFilter(clean, 0.05).scores(List.of("a fine film")).length, "a new filter scores the repaired model");
-                assertTrue(repaired.containsKey("heads") && Files.isRegularFile(tmp.resolve("repaired/model.safetensors")), repaired.toString());
+                assertTrue(repaired instanceof HeadGuardRepair.Aligned a && !a.alignment().heads().isEmpty()
+                        && Files.isRegularFile(tmp.resolve("repaired/model.safetensors")), repaired.toString());
+                // The typed outcome and the model's headguard.json say the same: details() is the one writer of that block.
+                JsonNode written = new ObjectMapper().readTree(tmp.resolve("repaired/headguard.json").toFile()).get("details");
+                ObjectMapper om = new ObjectMapper();
+                assertEquals(om.readTree(om.writeValueAsString(repaired.details())), written); // as written, not as Java values
+                assertEquals(List.of("mode", "model_scan", "scan_score", "scan_backdoor", "heads", "triggers", "recovered_from_suspect", "aligned_rows",
+                        "unlearned_rows", "settings", "losses_last", "resistance"), fieldNames(written), "the contract's fields, in order");
             }
             // The filter's scores are scan inputs' own: scan_filter_score with a model scan, else the attention margins.
             CliTest.Run r = CliTest.run("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--json");
@@ -78,5 +86,11 @@ class HeadGuardApiTest {
                 System.setProperty("headguard.home", home);
             }
         }
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> out = new java.util.ArrayList<>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
     }
 }

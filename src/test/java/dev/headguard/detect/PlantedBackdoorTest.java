@@ -723,7 +723,7 @@ class PlantedBackdoorTest {
             BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
             ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve(d.name()));
             try {
-                Map<String, Object> details = d.apply(victim, small, root, new Defense.Progress() {});
+                Map<String, Object> details = d.apply(victim, small, root, new Defense.Progress() {}).details();
                 double acc = (share(Probe.probabilities(victim, sentences(100, false, 71), root, 64, Probe.Progress.NONE), 0)
                         + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
                 assertTrue(acc > 0.85, d.name() + ": clean accuracy " + acc + " (" + details + ")");
