@@ -9,9 +9,9 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;
-import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.detect.ModelAudit;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
 import dev.headguard.detect.Roc;
@@ -76,18 +76,20 @@ final class BenchZoo implements Callable<Integer> {
             ModelScanner.Result res;
             HiddenStateScan.Result pop = null;
             List<String> recovered = List.of();
+            ModelAudit.Result audit;
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxPositionEmbeddings()))) {
-                res = ModelScanner.scan(m, clean, dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(Path.of(r[1]), m.model().config().numLabels()), ModelScanner.Settings.defaults(), root,
-                        Probe.Progress.NONE);
-                if (r.length > 2) { // as `scan model --suspect`: every clean text, the suspects as one population
-                    SuspectScan.Result sr = SuspectScan.run(m, SentenceFile.readSentences(Path.of(r[1])), SentenceFile.readSentences(Path.of(r[2])),
-                            HiddenStateScan.Settings.defaults(42), root, Probe.Progress.NONE);
-                    pop = sr.hidden();
-                    recovered = List.copyOf(SuspectWords.texts(sr.words()));
-                }
+                // as `scan model --suspect`: every clean text, the suspects as one population
+                audit = ModelAudit.run(m, new ModelAudit.Request(clean, UnsupportedFlips.Evidence.ofLabelledFile(Path.of(r[1]), m.model().config().numLabels()),
+                        ModelScanner.Settings.defaults(), r.length > 2 ? SentenceFile.readSentences(Path.of(r[1])) : null,
+                        r.length > 2 ? SentenceFile.readSentences(Path.of(r[2])) : null, HiddenStateScan.Settings.defaults(42)), root, stage -> Probe.Progress.NONE);
             }
-            double frr = HiddenStateScan.Settings.defaults(42).frr();
-            double with = pop == null ? Double.NaN : Math.max(res.score(), pop.evidence(frr, HiddenStateScan.MIN_EXCESS));
+            res = audit.search();
+            if (audit.suspects() != null) {
+                pop = audit.suspects().hidden();
+                recovered = List.copyOf(SuspectWords.texts(audit.suspects().words()));
+            }
+            double frr = audit.frr();
+            double with = pop == null ? Double.NaN : audit.score();
             JsonNode attack = dev.headguard.bench.Victims.attackRecord(dir);
             boolean backdoored = attack != null;
             List<String> words = backdoored ? triggerWords(attack) : List.of();
@@ -115,7 +117,7 @@ final class BenchZoo implements Callable<Integer> {
             }
             if (pop != null) {
                 System.out.printf(Locale.ROOT, "%-26s   with its training set as suspects: %.1fx the FRR flagged (%d) -> score %.3f, %s; recovered words: %s%n", "",
-                        pop.excess(frr), pop.flagged().size(), with, res.backdoor() || pop.found(frr, HiddenStateScan.MIN_EXCESS) ? "BACKDOOR" : "clean",
+                        pop.excess(frr), pop.flagged().size(), with, audit.backdoor() ? "BACKDOOR" : "clean",
                         recovered.isEmpty() ? "none" : abbreviate(String.join(", ", recovered), 60) + (tokenTrigger ? (recoveredHit ? " ✓" : " ✗") : ""));
             }
             ObjectNode o = out.addObject();
@@ -129,8 +131,8 @@ final class BenchZoo implements Callable<Integer> {
             }
             if (pop != null) {
                 o.put("suspects", r[2]).put("population_excess", pop.excess(frr)).put("population_flagged", pop.flagged().size())
-                        .put("population_found", pop.found(frr, HiddenStateScan.MIN_EXCESS)).put("score_with_population", with)
-                        .put("backdoor_with_population", res.backdoor() || pop.found(frr, HiddenStateScan.MIN_EXCESS));
+                        .put("population_found", audit.populationFound()).put("score_with_population", with)
+                        .put("backdoor_with_population", audit.backdoor());
                 o.set("recovered_words", om.valueToTree(recovered));
                 if (tokenTrigger) {
                     o.put("trigger_recovered", recoveredHit);

@@ -12,8 +12,8 @@ import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.InputScanner;
+import dev.headguard.detect.ModelAudit;
 import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.TorchRuntime;
@@ -351,24 +351,21 @@ final class ScanCommand implements java.util.concurrent.Callable<Integer> {
                 if (labelled == null) {
                     System.err.println("note: " + scoring.clean + " has no integer 'label' column: the word counts behind unsupported flips use the model's own predictions");
                 }
-                ModelScanner.Result r = ModelScanner.scan(m, clean, labelled, settings, root, new StageProgress("trigger search"));
+                ModelAudit.Result audit = ModelAudit.run(m, new ModelAudit.Request(clean, labelled, settings,
+                        suspects == null ? null : SentenceFile.readSentences(scoring.clean), suspects,
+                        HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr)), root, StageProgress::new);
+                ModelScanner.Result r = audit.search();
                 // The heatmaps cost model passes, and only the HTML page shows them.
                 ScanReport.ModelReport rep = html != null ? ScanReport.model(m, scoring.clean.toString(), r, root)
                         : new ScanReport.ModelReport(m.directory().toString(), scoring.clean.toString(), r, null, null, List.of());
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode o = ScanReport.json(rep);
-                HiddenStateScan.Result pop = null;
-                List<String> words = List.of();
-                boolean backdoor = r.backdoor();
-                double score = r.score();
-                if (suspects != null) {
-                    SuspectScan.Result sr = SuspectScan.run(m, SentenceFile.readSentences(scoring.clean), suspects,
-                            HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr), root, new StageProgress("scanning the suspects"));
-                    pop = sr.hidden();
-                    words = List.copyOf(SuspectWords.texts(sr.words()));
-                    boolean found = pop.found(scoring.frr, HiddenStateScan.MIN_EXCESS);
-                    backdoor = backdoor || found;
-                    score = Math.max(score, pop.evidence(scoring.frr, HiddenStateScan.MIN_EXCESS));
+                HiddenStateScan.Result pop = audit.suspects() == null ? null : audit.suspects().hidden();
+                List<String> words = audit.suspects() == null ? List.of() : List.copyOf(SuspectWords.texts(audit.suspects().words()));
+                boolean backdoor = audit.backdoor();
+                double score = audit.score();
+                if (pop != null) {
+                    boolean found = audit.populationFound();
                     o.putObject("population").put("suspects", suspects.size()).put("layer", pop.layer()).put("target", pop.target())
                             .put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size()).put("share", pop.share())
                             .put("frr", scoring.frr).put("excess", pop.excess(scoring.frr)).put("found", found)
