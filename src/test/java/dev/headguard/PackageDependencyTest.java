@@ -62,4 +62,18 @@ class PackageDependencyTest {
         assertTrue(checked > 20, "the sources were found (" + checked + " files)");
         assertEquals(List.of(), violations);
     }
+
+    /** The model reads like the equations and knows no file format: {@code model.io} sees {@code model}, never the reverse. */
+    @Test
+    void theModelDoesNotSeeItsReaders() throws IOException {
+        List<String> violations = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("src/main/java/dev/headguard/model"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                if (Files.readString(f).contains("dev.headguard.model.io")) {
+                    violations.add(f.getFileName().toString());
+                }
+            }
+        }
+        assertEquals(List.of(), violations);
+    }
 }

@@ -6,13 +6,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
-import ai.djl.ndarray.types.SparseFormat;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,21 +94,20 @@ public final class BertModel implements AutoCloseable {
         m.put("embeddings.LayerNorm.weight", new long[] {e});
         m.put("embeddings.LayerNorm.bias", new long[] {e});
         for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String p = "encoder.layer." + l + ".";
-            for (String qkv : List.of("query", "key", "value")) {
-                m.put(p + "attention.self." + qkv + ".weight", new long[] {e, e});
-                m.put(p + "attention.self." + qkv + ".bias", new long[] {e});
+            for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
+                m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {e, e});
+                m.put(BertKeys.of(l, qkv, BertKeys.BIAS), new long[] {e});
             }
-            m.put(p + "attention.output.dense.weight", new long[] {e, e});
-            m.put(p + "attention.output.dense.bias", new long[] {e});
-            m.put(p + "attention.output.LayerNorm.weight", new long[] {e});
-            m.put(p + "attention.output.LayerNorm.bias", new long[] {e});
-            m.put(p + "intermediate.dense.weight", new long[] {i, e});
-            m.put(p + "intermediate.dense.bias", new long[] {i});
-            m.put(p + "output.dense.weight", new long[] {e, i});
-            m.put(p + "output.dense.bias", new long[] {e});
-            m.put(p + "output.LayerNorm.weight", new long[] {e});
-            m.put(p + "output.LayerNorm.bias", new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT), new long[] {e, e});
+            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS), new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.ATTENTION_NORM, BertKeys.WEIGHT), new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.ATTENTION_NORM, BertKeys.BIAS), new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.WEIGHT), new long[] {i, e});
+            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.BIAS), new long[] {i});
+            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.WEIGHT), new long[] {e, i});
+            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.BIAS), new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT), new long[] {e});
+            m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.BIAS), new long[] {e});
         }
         if (withPooler) {
             m.put("pooler.dense.weight", new long[] {e, e});
@@ -343,23 +342,22 @@ public final class BertModel implements AutoCloseable {
         Layer(BertConfig c, int index, Map<String, NDArray> p) {
             this.c = c;
             this.index = index;
-            String n = "encoder.layer." + index + ".";
-            wq = p.get(n + "attention.self.query.weight");
-            bq = p.get(n + "attention.self.query.bias");
-            wk = p.get(n + "attention.self.key.weight");
-            bk = p.get(n + "attention.self.key.bias");
-            wv = p.get(n + "attention.self.value.weight");
-            bv = p.get(n + "attention.self.value.bias");
-            wo = p.get(n + "attention.output.dense.weight");
-            bo = p.get(n + "attention.output.dense.bias");
-            ln1Weight = p.get(n + "attention.output.LayerNorm.weight");
-            ln1Bias = p.get(n + "attention.output.LayerNorm.bias");
-            wi = p.get(n + "intermediate.dense.weight");
-            bi = p.get(n + "intermediate.dense.bias");
-            wOut = p.get(n + "output.dense.weight");
-            bOut = p.get(n + "output.dense.bias");
-            ln2Weight = p.get(n + "output.LayerNorm.weight");
-            ln2Bias = p.get(n + "output.LayerNorm.bias");
+            wq = p.get(BertKeys.of(index, BertKeys.QUERY, BertKeys.WEIGHT));
+            bq = p.get(BertKeys.of(index, BertKeys.QUERY, BertKeys.BIAS));
+            wk = p.get(BertKeys.of(index, BertKeys.KEY, BertKeys.WEIGHT));
+            bk = p.get(BertKeys.of(index, BertKeys.KEY, BertKeys.BIAS));
+            wv = p.get(BertKeys.of(index, BertKeys.VALUE, BertKeys.WEIGHT));
+            bv = p.get(BertKeys.of(index, BertKeys.VALUE, BertKeys.BIAS));
+            wo = p.get(BertKeys.of(index, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT));
+            bo = p.get(BertKeys.of(index, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS));
+            ln1Weight = p.get(BertKeys.of(index, BertKeys.ATTENTION_NORM, BertKeys.WEIGHT));
+            ln1Bias = p.get(BertKeys.of(index, BertKeys.ATTENTION_NORM, BertKeys.BIAS));
+            wi = p.get(BertKeys.of(index, BertKeys.INTERMEDIATE, BertKeys.WEIGHT));
+            bi = p.get(BertKeys.of(index, BertKeys.INTERMEDIATE, BertKeys.BIAS));
+            wOut = p.get(BertKeys.of(index, BertKeys.OUTPUT, BertKeys.WEIGHT));
+            bOut = p.get(BertKeys.of(index, BertKeys.OUTPUT, BertKeys.BIAS));
+            ln2Weight = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT));
+            ln2Bias = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.BIAS));
         }
 
         /**

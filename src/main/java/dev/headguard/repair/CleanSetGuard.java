@@ -1,7 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.train.Trainer;

@@ -2,6 +2,7 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.BertKeys;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
@@ -70,12 +71,11 @@ public final class HeadRepair {
     public static Set<String> parameters(Set<HeadId> heads, boolean classifier) {
         Set<String> out = new LinkedHashSet<>();
         for (HeadId h : heads) {
-            String p = "encoder.layer." + h.layer() + ".attention.";
-            for (String qkv : List.of("query", "key", "value")) {
-                out.add(p + "self." + qkv + ".weight");
-                out.add(p + "self." + qkv + ".bias");
+            for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
+                out.add(BertKeys.of(h.layer(), qkv, BertKeys.WEIGHT));
+                out.add(BertKeys.of(h.layer(), qkv, BertKeys.BIAS));
             }
-            out.add(p + "output.dense.weight");
+            out.add(BertKeys.of(h.layer(), BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT));
         }
         if (classifier) {
             out.add("classifier.weight");

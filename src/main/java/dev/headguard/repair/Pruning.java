@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.headguard.model.BertKeys;
 import dev.headguard.model.BertModel;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.Native;
@@ -44,15 +45,15 @@ public final class Pruning implements AutoCloseable {
     }
 
     static String outputProjection(int layer) {
-        return "encoder.layer." + layer + ".attention.output.dense.weight";
+        return BertKeys.of(layer, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT);
     }
 
     static String intermediateWeight(int layer) {
-        return "encoder.layer." + layer + ".intermediate.dense.weight";
+        return BertKeys.of(layer, BertKeys.INTERMEDIATE, BertKeys.WEIGHT);
     }
 
     static String intermediateBias(int layer) {
-        return "encoder.layer." + layer + ".intermediate.dense.bias";
+        return BertKeys.of(layer, BertKeys.INTERMEDIATE, BertKeys.BIAS);
     }
 
     /** Sets the pruned heads to exactly {@code heads} (every other head restored). */

@@ -3,7 +3,7 @@ package dev.headguard.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertModel;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.model.io.SafeTensors;
 

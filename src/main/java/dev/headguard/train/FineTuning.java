@@ -3,7 +3,7 @@ package dev.headguard.train;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.TextTokenizer;

@@ -2,7 +2,7 @@ package dev.headguard.testing;
 
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
-import dev.headguard.model.io.HostTensor;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 
 import java.io.IOException;

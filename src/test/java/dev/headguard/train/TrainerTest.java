@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
-import dev.headguard.model.io.HostTensor;
 import dev.headguard.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 

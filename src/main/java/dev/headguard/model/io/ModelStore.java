@@ -8,6 +8,8 @@ import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.DType;
+import dev.headguard.model.HostTensor;
 import dev.headguard.text.TextTokenizer;
 
 import java.io.IOException;

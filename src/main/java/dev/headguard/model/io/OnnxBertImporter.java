@@ -3,6 +3,8 @@ package dev.headguard.model.io;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.DType;
+import dev.headguard.model.HostTensor;
 import dev.headguard.text.TextTokenizer;
 
 import java.nio.file.Path;
@@ -96,7 +98,7 @@ public final class OnnxBertImporter {
         HostTensor word = need(w, "embeddings.word_embeddings.weight", source);
         HostTensor pos = need(w, "embeddings.position_embeddings.weight", source);
         HostTensor type = need(w, "embeddings.token_type_embeddings.weight", source);
-        HostTensor inter = need(w, "encoder.layer.0.intermediate.dense.bias", source);
+        HostTensor inter = need(w, dev.headguard.model.BertKeys.of(0, dev.headguard.model.BertKeys.INTERMEDIATE, dev.headguard.model.BertKeys.BIAS), source);
         Set<Integer> layers = new TreeSet<>();
         for (String n : w.keySet()) {
             Matcher m = LAYER.matcher(n);

@@ -1,6 +1,8 @@
 package dev.headguard.model.io;
 
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.DType;
+import dev.headguard.model.HostTensor;
 
 import java.io.IOException;
 import java.io.InputStream;

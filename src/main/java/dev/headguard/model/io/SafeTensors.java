@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.DType;
+import dev.headguard.model.HostTensor;
 
 import java.io.IOException;
 import java.io.OutputStream;

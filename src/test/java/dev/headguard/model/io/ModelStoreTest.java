@@ -7,6 +7,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertOutput;
 import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.TokenBatch;

@@ -1,6 +1,7 @@
 package dev.headguard.model.io;
 
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.HostTensor;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;

@@ -1,6 +1,7 @@
 package dev.headguard.model.io;
 
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.HostTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package dev.headguard.model.io;
+package dev.headguard.model;
 
 import java.util.Locale;
 

@@ -1,0 +1,28 @@
+package dev.headguard.model;
+
+/**
+ * BERT's checkpoint names, spelled once: the model, its shape table (which loading, saving and importing
+ * read), the head-wise repair and pruning all name a layer's tensors through here.
+ * {@code BertKeys.of(2, BertKeys.QUERY, BertKeys.WEIGHT)} is {@code encoder.layer.2.attention.self.query.weight}.
+ */
+public final class BertKeys {
+    private BertKeys() {}
+
+    public static final String QUERY = "attention.self.query";
+    public static final String KEY = "attention.self.key";
+    public static final String VALUE = "attention.self.value";
+    /** The attention output projection: its columns h·H..(h+1)·H read head h. */
+    public static final String ATTENTION_OUTPUT = "attention.output.dense";
+    public static final String ATTENTION_NORM = "attention.output.LayerNorm";
+    public static final String INTERMEDIATE = "intermediate.dense";
+    public static final String OUTPUT = "output.dense";
+    public static final String OUTPUT_NORM = "output.LayerNorm";
+
+    public static final String WEIGHT = "weight";
+    public static final String BIAS = "bias";
+
+    /** A tensor of encoder layer {@code layer}. */
+    public static String of(int layer, String module, String tensor) {
+        return "encoder.layer." + layer + "." + module + "." + tensor;
+    }
+}
