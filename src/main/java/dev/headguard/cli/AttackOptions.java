@@ -41,7 +41,7 @@ final class AttackOptions {
     Path dataDir;
 
     BenchmarkData data() {
-        Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
+        Path dir = dataDir != null ? dataDir : DataOptions.benchmarkData();
         return new BenchmarkData(dir, dataset);
     }
 

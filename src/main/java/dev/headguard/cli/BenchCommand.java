@@ -84,7 +84,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static Path defaultData() {
-        return Path.of(System.getProperty("headguard.data", "../shared/data"), "sst-2", "clean", "test.tsv");
+        return DataOptions.benchmarkData().resolve("sst-2").resolve("clean").resolve("test.tsv");
     }
 
     @Command(name = "encoder", description = "Forward throughput with every attention map returned, against ONNX Runtime on the same batches.")
@@ -261,7 +261,7 @@ final class BenchCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             BenchmarkData data = new BenchmarkData(
-                    dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data")), dataset);
+                    dataDir != null ? dataDir : DataOptions.benchmarkData(), dataset);
             Dataset train = training.limit(data.read(data.clean("train")));
             Dataset devSet = data.read(data.clean("dev"));
             Path target = out != null ? out : Files.createTempDirectory("headguard-bench-train").resolve("model");

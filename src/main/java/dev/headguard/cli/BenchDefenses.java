@@ -63,7 +63,7 @@ final class BenchDefenses {
         int limit = trainLimit >= 0 ? trainLimit : quick ? 2000 : 0;
         int eps = epochs > 0 ? epochs : 3;
         int tests = testLimit >= 0 ? testLimit : quick ? 300 : 0;
-        Path dir = dataDir != null ? dataDir : Path.of(System.getProperty("headguard.data", "../shared/data"));
+        Path dir = dataDir != null ? dataDir : DataOptions.benchmarkData();
         TrainConfig d = TrainConfig.defaults();
         TrainConfig train = new TrainConfig(eps, quick ? 16 : d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
         Path victimDir = victims != null ? victims : out.resolve("victims");

@@ -27,6 +27,11 @@ final class DataOptions {
     @Option(names = "--skip-bad-rows", description = "Skip rows with a missing column, blank text or unknown label (counted and reported) instead of failing.")
     boolean skipBadRows;
 
+    /** The benchmark data folder: {@code -Dheadguard.data} (the launcher sets it), else ../shared/data. */
+    static Path benchmarkData() {
+        return Path.of(System.getProperty("headguard.data", "../shared/data"));
+    }
+
     DatasetReader.Options options() {
         return new DatasetReader.Options(format, textColumn, labelColumn, !noHeader, labels,
                 skipBadRows ? DatasetReader.OnBadRow.SKIP : DatasetReader.OnBadRow.FAIL);

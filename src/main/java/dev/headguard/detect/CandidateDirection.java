@@ -17,11 +17,8 @@ import java.util.List;
  * <p>Why this reaches triggers the word never was: a syntactic template cannot be inserted, but the
  * scan finds its lexical anchor (SynBkd's "when" opening a sentence), and the anchor drives the
  * inputs through the same backdoor path the template does, so the hidden-state direction the
- * anchor-carrying clean texts move along is the one real triggered inputs move along. Measured on
- * the SST-2 MiniLM SynBkd victim (closing note of the detection issue): each test input scored on
- * its own along the direction learned from 872 dev texts with "when" in front reached AUROC 0.948
- * (triggered against clean non-target inputs), where the attention scan reached 0.638 and RAP
- * 0.939; the direction learned from the whole poisoned training set reached 0.963.
+ * anchor-carrying clean texts move along is the one real triggered inputs move along (figures in docs/how-it-works.md,
+ * "Design records").
  */
 public final class CandidateDirection {
     private CandidateDirection() {}

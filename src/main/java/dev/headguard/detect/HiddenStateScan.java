@@ -25,11 +25,8 @@ import java.util.Random;
  * <p>Why a direction and not a distance: a poisoned population of a few hundred rows shifts the
  * suspects' mean along the backdoor's direction, and Fisher's discriminant w = S⁻¹(μ_suspects −
  * μ_clean) (S the clean covariance, shrunk) points there; each suspect's z(x)·w then ranks it.
- * Measured on the MiniLM victims' training sets at layer 4 (closing note of the repair issue):
- * audit AUROC 0.95 (SynBkd) and 0.90 (StyleBkd) against 0.73 and 0.85 for the Mahalanobis distance
- * from the clean profile that this scan used before; at a 5% false-rejection rate, recall 0.81 and
- * 0.69 against 0.23 and 0.52, at a precision of 0.86 and 0.81. On clean suspects the direction is
- * sampling noise and the flagged share stays near the rate (2–8% in 12 draws of the clean budget).
+ * It ranks implicit-trigger rows far better than a distance from the clean profile (figures in
+ * docs/how-it-works.md, "Design records").
  *
  * <p>The clean set is split in halves: one fits the per-class profiles, the other sets each class's
  * threshold at the chosen false-rejection rate; the suspects are split in halves too, each scored
@@ -43,10 +40,8 @@ import java.util.Random;
  * embedding-poisoning victim, a population that is not there.
  *
  * <p>Learned once from a suspect set, the same direction scores new inputs one at a time
- * ({@link #learn}, {@link Direction}): the inference-time filter for implicit triggers. Measured on
- * the MiniLM victims' test sets (direction from each training set; closing note of the detection
- * issue), AUROC against every clean test input: SynBkd 0.945 and StyleBkd 0.854, where the attention
- * scan reached 0.683 and 0.767, RAP 0.701 and 0.710.
+ * ({@link #learn}, {@link Direction}): the inference-time filter for implicit triggers (figures in
+ * docs/how-it-works.md).
  */
 public final class HiddenStateScan {
 

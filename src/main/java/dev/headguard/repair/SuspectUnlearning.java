@@ -25,16 +25,11 @@ import dev.headguard.train.Trainer;
  * the target is what costs clean accuracy.
  *
  * <p>Why not uniform: it leaves the triggered inputs on the decision boundary, where the argmax
- * falls either way. On the MiniLM SynBkd victim, unlearning the same flagged rows toward uniform gave
- * ASR 16.5% with one seed and 67.2% with another; with τ = 0.5, 1.0% and 0.7% (closing note of the
- * repair issue). Why not lower: every unit of pull also moves clean inputs that look like the flagged
- * ones. With the row weights and the decaying schedule, τ = 0.5 → 0.75 gave, CACC / ASR %, StyleBkd
- * 85.1 / 5.8 → 86.7 / 9.1 and SynBkd 86.4 / 1.8 → 86.1 / 3.6 (86.4 / 1.3 with a second seed),
- * against clean-model floors of 31.9 and 30.5. Why not "the other class" (τ = 0): a flagged
- * input's true label is unknown (a SynBkd paraphrase of a positive sentence is positive) and some
- * flagged inputs are clean ones of the target class; a probe that relabelled them cost 4–5 points
- * of clean accuracy. With q the flagged
- * rows lean away from the target without being forced into the other class, and the clean loss
+ * falls either way. Why not lower: every unit of pull also moves clean inputs that look like the
+ * flagged ones (the τ measurements are in docs/how-it-works.md, "Design records"). Why not "the
+ * other class" (τ = 0): a flagged input's true label is unknown (a SynBkd paraphrase of a positive
+ * sentence is positive) and some flagged inputs are clean ones of the target class; a probe that
+ * relabelled them cost 4–5 points of clean accuracy. With q the flagged rows lean away from the target without being forced into the other class, and the clean loss
  * decides the rest. One mixed list, not a clean batch paired with a flagged one: in the probes the
  * paired form removed far less of a StyleBkd backdoor.
  */
