@@ -1,0 +1,147 @@
+package dev.headguard.bench;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.headguard.HeadGuardException;
+import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.Probe;
+import dev.headguard.detect.Roc;
+import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Sample;
+import dev.headguard.text.SentenceFile;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Model-verdict benchmark over a zoo of clean and backdoored models. The scan sees only the model
+ * and a clean set; the ground truth (was it attacked, with which trigger words) is read from each
+ * directory's headguard.json afterwards, by this benchmark alone, to score the verdicts.
+ */
+public final class ZooBenchmark {
+    private ZooBenchmark() {}
+
+    /** Inputs are cut at 128 tokens (SST-2 sentences and OffensEval tweets rarely reach it), or at a smaller model's limit. */
+    static final int MAX_LENGTH = 128;
+
+    /** One line of the list: a model directory, its clean file, optionally its training set (suspects). */
+    public record Entry(Path model, Path clean, Path suspects) {}
+
+    /** What the manifest says: the attack's name ("clean" without one), its trigger, whether it is a token trigger and was found. */
+    public record Truth(String name, String trigger, boolean backdoored, boolean tokenTrigger, boolean triggerInTop5) {}
+
+    /** The population verdict with the training set as suspects: its excess, flags, score, and the recovered words. */
+    public record Population(Path suspects, double excess, int flagged, boolean found, double score, boolean backdoor, List<String> recovered,
+                             boolean triggerRecovered) {}
+
+    /** One model: the scan's result and its top five, the truth, and the population verdict (null without suspects). */
+    public record ModelRow(Path model, ModelScanner.Result scan, List<String> top5, Truth truth, Population population) {}
+
+    /** The verdict scores' AUROC over so many clean and backdoored models. */
+    public record Verdicts(double auroc, int clean, int backdoored) {}
+
+    /**
+     * The rows; the verdicts of the search alone and (null unless both kinds of model had a training set)
+     * with the population; how many token-trigger victims had their trigger in the top five, or recovered.
+     */
+    public record Result(List<ModelRow> rows, Verdicts search, Verdicts withPopulation, int tokenVictims, int triggerInTop5, int triggerInTop5OrRecovered) {}
+
+    /** Reads the list: tab-separated model directory, clean file and optionally a training set. */
+    public static List<Entry> readList(Path list) {
+        List<Entry> out = new ArrayList<>();
+        for (String line : SentenceFile.readLines(list)) {
+            String[] f = line.split("\t");
+            if (f.length < 2) {
+                throw new HeadGuardException(list + ": each line needs a model directory and a clean file, tab-separated");
+            }
+            out.add(new Entry(Path.of(f[0]), Path.of(f[1]), f.length > 2 ? Path.of(f[2]) : null));
+        }
+        return out;
+    }
+
+    public static Result run(List<Entry> entries, int cleanLimit, Consumer<ModelRow> listener) {
+        List<ModelRow> rows = new ArrayList<>();
+        List<Double> cleanScores = new ArrayList<>();
+        List<Double> backdoorScores = new ArrayList<>();
+        List<Double> cleanWith = new ArrayList<>();
+        List<Double> backdoorWith = new ArrayList<>();
+        int tokenVictims = 0;
+        int found = 0;
+        int foundWith = 0; // in the top 5 or among the words recovered from the suspects
+        for (Entry e : entries) {
+            ModelRow row = scan(e, cleanLimit);
+            rows.add(row);
+            listener.accept(row);
+            Truth t = row.truth();
+            if (t.tokenTrigger()) {
+                tokenVictims++;
+                found += t.triggerInTop5() ? 1 : 0;
+                foundWith += t.triggerInTop5() || row.population() != null && row.population().triggerRecovered() ? 1 : 0;
+            }
+            (t.backdoored() ? backdoorScores : cleanScores).add(row.scan().score());
+            if (row.population() != null) {
+                (t.backdoored() ? backdoorWith : cleanWith).add(row.population().score());
+            }
+        }
+        double auroc = cleanScores.isEmpty() || backdoorScores.isEmpty() ? Double.NaN : Roc.auroc(doubles(cleanScores), doubles(backdoorScores));
+        Verdicts with = cleanWith.isEmpty() || backdoorWith.isEmpty() ? null
+                : new Verdicts(Roc.auroc(doubles(cleanWith), doubles(backdoorWith)), cleanWith.size(), backdoorWith.size());
+        return new Result(List.copyOf(rows), new Verdicts(auroc, cleanScores.size(), backdoorScores.size()), with, tokenVictims, found, foundWith);
+    }
+
+    private static ModelRow scan(Entry e, int cleanLimit) {
+        List<String> clean = Sample.of(SentenceFile.readSentences(e.clean()), cleanLimit, 42);
+        ModelAudit.Result audit;
+        Path dir = e.model();
+        try (NDManager root = TorchRuntime.newManager();
+             ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxPositionEmbeddings()))) {
+            // as `scan model --suspect`: every clean text, the suspects as one population
+            audit = ModelAudit.run(m, new ModelAudit.Request(clean, UnsupportedFlips.Evidence.ofLabelledFile(e.clean(), m.model().config().numLabels()),
+                    ModelScanner.Settings.defaults(), e.suspects() != null ? SentenceFile.readSentences(e.clean()) : null,
+                    e.suspects() != null ? SentenceFile.readSentences(e.suspects()) : null, HiddenStateScan.Settings.defaults(42)), root, stage -> Probe.Progress.NONE);
+        }
+        ModelScanner.Result res = audit.search();
+        JsonNode attack;
+        try {
+            attack = Victims.attackRecord(dir);
+        } catch (java.io.IOException ex) {
+            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot be read (" + HeadGuardException.brief(ex.getMessage()) + ")");
+        }
+        boolean backdoored = attack != null;
+        List<String> words = backdoored ? triggerWords(attack) : List.of();
+        List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();
+        boolean tokenTrigger = backdoored && List.of("badnets", "ep").contains(attack.path("attack").asText());
+        boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
+        Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
+                tokenTrigger, hit);
+        Population population = null;
+        if (audit.suspects() != null) {
+            HiddenStateScan.Result pop = audit.suspects().hidden();
+            List<String> recovered = List.copyOf(SuspectWords.texts(audit.suspects().words()));
+            boolean recoveredHit = tokenTrigger && recovered.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
+            population = new Population(e.suspects(), pop.excess(audit.frr()), pop.flagged().size(), audit.populationFound(), audit.score(), audit.backdoor(),
+                    recovered, recoveredHit);
+        }
+        return new ModelRow(dir, res, top, truth, population);
+    }
+
+    /** "1 of cf, mn, bb" → [cf, mn, bb]; "cf" → [cf]. */
+    static List<String> triggerWords(JsonNode attack) {
+        String t = attack.path("trigger").asText();
+        int of = t.indexOf(" of ");
+        String words = of >= 0 ? t.substring(of + 4) : t;
+        return Arrays.stream(words.split("[,\\s]+")).filter(w -> !w.isBlank()).toList();
+    }
+
+    private static double[] doubles(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+}
