@@ -1,31 +1,25 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertOutput;
-import dev.headguard.model.ForwardOptions;
+import dev.headguard.bench.EngineBenchmark;
+import dev.headguard.bench.Rss;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.BuiltinModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.BenchmarkData;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.SentenceFile;
+import dev.headguard.text.TokenBatch;
 import dev.headguard.train.FineTuning;
 import dev.headguard.train.Trainer;
-import dev.headguard.text.TokenBatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -70,14 +64,6 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    static List<TokenBatch> batches(ModelStore.LoadedModel m, List<String> sentences, int batchSize) {
-        List<TokenBatch> out = new ArrayList<>();
-        for (int i = 0; i < sentences.size(); i += batchSize) {
-            out.add(m.tokenizer().encode(sentences.subList(i, Math.min(sentences.size(), i + batchSize))));
-        }
-        return out;
-    }
-
     static List<String> sentences(Path data, int limit) {
         List<String> s = SentenceFile.readSentences(data);
         return limit > 0 && limit < s.size() ? s.subList(0, limit) : s;
@@ -109,29 +95,21 @@ final class BenchCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
+            OptionChecks.atLeast("--batch-size", batchSize, 1);
+            OptionChecks.atLeast("--limit", limit, 0);
             List<String> sentences = sentences(data == null ? defaultData() : data, limit);
             byte[] onnxBytes = onnxBytes();
-            int threads = Integer.parseInt(System.getProperty("headguard.threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+            int threads = EngineBenchmark.threads();
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-                List<TokenBatch> batches = batches(m, sentences, batchSize);
+                List<TokenBatch> batches = EngineBenchmark.batches(m, sentences, batchSize);
                 long tokens = batches.stream().mapToLong(b -> (long) b.batch() * b.length()).sum();
                 System.out.printf(Locale.ROOT, "%d sentences in %d batches of %d (file order, padded to the longest in each batch: %d token slots); %d threads; %s%n",
-                        sentences.size(), batches.size(), batchSize, tokens, threads, cpuName());
-                ForwardOptions withMaps = ForwardOptions.INFERENCE.withAttentions();
-                double djl = best(() -> runDjl(m, root, batches, withMaps), sentences.size());
-                double djlPlain = best(() -> runDjl(m, root, batches, ForwardOptions.INFERENCE), sentences.size());
-                OrtEnvironment env = OrtEnvironment.getEnvironment();
-                try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-                    so.setIntraOpNumThreads(threads);
-                    so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-                    try (OrtSession ort = env.createSession(onnxBytes, so)) {
-                        double onnxRate = best(() -> runOrt(env, ort, batches), sentences.size());
-                        System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), all attention maps returned: %.1f sentences/s%n", djl);
-                        System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), no attention maps:           %.1f sentences/s%n", djlPlain);
-                        System.out.printf(Locale.ROOT, "ONNX Runtime %s, original export:                %.1f sentences/s%n", env.getVersion(), onnxRate);
-                        System.out.printf(Locale.ROOT, "ratio (with maps / ONNX Runtime): %.2fx%n", djl / onnxRate);
-                    }
-                }
+                        sentences.size(), batches.size(), batchSize, tokens, threads, EngineBenchmark.cpuName());
+                EngineBenchmark.Encoder r = EngineBenchmark.encoder(m, root, batches, onnxBytes, threads, repeats);
+                System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), all attention maps returned: %.1f sentences/s%n", r.withMaps());
+                System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), no attention maps:           %.1f sentences/s%n", r.plain());
+                System.out.printf(Locale.ROOT, "ONNX Runtime %s, original export:                %.1f sentences/s%n", r.onnxRuntimeVersion(), r.onnxRuntime());
+                System.out.printf(Locale.ROOT, "ratio (with maps / ONNX Runtime): %.2fx%n", r.withMaps() / r.onnxRuntime());
             }
             return 0;
         }
@@ -150,43 +128,6 @@ final class BenchCommand implements Callable<Integer> {
             return b.onnxBytes();
         }
 
-        interface Pass {
-            void run() throws Exception;
-        }
-
-        /** One untimed warm-up pass, then the best of {@code repeats} timed passes, as sentences per second. */
-        private double best(Pass pass, int sentences) throws Exception {
-            pass.run();
-            double bestSeconds = Double.MAX_VALUE;
-            for (int r = 0; r < Math.max(1, repeats); r++) {
-                long t0 = System.nanoTime();
-                pass.run();
-                bestSeconds = Math.min(bestSeconds, (System.nanoTime() - t0) / 1e9);
-            }
-            return sentences / bestSeconds;
-        }
-
-        private static void runDjl(ModelStore.LoadedModel m, NDManager root, List<TokenBatch> batches, ForwardOptions options) {
-            for (TokenBatch b : batches) {
-                try (NDManager mm = root.newSubManager()) {
-                    TokenBatch.Arrays in = b.toArrays(mm);
-                    BertOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
-                    out.lastHiddenState().getFloat(0, 0, 0); // the result exists (eager engine; read one value anyway)
-                }
-            }
-        }
-
-        private static void runOrt(OrtEnvironment env, OrtSession ort, List<TokenBatch> batches) throws OrtException {
-            for (TokenBatch b : batches) {
-                long[] shape = {b.batch(), b.length()};
-                try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(b.ids()), shape);
-                     OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(b.mask()), shape);
-                     OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(b.types()), shape);
-                     OrtSession.Result r = ort.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-                    r.get(0);
-                }
-            }
-        }
     }
 
     @Command(name = "memory", description = {"Runs many forward batches (attention maps returned) and reports the process RSS: it must stay flat.",
@@ -206,36 +147,17 @@ final class BenchCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
+            OptionChecks.atLeast("--batches", count, 1);
+            OptionChecks.atLeast("--batch-size", batchSize, 1);
             List<String> sentences = sentences(data == null ? defaultData() : data, 0);
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-                List<TokenBatch> batches = batches(m, sentences, batchSize);
-                ForwardOptions options = ForwardOptions.INFERENCE.withAttentions();
-                // Warm-up: the first 10% of batches (several passes over the data), so that the allocator has
-                // met the largest batch shapes before the baseline is taken.
-                int warmup = Math.max(1, count / 10);
-                long baseline = 0;
-                long peak = 0;
                 long t0 = System.nanoTime();
-                for (int i = 0; i < count; i++) {
-                    TokenBatch b = batches.get(i % batches.size());
-                    try (NDManager mm = root.newSubManager()) {
-                        TokenBatch.Arrays in = b.toArrays(mm);
-                        m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
-                    }
-                    long rss = Rss.current();
-                    if (i + 1 == warmup) {
-                        baseline = rss;
-                    }
-                    peak = Math.max(peak, rss);
-                    if ((i + 1) % Math.max(1, count / 10) == 0) {
-                        // The JVM heap is part of the RSS; report it so native growth can be told apart.
-                        System.out.printf(Locale.ROOT, "batch %5d/%d  RSS %7.1f MiB  (JVM heap committed %6.1f MiB)  %.0f s%n", i + 1, count,
-                                rss / 1048576.0, Runtime.getRuntime().totalMemory() / 1048576.0, (System.nanoTime() - t0) / 1e9);
-                    }
-                }
-                long end = Rss.current();
+                // The JVM heap is part of the RSS; each line reports it so native growth can be told apart.
+                EngineBenchmark.Memory r = EngineBenchmark.memory(m, root, EngineBenchmark.batches(m, sentences, batchSize), count,
+                        at -> System.out.printf(Locale.ROOT, "batch %5d/%d  RSS %7.1f MiB  (JVM heap committed %6.1f MiB)  %.0f s%n", at[0], count,
+                                at[1] / 1048576.0, Runtime.getRuntime().totalMemory() / 1048576.0, (System.nanoTime() - t0) / 1e9));
                 System.out.printf(Locale.ROOT, "RSS after %d warm-up batches: %.1f MiB; after %d: %.1f MiB; peak %.1f MiB; growth %+.1f%%%n",
-                        warmup, baseline / 1048576.0, count, end / 1048576.0, peak / 1048576.0, 100.0 * (end - baseline) / baseline);
+                        r.warmup(), r.baseline() / 1048576.0, count, r.end() / 1048576.0, r.peak() / 1048576.0, 100.0 * (r.end() - r.baseline()) / r.baseline());
             }
             return 0;
         }
@@ -266,9 +188,9 @@ final class BenchCommand implements Callable<Integer> {
             Dataset devSet = data.read(data.clean("dev"));
             Path target = out != null ? out : Files.createTempDirectory("headguard-bench-train").resolve("model");
             try (NDManager root = TorchRuntime.newManager()) {
-                double peak = matmulPeak(root);
-                System.out.printf(Locale.ROOT, "matrix-multiply peak through DJL (2048x2048 float32, best of 5): %.1f GFLOP/s; %s, %d threads%n", peak, cpuName(),
-                        Integer.parseInt(System.getProperty("headguard.threads", String.valueOf(Runtime.getRuntime().availableProcessors()))));
+                double peak = EngineBenchmark.matmulPeak(root);
+                System.out.printf(Locale.ROOT, "matrix-multiply peak through DJL (2048x2048 float32, best of 5): %.1f GFLOP/s; %s, %d threads%n", peak,
+                        EngineBenchmark.cpuName(), EngineBenchmark.threads());
                 long[] peakRss = {Rss.current()};
                 ProgressBar bar = new ProgressBar();
                 FineTuning.Result r = FineTuning.run(new FineTuning.Request(
@@ -305,32 +227,5 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
 
-        /** GFLOP/s of a 2048x2048 float32 matrix product through DJL, best of 5 after a warm-up. */
-        static double matmulPeak(NDManager root) {
-            int n = 2048;
-            try (NDManager m = root.newSubManager()) {
-                ai.djl.ndarray.NDArray a = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(n, n));
-                ai.djl.ndarray.NDArray b = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(n, n));
-                a.matMul(b).close();
-                double best = Double.MAX_VALUE;
-                for (int i = 0; i < 5; i++) {
-                    long t0 = System.nanoTime();
-                    ai.djl.ndarray.NDArray c = a.matMul(b);
-                    c.getFloat(0, 0);
-                    best = Math.min(best, (System.nanoTime() - t0) / 1e9);
-                    c.close();
-                }
-                return 2.0 * n * n * n / best / 1e9;
-            }
-        }
-    }
-
-    static String cpuName() {
-        try {
-            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("unknown CPU");
-        } catch (IOException e) {
-            return "unknown CPU";
-        }
     }
 }

@@ -83,7 +83,7 @@ final class BenchDefenses {
                 String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch " + train.batchSize() + ", %s; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
                         limit == 0 ? "all" : String.valueOf(limit), eps, seeds(r.victimSeeds()), r.cleanRows(), 100 * cleanBudget, seed + 1, r.testRows()),
                 String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s%s%s%s --clean-budget %s --seed %d%s",
-                        started, r.seconds(), BenchCommand.cpuName(), modelName, dataset, String.join(",", attacks), String.join(",", defenses),
+                        started, r.seconds(), dev.headguard.bench.EngineBenchmark.cpuName(), modelName, dataset, String.join(",", attacks), String.join(",", defenses),
                         quick ? " --quick" : "", trainLimit >= 0 ? " --train-limit " + trainLimit : "", epochs > 0 ? " --epochs " + epochs : "",
                         testLimit >= 0 ? " --test-limit " + testLimit : "", cleanBudget, seed, victimSeedFlag(r.victimSeeds(), seed)),
                 "- code: " + BuildInfo.describe() + "; " + builders(r.victimCommits()));
@@ -118,7 +118,7 @@ final class BenchDefenses {
         json.put("model", modelName);
         json.put("dataset", dataset);
         json.put("started", started);
-        json.put("machine", BenchCommand.cpuName());
+        json.put("machine", dev.headguard.bench.EngineBenchmark.cpuName());
         json.put("headguard_version", BuildInfo.version());
         json.put("headguard_commit", BuildInfo.commit());
         json.set("settings", om.valueToTree(s));

@@ -1,7 +1,7 @@
 package dev.headguard.model;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.cli.Rss;
+import dev.headguard.bench.Rss;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.TokenBatch;
 import org.junit.jupiter.api.Test;

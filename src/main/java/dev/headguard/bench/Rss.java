@@ -1,4 +1,4 @@
-package dev.headguard.cli;
+package dev.headguard.bench;
 
 import java.io.IOException;
 import java.nio.file.Files;
