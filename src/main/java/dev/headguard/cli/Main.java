@@ -77,6 +77,29 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** A command's exit code and what it printed. */
+    public record Captured(int code, String out, String err) {}
+
+    /**
+     * Runs a command line in this process with stdout and stderr captured (tests and the bad-input
+     * harness); one at a time, as it swaps the process's streams.
+     */
+    public static synchronized Captured capture(String... args) {
+        java.io.PrintStream oldOut = System.out;
+        java.io.PrintStream oldErr = System.err;
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            int code = execute(args);
+            return new Captured(code, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
     private static String commandPath(CommandLine cl) {
         StringBuilder sb = new StringBuilder();
         for (CommandLine c = cl; c.getParent() != null; c = c.getParent()) {

@@ -5,10 +5,8 @@ import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
 import dev.headguard.model.io.ModelStore;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -288,21 +286,12 @@ public final class InputFuzz {
 
     private record Run(int code, String out, String err) {}
 
-    private static synchronized Run execute(List<String> args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private static Run execute(List<String> args) {
         try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args.toArray(String[]::new));
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+            Main.Captured c = Main.capture(args.toArray(String[]::new));
+            return new Run(c.code(), c.out(), c.err());
         } catch (RuntimeException e) {
             return new Run(1, "", "escaped: " + e);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
         }
     }
 
