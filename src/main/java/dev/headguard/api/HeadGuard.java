@@ -110,7 +110,7 @@ public final class HeadGuard implements AutoCloseable {
      * hidden shift), on a labelled clean file; the repaired model is written to {@code out} (and is
      * this instance's model from then on). When {@link #scanModel} ran on the same file, its scan is
      * the repair's (the repair would make the same one). Returns what was repaired: a
-     * {@link HeadGuardRepair.Aligned} (heads, candidates, the resisting stage) whose {@code details()} is
+     * {@link dev.headguard.repair.HeadGuardOutcome.Aligned} (heads, candidates, the resisting stage) whose {@code details()} is
      * the block written to the repaired model's headguard.json.
      */
     public RepairOutcome repair(Path cleanFile, Path out) {

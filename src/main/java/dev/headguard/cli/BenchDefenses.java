@@ -11,7 +11,7 @@ import dev.headguard.bench.DefenseBenchmark;
 import dev.headguard.bench.Victims;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.repair.Defense;
-import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.ShiftResistance;
 import dev.headguard.report.BenchReport;
 import dev.headguard.text.BenchmarkData;
@@ -91,11 +91,11 @@ final class BenchDefenses {
         md.append("\nWhat HeadGuard aligned against (scan verdict; trigger candidates; with suspect inputs, the words recovered from them),"
                 + " or what it unlearned (an implicit trigger: suspects flagged by the hidden-state scan):\n\n");
         for (DefenseBenchmark.Cell c : r.cells()) {
-            if (c.outcome() instanceof HeadGuardRepair.Unlearned u) {
-                HeadGuardRepair.Population p = u.population();
+            if (c.outcome() instanceof HeadGuardOutcome.Unlearned u) {
+                HeadGuardOutcome.Population p = u.population();
                 md.append(String.format(Locale.ROOT, "- %s / %s: unlearned %s flagged suspects (layer %s, %.1f%% of those predicted %s); recovered %s%n",
                         c.attack(), c.defense(), p.unlearnedRows(), p.hiddenLayer(), 100 * p.flaggedShare(), p.target(), recoveredWords(u.recovered())));
-            } else if (c.outcome() instanceof HeadGuardRepair.Aligned a) {
+            } else if (c.outcome() instanceof HeadGuardOutcome.Aligned a) {
                 String scan = a.scan() != null
                         ? String.format(Locale.ROOT, "scan %s (score %.3f)", a.scan().backdoor() ? "backdoor" : "clean", a.scan().score())
                         : "no model scan (the recovered words explain the flagged suspects)";

@@ -57,7 +57,7 @@ final class DataOptions {
     private Dataset read(Path file, DatasetReader.Options o) {
         Dataset d = DatasetReader.read(file, o);
         if (!d.skipped().isEmpty()) {
-            System.err.printf("headguard: %s: skipped %d bad rows (first: %s)%n", file, d.skipped().size(), d.skipped().get(0));
+            System.err.printf("note: %s: skipped %d bad rows (first: %s)%n", file, d.skipped().size(), d.skipped().get(0));
         }
         return d;
     }

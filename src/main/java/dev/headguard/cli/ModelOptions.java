@@ -20,7 +20,7 @@ final class ModelOptions {
     /** The given --max-len, or the training default: 128 tokens, fewer when the model's positions end before. */
     int trainingLength() {
         checkMaxLength();
-        return maxLength != null ? maxLength : Math.min(128, ModelStore.readConfig(directory()).maxPositionEmbeddings());
+        return maxLength != null ? maxLength : Math.min(128, config().maxPositionEmbeddings());
     }
 
     /** Refuses, before any work, an {@code --out} directory that cannot be written or that is this model's own folder. */
@@ -28,15 +28,29 @@ final class ModelOptions {
         dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", directory());
     }
 
+    private Path directory;
+    private dev.headguard.model.BertConfig config;
+
+    /** The model's directory, resolved once (a built-in is imported, or its cache checked, on first use). */
     Path directory() {
-        return BuiltinModel.resolve(model);
+        if (directory == null) {
+            directory = BuiltinModel.resolve(model);
+        }
+        return directory;
+    }
+
+    private dev.headguard.model.BertConfig config() {
+        if (config == null) {
+            config = ModelStore.readConfig(directory());
+        }
+        return config;
     }
 
     /** One rule for every command: --max-len, when given, is at least 2 ([CLS] and [SEP]). */
     void checkMaxLength() {
         if (maxLength != null) {
             OptionChecks.atLeast("--max-len", maxLength, 2);
-            OptionChecks.atMost("--max-len", maxLength, ModelStore.readConfig(directory()).maxPositionEmbeddings(), "the model's max_position_embeddings");
+            OptionChecks.atMost("--max-len", maxLength, config().maxPositionEmbeddings(), "the model's max_position_embeddings");
         }
     }
 

@@ -47,9 +47,20 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
         return new HostTensor(DType.F32, shape, b);
     }
 
-    /** The values as float32, converting from half, bfloat16 and double precision. */
-    /** The index of the first NaN or infinite value, or −1 when every value is finite. */
+    /**
+     * The index of the first value that is NaN or infinite as float32, or −1 when every value is finite.
+     * Float32, the usual case, is read in place: loading checks every weight and should not copy it twice.
+     */
     public long firstNonFinite() {
+        if (dtype == DType.F32) {
+            java.nio.FloatBuffer f = data.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            for (int i = 0; i < f.limit(); i++) {
+                if (!Float.isFinite(f.get(i))) {
+                    return i;
+                }
+            }
+            return -1;
+        }
         float[] v = toFloats();
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
@@ -59,6 +70,7 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
         return -1;
     }
 
+    /** The values as float32, converting from half, bfloat16 and double precision. */
     public float[] toFloats() {
         int n = Math.toIntExact(elementCount());
         float[] out = new float[n];

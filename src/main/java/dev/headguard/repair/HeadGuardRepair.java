@@ -17,7 +17,6 @@ import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -310,70 +309,10 @@ public final class HeadGuardRepair implements Defense {
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         ShiftResistance.Outcome resisted = suspect.isEmpty() && settings.resistWeight() > 0
                 ? ShiftResistance.run(m, clean, plan.target(), settings.resistWeight(), settings.repair().seed(), root, progress) : null;
-        return new Aligned(explains ? null : new Scan(plan.scanScore(), plan.backdoor()),
-                new Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
+        return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
+                new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
                         r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),
                 recovered, unlearn == null ? 0 : unlearn.texts().size(), settings, resisted);
-    }
-
-    /** The model scan's verdict the repair acted on. */
-    public record Scan(double score, boolean backdoor) {}
-
-    /** The head-wise stage: the heads (layer:head), the candidates aligned against, rows aligned, the last step's loss. */
-    public record Alignment(List<String> heads, List<String> triggers, int alignedRows, double lossLast) {}
-
-    /**
-     * A head-wise repair: the scan it acted on (null when recovered words made it unnecessary), the alignment,
-     * the words recovered from suspects, the stripped suspects unlearned beside it, and the resisting stage
-     * (null with suspects or β = 0).
-     */
-    public record Aligned(Scan scan, Alignment alignment, List<SuspectWords.Finding> recovered, int unlearnedRows, Settings settings,
-                          ShiftResistance.Outcome resistance) implements RepairOutcome {
-        @Override
-        public Map<String, Object> details() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", "head-alignment");
-            out.put("model_scan", scan != null);
-            if (scan != null) {
-                out.put("scan_score", scan.score());
-                out.put("scan_backdoor", scan.backdoor());
-            }
-            out.put("heads", alignment.heads());
-            out.put("triggers", alignment.triggers());
-            out.put("recovered_from_suspect", recovered);
-            out.put("aligned_rows", alignment.alignedRows());
-            out.put("unlearned_rows", unlearnedRows);
-            out.put("settings", settings);
-            out.put("losses_last", alignment.lossLast());
-            if (resistance != null) {
-                out.put("resistance", resistance.details());
-            }
-            return out;
-        }
-    }
-
-    /** The flagged population HeadGuard unlearned (an implicit trigger): its layer, target, size and shares. */
-    public record Population(int hiddenLayer, int target, int unlearnedRows, double flaggedShare, List<Double> flaggedSharePerLayer) {}
-
-    /** An implicit-trigger repair: the population unlearned, the training run, and the words the suspects gave (too few to explain it). */
-    public record Unlearned(Population population, TrainConfig training, Settings settings, double lossLast, List<SuspectWords.Finding> recovered,
-                            double recoveredShareOfFlagged) implements RepairOutcome {
-        @Override
-        public Map<String, Object> details() {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", "unlearn-suspects");
-            out.put("hidden_layer", population.hiddenLayer());
-            out.put("target", population.target());
-            out.put("unlearned_rows", population.unlearnedRows());
-            out.put("flagged_share", population.flaggedShare());
-            out.put("flagged_share_per_layer", population.flaggedSharePerLayer());
-            out.put("training", training);
-            out.put("settings", settings);
-            out.put("losses_last", lossLast);
-            out.put("recovered_from_suspect", recovered);
-            out.put("recovered_words_share_of_flagged", recoveredShareOfFlagged);
-            return out;
-        }
     }
 
     /**
@@ -382,7 +321,7 @@ public final class HeadGuardRepair implements Defense {
      * All parameters, not the heads alone: a style or syntax shortcut is not carried by a few heads'
      * attention (docs/how-it-works.md).
      */
-    private Unlearned unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress,
+    private HeadGuardOutcome.Unlearned unlearn(ModelStore.LoadedModel m, Dataset clean, HiddenStateScan.Result h, NDManager root, Progress progress,
                               List<SuspectWords.Finding> recovered, double explained) {
         // Every flagged row: keeping only as many as there are clean rows (those furthest out) removed
         // half as much of a SynBkd backdoor.
@@ -400,7 +339,7 @@ public final class HeadGuardRepair implements Defense {
                         SuspectUnlearning.TARGET_SHARE, SuspectUnlearning.weights(margins)));
         try {
             Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
-            return new Unlearned(new Population(h.layer(), h.target(), rows.size(), h.share(), java.util.Arrays.stream(h.shares()).skip(1).boxed().toList()),
+            return new HeadGuardOutcome.Unlearned(new HeadGuardOutcome.Population(h.layer(), h.target(), rows.size(), h.share(), java.util.Arrays.stream(h.shares()).skip(1).boxed().toList()),
                     cfg, settings, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), recovered, explained);
         } finally {
             t.optimizer().close();

@@ -2,14 +2,13 @@ package dev.headguard.report;
 
 import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
+import dev.headguard.Sha256;
 import dev.headguard.model.io.BuiltinModel;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
@@ -31,12 +30,7 @@ public final class ScanCache {
     }
 
     static String key(Path modelDir, Path cleanFile, String settings) {
-        MessageDigest d;
-        try {
-            d = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest d = Sha256.digest();
         List<Path> files;
         try (Stream<Path> s = Files.list(modelDir)) {
             files = s.filter(Files::isRegularFile).sorted().toList();
@@ -60,11 +54,8 @@ public final class ScanCache {
     }
 
     private static void digestFile(MessageDigest d, Path f) {
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(f)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                d.update(buf, 0, n);
-            }
+        try {
+            Sha256.update(d, f);
         } catch (IOException e) {
             throw new HeadGuardException(f + ": cannot read (" + e.getMessage() + ")");
         }

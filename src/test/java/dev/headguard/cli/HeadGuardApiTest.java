@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.api.HeadGuard;
 import dev.headguard.api.InputFilter;
 import dev.headguard.detect.ModelScanner;
-import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.RepairOutcome;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.SentenceFile;
@@ -47,7 +47,7 @@ class HeadGuardApiTest {
                 assertEquals(cli.get("score").asDouble(), verdict.score(), 1e-9);
                 assertThrows(IllegalStateException.class, () -> filter.score("a fine film"), "calibrated on the model before its repair");
                 assertEquals(1, hg.inputFilter(clean, 0.05).scores(List.of("a fine film")).length, "a new filter scores the repaired model");
-                assertTrue(repaired instanceof HeadGuardRepair.Aligned a && !a.alignment().heads().isEmpty()
+                assertTrue(repaired instanceof HeadGuardOutcome.Aligned a && !a.alignment().heads().isEmpty()
                         && Files.isRegularFile(tmp.resolve("repaired/model.safetensors")), repaired.toString());
                 // The typed outcome and the model's headguard.json say the same: details() is the one writer of that block.
                 JsonNode written = new ObjectMapper().readTree(tmp.resolve("repaired/headguard.json").toFile()).get("details");

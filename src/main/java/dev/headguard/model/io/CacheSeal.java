@@ -4,14 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
+import dev.headguard.Sha256;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -34,7 +31,7 @@ final class CacheSeal {
                 ObjectNode e = root.putObject(name);
                 e.put("size", Files.size(f));
                 e.put("modified", Files.getLastModifiedTime(f).toMillis());
-                e.put("sha256", sha256(f));
+                e.put("sha256", Sha256.hex(f));
             }
             AtomicFiles.write(dir.resolve(FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
         } catch (IOException e) {
@@ -60,26 +57,13 @@ final class CacheSeal {
                 if (Files.size(f) == e.path("size").asLong(-1) && Files.getLastModifiedTime(f).toMillis() == e.path("modified").asLong(-1)) {
                     continue;
                 }
-                if (!sha256(f).equals(e.path("sha256").asText())) {
+                if (!Sha256.hex(f).equals(e.path("sha256").asText())) {
                     return false;
                 }
             }
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    static String sha256(Path f) throws IOException {
-        try (InputStream in = Files.newInputStream(f)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n = in.read(buf); n > 0; n = in.read(buf)) {
-                md.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }
