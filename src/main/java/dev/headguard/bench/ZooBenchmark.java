@@ -102,7 +102,7 @@ public final class ZooBenchmark {
         ModelAudit.Result audit;
         Path dir = e.model();
         try (NDManager root = TorchRuntime.newManager();
-             ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxPositionEmbeddings()))) {
+             ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxTokens()))) {
             // as `scan model --suspect`: every clean text, the suspects as one population
             audit = ModelAudit.run(m, new ModelAudit.Request(clean, UnsupportedFlips.Evidence.ofLabelledFile(e.clean(), m.model().config().numLabels()),
                     ModelScanner.Settings.defaults(), e.suspects() != null ? SentenceFile.readSentences(e.clean()) : null,

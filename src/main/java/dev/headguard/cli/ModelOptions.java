@@ -20,7 +20,7 @@ final class ModelOptions {
     /** The given --max-len, or the training default: 128 tokens, fewer when the model's positions end before. */
     int trainingLength() {
         checkMaxLength();
-        return maxLength != null ? maxLength : Math.min(128, config().maxPositionEmbeddings());
+        return maxLength != null ? maxLength : Math.min(128, config().maxTokens());
     }
 
     /** Refuses, before any work, an {@code --out} directory that cannot be written or that is this model's own folder. */
@@ -50,7 +50,7 @@ final class ModelOptions {
     void checkMaxLength() {
         if (maxLength != null) {
             OptionChecks.atLeast("--max-len", maxLength, 2);
-            OptionChecks.atMost("--max-len", maxLength, config().maxPositionEmbeddings(), "the model's max_position_embeddings");
+            OptionChecks.atMost("--max-len", maxLength, config().maxTokens(), "the model's positions");
         }
     }
 

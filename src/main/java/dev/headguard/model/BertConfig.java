@@ -14,7 +14,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The shape of a BERT-family encoder, as HuggingFace's {@code config.json} spells it.
+ * The shape of a BERT-family encoder, as HuggingFace's {@code config.json} spells it (DistilBERT's
+ * own key names are read into the same fields).
  *
  * @param vocabSize             rows of the word-embedding table (V)
  * @param hiddenSize            width of every token vector (E)
@@ -30,6 +31,8 @@ import java.util.Set;
  * @param initializerRange      standard deviation of freshly initialised weights
  * @param padTokenId            id of [PAD]
  * @param labels                class names by id; empty for a bare encoder without a classification head
+ * @param family                which encoder family's names, positions and head ({@link Family})
+ * @param embeddingSize         width of the embedding tables; ELECTRA projects it up to E when smaller
  */
 public record BertConfig(
         int vocabSize,
@@ -45,7 +48,9 @@ public record BertConfig(
         double attentionProbsDropout,
         double initializerRange,
         int padTokenId,
-        List<String> labels) {
+        List<String> labels,
+        Family family,
+        int embeddingSize) {
 
     public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,7 +67,23 @@ public record BertConfig(
         require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
         require(typeVocabSize > 0, "type_vocab_size must be positive");
         require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id " + padTokenId + " is outside the vocabulary");
+        require(family != null, "no model family");
+        require(embeddingSize > 0, "embedding_size must be positive");
+        require(embeddingSize == hiddenSize || family == Family.ELECTRA, "embedding_size differs from hidden_size (only ELECTRA projects embeddings)");
         labels = List.copyOf(labels);
+    }
+
+    /** A BERT config (the family HeadGuard trains and imports by default). */
+    public BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize, String hiddenAct,
+                      double layerNormEps, int maxPositionEmbeddings, int typeVocabSize, double hiddenDropoutProb, double attentionProbsDropout,
+                      double initializerRange, int padTokenId, List<String> labels) {
+        this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct, layerNormEps, maxPositionEmbeddings,
+                typeVocabSize, hiddenDropoutProb, attentionProbsDropout, initializerRange, padTokenId, labels, Family.BERT, hiddenSize);
+    }
+
+    /** The longest input in tokens: the position table's rows, less those RoBERTa's positions skip. */
+    public int maxTokens() {
+        return family.positionsPastPadding() ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
     }
 
     /** Head size H = E / N. */
@@ -83,7 +104,7 @@ public record BertConfig(
     public BertConfig withLabels(List<String> labelNames) {
         return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
                 layerNormEps, maxPositionEmbeddings, typeVocabSize, hiddenDropoutProb, attentionProbsDropout,
-                initializerRange, padTokenId, labelNames);
+                initializerRange, padTokenId, labelNames, family, embeddingSize);
     }
 
     /** A tiny model for tests: BERT's structure at toy sizes. */
@@ -109,27 +130,19 @@ public record BertConfig(
             throw new HeadGuardException(file + ": not a JSON object");
         }
         String type = root.path("model_type").asText("");
-        if (!type.equals("bert")) {
-            throw new HeadGuardException(file + ": model_type '" + type + "' is not supported (HeadGuard reads BERT-family encoders, model_type 'bert')");
+        Family family = Family.of(type);
+        if (family == null) {
+            throw new HeadGuardException(file + ": model_type '" + type + "' is not supported (HeadGuard reads " + String.join(", ", Family.modelTypes()) + ")");
+        }
+        if (family == Family.DISTILBERT) {
+            return readDistilBert(root, file);
         }
         String posType = root.path("position_embedding_type").asText("absolute");
         if (!posType.equals("absolute")) {
             throw new HeadGuardException(file + ": position_embedding_type '" + posType + "' is not supported (only 'absolute')");
         }
         try {
-            List<String> labels = new ArrayList<>();
-            JsonNode id2label = root.get("id2label");
-            boolean sequenceClassifier = false;
-            for (JsonNode a : root.path("architectures")) {
-                sequenceClassifier |= a.asText().endsWith("ForSequenceClassification");
-            }
-            if (sequenceClassifier) {
-                int n = root.has("num_labels") ? root.get("num_labels").asInt() : id2label == null ? 2 : id2label.size();
-                for (int i = 0; i < n; i++) {
-                    JsonNode name = id2label == null ? null : id2label.get(String.valueOf(i));
-                    labels.add(name == null ? "LABEL_" + i : name.asText());
-                }
-            }
+            List<String> labels = labels(root);
             return new BertConfig(
                     intField(root, "vocab_size", file),
                     intField(root, "hidden_size", file),
@@ -143,51 +156,114 @@ public record BertConfig(
                     root.path("hidden_dropout_prob").asDouble(0.1),
                     root.path("attention_probs_dropout_prob").asDouble(0.1),
                     root.path("initializer_range").asDouble(0.02),
-                    root.path("pad_token_id").asInt(0),
-                    labels);
+                    root.path("pad_token_id").asInt(family.positionsPastPadding() ? 1 : 0),
+                    labels, family,
+                    family == Family.ELECTRA && root.has("embedding_size") ? intField(root, "embedding_size", file) : intField(root, "hidden_size", file));
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(file + ": " + e.getMessage());
         }
     }
 
-    /** The keys {@code BertForSequenceClassification.save_pretrained} writes (or {@code BertModel}'s, without a head). */
+    /** DistilBERT spells the same shape with its own keys (dim, n_layers, n_heads, hidden_dim, activation). */
+    private static BertConfig readDistilBert(JsonNode root, Path file) {
+        if (root.path("sinusoidal_pos_embds").asBoolean(false)) {
+            throw new HeadGuardException(file + ": sinusoidal_pos_embds is not supported (only learned positions)");
+        }
+        try {
+            return new BertConfig(
+                    intField(root, "vocab_size", file),
+                    intField(root, "dim", file),
+                    intField(root, "n_layers", file),
+                    intField(root, "n_heads", file),
+                    intField(root, "hidden_dim", file),
+                    root.path("activation").asText("gelu"),
+                    1e-12, // DistilBERT's LayerNorms are fixed at 1e-12
+                    intField(root, "max_position_embeddings", file),
+                    1,
+                    root.path("dropout").asDouble(0.1),
+                    root.path("attention_dropout").asDouble(0.1),
+                    root.path("initializer_range").asDouble(0.02),
+                    root.path("pad_token_id").asInt(0),
+                    labels(root), Family.DISTILBERT, intField(root, "dim", file));
+        } catch (IllegalArgumentException e) {
+            throw new HeadGuardException(file + ": " + e.getMessage());
+        }
+    }
+
+    /** Class names of a {@code *ForSequenceClassification} config; empty for a bare encoder. */
+    private static List<String> labels(JsonNode root) {
+        List<String> labels = new ArrayList<>();
+        JsonNode id2label = root.get("id2label");
+        boolean sequenceClassifier = false;
+        for (JsonNode a : root.path("architectures")) {
+            sequenceClassifier |= a.asText().endsWith("ForSequenceClassification");
+        }
+        if (sequenceClassifier) {
+            int n = root.has("num_labels") ? root.get("num_labels").asInt() : id2label == null ? 2 : id2label.size();
+            for (int i = 0; i < n; i++) {
+                JsonNode name = id2label == null ? null : id2label.get(String.valueOf(i));
+                labels.add(name == null ? "LABEL_" + i : name.asText());
+            }
+        }
+        return labels;
+    }
+
+    /**
+     * The keys {@code *ForSequenceClassification.save_pretrained} writes for the family (or its bare
+     * {@code *Model}'s, without a head), in the alphabetical order transformers writes them.
+     */
     public ObjectNode toJson() {
-        ObjectNode o = JSON.createObjectNode();
-        o.putArray("architectures").add(hasClassifier() ? "BertForSequenceClassification" : "BertModel");
-        o.put("attention_probs_dropout_prob", attentionProbsDropout);
-        o.put("classifier_dropout", (String) null);
-        o.put("hidden_act", hiddenAct);
-        o.put("hidden_dropout_prob", hiddenDropoutProb);
-        o.put("hidden_size", hiddenSize);
-        // Keys in the alphabetical order HuggingFace writes them.
-        ObjectNode label2id = JSON.createObjectNode();
+        java.util.TreeMap<String, Object> m = new java.util.TreeMap<>();
+        m.put("architectures", List.of(family.classStem + (hasClassifier() ? "ForSequenceClassification" : "Model")));
+        m.put("initializer_range", initializerRange);
+        m.put("max_position_embeddings", maxPositionEmbeddings);
+        m.put("model_type", family.modelType);
+        m.put("pad_token_id", padTokenId);
+        m.put("torch_dtype", "float32");
+        m.put("vocab_size", vocabSize);
+        if (family == Family.DISTILBERT) {
+            m.put("activation", hiddenAct);
+            m.put("attention_dropout", attentionProbsDropout);
+            m.put("dim", hiddenSize);
+            m.put("dropout", hiddenDropoutProb);
+            m.put("hidden_dim", intermediateSize);
+            m.put("n_heads", numAttentionHeads);
+            m.put("n_layers", numHiddenLayers);
+            m.put("seq_classif_dropout", 0.2);
+            m.put("sinusoidal_pos_embds", false);
+        } else {
+            m.put("attention_probs_dropout_prob", attentionProbsDropout);
+            m.put("classifier_dropout", null);
+            m.put("hidden_act", hiddenAct);
+            m.put("hidden_dropout_prob", hiddenDropoutProb);
+            m.put("hidden_size", hiddenSize);
+            m.put("intermediate_size", intermediateSize);
+            m.put("layer_norm_eps", layerNormEps);
+            m.put("num_attention_heads", numAttentionHeads);
+            m.put("num_hidden_layers", numHiddenLayers);
+            m.put("position_embedding_type", "absolute");
+            m.put("type_vocab_size", typeVocabSize);
+            m.put("use_cache", true);
+            if (family == Family.ELECTRA) {
+                m.put("embedding_size", embeddingSize);
+            }
+            if (family.positionsPastPadding()) {
+                m.put("bos_token_id", 0);
+                m.put("eos_token_id", 2);
+            }
+        }
         if (hasClassifier()) {
-            ObjectNode id2label = o.putObject("id2label");
+            java.util.LinkedHashMap<String, Object> id2label = new java.util.LinkedHashMap<>();
+            java.util.LinkedHashMap<String, Object> label2id = new java.util.LinkedHashMap<>();
             for (int i = 0; i < labels.size(); i++) {
                 id2label.put(String.valueOf(i), labels.get(i));
                 label2id.put(labels.get(i), i);
             }
+            m.put("id2label", id2label);
+            m.put("label2id", label2id);
+            m.put("problem_type", "single_label_classification");
         }
-        o.put("initializer_range", initializerRange);
-        o.put("intermediate_size", intermediateSize);
-        if (hasClassifier()) {
-            o.set("label2id", label2id);
-        }
-        o.put("layer_norm_eps", layerNormEps);
-        o.put("max_position_embeddings", maxPositionEmbeddings);
-        o.put("model_type", "bert");
-        o.put("num_attention_heads", numAttentionHeads);
-        o.put("num_hidden_layers", numHiddenLayers);
-        o.put("pad_token_id", padTokenId);
-        o.put("position_embedding_type", "absolute");
-        if (hasClassifier()) {
-            o.put("problem_type", "single_label_classification");
-        }
-        o.put("torch_dtype", "float32");
-        o.put("type_vocab_size", typeVocabSize);
-        o.put("use_cache", true);
-        o.put("vocab_size", vocabSize);
-        return o;
+        return JSON.valueToTree(m);
     }
 
     public void write(Path file) throws IOException {

@@ -18,11 +18,14 @@ public final class BertKeys {
     public static final String OUTPUT = "output.dense";
     public static final String OUTPUT_NORM = "output.LayerNorm";
 
+    /** Where every layer's tensors start. */
+    public static final String LAYER_PREFIX = "encoder.layer.";
+
     public static final String WEIGHT = "weight";
     public static final String BIAS = "bias";
 
     /** A tensor of encoder layer {@code layer}. */
     public static String of(int layer, String module, String tensor) {
-        return "encoder.layer." + layer + "." + module + "." + tensor;
+        return LAYER_PREFIX + layer + "." + module + "." + tensor;
     }
 }

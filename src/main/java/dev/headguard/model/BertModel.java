@@ -38,6 +38,9 @@ import java.util.Set;
  * input ids, so a caller that closes a per-batch manager runs in flat memory.
  */
 public final class BertModel implements AutoCloseable {
+    /** ELECTRA's projection from the embedding width up to the encoder's. */
+    public static final String PROJECTION = "embeddings_project";
+
     /** Added to the attention scores of padding keys: torch.finfo(float32).min, as HuggingFace does. */
     private static final float MASKED_SCORE = -Float.MAX_VALUE;
 
@@ -46,8 +49,7 @@ public final class BertModel implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> parameters;
     private final Embeddings embeddings;
     private final List<Layer> layers;
-    private final Pooler pooler;
-    private final Classifier classifier;
+    private final ClassificationHead head;
 
     /**
      * Builds a model from named weights, checking that every name the config needs is present
@@ -76,8 +78,7 @@ public final class BertModel implements AutoCloseable {
             ls.add(new Layer(config, i, parameters));
         }
         this.layers = List.copyOf(ls);
-        this.pooler = withPooler ? new Pooler(parameters) : null;
-        this.classifier = config.hasClassifier() ? new Classifier(parameters) : null;
+        this.head = parameters.containsKey(config.family().head.dense + ".weight") ? new ClassificationHead(config, parameters) : null;
     }
 
     /**
@@ -87,12 +88,19 @@ public final class BertModel implements AutoCloseable {
     public static LinkedHashMap<String, long[]> parameterShapes(BertConfig c, boolean withPooler) {
         long e = c.hiddenSize();
         long i = c.intermediateSize();
+        long w = c.embeddingSize();
         LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), e});
-        m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), e});
-        m.put("embeddings.token_type_embeddings.weight", new long[] {c.typeVocabSize(), e});
-        m.put("embeddings.LayerNorm.weight", new long[] {e});
-        m.put("embeddings.LayerNorm.bias", new long[] {e});
+        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), w});
+        m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
+        if (c.family().hasTokenTypes()) {
+            m.put("embeddings.token_type_embeddings.weight", new long[] {c.typeVocabSize(), w});
+        }
+        m.put("embeddings.LayerNorm.weight", new long[] {w});
+        m.put("embeddings.LayerNorm.bias", new long[] {w});
+        if (w != e) {
+            m.put(PROJECTION + ".weight", new long[] {e, w});
+            m.put(PROJECTION + ".bias", new long[] {e});
+        }
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
                 m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {e, e});
@@ -109,13 +117,14 @@ public final class BertModel implements AutoCloseable {
             m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT), new long[] {e});
             m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.BIAS), new long[] {e});
         }
-        if (withPooler) {
-            m.put("pooler.dense.weight", new long[] {e, e});
-            m.put("pooler.dense.bias", new long[] {e});
+        Family.Head head = c.family().head;
+        if (head == Family.Head.POOLER ? withPooler : c.hasClassifier()) {
+            m.put(head.dense + ".weight", new long[] {e, e});
+            m.put(head.dense + ".bias", new long[] {e});
         }
         if (c.hasClassifier()) {
-            m.put("classifier.weight", new long[] {c.numLabels(), e});
-            m.put("classifier.bias", new long[] {c.numLabels()});
+            m.put(head.out + ".weight", new long[] {c.numLabels(), e});
+            m.put(head.out + ".bias", new long[] {c.numLabels()});
         }
         return m;
     }
@@ -176,12 +185,12 @@ public final class BertModel implements AutoCloseable {
     }
 
     public boolean hasPooler() {
-        return pooler != null;
+        return head != null && head.dense != null;
     }
 
     /** Overwrites parameters in place from host tensors of the same names and shapes (a checkpoint being restored). */
     public void loadWeights(Map<String, HostTensor> weights) {
-        String problem = weightProblem(parameterShapes(config, pooler != null), weights);
+        String problem = weightProblem(parameterShapes(config, hasPooler()), weights);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }
@@ -207,8 +216,8 @@ public final class BertModel implements AutoCloseable {
         if (s.dimension() != 2) {
             throw new IllegalArgumentException("input ids must be (B, T), got " + s);
         }
-        if (s.get(1) > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException(s.get(1) + " tokens exceed max_position_embeddings " + config.maxPositionEmbeddings());
+        if (s.get(1) > config.maxTokens()) {
+            throw new IllegalArgumentException(s.get(1) + " tokens exceed the model's " + config.maxTokens() + " positions");
         }
         NDManager out = inputIds.getManager();
         try (NDScope ignored = new NDScope()) {
@@ -245,8 +254,8 @@ public final class BertModel implements AutoCloseable {
                     intermediates.add(r.inner);
                 }
             }
-            NDArray pooled = pooler == null ? null : pooler.forward(x);
-            NDArray logits = classifier == null ? null : classifier.forward(dropout(pooled, config.hiddenDropoutProb(), options.training()));
+            NDArray pooled = head == null ? null : head.pooled(x, options.training());
+            NDArray logits = head == null || head.out == null ? null : head.logits(pooled, options.training());
             BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions, intermediates);
             keep(out, x, pooled, logits);
             hidden.forEach(a -> keep(out, a));
@@ -296,14 +305,18 @@ public final class BertModel implements AutoCloseable {
         return LayerNorm.layerNorm(x, new Shape(x.getShape().get(x.getShape().dimension() - 1)), gamma, beta, (float) eps).singletonOrThrow();
     }
 
-    /** x = LayerNorm(word[ids] + position[0..T) + type[types]) */
+    /**
+     * x = LayerNorm(word[ids] + position[pos] + type[types]), then ELECTRA's projection when its
+     * embeddings are narrower. pos is 0..T, or for RoBERTa pad+1.. over real tokens and pad on padding.
+     */
     private static final class Embeddings {
         final BertConfig c;
-        final NDArray word;      // (V, E)
-        final NDArray position;  // (P, E)
-        final NDArray tokenType; // (2, E)
-        final NDArray lnWeight;  // (E)
-        final NDArray lnBias;    // (E)
+        final NDArray word;      // (V, W), W the embedding width (E but for ELECTRA)
+        final NDArray position;  // (P, W)
+        final NDArray tokenType; // (types, W), or null (DistilBERT)
+        final NDArray lnWeight;  // (W)
+        final NDArray lnBias;    // (W)
+        final NDArray projWeight, projBias; // (E, W), (E), or null
 
         Embeddings(BertConfig c, Map<String, NDArray> p) {
             this.c = c;
@@ -312,17 +325,28 @@ public final class BertModel implements AutoCloseable {
             tokenType = p.get("embeddings.token_type_embeddings.weight");
             lnWeight = p.get("embeddings.LayerNorm.weight");
             lnBias = p.get("embeddings.LayerNorm.bias");
+            projWeight = p.get(PROJECTION + ".weight");
+            projBias = p.get(PROJECTION + ".bias");
         }
 
         NDArray forward(NDArray ids, NDArray types, boolean training) {
             long t = ids.getShape().get(1);
             NDManager m = ids.getManager();
-            NDArray positions = m.arange(0, t, 1, DataType.INT64);                          // (T)
-            NDArray typeIds = types == null ? m.zeros(ids.getShape(), DataType.INT64) : types;
-            NDArray x = Embedding.embedding(ids, word, SparseFormat.DENSE).singletonOrThrow() // (B, T, E)
-                    .add(Embedding.embedding(positions, position, SparseFormat.DENSE).singletonOrThrow()) // + (T, E)
-                    .add(Embedding.embedding(typeIds, tokenType, SparseFormat.DENSE).singletonOrThrow()); // + (B, T, E)
-            return dropout(layerNorm(x, lnWeight, lnBias, c.layerNormEps()), c.hiddenDropoutProb(), training);
+            NDArray positions;
+            if (c.family().positionsPastPadding()) {
+                NDArray real = ids.neq(c.padTokenId()).toType(DataType.INT64, false);               // (B, T)
+                positions = real.cumSum(1).mul(real).add(c.padTokenId());                          // (B, T)
+            } else {
+                positions = m.arange(0, t, 1, DataType.INT64);                                     // (T)
+            }
+            NDArray x = Embedding.embedding(ids, word, SparseFormat.DENSE).singletonOrThrow()    // (B, T, W)
+                    .add(Embedding.embedding(positions, position, SparseFormat.DENSE).singletonOrThrow()); // + (T or B·T, W)
+            if (tokenType != null) {
+                NDArray typeIds = types == null ? m.zeros(ids.getShape(), DataType.INT64) : types;
+                x = x.add(Embedding.embedding(typeIds, tokenType, SparseFormat.DENSE).singletonOrThrow()); // + (B, T, W)
+            }
+            x = dropout(layerNorm(x, lnWeight, lnBias, c.layerNormEps()), c.hiddenDropoutProb(), training);
+            return projWeight == null ? x : linear(x, projWeight, projBias);                        // (B, T, E)
         }
     }
 
@@ -441,34 +465,41 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    /** pooled = tanh(W·h[CLS] + b) */
-    private static final class Pooler {
-        final NDArray weight; // (E, E)
-        final NDArray bias;   // (E)
+    /**
+     * The family's classification head on h[CLS]: logits = out(act(dense(h[CLS]))), with dropout where
+     * transformers has it. For BERT, act(dense(·)) is the encoder's pooler, present without a head too.
+     */
+    private static final class ClassificationHead {
+        final BertConfig c;
+        final NDArray dense, denseBias; // (E, E), (E)
+        final NDArray out, outBias;     // (C, E), (C), or null for a bare BERT with a pooler
 
-        Pooler(Map<String, NDArray> p) {
-            weight = p.get("pooler.dense.weight");
-            bias = p.get("pooler.dense.bias");
+        ClassificationHead(BertConfig c, Map<String, NDArray> p) {
+            this.c = c;
+            Family.Head h = c.family().head;
+            dense = p.get(h.dense + ".weight");
+            denseBias = p.get(h.dense + ".bias");
+            out = p.get(h.out + ".weight");
+            outBias = p.get(h.out + ".bias");
         }
 
-        NDArray forward(NDArray hidden) {
-            NDArray cls = hidden.get(":, 0, :");   // (B, E)
-            return linear(cls, weight, bias).tanh(); // (B, E)
+        /** act(dense(h[CLS])) (B, E); RoBERTa and ELECTRA drop out h[CLS] first. */
+        NDArray pooled(NDArray hidden, boolean training) {
+            NDArray cls = hidden.get(":, 0, :");                                              // (B, E)
+            Family.Head h = c.family().head;
+            if (h == Family.Head.TANH || h == Family.Head.GELU) {
+                cls = dropout(cls, c.hiddenDropoutProb(), training);
+            }
+            NDArray x = linear(cls, dense, denseBias);
+            return switch (h.activation) {
+                case "tanh" -> x.tanh();
+                case "gelu" -> Activation.gelu(x);
+                default -> Activation.relu(x);
+            };
         }
-    }
 
-    /** logits = W·pooled + b */
-    private static final class Classifier {
-        final NDArray weight; // (C, E)
-        final NDArray bias;   // (C)
-
-        Classifier(Map<String, NDArray> p) {
-            weight = p.get("classifier.weight");
-            bias = p.get("classifier.bias");
-        }
-
-        NDArray forward(NDArray pooled) {
-            return linear(pooled, weight, bias); // (B, C)
+        NDArray logits(NDArray pooled, boolean training) {
+            return linear(dropout(pooled, c.hiddenDropoutProb(), training), out, outBias); // (B, C)
         }
     }
 }

@@ -68,7 +68,7 @@ public final class HeadRepair {
     private HeadRepair() {}
 
     /** Parameter names a head-wise repair of {@code heads} trains (bias of the output projection excluded: it is no head's). */
-    public static Set<String> parameters(Set<HeadId> heads, boolean classifier) {
+    public static Set<String> parameters(Set<HeadId> heads, boolean classifier, dev.headguard.model.Family family) {
         Set<String> out = new LinkedHashSet<>();
         for (HeadId h : heads) {
             for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
@@ -78,8 +78,8 @@ public final class HeadRepair {
             out.add(BertKeys.of(h.layer(), BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT));
         }
         if (classifier) {
-            out.add("classifier.weight");
-            out.add("classifier.bias");
+            out.add(family.head.out + ".weight");
+            out.add(family.head.out + ".bias");
         }
         return out;
     }
@@ -179,7 +179,7 @@ public final class HeadRepair {
         }
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
         // No weight decay: it would shrink the rows of frozen heads that share a matrix with repaired ones.
-        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, parameters(heads, s.classifier()))
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, parameters(heads, s.classifier(), m.model().config().family()))
                 .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
                 .withAuxiliaryLoss(aux);
         try {

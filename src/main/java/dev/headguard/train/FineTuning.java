@@ -50,8 +50,8 @@ public final class FineTuning {
         BertConfig config = base.withLabels(labels);
         Map<String, HostTensor> keep = new LinkedHashMap<>(weights);
         if (base.numLabels() != labels.size()) {
-            keep.remove("classifier.weight");
-            keep.remove("classifier.bias");
+            keep.remove(base.family().head.out + ".weight"); // a new class count: a new output layer
+            keep.remove(base.family().head.out + ".bias");
         }
         Map<String, HostTensor> init = BertModel.initialWeights(config, keep, r.config().seed());
         try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());

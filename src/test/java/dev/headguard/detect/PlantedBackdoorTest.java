@@ -438,7 +438,7 @@ class PlantedBackdoorTest {
         int changed = 0;
         for (String name : before.keySet()) {
             boolean same = before.get(name).sameContent(after.get(name));
-            if (!HeadRepair.parameters(heads, false).contains(name)) {
+            if (!HeadRepair.parameters(heads, false, dev.headguard.model.Family.BERT).contains(name)) {
                 assertTrue(same, name + " is no repaired head's and must not change");
             } else {
                 changed += same ? 0 : 1;
@@ -485,7 +485,7 @@ class PlantedBackdoorTest {
             Map<String, HostTensor> after = copy.toHostTensors();
             int outside = 0;
             for (String name : before.keySet()) {
-                outside += !HeadRepair.parameters(heads, false).contains(name) && !before.get(name).sameContent(after.get(name)) ? 1 : 0;
+                outside += !HeadRepair.parameters(heads, false, dev.headguard.model.Family.BERT).contains(name) && !before.get(name).sameContent(after.get(name)) ? 1 : 0;
             }
             assertTrue(outside > 10, "consolidation moves parameters no repaired head owns: " + outside);
             double[] r = attackAndAccuracy(victim);

@@ -26,9 +26,9 @@ import java.util.stream.Stream;
 /**
  * Model directories in the HuggingFace layout: {@code config.json}, {@code model.safetensors},
  * {@code tokenizer.json}. What HeadGuard writes loads in Python {@code transformers} unchanged:
- * a model with a classification head is saved as {@code BertForSequenceClassification}
- * ({@code bert.}-prefixed encoder names plus {@code classifier.*}), a bare encoder as
- * {@code BertModel}. Directories are written to a temporary sibling and moved into place, so a
+ * a model with a classification head is saved as its family's {@code *ForSequenceClassification}
+ * (prefixed encoder names plus the head's), a bare encoder as {@code *Model}; the names are the
+ * family's ({@link dev.headguard.model.Family}). Directories are written to a temporary sibling and moved into place, so a
  * failure never leaves a half-written model, and a loaded model's own directory is never
  * overwritten.
  */
@@ -39,8 +39,6 @@ public final class ModelStore {
     public static final String PROVENANCE = "headguard.json";
     /** What a poisoned data set directory records about itself. */
     public static final String MANIFEST = "manifest.json";
-    /** Prefix {@code BertForSequenceClassification} puts before the encoder's names. */
-    static final String PREFIX = "bert.";
     private static final List<String> PICKLE_SUFFIXES = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle");
 
     /** A model with its tokenizer, loaded from {@code directory}. */
@@ -79,9 +77,9 @@ public final class ModelStore {
 
     /** The tokenizer of a model directory, checked against the model's vocabulary. */
     public static TextTokenizer openTokenizer(Path dir, BertConfig config, int maxLength) {
-        int len = maxLength > 0 ? maxLength : Math.min(512, config.maxPositionEmbeddings());
-        if (len > config.maxPositionEmbeddings()) {
-            throw new HeadGuardException("max length " + len + " exceeds the model's max_position_embeddings " + config.maxPositionEmbeddings());
+        int len = maxLength > 0 ? maxLength : Math.min(512, config.maxTokens());
+        if (len > config.maxTokens()) {
+            throw new HeadGuardException("max length " + len + " exceeds the model's " + config.maxTokens() + " positions");
         }
         TextTokenizer t = TextTokenizer.open(dir.resolve(TOKENIZER), len);
         checkVocabulary(t, config, dir.resolve(TOKENIZER));
@@ -106,7 +104,7 @@ public final class ModelStore {
         Map<String, HostTensor> raw = SafeTensors.read(file).tensors();
         Map<String, HostTensor> out = new LinkedHashMap<>();
         raw.forEach((name, t) -> {
-            String n = name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name;
+            String n = config.family().fromCheckpoint(name);
             if (!n.endsWith("position_ids")) {
                 out.put(n, t);
             }
@@ -124,7 +122,7 @@ public final class ModelStore {
         }
         // A security tool refuses what it would silently ignore: a tensor no part of the model reads (an extra
         // layer under a smaller num_hidden_layers, a renamed head) means the file is not the model the config says.
-        List<String> unexpected = out.keySet().stream().filter(k -> !shapes.containsKey(k) && !unusedHead(k)).sorted().toList();
+        List<String> unexpected = out.keySet().stream().filter(k -> !shapes.containsKey(k) && !config.family().unusedHead(k)).sorted().toList();
         if (!unexpected.isEmpty()) {
             throw new HeadGuardException(file + ": " + unexpected.size() + " weight" + (unexpected.size() == 1 ? "" : "s")
                     + " the config.json model does not have: " + String.join(", ", unexpected.subList(0, Math.min(3, unexpected.size())))
@@ -137,14 +135,6 @@ public final class ModelStore {
             }
         }
         return out;
-    }
-
-    /**
-     * Heads of a BERT checkpoint that a classifier does not use and that cannot change its outputs: the
-     * pooler of a model without a classifier, and pre-training heads ({@code cls.*}).
-     */
-    private static boolean unusedHead(String key) {
-        return key.startsWith("pooler.") || key.startsWith("cls.");
     }
 
     /** headguard.json's field saying a training run that wrote the directory finished (absent: not written by train). */
@@ -205,8 +195,7 @@ public final class ModelStore {
             if (t == null) {
                 throw new IllegalArgumentException("missing weight " + name);
             }
-            boolean encoder = !name.startsWith("classifier.");
-            named.put(config.hasClassifier() && encoder ? PREFIX + name : name, t);
+            named.put(config.family().toCheckpoint(name, config.hasClassifier()), t);
         }
         writeDirectory(target, tmp -> {
             config.write(tmp.resolve(CONFIG));

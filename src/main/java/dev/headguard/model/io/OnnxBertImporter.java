@@ -48,7 +48,7 @@ public final class OnnxBertImporter {
 
     /** The tokenizer must open and fit the vocabulary. */
     static void check(Imported imported, Path tokenizer) {
-        try (TextTokenizer t = TextTokenizer.open(tokenizer, Math.min(512, imported.config().maxPositionEmbeddings()))) {
+        try (TextTokenizer t = TextTokenizer.open(tokenizer, Math.min(512, imported.config().maxTokens()))) {
             ModelStore.checkVocabulary(t, imported.config(), tokenizer);
         }
     }
@@ -213,6 +213,6 @@ public final class OnnxBertImporter {
     }
 
     private static String strip(String name) {
-        return name.startsWith(ModelStore.PREFIX) ? name.substring(ModelStore.PREFIX.length()) : name;
+        return dev.headguard.model.Family.BERT.fromCheckpoint(name);
     }
 }

@@ -1,0 +1,151 @@
+package dev.headguard.model;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The encoder families HeadGuard reads. All are post-LayerNorm BERT encoders; they differ in their
+ * checkpoint names, their position ids, whether they have token types and an embedding projection,
+ * and their classification head. Inside HeadGuard every family's tensors carry BERT's names
+ * ({@link BertKeys}); the family translates to and from its checkpoint's names at the file boundary.
+ */
+public enum Family {
+    /** BERT: pooler tanh(W·h[CLS]) belongs to the encoder, then {@code classifier}. */
+    BERT("bert", "bert.", "Bert", Head.POOLER),
+    /** RoBERTa: positions start past the padding id; head {@code classifier.dense} + tanh + {@code classifier.out_proj}. */
+    ROBERTA("roberta", "roberta.", "Roberta", Head.TANH),
+    /** XLM-RoBERTa: RoBERTa's design and names (its checkpoints use the {@code roberta.} prefix). */
+    XLM_ROBERTA("xlm-roberta", "roberta.", "XLMRoberta", Head.TANH),
+    /** DistilBERT: its own layer names, no token types, head {@code pre_classifier} + ReLU + {@code classifier}. */
+    DISTILBERT("distilbert", "distilbert.", "DistilBert", Head.RELU),
+    /** ELECTRA: embeddings may be narrower than the encoder ({@code embeddings_project}); head dense + GELU + out_proj. */
+    ELECTRA("electra", "electra.", "Electra", Head.GELU);
+
+    /**
+     * The classification head on h[CLS]: {@code out(act(dense(x)))}. BERT's dense layer is the encoder's
+     * pooler (saved inside the encoder's prefix); the others' is part of the head.
+     */
+    public enum Head {
+        POOLER("pooler.dense", "classifier", "tanh"),
+        TANH("classifier.dense", "classifier.out_proj", "tanh"),
+        GELU("classifier.dense", "classifier.out_proj", "gelu"),
+        RELU("pre_classifier", "classifier", "relu");
+
+        public final String dense;
+        public final String out;
+        public final String activation;
+
+        Head(String dense, String out, String activation) {
+            this.dense = dense;
+            this.out = out;
+            this.activation = activation;
+        }
+    }
+
+    /** {@code model_type} in config.json. */
+    public final String modelType;
+    /** What {@code *ForSequenceClassification} puts before the encoder's names. */
+    public final String prefix;
+    /** The class name stem transformers uses ({@code RobertaForSequenceClassification}). */
+    public final String classStem;
+    public final Head head;
+
+    Family(String modelType, String prefix, String classStem, Head head) {
+        this.modelType = modelType;
+        this.prefix = prefix;
+        this.classStem = classStem;
+        this.head = head;
+    }
+
+    /** The family of a config.json {@code model_type}, or null when HeadGuard does not read it. */
+    public static Family of(String modelType) {
+        for (Family f : values()) {
+            if (f.modelType.equals(modelType)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** Every {@code model_type} HeadGuard reads, for messages and {@code headguard models}. */
+    public static List<String> modelTypes() {
+        return java.util.Arrays.stream(values()).map(f -> f.modelType).toList();
+    }
+
+    /** Whether position ids count from {@code pad_token_id + 1} and skip padding (fairseq's rule). */
+    public boolean positionsPastPadding() {
+        return this == ROBERTA || this == XLM_ROBERTA;
+    }
+
+    public boolean hasTokenTypes() {
+        return this != DISTILBERT;
+    }
+
+    /** DistilBERT's layer names against BERT's ({@link BertKeys}), per layer module. */
+    private static final Map<String, String> DISTILBERT_LAYER = Map.of(
+            BertKeys.QUERY, "attention.q_lin",
+            BertKeys.KEY, "attention.k_lin",
+            BertKeys.VALUE, "attention.v_lin",
+            BertKeys.ATTENTION_OUTPUT, "attention.out_lin",
+            BertKeys.ATTENTION_NORM, "sa_layer_norm",
+            BertKeys.INTERMEDIATE, "ffn.lin1",
+            BertKeys.OUTPUT, "ffn.lin2",
+            BertKeys.OUTPUT_NORM, "output_layer_norm");
+
+    /** Whether a HeadGuard name belongs to the classification head (saved without the encoder's prefix). */
+    public boolean inHead(String name) {
+        return name.startsWith(head.out + ".") || (head != Head.POOLER && name.startsWith(head.dense + "."));
+    }
+
+    /**
+     * The checkpoint name of HeadGuard's {@code name}.
+     * @param prefixed whether the encoder's names carry the family prefix (a model with a classification head)
+     */
+    public String toCheckpoint(String name, boolean prefixed) {
+        if (inHead(name)) {
+            return name;
+        }
+        String n = name;
+        if (this == DISTILBERT && name.startsWith(BertKeys.LAYER_PREFIX)) {
+            String rest = name.substring(BertKeys.LAYER_PREFIX.length()); // "3.attention.self.query.weight"
+            int dot = rest.indexOf('.');
+            String layer = rest.substring(0, dot);
+            String module = rest.substring(dot + 1, rest.lastIndexOf('.'));
+            String tensor = rest.substring(rest.lastIndexOf('.') + 1);
+            n = "transformer.layer." + layer + "." + DISTILBERT_LAYER.getOrDefault(module, module) + "." + tensor;
+        }
+        return prefixed ? prefix + n : n;
+    }
+
+    /** HeadGuard's name for a checkpoint name (the inverse of {@link #toCheckpoint}); unknown names pass through. */
+    public String fromCheckpoint(String key) {
+        String n = key.startsWith(prefix) ? key.substring(prefix.length()) : key;
+        if (this == DISTILBERT && n.startsWith("transformer.layer.")) {
+            String rest = n.substring("transformer.layer.".length());
+            int dot = rest.indexOf('.');
+            int last = rest.lastIndexOf('.');
+            if (dot > 0 && last > dot) {
+                String module = rest.substring(dot + 1, last);
+                for (Map.Entry<String, String> e : DISTILBERT_LAYER.entrySet()) {
+                    if (e.getValue().equals(module)) {
+                        return BertKeys.LAYER_PREFIX + rest.substring(0, dot) + "." + e.getKey() + rest.substring(last);
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Checkpoint tensors a sequence classifier of this family does not read and that cannot change its
+     * outputs (pre-training heads, an unused pooler); any other unknown tensor is refused on load.
+     */
+    public boolean unusedHead(String name) {
+        return switch (this) {
+            case BERT -> name.startsWith("pooler.") || name.startsWith("cls.");
+            case ROBERTA, XLM_ROBERTA -> name.startsWith("pooler.") || name.startsWith("lm_head.");
+            case DISTILBERT -> name.startsWith("vocab_transform.") || name.startsWith("vocab_layer_norm.") || name.startsWith("vocab_projector.");
+            case ELECTRA -> name.startsWith("discriminator_predictions.") || name.startsWith("generator_");
+        };
+    }
+}
