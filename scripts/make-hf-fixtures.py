@@ -58,6 +58,29 @@ def families(vocab, pad):
     }
 
 
+def reference(model, tok, pad, sentences, name, d):
+    """transformers' outputs on the sentences, padded as a batch, with the tokenizer and sentences beside them."""
+    tok.save(os.path.join(d, "tokenizer.json"))
+    tok.enable_padding(pad_id=pad, pad_token=tok.id_to_token(pad))
+    enc = tok.encode_batch(sentences)
+    tok.no_padding()
+    ids = torch.tensor([e.ids for e in enc])
+    mask = torch.tensor([e.attention_mask for e in enc])
+    inputs = dict(input_ids=ids, attention_mask=mask)
+    if name in ("bert", "electra"):
+        inputs["token_type_ids"] = torch.tensor([e.type_ids for e in enc])
+    with torch.no_grad():
+        o = model(**inputs, output_attentions=True, output_hidden_states=True)
+    ref = {"input_ids": ids, "attention_mask": mask, "logits": o.logits.float()}
+    for i, h in enumerate(o.hidden_states):
+        ref[f"hidden_states.{i}"] = h.float().contiguous()
+    for i, a in enumerate(o.attentions):
+        ref[f"attentions.{i}"] = a.float().contiguous()
+    save_file(ref, os.path.join(d, "reference.safetensors"))
+    with open(os.path.join(d, "sentences.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(sentences) + "\n")
+
+
 def main(out, tsv):
     rows = [l.rstrip("\n").split("\t") for l in open(tsv, encoding="utf-8")][1:]
     texts = [r[0] for r in rows]
@@ -74,27 +97,19 @@ def main(out, tsv):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         model.save_pretrained(d, safe_serialization=True)
-        tok.save(os.path.join(d, "tokenizer.json"))
-        tok.enable_padding(pad_id=pad, pad_token=tok.id_to_token(pad))
-        enc = tok.encode_batch(sentences)
-        ids = torch.tensor([e.ids for e in enc])
-        mask = torch.tensor([e.attention_mask for e in enc])
-        inputs = dict(input_ids=ids, attention_mask=mask)
-        if name in ("bert", "electra"):
-            inputs["token_type_ids"] = torch.tensor([e.type_ids for e in enc])
-        with torch.no_grad():
-            o = model(**inputs, output_attentions=True, output_hidden_states=True)
-        ref = {"input_ids": ids, "attention_mask": mask, "logits": o.logits.float()}
-        for i, h in enumerate(o.hidden_states):
-            ref[f"hidden_states.{i}"] = h.contiguous()
-        for i, a in enumerate(o.attentions):
-            ref[f"attentions.{i}"] = a.contiguous()
-        save_file(ref, os.path.join(d, "reference.safetensors"))
-        with open(os.path.join(d, "sentences.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(sentences) + "\n")
-        if name == "bert":  # the same weights once more as a pickle, for the restricted reader
+        reference(model, tok, pad, sentences, name, d)
+        if name == "bert":
+            # The same weights once more as a pickle (for the restricted reader), in shards, and in bfloat16.
             os.makedirs(os.path.join(out, "bert-bin"), exist_ok=True)
             torch.save(model.state_dict(), os.path.join(out, "bert-bin", "pytorch_model.bin"))
+            sharded = os.path.join(out, "bert-sharded")
+            model.save_pretrained(sharded, safe_serialization=True, max_shard_size="40KB")
+            reference(model, tok, pad, sentences, name, sharded)
+            half = os.path.join(out, "bert-bf16")
+            model.to(torch.bfloat16).save_pretrained(half, safe_serialization=True)
+            # The reference is the bf16 checkpoint upcast, as HeadGuard computes it: float32 on bf16 weights.
+            upcast = tf.AutoModelForSequenceClassification.from_pretrained(half, dtype=torch.float32, attn_implementation="eager").eval()
+            reference(upcast, tok, pad, sentences, name, half)
     with open(os.path.join(out, "versions.json"), "w") as f:
         json.dump({"torch": torch.__version__, "transformers": tf.__version__}, f)
 

@@ -108,10 +108,18 @@ class CliTest {
 
     @Test
     void picklesAndCorruptOnnxAreRefused() throws IOException {
-        Path dir = Files.createDirectories(tmp.resolve("pickled"));
-        Files.writeString(dir.resolve("config.json"), "{}");
-        Files.write(dir.resolve("pytorch_model.bin"), new byte[] {(byte) 0x80, 2});
-        assertBadInput(run("embed", "--model", dir.toString(), "--input", sentences().toString()), "pytorch_model.bin", "pickle", "arbitrary code");
+        // pytorch_model.bin is read without executing it: a payload calling os.system is refused by name
+        Path dir = Fixtures.tinyModelDir(tmp, "pickled", 5);
+        Files.delete(dir.resolve("model.safetensors"));
+        Path bin = dir.resolve("pytorch_model.bin");
+        try (var z = new java.util.zip.ZipOutputStream(Files.newOutputStream(bin))) {
+            z.putNextEntry(new java.util.zip.ZipEntry("archive/data.pkl"));
+            z.write(new byte[] {(byte) 0x80, 2, 'c', 'p', 'o', 's', 'i', 'x', '\n', 's', 'y', 's', 't', 'e', 'm', '\n', 'X', 4, 0, 0, 0, 't', 'r', 'u', 'e', (byte) 0x85, 'R', '.'});
+        }
+        assertBadInput(run("embed", "--model", dir.toString(), "--input", sentences().toString()), "pytorch_model.bin", "refused global 'posix.system'");
+        // other pickles are not read at all
+        Files.move(bin, dir.resolve("model.ckpt"));
+        assertBadInput(run("embed", "--model", dir.toString(), "--input", sentences().toString()), "model.ckpt", "pickle");
 
         Path onnx = Files.write(tmp.resolve("bad.onnx"), new byte[] {0x3a, 0x7f, 1, 2, 3});
         assertBadInput(run("import", "--onnx", onnx.toString(), "--tokenizer", Fixtures.tokenizer(tmp).toString(), "--out", tmp.resolve("o").toString()), "bad.onnx", "corrupt ONNX");

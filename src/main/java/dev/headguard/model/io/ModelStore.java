@@ -65,7 +65,7 @@ public final class ModelStore {
             return new LoadedModel(new BertModel(config, weights, manager), tokenizer, dir);
         } catch (IllegalArgumentException e) {
             tokenizer.close();
-            throw new HeadGuardException(dir.resolve(WEIGHTS) + ": " + e.getMessage());
+            throw new HeadGuardException(weightsFile(dir) + ": " + e.getMessage());
         }
     }
 
@@ -94,14 +94,69 @@ public final class ModelStore {
         }
     }
 
-    /** The weights of a directory by HeadGuard's names (prefix removed); buffers HeadGuard does not use are dropped. */
-    public static Map<String, HostTensor> readWeights(Path dir, BertConfig config) {
-        Path file = dir.resolve(WEIGHTS);
+    /** A sharded safetensors checkpoint's index: which file holds each weight. */
+    public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
+    /** PyTorch's pickled checkpoint, read by {@link TorchCheckpoint} without executing it. */
+    public static final String TORCH_WEIGHTS = "pytorch_model.bin";
+
+    /** The weight file (or index) a directory's weights are read from, in the order transformers prefers them. */
+    public static Path weightsFile(Path dir) {
+        for (String name : List.of(WEIGHTS, WEIGHTS_INDEX, TORCH_WEIGHTS)) {
+            if (Files.exists(dir.resolve(name))) {
+                return dir.resolve(name);
+            }
+        }
+        refusePickles(dir);
+        return dir.resolve(WEIGHTS);
+    }
+
+    /** Every tensor of a checkpoint by its own names: one safetensors file, a sharded set, or a PyTorch zip. */
+    static Map<String, HostTensor> checkpointTensors(Path file) {
         if (!Files.exists(file)) {
-            refusePickles(dir);
             throw new HeadGuardException(file + ": file not found");
         }
-        Map<String, HostTensor> raw = SafeTensors.read(file).tensors();
+        String name = file.getFileName().toString();
+        if (name.equals(TORCH_WEIGHTS)) {
+            return TorchCheckpoint.read(file);
+        }
+        if (!name.equals(WEIGHTS_INDEX)) {
+            return SafeTensors.read(file).tensors();
+        }
+        Map<String, String> where = new LinkedHashMap<>();
+        try {
+            com.fasterxml.jackson.databind.JsonNode map = new ObjectMapper().readTree(file.toFile()).path("weight_map");
+            if (!map.isObject() || map.isEmpty()) {
+                throw new HeadGuardException(file + ": no weight_map object");
+            }
+            map.fields().forEachRemaining(e -> where.put(e.getKey(), e.getValue().asText()));
+        } catch (IOException e) {
+            throw new HeadGuardException(file + ": not valid JSON (" + HeadGuardException.brief(e.getMessage()) + ")");
+        }
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (String shard : new java.util.LinkedHashSet<>(where.values())) {
+            if (!shard.matches("[A-Za-z0-9._-]+\\.safetensors") || shard.startsWith(".")) {
+                throw new HeadGuardException(file + ": shard '" + HeadGuardException.brief(shard) + "' is not a safetensors file name in this folder");
+            }
+            Map<String, HostTensor> part = SafeTensors.read(file.resolveSibling(shard)).tensors();
+            for (Map.Entry<String, HostTensor> e : part.entrySet()) {
+                if (!shard.equals(where.get(e.getKey()))) {
+                    throw new HeadGuardException(file.resolveSibling(shard) + ": weight '" + e.getKey() + "' is not mapped to this shard by the index");
+                }
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, String> e : where.entrySet()) {
+            if (!out.containsKey(e.getKey())) {
+                throw new HeadGuardException(file.resolveSibling(e.getValue()) + ": weight '" + e.getKey() + "' named by the index is missing");
+            }
+        }
+        return out;
+    }
+
+    /** The weights of a directory by HeadGuard's names (family names translated); buffers HeadGuard does not use are dropped. */
+    public static Map<String, HostTensor> readWeights(Path dir, BertConfig config) {
+        Path file = weightsFile(dir);
+        Map<String, HostTensor> raw = checkpointTensors(file);
         Map<String, HostTensor> out = new LinkedHashMap<>();
         raw.forEach((name, t) -> {
             String n = config.family().fromCheckpoint(name);
@@ -358,18 +413,21 @@ public final class ModelStore {
         }
     }
 
-    /** Pickled checkpoints are refused outright: unpickling runs arbitrary code. */
+    /**
+     * Pickles other than {@code pytorch_model.bin} are refused outright: HeadGuard reads that one with its
+     * restricted reader ({@link TorchCheckpoint}), and a stray {@code .pt} or {@code .ckpt} is not a
+     * transformers checkpoint.
+     */
     private static void refusePickles(Path dir) {
-        if (Files.exists(dir.resolve(WEIGHTS))) {
+        if (Files.exists(dir.resolve(WEIGHTS)) || Files.exists(dir.resolve(WEIGHTS_INDEX)) || Files.exists(dir.resolve(TORCH_WEIGHTS))) {
             return;
         }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
                 if (PICKLE_SUFFIXES.stream().anyMatch(name::endsWith)) {
-                    throw new HeadGuardException(p + ": is a Python pickle, which HeadGuard never loads because unpickling can run arbitrary code;"
-                            + " convert it once, in a sandbox you trust, with transformers: Model.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True),"
-                            + " using the class the checkpoint was saved from (e.g. BertForSequenceClassification)");
+                    throw new HeadGuardException(p + ": is a Python pickle but not " + TORCH_WEIGHTS + ", the one pickle HeadGuard reads (without"
+                            + " executing it); rename a transformers state dict to " + TORCH_WEIGHTS + ", or save it as " + WEIGHTS);
                 }
             }
         } catch (IOException e) {

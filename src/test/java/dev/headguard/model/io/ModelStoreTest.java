@@ -134,8 +134,13 @@ class ModelStoreTest {
     void refusesPickles() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("pickled"));
         Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"bert\"}");
-        Files.write(dir.resolve("pytorch_model.bin"), new byte[] {(byte) 0x80, 2, 'c', 'o', 's'});
+        Files.write(dir.resolve("model.pt"), new byte[] {(byte) 0x80, 2, 'c', 'o', 's'});
         HeadGuardException e = assertThrows(HeadGuardException.class, () -> ModelStore.readConfig(dir));
-        assertTrue(e.getMessage().contains("pickle") && e.getMessage().contains("safe_serialization=True"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pt: is a Python pickle but not pytorch_model.bin"), e.getMessage());
+        // pytorch_model.bin goes to the restricted reader, which wants PyTorch's zip format
+        Files.move(dir.resolve("model.pt"), dir.resolve("pytorch_model.bin"));
+        Files.writeString(dir.resolve("config.json"), new String(Files.readAllBytes(Fixtures.tinyModelDir(tmp, "t", 1).resolve("config.json"))));
+        e = assertThrows(HeadGuardException.class, () -> ModelStore.readWeights(dir, ModelStore.readConfig(dir)));
+        assertTrue(e.getMessage().contains("pytorch_model.bin: not a readable PyTorch zip checkpoint"), e.getMessage());
     }
 }
