@@ -39,6 +39,18 @@ def byte_bpe(texts):
     return t, t.token_to_id("<pad>")
 
 
+def decoder_bpe(texts, bos):
+    """A decoder's tokenizer: byte-level BPE with <unk>, <s>, </s>, <pad>; Llama-style adds <s> in front, GPT-2-style nothing."""
+    t = Tokenizer(models.BPE())
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    t.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=900, special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
+                                                     initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    if bos:
+        t.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    t.decoder = decoders.ByteLevel()
+    return t, t.token_to_id("<pad>")
+
+
 def families(vocab, pad):
     """Config per family: 2-3 layers, a few heads, sizes that differ so a transposed weight cannot pass."""
     common = dict(vocab_size=vocab, pad_token_id=pad, num_labels=3, initializer_range=0.15)
@@ -53,6 +65,16 @@ def families(vocab, pad):
                                             bos_token_id=0, eos_token_id=2, **common), "bpe"),
         "distilbert": (tf.DistilBertConfig(dim=32, n_layers=3, n_heads=4, hidden_dim=48, max_position_embeddings=64,
                                            **common), "wordpiece"),
+        "gpt2": (tf.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=96, bos_token_id=1, eos_token_id=2, **common), "gpt2"),
+        "llama": (tf.LlamaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                 intermediate_size=48, max_position_embeddings=96, rope_theta=500.0, bos_token_id=1,
+                                 eos_token_id=2, tie_word_embeddings=False, **common), "llama"),
+        "qwen2": (tf.Qwen2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1,
+                                 intermediate_size=48, max_position_embeddings=96, rope_theta=10000.0, bos_token_id=1,
+                                 eos_token_id=2, tie_word_embeddings=True, **common), "llama"),
+        "mistral": (tf.MistralConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                     intermediate_size=48, max_position_embeddings=96, bos_token_id=1, eos_token_id=2,
+                                     sliding_window=None, **common), "llama"),
         "electra": (tf.ElectraConfig(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                      intermediate_size=48, max_position_embeddings=64, **common), "wordpiece"),
     }
@@ -84,7 +106,7 @@ def reference(model, tok, pad, sentences, name, d):
 def main(out, tsv):
     rows = [l.rstrip("\n").split("\t") for l in open(tsv, encoding="utf-8")][1:]
     texts = [r[0] for r in rows]
-    toks = {"wordpiece": wordpiece(texts), "bpe": byte_bpe(texts)}
+    toks = {"wordpiece": wordpiece(texts), "bpe": byte_bpe(texts), "gpt2": decoder_bpe(texts, False), "llama": decoder_bpe(texts, True)}
     # Sentences of varied length (so the batch carries real padding) that fit 60 tokens under both tokenizers.
     fits = [s for s in texts[:600] if max(len(t.encode(s).ids) for t, _ in toks.values()) <= 60]
     sentences = sorted(fits, key=len)[::len(fits) // SENTENCES][:SENTENCES]
@@ -110,6 +132,28 @@ def main(out, tsv):
             # The reference is the bf16 checkpoint upcast, as HeadGuard computes it: float32 on bf16 weights.
             upcast = tf.AutoModelForSequenceClassification.from_pretrained(half, dtype=torch.float32, attn_implementation="eager").eval()
             reference(upcast, tok, pad, sentences, name, half)
+    # Causal language models: greedy generation of 32 new tokens by transformers' generate, per prompt.
+    prompts = ["the movie was", "a gripping , funny", "I watch this 3D movie", "it 's a"]
+    for name in ("gpt2", "llama", "qwen2"):
+        config, kind = families(0, 0)[name]
+        tok, pad = toks[kind]
+        config.vocab_size = tok.get_vocab_size()
+        config.pad_token_id = pad
+        config.architectures = None
+        torch.manual_seed(SEED + 1)
+        lm = tf.AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
+        d = os.path.join(out, name + "-lm")
+        lm.save_pretrained(d, safe_serialization=True)
+        tok.save(os.path.join(d, "tokenizer.json"))
+        runs = []
+        for p in prompts:
+            ids = torch.tensor([tok.encode(p).ids])
+            with torch.no_grad():
+                g = lm.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=32, do_sample=False,
+                                pad_token_id=pad, eos_token_id=config.eos_token_id)
+            runs.append({"prompt": p, "tokens": g[0, ids.shape[1]:].tolist()})
+        with open(os.path.join(d, "generation.json"), "w") as f:
+            json.dump(runs, f)
     with open(os.path.join(out, "versions.json"), "w") as f:
         json.dump({"torch": torch.__version__, "transformers": tf.__version__}, f)
 

@@ -39,6 +39,10 @@ final class EmbedCommand implements Callable<Integer> {
             throw new dev.headguard.HeadGuardException("--batch-size must be at least 1");
         }
         float[][] embeddings;
+        if (model.config().family().decoder) {
+            throw new dev.headguard.HeadGuardException("--model: embed pools an encoder's tokens into a sentence embedding; "
+                    + model.config().family().modelType + " is a decoder (use generate, or a sentence-embedding encoder)");
+        }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             embeddings = new Embedder(m, root, batchSize).embed(sentences, normalize);
         }

@@ -13,7 +13,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "headguard", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
-        subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
+        subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, GenerateCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -39,7 +39,7 @@ final class ModelOptions {
         return directory;
     }
 
-    private dev.headguard.model.BertConfig config() {
+    dev.headguard.model.BertConfig config() {
         if (config == null) {
             config = ModelStore.readConfig(directory());
         }

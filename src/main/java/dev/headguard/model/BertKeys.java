@@ -18,6 +18,13 @@ public final class BertKeys {
     public static final String OUTPUT = "output.dense";
     public static final String OUTPUT_NORM = "output.LayerNorm";
 
+    /** A decoder's gate projection of its SwiGLU feed-forward (Llama family): down(silu(gate(x)) · up(x)), up being INTERMEDIATE. */
+    public static final String GATE = "intermediate.gate";
+    /** A decoder's norm after the last block. */
+    public static final String FINAL_NORM = "final_norm";
+    /** A causal language model's output projection (absent when tied to the word embeddings). */
+    public static final String LM_HEAD = "lm_head";
+
     /** Where every layer's tensors start. */
     public static final String LAYER_PREFIX = "encoder.layer.";
 

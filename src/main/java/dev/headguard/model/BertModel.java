@@ -41,14 +41,13 @@ public final class BertModel implements AutoCloseable {
     /** ELECTRA's projection from the embedding width up to the encoder's. */
     public static final String PROJECTION = "embeddings_project";
 
-    /** Added to the attention scores of padding keys: torch.finfo(float32).min, as HuggingFace does. */
-    private static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private final BertConfig config;
     private final NDManager manager;
     private final LinkedHashMap<String, NDArray> parameters;
     private final Embeddings embeddings;
-    private final List<Layer> layers;
+    private final List<TransformerBlock> layers;
+    private final NDArray finalNormWeight, finalNormBias; // a decoder's norm after the last block, or null
     private final ClassificationHead head;
 
     /**
@@ -73,12 +72,15 @@ public final class BertModel implements AutoCloseable {
             parameters.put(e.getKey(), a);
         }
         this.embeddings = new Embeddings(config, parameters);
-        List<Layer> ls = new ArrayList<>();
+        List<TransformerBlock> ls = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            ls.add(new Layer(config, i, parameters));
+            ls.add(new TransformerBlock(config, i, parameters));
         }
         this.layers = List.copyOf(ls);
-        this.head = parameters.containsKey(config.family().head.dense + ".weight") ? new ClassificationHead(config, parameters) : null;
+        this.finalNormWeight = parameters.get(BertKeys.FINAL_NORM + ".weight");
+        this.finalNormBias = parameters.get(BertKeys.FINAL_NORM + ".bias");
+        Family.Head h = config.family().head;
+        this.head = parameters.containsKey((h.dense != null ? h.dense : h.out) + ".weight") ? new ClassificationHead(config, parameters) : null;
     }
 
     /**
@@ -86,6 +88,9 @@ public final class BertModel implements AutoCloseable {
      * loading, saving, importing and random initialisation all read.
      */
     public static LinkedHashMap<String, long[]> parameterShapes(BertConfig c, boolean withPooler) {
+        if (c.family().decoder) {
+            return decoderShapes(c);
+        }
         long e = c.hiddenSize();
         long i = c.intermediateSize();
         long w = c.embeddingSize();
@@ -129,6 +134,62 @@ public final class BertModel implements AutoCloseable {
         return m;
     }
 
+    /** A decoder's names and shapes: GPT-2's carry biases and a position table; the Llama family's a SwiGLU gate. */
+    private static LinkedHashMap<String, long[]> decoderShapes(BertConfig c) {
+        long e = c.hiddenSize();
+        long i = c.intermediateSize();
+        long kv = (long) c.keyValueHeads() * c.headSize();
+        boolean gpt2 = c.family() == Family.GPT2;
+        boolean qkvBias = c.decoder().qkvBias();
+        LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
+        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), e});
+        if (gpt2) {
+            m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), e});
+        }
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            putNorm(m, BertKeys.of(l, BertKeys.ATTENTION_NORM, ""), e, gpt2);
+            for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
+                long rows = qkv.equals(BertKeys.QUERY) ? e : kv;
+                m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {rows, e});
+                if (qkvBias) {
+                    m.put(BertKeys.of(l, qkv, BertKeys.BIAS), new long[] {rows});
+                }
+            }
+            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT), new long[] {e, e});
+            if (gpt2) {
+                m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS), new long[] {e});
+            }
+            putNorm(m, BertKeys.of(l, BertKeys.OUTPUT_NORM, ""), e, gpt2);
+            if (!gpt2) {
+                m.put(BertKeys.of(l, BertKeys.GATE, BertKeys.WEIGHT), new long[] {i, e});
+            }
+            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.WEIGHT), new long[] {i, e});
+            if (gpt2) {
+                m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.BIAS), new long[] {i});
+            }
+            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.WEIGHT), new long[] {e, i});
+            if (gpt2) {
+                m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.BIAS), new long[] {e});
+            }
+        }
+        putNorm(m, BertKeys.FINAL_NORM + ".", e, gpt2);
+        if (c.hasClassifier()) {
+            m.put(c.family().head.out + ".weight", new long[] {c.numLabels(), e});
+        }
+        if (c.languageModel() && !c.decoder().tiedEmbeddings()) {
+            m.put(BertKeys.LM_HEAD + ".weight", new long[] {c.vocabSize(), e});
+        }
+        return m;
+    }
+
+    /** A norm's scale (and GPT-2's LayerNorm bias); {@code prefix} ends with a dot. */
+    private static void putNorm(Map<String, long[]> m, String prefix, long e, boolean withBias) {
+        m.put(prefix + BertKeys.WEIGHT, new long[] {e});
+        if (withBias) {
+            m.put(prefix + BertKeys.BIAS, new long[] {e});
+        }
+    }
+
     /** The first missing or mis-shaped weight, as a sentence; null when {@code weights} has every name of {@code shapes}. */
     public static String weightProblem(Map<String, long[]> shapes, Map<String, HostTensor> weights) {
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
@@ -160,7 +221,7 @@ public final class BertModel implements AutoCloseable {
             }
             long[] shape = e.getValue();
             float[] v = new float[Math.toIntExact(HostTensor.elementCount(shape))];
-            if (name.endsWith("LayerNorm.weight")) {
+            if (name.endsWith("LayerNorm.weight") || name.equals(BertKeys.FINAL_NORM + ".weight")) {
                 Arrays.fill(v, 1f);
             } else if (!name.endsWith(".bias")) {
                 for (int k = 0; k < v.length; k++) {
@@ -205,28 +266,67 @@ public final class BertModel implements AutoCloseable {
     }
 
     /**
-     * Runs the encoder.
+     * Runs the model: an encoder, or a decoder over whole texts (causal attention).
      *
      * @param inputIds      (B, T) int64 token ids
-     * @param attentionMask (B, T) 1 for real tokens, 0 for padding (any numeric type)
+     * @param attentionMask (B, T) 1 for real tokens, 0 for padding (any numeric type); a decoder's padding is on the right
      * @param tokenTypeIds  (B, T) int64 segment ids, or null for all zeros
      */
     public BertOutput forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options) {
+        return run(inputIds, attentionMask, tokenTypeIds, options, null);
+    }
+
+    /**
+     * A decoder's next-token logits (B, V) after {@code inputIds} (B, T), which follow the tokens already
+     * in {@code cache} (and are added to it). Without padding: generation runs one text at a time.
+     */
+    public NDArray nextTokenLogits(NDArray inputIds, KvCache cache) {
+        if (!config.family().decoder) {
+            throw new IllegalStateException(config.family().modelType + " is not a decoder");
+        }
+        NDManager m = inputIds.getManager();
+        long seen = cache.length();
+        NDArray mask = m.ones(new Shape(inputIds.getShape().get(0), seen + inputIds.getShape().get(1)), DataType.INT64);
+        BertOutput o = run(inputIds, mask, null, ForwardOptions.INFERENCE, cache);
+        cache.advance(inputIds.getShape().get(1));
+        try (NDScope ignored = new NDScope()) {
+            long t = o.lastHiddenState().getShape().get(1);
+            NDArray logits = lmLogits(o.lastHiddenState().get(":, " + (t - 1) + ":" + t + ", :")).squeeze(1); // (B, V)
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    /** A decoder's next-token logits at every position (B, T, V): the LM head, or the word embeddings when tied. */
+    public NDArray lmLogits(NDArray lastHiddenState) {
+        NDArray w = parameters.containsKey(BertKeys.LM_HEAD + ".weight") ? parameters.get(BertKeys.LM_HEAD + ".weight")
+                : parameters.get("embeddings.word_embeddings.weight");
+        return Ops.linear(lastHiddenState, w, null);
+    }
+
+    private BertOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options, KvCache cache) {
         Shape s = inputIds.getShape();
         if (s.dimension() != 2) {
             throw new IllegalArgumentException("input ids must be (B, T), got " + s);
         }
-        if (s.get(1) > config.maxTokens()) {
-            throw new IllegalArgumentException(s.get(1) + " tokens exceed the model's " + config.maxTokens() + " positions");
+        long seen = cache == null ? 0 : cache.length();
+        if (seen + s.get(1) > config.maxTokens()) {
+            throw new IllegalArgumentException((seen + s.get(1)) + " tokens exceed the model's " + config.maxTokens() + " positions");
         }
         NDManager out = inputIds.getManager();
+        boolean decoder = config.family().decoder;
         try (NDScope ignored = new NDScope()) {
-            NDArray mask = attentionMask.toType(DataType.FLOAT32, false);                         // (B, T)
-            // Padding keys get the most negative score, so softmax gives them exactly zero.
-            NDArray maskBias = mask.neg().add(1f).mul(MASKED_SCORE).expandDims(1).expandDims(1); // (B, 1, 1, T)
+            NDArray keyMask = attentionMask.toType(DataType.FLOAT32, false);                    // (B, keys): the cache's and the new tokens'
+            NDArray mask = seen == 0 ? keyMask : keyMask.get(":, " + seen + ":");               // (B, T): the new tokens'
+            // Masked keys get the most negative score, so softmax gives them exactly zero.
+            NDArray maskBias = keyMask.neg().add(1f).mul(TransformerBlock.MASKED_SCORE).expandDims(1).expandDims(1); // (B, 1, 1, keys)
+            if (decoder) {
+                maskBias = maskBias.add(causalBias(out, seen, s.get(1)));                       // (B, 1, T, keys)
+            }
             NDArray queryMask = options.attentions() ? mask.expandDims(1).expandDims(3) : null; // (B, 1, T, 1)
+            Rotary rotary = config.family().rotary() ? Rotary.of(out, config.headSize(), config.decoder().ropeTheta(), seen, s.get(1)) : null;
 
-            NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training());         // (B, T, E)
+            NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training(), seen);  // (B, T, E)
             if (options.shiftLayer() == 0) {
                 x = shifted(x, mask, options);
             }
@@ -236,11 +336,11 @@ public final class BertModel implements AutoCloseable {
             if (options.hiddenStates()) {
                 hidden.add(x);
             }
-            for (Layer layer : layers) {
+            for (TransformerBlock layer : layers) {
                 NDArray scale = options.headScale() == null ? null
                         : options.headScale().get(layer.index).reshape(1, config.numAttentionHeads(), 1, 1); // (1, N, 1, 1)
-                Layer.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training());
-                x = r.output;
+                TransformerBlock.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training(), rotary, cache);
+                x = r.output();
                 if (layer.index + 1 == options.shiftLayer()) {
                     x = shifted(x, mask, options);
                 }
@@ -248,13 +348,21 @@ public final class BertModel implements AutoCloseable {
                     hidden.add(x);
                 }
                 if (options.attentions()) {
-                    attentions.add(r.probs.mul(queryMask)); // zero the rows of padding queries too
+                    attentions.add(r.probs().mul(queryMask)); // zero the rows of padding queries too
                 }
                 if (options.intermediates()) {
-                    intermediates.add(r.inner);
+                    intermediates.add(r.inner());
                 }
             }
-            NDArray pooled = head == null ? null : head.pooled(x, options.training());
+            if (finalNormWeight != null) {
+                // transformers reports the normed state as the last hidden state
+                x = finalNormBias != null ? Ops.layerNorm(x, finalNormWeight, finalNormBias, config.layerNormEps())
+                        : Ops.rmsNorm(x, finalNormWeight, config.layerNormEps());
+                if (options.hiddenStates()) {
+                    hidden.set(hidden.size() - 1, x);
+                }
+            }
+            NDArray pooled = head == null ? null : head.pooled(x, mask, options.training());
             NDArray logits = head == null || head.out == null ? null : head.logits(pooled, options.training());
             BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions, intermediates);
             keep(out, x, pooled, logits);
@@ -263,6 +371,18 @@ public final class BertModel implements AutoCloseable {
             intermediates.forEach(a -> keep(out, a));
             return result;
         }
+    }
+
+    /** (1, 1, T, seen + T): 0 where query i may read key j (j ≤ seen + i), very negative after it. */
+    private static NDArray causalBias(NDManager m, long seen, long t) {
+        long keys = seen + t;
+        float[] v = new float[(int) (t * keys)];
+        for (int i = 0; i < t; i++) {
+            for (long j = seen + i + 1; j < keys; j++) {
+                v[(int) (i * keys + j)] = TransformerBlock.MASKED_SCORE;
+            }
+        }
+        return Native.of(m, v, new Shape(1, 1, t, keys));
     }
 
     /** x + δ on every real token: the options' hidden shift (one δ for all texts, or one per text). */
@@ -291,215 +411,5 @@ public final class BertModel implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
-    }
-
-    private static NDArray dropout(NDArray x, double p, boolean training) {
-        return training && p > 0 ? Dropout.dropout(x, (float) p, true).singletonOrThrow() : x;
-    }
-
-    private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-        return Linear.linear(x, weight, bias).singletonOrThrow();
-    }
-
-    private static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
-        return LayerNorm.layerNorm(x, new Shape(x.getShape().get(x.getShape().dimension() - 1)), gamma, beta, (float) eps).singletonOrThrow();
-    }
-
-    /**
-     * x = LayerNorm(word[ids] + position[pos] + type[types]), then ELECTRA's projection when its
-     * embeddings are narrower. pos is 0..T, or for RoBERTa pad+1.. over real tokens and pad on padding.
-     */
-    private static final class Embeddings {
-        final BertConfig c;
-        final NDArray word;      // (V, W), W the embedding width (E but for ELECTRA)
-        final NDArray position;  // (P, W)
-        final NDArray tokenType; // (types, W), or null (DistilBERT)
-        final NDArray lnWeight;  // (W)
-        final NDArray lnBias;    // (W)
-        final NDArray projWeight, projBias; // (E, W), (E), or null
-
-        Embeddings(BertConfig c, Map<String, NDArray> p) {
-            this.c = c;
-            word = p.get("embeddings.word_embeddings.weight");
-            position = p.get("embeddings.position_embeddings.weight");
-            tokenType = p.get("embeddings.token_type_embeddings.weight");
-            lnWeight = p.get("embeddings.LayerNorm.weight");
-            lnBias = p.get("embeddings.LayerNorm.bias");
-            projWeight = p.get(PROJECTION + ".weight");
-            projBias = p.get(PROJECTION + ".bias");
-        }
-
-        NDArray forward(NDArray ids, NDArray types, boolean training) {
-            long t = ids.getShape().get(1);
-            NDManager m = ids.getManager();
-            NDArray positions;
-            if (c.family().positionsPastPadding()) {
-                NDArray real = ids.neq(c.padTokenId()).toType(DataType.INT64, false);               // (B, T)
-                positions = real.cumSum(1).mul(real).add(c.padTokenId());                          // (B, T)
-            } else {
-                positions = m.arange(0, t, 1, DataType.INT64);                                     // (T)
-            }
-            NDArray x = Embedding.embedding(ids, word, SparseFormat.DENSE).singletonOrThrow()    // (B, T, W)
-                    .add(Embedding.embedding(positions, position, SparseFormat.DENSE).singletonOrThrow()); // + (T or B·T, W)
-            if (tokenType != null) {
-                NDArray typeIds = types == null ? m.zeros(ids.getShape(), DataType.INT64) : types;
-                x = x.add(Embedding.embedding(typeIds, tokenType, SparseFormat.DENSE).singletonOrThrow()); // + (B, T, W)
-            }
-            x = dropout(layerNorm(x, lnWeight, lnBias, c.layerNormEps()), c.hiddenDropoutProb(), training);
-            return projWeight == null ? x : linear(x, projWeight, projBias);                        // (B, T, E)
-        }
-    }
-
-    /** One transformer block: self-attention, then feed-forward, each with a residual and LayerNorm (post-LN). */
-    private static final class Layer {
-        record Result(NDArray output, NDArray probs, NDArray inner) {}
-
-        final BertConfig c;
-        final int index;
-        final NDArray wq, bq, wk, bk, wv, bv; // (E, E), (E): rows h·H..(h+1)·H belong to head h
-        final NDArray wo, bo;                 // (E, E), (E): columns h·H..(h+1)·H read head h
-        final NDArray ln1Weight, ln1Bias;     // (E)
-        final NDArray wi, bi;                 // (I, E), (I)
-        final NDArray wOut, bOut;             // (E, I), (E)
-        final NDArray ln2Weight, ln2Bias;     // (E)
-
-        Layer(BertConfig c, int index, Map<String, NDArray> p) {
-            this.c = c;
-            this.index = index;
-            wq = p.get(BertKeys.of(index, BertKeys.QUERY, BertKeys.WEIGHT));
-            bq = p.get(BertKeys.of(index, BertKeys.QUERY, BertKeys.BIAS));
-            wk = p.get(BertKeys.of(index, BertKeys.KEY, BertKeys.WEIGHT));
-            bk = p.get(BertKeys.of(index, BertKeys.KEY, BertKeys.BIAS));
-            wv = p.get(BertKeys.of(index, BertKeys.VALUE, BertKeys.WEIGHT));
-            bv = p.get(BertKeys.of(index, BertKeys.VALUE, BertKeys.BIAS));
-            wo = p.get(BertKeys.of(index, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT));
-            bo = p.get(BertKeys.of(index, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS));
-            ln1Weight = p.get(BertKeys.of(index, BertKeys.ATTENTION_NORM, BertKeys.WEIGHT));
-            ln1Bias = p.get(BertKeys.of(index, BertKeys.ATTENTION_NORM, BertKeys.BIAS));
-            wi = p.get(BertKeys.of(index, BertKeys.INTERMEDIATE, BertKeys.WEIGHT));
-            bi = p.get(BertKeys.of(index, BertKeys.INTERMEDIATE, BertKeys.BIAS));
-            wOut = p.get(BertKeys.of(index, BertKeys.OUTPUT, BertKeys.WEIGHT));
-            bOut = p.get(BertKeys.of(index, BertKeys.OUTPUT, BertKeys.BIAS));
-            ln2Weight = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT));
-            ln2Bias = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.BIAS));
-        }
-
-        /**
-         * @param x         (B, T, E) input
-         * @param maskBias  (B, 1, 1, T) 0 for real keys, very negative for padding
-         * @param headScale (1, N, 1, 1) or null
-         * @param trainable heads whose attention slices may receive gradients, or null for all
-         */
-        Result forward(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training) {
-            long b = x.getShape().get(0);
-            long t = x.getShape().get(1);
-            int heads = c.numAttentionHeads();
-            int h = c.headSize();
-
-            // Restrict gradients to the chosen heads' slices; values are unchanged.
-            NDArray rowMask = trainable == null ? null : headMask(trainable, x.getManager(), true);  // (E, 1)
-            NDArray colMask = trainable == null ? null : headMask(trainable, x.getManager(), false); // (1, E)
-            NDArray biasMask = rowMask == null ? null : rowMask.reshape(-1);                          // (E)
-
-            NDArray q = split(linear(x, only(wq, rowMask), only(bq, biasMask)), b, t, heads, h); // (B, N, T, H)
-            NDArray k = split(linear(x, only(wk, rowMask), only(bk, biasMask)), b, t, heads, h); // (B, N, T, H)
-            NDArray v = split(linear(x, only(wv, rowMask), only(bv, biasMask)), b, t, heads, h); // (B, N, T, H)
-
-            // softmax(q·kᵀ / √H + mask): each head's distribution over keys
-            // The 1/√H constant is PyTorch-owned: backward reads it (see Native).
-            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Native.scalar(x.getManager(), 1 / Math.sqrt(h))).add(maskBias); // (B, N, T, T)
-            NDArray probs = scores.softmax(-1);                                                            // (B, N, T, T)
-            if (headScale != null) {
-                probs = probs.mul(headScale);
-            }
-            NDArray context = dropout(probs, c.attentionProbsDropout(), training).matMul(v) // (B, N, T, H)
-                    .transpose(0, 2, 1, 3).reshape(b, t, (long) heads * h);                    // (B, T, E)
-
-            NDArray attended = layerNorm(
-                    dropout(linear(context, only(wo, colMask), bo), c.hiddenDropoutProb(), training).add(x),
-                    ln1Weight, ln1Bias, c.layerNormEps());                                            // (B, T, E)
-            NDArray inner = activation(linear(attended, wi, bi));                                     // (B, T, I)
-            NDArray out = layerNorm(
-                    dropout(linear(inner, wOut, bOut), c.hiddenDropoutProb(), training).add(attended),
-                    ln2Weight, ln2Bias, c.layerNormEps());                                            // (B, T, E)
-            return new Result(out, probs, inner);
-        }
-
-        /** (B, T, E) -> (B, N, T, H) */
-        private static NDArray split(NDArray x, long b, long t, int heads, int h) {
-            return x.reshape(b, t, heads, h).transpose(0, 2, 1, 3);
-        }
-
-        private NDArray activation(NDArray x) {
-            return switch (c.hiddenAct()) {
-                case "gelu" -> Activation.gelu(x); // PyTorch's exact erf form, as HuggingFace's "gelu"
-                case "gelu_new" -> {
-                    NDManager m = x.getManager();
-                    NDArray cube = x.mul(x).mul(x);
-                    NDArray inner = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, Math.sqrt(2 / Math.PI)));
-                    yield x.mul(Native.scalar(m, 0.5)).mul(inner.tanh().add(Native.scalar(m, 1)));
-                }
-                case "relu" -> Activation.relu(x);
-                default -> throw new IllegalStateException(c.hiddenAct());
-            };
-        }
-
-        /** 1 on the rows (or columns) of the trainable heads of this layer, 0 elsewhere. */
-        private NDArray headMask(Set<HeadId> trainable, NDManager m, boolean rows) {
-            float[] v = new float[c.hiddenSize()];
-            for (HeadId id : trainable) {
-                if (id.layer() == index && id.head() < c.numAttentionHeads()) {
-                    Arrays.fill(v, id.head() * c.headSize(), (id.head() + 1) * c.headSize(), 1f);
-                }
-            }
-            return Native.of(m, v, rows ? new Shape(v.length, 1) : new Shape(1, v.length)); // backward reads it
-        }
-
-        /** w itself in value; its gradient is the incoming gradient times the mask (straight-through). */
-        private static NDArray only(NDArray w, NDArray mask) {
-            if (mask == null) {
-                return w;
-            }
-            NDArray frozen = w.stopGradient();
-            return frozen.add(w.sub(frozen).mul(mask));
-        }
-    }
-
-    /**
-     * The family's classification head on h[CLS]: logits = out(act(dense(h[CLS]))), with dropout where
-     * transformers has it. For BERT, act(dense(·)) is the encoder's pooler, present without a head too.
-     */
-    private static final class ClassificationHead {
-        final BertConfig c;
-        final NDArray dense, denseBias; // (E, E), (E)
-        final NDArray out, outBias;     // (C, E), (C), or null for a bare BERT with a pooler
-
-        ClassificationHead(BertConfig c, Map<String, NDArray> p) {
-            this.c = c;
-            Family.Head h = c.family().head;
-            dense = p.get(h.dense + ".weight");
-            denseBias = p.get(h.dense + ".bias");
-            out = p.get(h.out + ".weight");
-            outBias = p.get(h.out + ".bias");
-        }
-
-        /** act(dense(h[CLS])) (B, E); RoBERTa and ELECTRA drop out h[CLS] first. */
-        NDArray pooled(NDArray hidden, boolean training) {
-            NDArray cls = hidden.get(":, 0, :");                                              // (B, E)
-            Family.Head h = c.family().head;
-            if (h == Family.Head.TANH || h == Family.Head.GELU) {
-                cls = dropout(cls, c.hiddenDropoutProb(), training);
-            }
-            NDArray x = linear(cls, dense, denseBias);
-            return switch (h.activation) {
-                case "tanh" -> x.tanh();
-                case "gelu" -> Activation.gelu(x);
-                default -> Activation.relu(x);
-            };
-        }
-
-        NDArray logits(NDArray pooled, boolean training) {
-            return linear(dropout(pooled, c.hiddenDropoutProb(), training), out, outBias); // (B, C)
-        }
     }
 }

@@ -4,10 +4,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The encoder families HeadGuard reads. All are post-LayerNorm BERT encoders; they differ in their
- * checkpoint names, their position ids, whether they have token types and an embedding projection,
- * and their classification head. Inside HeadGuard every family's tensors carry BERT's names
- * ({@link BertKeys}); the family translates to and from its checkpoint's names at the file boundary.
+ * The model families HeadGuard reads. The encoders are post-LayerNorm BERT encoders; they differ in
+ * their checkpoint names, their position ids, whether they have token types and an embedding
+ * projection, and their classification head. The decoders (GPT-2, and the Llama family: Llama,
+ * Mistral, Qwen2) are pre-norm causal blocks that classify from the last real token. Inside HeadGuard
+ * every family's tensors carry BERT's names ({@link BertKeys}, plus a decoder's few of its own); the
+ * family's {@link Checkpoints} translate at the file boundary.
  */
 public enum Family {
     /** BERT: pooler tanh(W·h[CLS]) belongs to the encoder, then {@code classifier}. */
@@ -19,7 +21,15 @@ public enum Family {
     /** DistilBERT: its own layer names, no token types, head {@code pre_classifier} + ReLU + {@code classifier}. */
     DISTILBERT("distilbert", "distilbert.", "DistilBert", Head.RELU),
     /** ELECTRA: embeddings may be narrower than the encoder ({@code embeddings_project}); head dense + GELU + out_proj. */
-    ELECTRA("electra", "electra.", "Electra", Head.GELU);
+    ELECTRA("electra", "electra.", "Electra", Head.GELU),
+    /** GPT-2: learned positions, LayerNorm, fused input-major Q/K/V ({@code c_attn}), GELU (tanh form). */
+    GPT2("gpt2", "transformer.", "GPT2", Head.LAST_TOKEN),
+    /** Llama: RMSNorm, rotary positions, grouped-query attention, SwiGLU feed-forward. */
+    LLAMA("llama", "model.", "Llama", Head.LAST_TOKEN),
+    /** Mistral: Llama's design (its sliding window is wider than any input HeadGuard gives it). */
+    MISTRAL("mistral", "model.", "Mistral", Head.LAST_TOKEN),
+    /** Qwen2: Llama's design with Q/K/V biases. */
+    QWEN2("qwen2", "model.", "Qwen2", Head.LAST_TOKEN);
 
     /**
      * The classification head on h[CLS]: {@code out(act(dense(x)))}. BERT's dense layer is the encoder's
@@ -29,7 +39,9 @@ public enum Family {
         POOLER("pooler.dense", "classifier", "tanh"),
         TANH("classifier.dense", "classifier.out_proj", "tanh"),
         GELU("classifier.dense", "classifier.out_proj", "gelu"),
-        RELU("pre_classifier", "classifier", "relu");
+        RELU("pre_classifier", "classifier", "relu"),
+        /** A decoder's {@code score} (no bias) on the last real token's final hidden state. */
+        LAST_TOKEN(null, "score", null);
 
         public final String dense;
         public final String out;
@@ -49,12 +61,28 @@ public enum Family {
     /** The class name stem transformers uses ({@code RobertaForSequenceClassification}). */
     public final String classStem;
     public final Head head;
+    /** Causal pre-norm blocks (the decoders) rather than BERT's post-LayerNorm encoder blocks. */
+    public final boolean decoder;
 
     Family(String modelType, String prefix, String classStem, Head head) {
         this.modelType = modelType;
         this.prefix = prefix;
         this.classStem = classStem;
         this.head = head;
+        this.decoder = head == Head.LAST_TOKEN;
+    }
+
+    /** The transformers class a checkpoint of this family is saved as. */
+    public String architecture(boolean classifier, boolean languageModel) {
+        if (languageModel) {
+            return classStem + (this == GPT2 ? "LMHeadModel" : "ForCausalLM");
+        }
+        return classStem + (classifier ? "ForSequenceClassification" : "Model");
+    }
+
+    /** Whether positions are rotary (the Llama family) rather than a learned table. */
+    public boolean rotary() {
+        return decoder && this != GPT2;
     }
 
     /** The family of a config.json {@code model_type}, or null when HeadGuard does not read it. */
@@ -78,7 +106,7 @@ public enum Family {
     }
 
     public boolean hasTokenTypes() {
-        return this != DISTILBERT;
+        return this != DISTILBERT && !decoder;
     }
 
     /** DistilBERT's layer names against BERT's ({@link BertKeys}), per layer module. */
@@ -94,7 +122,8 @@ public enum Family {
 
     /** Whether a HeadGuard name belongs to the classification head (saved without the encoder's prefix). */
     public boolean inHead(String name) {
-        return name.startsWith(head.out + ".") || (head != Head.POOLER && name.startsWith(head.dense + "."));
+        return name.startsWith(head.out + ".") || (head.dense != null && head != Head.POOLER && name.startsWith(head.dense + "."))
+                || name.startsWith(BertKeys.LM_HEAD + ".");
     }
 
     /**
@@ -146,6 +175,8 @@ public enum Family {
             case ROBERTA, XLM_ROBERTA -> name.startsWith("pooler.") || name.startsWith("lm_head.");
             case DISTILBERT -> name.startsWith("vocab_transform.") || name.startsWith("vocab_layer_norm.") || name.startsWith("vocab_projector.");
             case ELECTRA -> name.startsWith("discriminator_predictions.") || name.startsWith("generator_");
+            // A classifier does not read a language-model head, nor a causal LM a classification one.
+            case GPT2, LLAMA, MISTRAL, QWEN2 -> name.startsWith(BertKeys.LM_HEAD + ".") || name.startsWith("score.");
         };
     }
 }

@@ -84,6 +84,13 @@ public final class HeadRepair {
         return out;
     }
 
+    /** {@link #parameters} that the model has (the Llama family has no Q/K/V biases). */
+    static Set<String> trainable(Set<HeadId> heads, boolean classifier, dev.headguard.model.BertModel model) {
+        Set<String> names = parameters(heads, classifier, model.config().family());
+        names.retainAll(model.parameters().keySet());
+        return names;
+    }
+
     /**
      * @param clean    labelled clean texts (the repair budget)
      * @param heads    the heads to repair
@@ -179,7 +186,7 @@ public final class HeadRepair {
         }
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
         // No weight decay: it would shrink the rows of frozen heads that share a matrix with repaired ones.
-        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, parameters(heads, s.classifier(), m.model().config().family()))
+        Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root, trainable(heads, s.classifier(), m.model()))
                 .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
                 .withAuxiliaryLoss(aux);
         try {

@@ -94,6 +94,9 @@ public final class Pruning implements AutoCloseable {
             return;
         }
         NDArray p = model.parameters().get(name);
+        if (p == null) {
+            return; // a weight this family does not have (the Llama family's feed-forward has no biases)
+        }
         NDArray original = originals.computeIfAbsent(name, k -> {
             NDArray copy = p.duplicate();
             copy.attach(manager);

@@ -131,6 +131,11 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.encode(text).getIds();
     }
 
+    /** The text of token ids (special tokens skipped), as the tokenizer's decoder writes it. */
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, true);
+    }
+
     /** The token strings of one text, for reports. */
     public List<String> tokens(String text) {
         return List.of(tokenizer.encode(text).getTokens());

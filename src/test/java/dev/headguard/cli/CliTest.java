@@ -94,8 +94,8 @@ class CliTest {
     void unsupportedConfigAndMismatchedTokenizerAreRejected() throws IOException {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
         String cfg = Files.readString(model.resolve("config.json"));
-        Files.writeString(model.resolve("config.json"), cfg.replace("\"model_type\" : \"bert\"", "\"model_type\" : \"gpt2\""));
-        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "config.json", "gpt2", "not supported");
+        Files.writeString(model.resolve("config.json"), cfg.replace("\"model_type\" : \"bert\"", "\"model_type\" : \"t5\""));
+        assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "config.json", "t5", "not supported");
 
         // A model with a 1000-token vocabulary given the 30522-token MiniLM tokenizer.
         var c = dev.headguard.model.BertConfig.tiny(1000, 1, 2, 8, 0);

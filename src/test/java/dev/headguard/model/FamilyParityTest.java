@@ -30,7 +30,7 @@ class FamilyParityTest {
 
     /** The families, plus BERT's weights as shards and in bfloat16 (compared with transformers' float32 upcast). */
     @ParameterizedTest
-    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "bert-sharded", "bert-bf16"})
+    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "llama", "mistral", "qwen2", "bert-sharded", "bert-bf16"})
     void matchesTransformers(String fixture) throws Exception {
         Path dir = HfOracle.fixtures().resolve(fixture);
         String family = fixture.replaceAll("-(sharded|bf16)$", "");
@@ -75,25 +75,29 @@ class FamilyParityTest {
 
     /** A model HeadGuard changed and saved loads in transformers under its family's class, with HeadGuard's logits. */
     @ParameterizedTest
-    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra"})
+    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "llama", "mistral", "qwen2"})
     void writtenModelLoadsBackInTransformers(String family, @TempDir Path tmp) throws Exception {
         Path dir = HfOracle.fixtures().resolve(family);
         Path sentences = dir.resolve("sentences.txt");
-        Path out = tmp.resolve("written");
+        Path written = tmp.resolve("written");
         float[] ours;
         try (NDManager root = NDManager.newBaseManager();
              ModelStore.LoadedModel m = ModelStore.load(dir, root, 0)) {
             // A visible change, so the check reads the written file and not the fixture.
-            NDArray bias = m.model().parameters().get(m.model().config().family().head.out + ".bias");
-            bias.set(new float[] {0.5f, -0.25f, 0.125f});
-            ModelStore.save(m.model(), dir.resolve(ModelStore.TOKENIZER), out, Map.of());
+            NDArray out = m.model().parameters().get(m.model().config().family().head.out + ".weight");
+            float[] w = out.toFloatArray();
+            for (int i = 0; i < w.length; i++) {
+                w[i] *= 1.5f + (i % 3);
+            }
+            out.set(w);
+            ModelStore.save(m.model(), dir.resolve(ModelStore.TOKENIZER), written, Map.of());
             try (NDManager step = root.newSubManager()) {
                 TokenBatch.Arrays in = m.tokenizer().encode(Files.readAllLines(sentences).stream().filter(s -> !s.isEmpty()).toList()).toArrays(step);
                 ours = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE).logits().toFloatArray();
             }
         }
         Path logits = tmp.resolve("hf.safetensors");
-        Process p = new ProcessBuilder(HfOracle.python().toString(), "scripts/hf-logits.py", out.toString(), sentences.toString(), logits.toString())
+        Process p = new ProcessBuilder(HfOracle.python().toString(), "scripts/hf-logits.py", written.toString(), sentences.toString(), logits.toString())
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("hf.log").toFile()).start();
         assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES) && p.exitValue() == 0, "transformers loads it: " + Files.readString(tmp.resolve("hf.log")));
         SafeTensors.Contents hf = SafeTensors.read(logits);

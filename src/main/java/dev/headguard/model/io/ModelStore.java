@@ -157,13 +157,7 @@ public final class ModelStore {
     public static Map<String, HostTensor> readWeights(Path dir, BertConfig config) {
         Path file = weightsFile(dir);
         Map<String, HostTensor> raw = checkpointTensors(file);
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        raw.forEach((name, t) -> {
-            String n = config.family().fromCheckpoint(name);
-            if (!n.endsWith("position_ids")) {
-                out.put(n, t);
-            }
-        });
+        Map<String, HostTensor> out = dev.headguard.model.Checkpoints.read(config, raw);
         for (Map.Entry<String, HostTensor> e : out.entrySet()) {
             DType d = e.getValue().dtype();
             if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.F64) {
@@ -250,11 +244,12 @@ public final class ModelStore {
             if (t == null) {
                 throw new IllegalArgumentException("missing weight " + name);
             }
-            named.put(config.family().toCheckpoint(name, config.hasClassifier()), t);
+            named.put(name, t);
         }
+        Map<String, HostTensor> checkpoint = dev.headguard.model.Checkpoints.write(config, named);
         writeDirectory(target, tmp -> {
             config.write(tmp.resolve(CONFIG));
-            SafeTensors.write(tmp.resolve(WEIGHTS), named, Map.of("format", "pt"));
+            SafeTensors.write(tmp.resolve(WEIGHTS), checkpoint, Map.of("format", "pt"));
             Files.copy(tokenizerJson, tmp.resolve(TOKENIZER));
             ObjectNode p = new ObjectMapper().valueToTree(provenance == null ? Map.of() : provenance);
             p.put("written_by", "headguard");

@@ -1,0 +1,50 @@
+package dev.headguard.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.norm.LayerNorm;
+
+/** The layer operations the modules share, as transformers computes them in float32. */
+final class Ops {
+    private Ops() {}
+
+    static NDArray dropout(NDArray x, double p, boolean training) {
+        return training && p > 0 ? Dropout.dropout(x, (float) p, true).singletonOrThrow() : x;
+    }
+
+    /** x·Wᵀ + b; b may be null. */
+    static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        return LayerNorm.layerNorm(x, new Shape(x.getShape().get(x.getShape().dimension() - 1)), gamma, beta, (float) eps).singletonOrThrow();
+    }
+
+    /** RMSNorm (Llama): γ · x / √(mean(x²) + ε). */
+    static NDArray rmsNorm(NDArray x, NDArray gamma, double eps) {
+        NDArray meanSquare = x.mul(x).mean(new int[] {-1}, true);
+        return x.div(meanSquare.add(Native.scalar(x.getManager(), eps)).sqrt()).mul(gamma);
+    }
+
+    /** A config's activation by HuggingFace's name. */
+    static NDArray activation(String name, NDArray x) {
+        NDManager m = x.getManager();
+        return switch (name) {
+            case "gelu" -> Activation.gelu(x); // PyTorch's exact erf form, as HuggingFace's "gelu"
+            case "gelu_new" -> {
+                NDArray cube = x.mul(x).mul(x);
+                NDArray inner = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, Math.sqrt(2 / Math.PI)));
+                yield x.mul(Native.scalar(m, 0.5)).mul(inner.tanh().add(Native.scalar(m, 1)));
+            }
+            case "relu" -> Activation.relu(x);
+            case "silu" -> x.mul(Activation.sigmoid(x));
+            case "tanh" -> x.tanh();
+            default -> throw new IllegalStateException(name);
+        };
+    }
+}
