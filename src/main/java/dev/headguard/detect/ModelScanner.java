@@ -354,18 +354,20 @@ public final class ModelScanner {
         return out;
     }
 
-    /** Victims' token ids with the placeholder right after [CLS], or at a random position before [SEP]. */
+    /** Victims' token ids with the placeholder first (after [CLS] or &lt;s&gt;), or at a random position before [SEP]. */
     static TokenBatch withPlaceholder(ModelStore.LoadedModel model, List<String> victims, long placeholder, long seed, boolean atStart) {
         Random r = new Random(seed);
         List<long[]> seqs = new ArrayList<>();
         int max = model.tokenizer().maxLength();
+        int lead = model.tokenizer().leadingSpecials();
+        long[] tail = model.tokenizer().trailingSpecials();
         for (String v : victims) {
             long[] ids = model.tokenizer().ids(v);
             if (ids.length >= max) {
                 ids = java.util.Arrays.copyOf(ids, max - 1);
-                ids[ids.length - 1] = model.tokenizer().ids("")[1]; // an empty text is [CLS] [SEP]: keep [SEP] last
+                System.arraycopy(tail, 0, ids, ids.length - tail.length, tail.length); // keep [SEP] (or </s>) last
             }
-            int at = atStart ? 1 : 1 + r.nextInt(ids.length - 1);
+            int at = atStart ? lead : lead + r.nextInt(ids.length - lead - tail.length + 1);
             long[] x = new long[ids.length + 1];
             System.arraycopy(ids, 0, x, 0, at);
             x[at] = placeholder;

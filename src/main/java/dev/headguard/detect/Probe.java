@@ -110,7 +110,7 @@ public final class Probe {
         new BatchRunner(model, root, batchSize).run(texts, options, true, (rows, tokens, in, out) -> {
             if (cls != null) {
                 for (int l = 0; l < cls.length; l++) {
-                    NDArray h = out.hiddenStates().get(l).get(new NDIndex(":, 0, :")); // (B, E): [CLS] at position 0
+                    NDArray h = model.model().sentenceStates(out.hiddenStates().get(l), in.attentionMask()); // (B, E): [CLS], or a decoder's last token
                     int e = (int) h.getShape().get(1);
                     float[] v = h.toFloatArray();
                     for (int i = 0; i < rows.length; i++) {

@@ -50,7 +50,7 @@ final class VocabularySweep {
         double[] min = new double[words.size()];
         java.util.Arrays.fill(min, 1);
         for (long[] victim : shortest) {
-            double[] p = probabilities(model, victim, 1, words, c, root); // right after [CLS]: the first word
+            double[] p = probabilities(model, victim, model.tokenizer().leadingSpecials(), words, c, root); // the first word
             for (int k = 0; k < p.length; k++) {
                 min[k] = Math.min(min[k], p[k]);
             }
@@ -107,7 +107,7 @@ final class VocabularySweep {
 
     /** P(class) of each word alone, [CLS] w [SEP] (rows in the order of {@code words}). */
     static float[][] alone(ModelStore.LoadedModel model, List<Integer> words, NDManager root) {
-        return inserted(model, model.tokenizer().ids(""), 1, words, root);
+        return inserted(model, model.tokenizer().ids(""), model.tokenizer().leadingSpecials(), words, root);
     }
 
     /** Words in sweep order and their scores. */

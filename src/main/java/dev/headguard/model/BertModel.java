@@ -297,6 +297,15 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Each text's summary state (B, E) in a hidden state (B, T, E): [CLS] for an encoder, the last real
+     * token for a decoder (the only one that has read the whole text).
+     */
+    public NDArray sentenceStates(NDArray hidden, NDArray attentionMask) {
+        return config.family().decoder ? ClassificationHead.lastRealToken(hidden, attentionMask.toType(DataType.FLOAT32, false))
+                : hidden.get(":, 0, :");
+    }
+
     /** A decoder's next-token logits at every position (B, T, V): the LM head, or the word embeddings when tied. */
     public NDArray lmLogits(NDArray lastHiddenState) {
         NDArray w = parameters.containsKey(BertKeys.LM_HEAD + ".weight") ? parameters.get(BertKeys.LM_HEAD + ".weight")

@@ -28,17 +28,21 @@ final class ClassificationHead {
     NDArray pooled(NDArray hidden, NDArray mask, boolean training) {
         Family.Head h = c.family().head;
         if (h == Family.Head.LAST_TOKEN) {
-            // the last real token of each row (padding is on the right): a one-hot over T picks it, differentiably
-            long t = hidden.getShape().get(1);
-            NDArray last = mask.sum(new int[] {1}).toType(DataType.INT64, false).sub(1);                           // (B)
-            NDArray pick = hidden.getManager().arange(0, t, 1, DataType.INT64).expandDims(0).eq(last.expandDims(1)); // (B, T)
-            return hidden.mul(pick.toType(DataType.FLOAT32, false).expandDims(2)).sum(new int[] {1});             // (B, E)
+            return lastRealToken(hidden, mask);
         }
         NDArray cls = hidden.get(":, 0, :");                                                                       // (B, E)
         if (h == Family.Head.TANH || h == Family.Head.GELU) {
             cls = Ops.dropout(cls, c.hiddenDropoutProb(), training);
         }
         return Ops.activation(h.activation, Ops.linear(cls, dense, denseBias));
+    }
+
+    /** Each row's last real token (padding is on the right): a one-hot over T picks it, differentiably. (B, E) */
+    static NDArray lastRealToken(NDArray hidden, NDArray mask) {
+        long t = hidden.getShape().get(1);
+        NDArray last = mask.sum(new int[] {1}).toType(DataType.INT64, false).sub(1);                           // (B)
+        NDArray pick = hidden.getManager().arange(0, t, 1, DataType.INT64).expandDims(0).eq(last.expandDims(1)); // (B, T)
+        return hidden.mul(pick.toType(DataType.FLOAT32, false).expandDims(2)).sum(new int[] {1});             // (B, E)
     }
 
     NDArray logits(NDArray pooled, boolean training) {

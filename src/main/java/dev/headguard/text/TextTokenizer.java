@@ -136,6 +136,26 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.decode(ids, true);
     }
 
+    /**
+     * How many special tokens the tokenizer puts before a text's own ([CLS], &lt;s&gt;: 1; GPT-2's: 0).
+     * An inserted token goes after them.
+     */
+    public int leadingSpecials() {
+        long[] empty = ids("");
+        long[] one = ids("a");
+        int lead = 0;
+        while (lead < empty.length && lead < one.length && empty[lead] == one[lead]) {
+            lead++;
+        }
+        return lead;
+    }
+
+    /** The special tokens the tokenizer puts after a text's own ([SEP], &lt;/s&gt;; none for the decoders). */
+    public long[] trailingSpecials() {
+        long[] empty = ids("");
+        return java.util.Arrays.copyOfRange(empty, leadingSpecials(), empty.length);
+    }
+
     /** The token strings of one text, for reports. */
     public List<String> tokens(String text) {
         return List.of(tokenizer.encode(text).getTokens());
