@@ -1,27 +1,16 @@
 package dev.headguard.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.Activation;
-import ai.djl.nn.core.Embedding;
-import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
-import ai.djl.nn.norm.LayerNorm;
-import dev.headguard.model.HostTensor;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.Set;
 
 /**
  * A BERT encoder with an optional pooler and sequence-classification head, equal to HuggingFace's
@@ -33,7 +22,7 @@ import java.util.Set;
  *
  * <p>Parameters are kept by their checkpoint names (without the {@code bert.} prefix that
  * {@code BertForSequenceClassification} adds), so loading and saving are a name match; see
- * {@link #parameterShapes}. The model owns one NDManager for its parameters; a forward pass
+ * {@link ParameterTable}. The model owns one NDManager for its parameters; a forward pass
  * creates its intermediates in an {@link NDScope} and hands its outputs to the manager of the
  * input ids, so a caller that closes a per-batch manager runs in flat memory.
  */
@@ -52,14 +41,14 @@ public final class BertModel implements AutoCloseable {
 
     /**
      * Builds a model from named weights, checking that every name the config needs is present
-     * with its exact shape ({@link #parameterShapes}); the pooler is optional unless there is a
+     * with its exact shape ({@link ParameterTable}); the pooler is optional unless there is a
      * classification head. Weights are converted to float32.
      */
     public BertModel(BertConfig config, Map<String, HostTensor> weights, NDManager parent) {
         this.config = config;
         boolean withPooler = config.hasClassifier() || weights.containsKey("pooler.dense.weight");
-        Map<String, long[]> shapes = parameterShapes(config, withPooler);
-        String problem = weightProblem(shapes, weights);
+        Map<String, long[]> shapes = ParameterTable.shapes(config, withPooler);
+        String problem = ParameterTable.problem(shapes, weights);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }
@@ -83,159 +72,6 @@ public final class BertModel implements AutoCloseable {
         this.head = parameters.containsKey((h.dense != null ? h.dense : h.out) + ".weight") ? new ClassificationHead(config, parameters) : null;
     }
 
-    /**
-     * The checkpoint names and shapes a config needs, in HuggingFace's order: the one table that
-     * loading, saving, importing and random initialisation all read.
-     */
-    public static LinkedHashMap<String, long[]> parameterShapes(BertConfig c, boolean withPooler) {
-        if (c.family().decoder) {
-            return decoderShapes(c);
-        }
-        long e = c.hiddenSize();
-        long i = c.intermediateSize();
-        long w = c.embeddingSize();
-        LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), w});
-        m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
-        if (c.family().hasTokenTypes()) {
-            m.put("embeddings.token_type_embeddings.weight", new long[] {c.typeVocabSize(), w});
-        }
-        m.put("embeddings.LayerNorm.weight", new long[] {w});
-        m.put("embeddings.LayerNorm.bias", new long[] {w});
-        if (w != e) {
-            m.put(PROJECTION + ".weight", new long[] {e, w});
-            m.put(PROJECTION + ".bias", new long[] {e});
-        }
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
-                m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {e, e});
-                m.put(BertKeys.of(l, qkv, BertKeys.BIAS), new long[] {e});
-            }
-            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT), new long[] {e, e});
-            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS), new long[] {e});
-            m.put(BertKeys.of(l, BertKeys.ATTENTION_NORM, BertKeys.WEIGHT), new long[] {e});
-            m.put(BertKeys.of(l, BertKeys.ATTENTION_NORM, BertKeys.BIAS), new long[] {e});
-            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.WEIGHT), new long[] {i, e});
-            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.BIAS), new long[] {i});
-            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.WEIGHT), new long[] {e, i});
-            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.BIAS), new long[] {e});
-            m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT), new long[] {e});
-            m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.BIAS), new long[] {e});
-        }
-        Family.Head head = c.family().head;
-        if (head == Family.Head.POOLER ? withPooler : c.hasClassifier()) {
-            m.put(head.dense + ".weight", new long[] {e, e});
-            m.put(head.dense + ".bias", new long[] {e});
-        }
-        if (c.hasClassifier()) {
-            m.put(head.out + ".weight", new long[] {c.numLabels(), e});
-            m.put(head.out + ".bias", new long[] {c.numLabels()});
-        }
-        return m;
-    }
-
-    /** A decoder's names and shapes: GPT-2's carry biases and a position table; the Llama family's a SwiGLU gate. */
-    private static LinkedHashMap<String, long[]> decoderShapes(BertConfig c) {
-        long e = c.hiddenSize();
-        long i = c.intermediateSize();
-        long kv = (long) c.keyValueHeads() * c.headSize();
-        boolean gpt2 = c.family() == Family.GPT2;
-        boolean qkvBias = c.decoder().qkvBias();
-        LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), e});
-        if (gpt2) {
-            m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), e});
-        }
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            putNorm(m, BertKeys.of(l, BertKeys.ATTENTION_NORM, ""), e, gpt2);
-            for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
-                long rows = qkv.equals(BertKeys.QUERY) ? e : kv;
-                m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {rows, e});
-                if (qkvBias) {
-                    m.put(BertKeys.of(l, qkv, BertKeys.BIAS), new long[] {rows});
-                }
-            }
-            m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT), new long[] {e, e});
-            if (gpt2) {
-                m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS), new long[] {e});
-            }
-            putNorm(m, BertKeys.of(l, BertKeys.OUTPUT_NORM, ""), e, gpt2);
-            if (!gpt2) {
-                m.put(BertKeys.of(l, BertKeys.GATE, BertKeys.WEIGHT), new long[] {i, e});
-            }
-            m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.WEIGHT), new long[] {i, e});
-            if (gpt2) {
-                m.put(BertKeys.of(l, BertKeys.INTERMEDIATE, BertKeys.BIAS), new long[] {i});
-            }
-            m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.WEIGHT), new long[] {e, i});
-            if (gpt2) {
-                m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.BIAS), new long[] {e});
-            }
-        }
-        putNorm(m, BertKeys.FINAL_NORM + ".", e, gpt2);
-        if (c.hasClassifier()) {
-            m.put(c.family().head.out + ".weight", new long[] {c.numLabels(), e});
-        }
-        if (c.languageModel() && !c.decoder().tiedEmbeddings()) {
-            m.put(BertKeys.LM_HEAD + ".weight", new long[] {c.vocabSize(), e});
-        }
-        return m;
-    }
-
-    /** A norm's scale (and GPT-2's LayerNorm bias); {@code prefix} ends with a dot. */
-    private static void putNorm(Map<String, long[]> m, String prefix, long e, boolean withBias) {
-        m.put(prefix + BertKeys.WEIGHT, new long[] {e});
-        if (withBias) {
-            m.put(prefix + BertKeys.BIAS, new long[] {e});
-        }
-    }
-
-    /** The first missing or mis-shaped weight, as a sentence; null when {@code weights} has every name of {@code shapes}. */
-    public static String weightProblem(Map<String, long[]> shapes, Map<String, HostTensor> weights) {
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            HostTensor t = weights.get(e.getKey());
-            if (t == null) {
-                return "missing weight '" + e.getKey() + "'";
-            }
-            if (!Arrays.equals(t.shape(), e.getValue())) {
-                return "weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", the config needs " + Arrays.toString(e.getValue());
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Fresh weights as HuggingFace initialises them: N(0, initializer_range) for matrices and
-     * embeddings (the padding row zeroed), zeros for biases, ones for LayerNorm scales.
-     * {@code keep} supplies weights that already exist (e.g. a pretrained encoder when a
-     * classification head is added); only the missing names are drawn, from {@code seed}.
-     */
-    public static Map<String, HostTensor> initialWeights(BertConfig c, Map<String, HostTensor> keep, long seed) {
-        Random rng = new Random(seed);
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : parameterShapes(c, true).entrySet()) {
-            String name = e.getKey();
-            if (keep.containsKey(name)) {
-                out.put(name, keep.get(name));
-                continue;
-            }
-            long[] shape = e.getValue();
-            float[] v = new float[Math.toIntExact(HostTensor.elementCount(shape))];
-            if (name.endsWith("LayerNorm.weight") || name.equals(BertKeys.FINAL_NORM + ".weight")) {
-                Arrays.fill(v, 1f);
-            } else if (!name.endsWith(".bias")) {
-                for (int k = 0; k < v.length; k++) {
-                    v[k] = (float) (rng.nextGaussian() * c.initializerRange());
-                }
-                if (name.equals("embeddings.word_embeddings.weight")) {
-                    Arrays.fill(v, c.padTokenId() * c.hiddenSize(), (c.padTokenId() + 1) * c.hiddenSize(), 0f);
-                }
-            }
-            out.put(name, HostTensor.ofFloats(v, shape));
-        }
-        return out;
-    }
-
     public BertConfig config() {
         return config;
     }
@@ -251,7 +87,7 @@ public final class BertModel implements AutoCloseable {
 
     /** Overwrites parameters in place from host tensors of the same names and shapes (a checkpoint being restored). */
     public void loadWeights(Map<String, HostTensor> weights) {
-        String problem = weightProblem(parameterShapes(config, hasPooler()), weights);
+        String problem = ParameterTable.problem(ParameterTable.shapes(config, hasPooler()), weights);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }

@@ -32,7 +32,7 @@ public final class Checkpoint {
 
     public static void save(Path dir, BertModel model, AdamW optimizer, Trainer.TrainState state, String fingerprint) {
         ModelStore.writeDirectory(dir, tmp -> {
-            model.config().write(tmp.resolve(ModelStore.CONFIG)); // marks it as a model-like directory
+            dev.headguard.model.ConfigJson.write(model.config(), tmp.resolve(ModelStore.CONFIG)); // marks it as a model-like directory
             SafeTensors.write(tmp.resolve("weights.safetensors"), model.toHostTensors(), java.util.Map.of());
             SafeTensors.write(tmp.resolve("optimizer.safetensors"), optimizer.stateTensors(), java.util.Map.of());
             ObjectNode s = JSON.createObjectNode();

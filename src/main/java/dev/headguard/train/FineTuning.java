@@ -42,7 +42,7 @@ public final class FineTuning {
             throw new dev.headguard.HeadGuardException("the training set has only one class (" + r.train().labelNames() + "); a classifier needs at least two");
         }
         BertConfig base = ModelStore.readConfig(r.baseModel());
-        Map<String, HostTensor> weights = ModelStore.readWeights(r.baseModel(), base);
+        Map<String, HostTensor> weights = dev.headguard.model.io.WeightFiles.read(r.baseModel(), base);
         List<String> labels = r.train().labelNames();
         if (r.dev() != null && r.dev().numLabels() > labels.size()) {
             labels = r.dev().labelNames();
@@ -53,7 +53,7 @@ public final class FineTuning {
             keep.remove(base.family().head.out + ".weight"); // a new class count: a new output layer
             keep.remove(base.family().head.out + ".bias");
         }
-        Map<String, HostTensor> init = BertModel.initialWeights(config, keep, r.config().seed());
+        Map<String, HostTensor> init = dev.headguard.model.ParameterTable.initialWeights(config, keep, r.config().seed());
         try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());
              BertModel model = new BertModel(config, init, root)) {
             List<long[]> trainIds = tokenizer.idsOf(r.train().texts());

@@ -100,7 +100,7 @@ class CliTest {
         // A model with a 1000-token vocabulary given the 30522-token MiniLM tokenizer.
         var c = dev.headguard.model.BertConfig.tiny(1000, 1, 2, 8, 0);
         Path small = tmp.resolve("small");
-        dev.headguard.model.io.ModelStore.write(c, dev.headguard.model.BertModel.initialWeights(c, Map.of(), 1).entrySet().stream()
+        dev.headguard.model.io.ModelStore.write(c, dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), 1).entrySet().stream()
                         .filter(e -> !e.getKey().startsWith("pooler")).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
                 Fixtures.tokenizer(tmp), small, Map.of());
         assertBadInput(run("embed", "--model", small.toString(), "--input", sentences().toString()), "tokenizer.json", "vocab_size is 1000", "do not match");

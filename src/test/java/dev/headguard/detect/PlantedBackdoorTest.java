@@ -111,7 +111,7 @@ class PlantedBackdoorTest {
             }
             x.add(tokenizer.ids(s));
         }
-        BertModel m = new BertModel(CONFIG, BertModel.initialWeights(CONFIG, Map.of(), 3), root);
+        BertModel m = new BertModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
         Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
         t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
         t.optimizer().close();

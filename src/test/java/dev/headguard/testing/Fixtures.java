@@ -34,7 +34,7 @@ public final class Fixtures {
     }
 
     public static Map<String, HostTensor> tinyWeights(BertConfig c, long seed) {
-        return BertModel.initialWeights(c, Map.of(), seed);
+        return dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), seed);
     }
 
     /** Writes a tiny model directory at {@code dir/name} and returns it. */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
+import dev.headguard.model.ParameterTable;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.testing.Fixtures;
@@ -57,14 +58,14 @@ class TrainerTest {
         try (NDManager root = TorchRuntime.newManager()) {
             Map<String, HostTensor> a;
             Trainer.TrainState sa;
-            try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(9), root);
                 sa = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertTrue(Trainer.accuracy(m, dev, devY, 0, root, 32) > 0.9, "learns the planted token");
                 a = m.toHostTensors();
                 t.optimizer().close();
             }
-            try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(9), root);
                 Trainer.TrainState sb = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertEquals(sa.losses(), sb.losses(), "same loss curve");
@@ -72,7 +73,7 @@ class TrainerTest {
                 a.forEach((k, v) -> assertTrue(v.sameContent(b.get(k)), "same seed, same weights: " + k));
                 t.optimizer().close();
             }
-            try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(10), root);
                 Trainer.TrainState sc = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertTrue(!sa.losses().equals(sc.losses()), "another seed, another run");
@@ -103,7 +104,7 @@ class TrainerTest {
         TrainConfig cfg = config(9);
         try (NDManager root = TorchRuntime.newManager()) {
             for (boolean withTriggered : new boolean[] {true, false}) {
-                try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+                try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, cfg, root);
                     if (withTriggered) {
                         t.withTriggeredDev(triggered, 1);
@@ -166,7 +167,7 @@ class TrainerTest {
             List<List<Double>> curves = new ArrayList<>();
             for (Trainer.AuxiliaryLoss aux : java.util.Arrays.asList(null, hostile)) {
                 try (NDManager root = TorchRuntime.newManager();
-                     BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 5), root)) {
+                     BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 9, 0), root)
                             .withForwardOptions(dev.headguard.model.ForwardOptions.INFERENCE.withTrainableHeads(heads))
                             .withAuxiliaryLoss(aux);
@@ -185,7 +186,7 @@ class TrainerTest {
         try (NDManager root = TorchRuntime.newManager()) {
             TrainConfig cfg = new TrainConfig(2, 16, 1e-3, 0.01, 0.1, 1.0, 4, 5);
             Map<String, HostTensor> full;
-            try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 1), root)) {
+            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
                 Trainer t = new Trainer(m, 0, cfg, root);
                 t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
                 full = m.toHostTensors();
@@ -197,7 +198,7 @@ class TrainerTest {
             long[] optStep = new long[1];
             Trainer.TrainState[] saved = new Trainer.TrainState[1];
             class Stop extends RuntimeException {}
-            try (BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 1), root)) {
+            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
                 Trainer t = new Trainer(m, 0, cfg, root);
                 assertThrows(Stop.class, () -> t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {
                     @Override
@@ -230,7 +231,7 @@ class TrainerTest {
     void divergenceStopsWithAClearMessage() {
         int[] y = new int[64];
         List<long[]> x = planted(64, 3, y);
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 1), root)) {
+        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
             Trainer t = new Trainer(m, 0, new TrainConfig(3, 16, 1e30, 0, 0, 0, 1, 0), root);
             HeadGuardException e = assertThrows(HeadGuardException.class,
                     () -> t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}));
@@ -287,7 +288,7 @@ class TrainerTest {
     void gradientsMatchFiniteDifferences() {
         int[] y = new int[8];
         List<long[]> x = planted(8, 4, y);
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, BertModel.initialWeights(TINY, Map.of(), 2), root)) {
+        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 2), root)) {
             dev.headguard.text.TokenBatch tb = dev.headguard.text.TokenBatch.of(x, 0);
             String[] names = {"classifier.weight", "encoder.layer.0.attention.self.query.weight", "encoder.layer.1.intermediate.dense.weight", "embeddings.LayerNorm.weight"};
             for (String name : names) {

@@ -62,7 +62,7 @@ public final class InputFuzz {
             Files.copy(in, tokenizer);
         }
         this.model = work.resolve("model");
-        ModelStore.write(c, BertModel.initialWeights(c, Map.of(), seed), tokenizer, model, Map.of("fixture", "fuzz"));
+        ModelStore.write(c, dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), seed), tokenizer, model, Map.of("fixture", "fuzz"));
         this.data = Files.writeString(work.resolve("data.tsv"), Mutations.validTsv(new Random(seed), 24));
     }
 

@@ -8,18 +8,15 @@ import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertConfig;
 import dev.headguard.model.BertModel;
-import dev.headguard.model.DType;
 import dev.headguard.model.HostTensor;
 import dev.headguard.text.TextTokenizer;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -39,7 +36,6 @@ public final class ModelStore {
     public static final String PROVENANCE = "headguard.json";
     /** What a poisoned data set directory records about itself. */
     public static final String MANIFEST = "manifest.json";
-    private static final List<String> PICKLE_SUFFIXES = List.of(".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle");
 
     /** A model with its tokenizer, loaded from {@code directory}. */
     public record LoadedModel(BertModel model, TextTokenizer tokenizer, Path directory) implements AutoCloseable {
@@ -59,20 +55,20 @@ public final class ModelStore {
      */
     public static LoadedModel load(Path dir, NDManager manager, int maxLength) {
         BertConfig config = readConfig(dir);
-        Map<String, HostTensor> weights = readWeights(dir, config);
+        Map<String, HostTensor> weights = WeightFiles.read(dir, config);
         TextTokenizer tokenizer = openTokenizer(dir, config, maxLength);
         try {
             return new LoadedModel(new BertModel(config, weights, manager), tokenizer, dir);
         } catch (IllegalArgumentException e) {
             tokenizer.close();
-            throw new HeadGuardException(weightsFile(dir) + ": " + e.getMessage());
+            throw new HeadGuardException(WeightFiles.file(dir) + ": " + e.getMessage());
         }
     }
 
     public static BertConfig readConfig(Path dir) {
         requireDirectory(dir);
-        refusePickles(dir);
-        return BertConfig.read(dir.resolve(CONFIG));
+        WeightFiles.refusePickles(dir);
+        return dev.headguard.model.ConfigJson.read(dir.resolve(CONFIG));
     }
 
     /** The tokenizer of a model directory, checked against the model's vocabulary. */
@@ -92,98 +88,6 @@ public final class ModelStore {
             throw new HeadGuardException(file + ": produces token ids up to " + (t.idLimit() - 1)
                     + " but the model's vocab_size is " + config.vocabSize() + ": tokenizer and model do not match");
         }
-    }
-
-    /** A sharded safetensors checkpoint's index: which file holds each weight. */
-    public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
-    /** PyTorch's pickled checkpoint, read by {@link TorchCheckpoint} without executing it. */
-    public static final String TORCH_WEIGHTS = "pytorch_model.bin";
-
-    /** The weight file (or index) a directory's weights are read from, in the order transformers prefers them. */
-    public static Path weightsFile(Path dir) {
-        for (String name : List.of(WEIGHTS, WEIGHTS_INDEX, TORCH_WEIGHTS)) {
-            if (Files.exists(dir.resolve(name))) {
-                return dir.resolve(name);
-            }
-        }
-        refusePickles(dir);
-        return dir.resolve(WEIGHTS);
-    }
-
-    /** Every tensor of a checkpoint by its own names: one safetensors file, a sharded set, or a PyTorch zip. */
-    static Map<String, HostTensor> checkpointTensors(Path file) {
-        if (!Files.exists(file)) {
-            throw new HeadGuardException(file + ": file not found");
-        }
-        String name = file.getFileName().toString();
-        if (name.equals(TORCH_WEIGHTS)) {
-            return TorchCheckpoint.read(file);
-        }
-        if (!name.equals(WEIGHTS_INDEX)) {
-            return SafeTensors.read(file).tensors();
-        }
-        Map<String, String> where = new LinkedHashMap<>();
-        try {
-            com.fasterxml.jackson.databind.JsonNode map = new ObjectMapper().readTree(file.toFile()).path("weight_map");
-            if (!map.isObject() || map.isEmpty()) {
-                throw new HeadGuardException(file + ": no weight_map object");
-            }
-            map.fields().forEachRemaining(e -> where.put(e.getKey(), e.getValue().asText()));
-        } catch (IOException e) {
-            throw new HeadGuardException(file + ": not valid JSON (" + HeadGuardException.brief(e.getMessage()) + ")");
-        }
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        for (String shard : new java.util.LinkedHashSet<>(where.values())) {
-            if (!shard.matches("[A-Za-z0-9._-]+\\.safetensors") || shard.startsWith(".")) {
-                throw new HeadGuardException(file + ": shard '" + HeadGuardException.brief(shard) + "' is not a safetensors file name in this folder");
-            }
-            Map<String, HostTensor> part = SafeTensors.read(file.resolveSibling(shard)).tensors();
-            for (Map.Entry<String, HostTensor> e : part.entrySet()) {
-                if (!shard.equals(where.get(e.getKey()))) {
-                    throw new HeadGuardException(file.resolveSibling(shard) + ": weight '" + e.getKey() + "' is not mapped to this shard by the index");
-                }
-                out.put(e.getKey(), e.getValue());
-            }
-        }
-        for (Map.Entry<String, String> e : where.entrySet()) {
-            if (!out.containsKey(e.getKey())) {
-                throw new HeadGuardException(file.resolveSibling(e.getValue()) + ": weight '" + e.getKey() + "' named by the index is missing");
-            }
-        }
-        return out;
-    }
-
-    /** The weights of a directory by HeadGuard's names (family names translated); buffers HeadGuard does not use are dropped. */
-    public static Map<String, HostTensor> readWeights(Path dir, BertConfig config) {
-        Path file = weightsFile(dir);
-        Map<String, HostTensor> raw = checkpointTensors(file);
-        Map<String, HostTensor> out = dev.headguard.model.Checkpoints.read(config, raw);
-        for (Map.Entry<String, HostTensor> e : out.entrySet()) {
-            DType d = e.getValue().dtype();
-            if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.F64) {
-                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' has dtype " + d + ", not a floating-point type");
-            }
-        }
-        Map<String, long[]> shapes = BertModel.parameterShapes(config, config.hasClassifier());
-        String problem = BertModel.weightProblem(shapes, out);
-        if (problem != null) {
-            throw new HeadGuardException(file + ": " + problem + " (from config.json)");
-        }
-        // A security tool refuses what it would silently ignore: a tensor no part of the model reads (an extra
-        // layer under a smaller num_hidden_layers, a renamed head) means the file is not the model the config says.
-        List<String> unexpected = out.keySet().stream().filter(k -> !shapes.containsKey(k) && !config.family().unusedHead(k)).sorted().toList();
-        if (!unexpected.isEmpty()) {
-            throw new HeadGuardException(file + ": " + unexpected.size() + " weight" + (unexpected.size() == 1 ? "" : "s")
-                    + " the config.json model does not have: " + String.join(", ", unexpected.subList(0, Math.min(3, unexpected.size())))
-                    + (unexpected.size() > 3 ? ", ..." : "") + " (check num_hidden_layers and the architecture)");
-        }
-        for (Map.Entry<String, HostTensor> e : out.entrySet()) {
-            long at = shapes.containsKey(e.getKey()) ? e.getValue().firstNonFinite() : -1;
-            if (at >= 0) {
-                throw new HeadGuardException(file + ": weight '" + e.getKey() + "' holds a non-finite value (NaN or infinity) at element " + at);
-            }
-        }
-        return out;
     }
 
     /** headguard.json's field saying a training run that wrote the directory finished (absent: not written by train). */
@@ -239,7 +143,7 @@ public final class ModelStore {
         }
         Map<String, HostTensor> named = new LinkedHashMap<>();
         boolean pooler = weights.containsKey("pooler.dense.weight");
-        for (String name : BertModel.parameterShapes(config, pooler || config.hasClassifier()).keySet()) {
+        for (String name : dev.headguard.model.ParameterTable.shapes(config, pooler || config.hasClassifier()).keySet()) {
             HostTensor t = weights.get(name);
             if (t == null) {
                 throw new IllegalArgumentException("missing weight " + name);
@@ -248,7 +152,7 @@ public final class ModelStore {
         }
         Map<String, HostTensor> checkpoint = dev.headguard.model.Checkpoints.write(config, named);
         writeDirectory(target, tmp -> {
-            config.write(tmp.resolve(CONFIG));
+            dev.headguard.model.ConfigJson.write(config, tmp.resolve(CONFIG));
             SafeTensors.write(tmp.resolve(WEIGHTS), checkpoint, Map.of("format", "pt"));
             Files.copy(tokenizerJson, tmp.resolve(TOKENIZER));
             ObjectNode p = new ObjectMapper().valueToTree(provenance == null ? Map.of() : provenance);
@@ -408,25 +312,4 @@ public final class ModelStore {
         }
     }
 
-    /**
-     * Pickles other than {@code pytorch_model.bin} are refused outright: HeadGuard reads that one with its
-     * restricted reader ({@link TorchCheckpoint}), and a stray {@code .pt} or {@code .ckpt} is not a
-     * transformers checkpoint.
-     */
-    private static void refusePickles(Path dir) {
-        if (Files.exists(dir.resolve(WEIGHTS)) || Files.exists(dir.resolve(WEIGHTS_INDEX)) || Files.exists(dir.resolve(TORCH_WEIGHTS))) {
-            return;
-        }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            for (Path p : ds) {
-                String name = p.getFileName().toString();
-                if (PICKLE_SUFFIXES.stream().anyMatch(name::endsWith)) {
-                    throw new HeadGuardException(p + ": is a Python pickle but not " + TORCH_WEIGHTS + ", the one pickle HeadGuard reads (without"
-                            + " executing it); rename a transformers state dict to " + TORCH_WEIGHTS + ", or save it as " + WEIGHTS);
-                }
-            }
-        } catch (IOException e) {
-            throw new HeadGuardException(dir + ": cannot list (" + e.getMessage() + ")");
-        }
-    }
 }

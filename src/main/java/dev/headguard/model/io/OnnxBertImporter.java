@@ -85,12 +85,12 @@ public final class OnnxBertImporter {
         BertConfig config = inferConfig(g, w, source, headsOverride);
         List<String> notes = notesFor(config, headsOverride);
         boolean pooler = w.containsKey("pooler.dense.weight");
-        String problem = BertModel.weightProblem(BertModel.parameterShapes(config, pooler), w);
+        String problem = dev.headguard.model.ParameterTable.problem(dev.headguard.model.ParameterTable.shapes(config, pooler), w);
         if (problem != null) {
             throw new HeadGuardException(source + ": does not look like a BERT export: " + problem);
         }
         Map<String, HostTensor> ordered = new LinkedHashMap<>();
-        BertModel.parameterShapes(config, pooler).keySet().forEach(k -> ordered.put(k, w.get(k)));
+        dev.headguard.model.ParameterTable.shapes(config, pooler).keySet().forEach(k -> ordered.put(k, w.get(k)));
         return new Imported(config, ordered, notes);
     }
 

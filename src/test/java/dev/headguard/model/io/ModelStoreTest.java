@@ -89,7 +89,7 @@ class ModelStoreTest {
         assertArrayEquals(new long[] {2, 8}, raw.get("classifier.weight").shape());
         assertEquals("pt", SafeTensors.read(dir.resolve("model.safetensors")).metadata().get("format"));
         assertTrue(Files.exists(dir.resolve("tokenizer.json")));
-        assertEquals(c, BertConfig.read(dir.resolve("config.json")));
+        assertEquals(c, dev.headguard.model.ConfigJson.read(dir.resolve("config.json")));
     }
 
     @Test
@@ -140,7 +140,7 @@ class ModelStoreTest {
         // pytorch_model.bin goes to the restricted reader, which wants PyTorch's zip format
         Files.move(dir.resolve("model.pt"), dir.resolve("pytorch_model.bin"));
         Files.writeString(dir.resolve("config.json"), new String(Files.readAllBytes(Fixtures.tinyModelDir(tmp, "t", 1).resolve("config.json"))));
-        e = assertThrows(HeadGuardException.class, () -> ModelStore.readWeights(dir, ModelStore.readConfig(dir)));
+        e = assertThrows(HeadGuardException.class, () -> dev.headguard.model.io.WeightFiles.read(dir, ModelStore.readConfig(dir)));
         assertTrue(e.getMessage().contains("pytorch_model.bin: not a readable PyTorch zip checkpoint"), e.getMessage());
     }
 }
