@@ -75,6 +75,17 @@ def families(vocab, pad):
         "mistral": (tf.MistralConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                                      intermediate_size=48, max_position_embeddings=96, bos_token_id=1, eos_token_id=2,
                                      sliding_window=None, **common), "llama"),
+        # DeBERTa-v3's settings (shared position keys, log buckets, no absolute positions or token types) ...
+        "deberta-v2": (tf.DebertaV2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+                                          max_position_embeddings=64, relative_attention=True, pos_att_type=["p2c", "c2p"],
+                                          position_buckets=16, max_relative_positions=64, share_att_key=True, norm_rel_ebd="layer_norm",
+                                          position_biased_input=False, type_vocab_size=0, layer_norm_eps=1e-7,
+                                          pooler_hidden_size=32, pooler_hidden_act="gelu", **common), "wordpiece"),
+        # ... and DeBERTa-v2's older ones (own position projections, absolute positions, no buckets)
+        "deberta-v2-unshared": (tf.DebertaV2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+                                                   max_position_embeddings=64, relative_attention=True, pos_att_type=["p2c", "c2p"],
+                                                   max_relative_positions=-1, share_att_key=False, position_biased_input=True,
+                                                   type_vocab_size=2, pooler_hidden_size=32, pooler_hidden_act="gelu", **common), "wordpiece"),
         "electra": (tf.ElectraConfig(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                      intermediate_size=48, max_position_embeddings=64, **common), "wordpiece"),
     }

@@ -40,12 +40,15 @@ public final class EngineBenchmark {
         return out;
     }
 
-    /** One untimed warm-up pass per engine, then the best of {@code repeats} timed passes each. */
+    /** One untimed warm-up pass per engine, then the best of {@code repeats} timed passes each; {@code onnx} null: HeadGuard alone. */
     public static Encoder encoder(ModelStore.LoadedModel m, NDManager root, List<TokenBatch> batches, byte[] onnx, int threads, int repeats)
             throws OrtException {
         int sentences = batches.stream().mapToInt(TokenBatch::batch).sum();
         double withMaps = best(() -> runDjl(m, root, batches, ForwardOptions.INFERENCE.withAttentions()), sentences, repeats);
         double plain = best(() -> runDjl(m, root, batches, ForwardOptions.INFERENCE), sentences, repeats);
+        if (onnx == null) {
+            return new Encoder(withMaps, plain, Double.NaN, null);
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(threads);

@@ -93,12 +93,15 @@ final class BenchCommand implements Callable<Integer> {
         @Option(names = "--repeats", defaultValue = "2", description = "Timed passes over the data per engine; the best counts (default: ${DEFAULT-VALUE}).")
         int repeats;
 
+        @Option(names = "--no-onnx", description = "HeadGuard alone (any model family; scripts/hf-forward-speed.py measures transformers on the same batches).")
+        boolean noOnnx;
+
         @Override
         public Integer call() throws Exception {
             OptionChecks.atLeast("--batch-size", batchSize, 1);
             OptionChecks.atLeast("--limit", limit, 0);
             List<String> sentences = sentences(data == null ? defaultData() : data, limit);
-            byte[] onnxBytes = onnxBytes();
+            byte[] onnxBytes = noOnnx ? null : onnxBytes();
             int threads = EngineBenchmark.threads();
             try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
                 List<TokenBatch> batches = EngineBenchmark.batches(m, sentences, batchSize);
@@ -108,6 +111,9 @@ final class BenchCommand implements Callable<Integer> {
                 EngineBenchmark.Encoder r = EngineBenchmark.encoder(m, root, batches, onnxBytes, threads, repeats);
                 System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), all attention maps returned: %.1f sentences/s%n", r.withMaps());
                 System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), no attention maps:           %.1f sentences/s%n", r.plain());
+                if (onnxBytes == null) {
+                    return 0;
+                }
                 System.out.printf(Locale.ROOT, "ONNX Runtime %s, original export:                %.1f sentences/s%n", r.onnxRuntimeVersion(), r.onnxRuntime());
                 System.out.printf(Locale.ROOT, "ratio (with maps / ONNX Runtime): %.2fx%n", r.withMaps() / r.onnxRuntime());
             }

@@ -25,6 +25,7 @@ import java.util.Set;
  * @param family                which encoder family's names, positions and head ({@link Family})
  * @param embeddingSize         width of the embedding tables; ELECTRA projects it up to E when smaller
  * @param decoder               a decoder's own settings ({@link Decoder}); null for the encoders
+ * @param relative              DeBERTa's disentangled relative attention ({@link Relative}); null for the others
  */
 public record BertConfig(
         int vocabSize,
@@ -43,7 +44,25 @@ public record BertConfig(
         List<String> labels,
         Family family,
         int embeddingSize,
-        Decoder decoder) {
+        Decoder decoder,
+        Relative relative) {
+
+    /**
+     * DeBERTa-v2's disentangled attention: content-to-position and position-to-content scores from a
+     * table of relative-position embeddings, positions beyond {@code buckets / 2} in log-spaced buckets.
+     *
+     * @param span            relative positions each side: the table holds 2·span rows (position_buckets, else max_relative_positions)
+     * @param buckets         position_buckets (0: none, positions clamped at ±span)
+     * @param maxRelative     max_relative_positions
+     * @param c2p             content-to-position scores ("c2p" in pos_att_type)
+     * @param p2c             position-to-content scores ("p2c")
+     * @param shareKey        positions projected by the content Q/K projections (share_att_key), else by their own
+     * @param normEmbeddings  the table goes through the encoder's LayerNorm first (norm_rel_ebd "layer_norm")
+     * @param absolute        absolute position embeddings are added too (position_biased_input)
+     * @param poolerAct       the context pooler's activation (pooler_hidden_act)
+     */
+    public record Relative(int span, int buckets, int maxRelative, boolean c2p, boolean p2c, boolean shareKey, boolean normEmbeddings,
+                           boolean absolute, String poolerAct) {}
 
     /**
      * What a decoder adds to the shape: pre-norm causal blocks.
@@ -69,7 +88,8 @@ public record BertConfig(
         require(ACTIVATIONS.contains(hiddenAct), "hidden_act '" + hiddenAct + "' is not supported (" + ACTIVATIONS + ")");
         require(layerNormEps > 0 && layerNormEps < 1, "layer_norm_eps must be in (0, 1)");
         require(maxPositionEmbeddings > 0, "max_position_embeddings must be positive");
-        require(typeVocabSize > 0, "type_vocab_size must be positive");
+        require(typeVocabSize >= 0, "type_vocab_size must not be negative");
+        require((relative != null) == (family == Family.DEBERTA_V2), family.modelType + (relative == null ? " needs" : " has no") + " relative-attention settings");
         require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id " + padTokenId + " is outside the vocabulary");
         require(family != null, "no model family");
         require((decoder != null) == family.decoder, family.modelType + (family.decoder ? " needs" : " has no") + " decoder settings");
@@ -85,7 +105,12 @@ public record BertConfig(
                       double layerNormEps, int maxPositionEmbeddings, int typeVocabSize, double hiddenDropoutProb, double attentionProbsDropout,
                       double initializerRange, int padTokenId, List<String> labels) {
         this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct, layerNormEps, maxPositionEmbeddings,
-                typeVocabSize, hiddenDropoutProb, attentionProbsDropout, initializerRange, padTokenId, labels, Family.BERT, hiddenSize, null);
+                typeVocabSize, hiddenDropoutProb, attentionProbsDropout, initializerRange, padTokenId, labels, Family.BERT, hiddenSize, null, null);
+    }
+
+    /** Whether inputs carry segment ids into a token-type table (not DistilBERT, the decoders, or a DeBERTa with type_vocab_size 0). */
+    public boolean hasTokenTypes() {
+        return family.hasTokenTypes() && typeVocabSize > 0;
     }
 
     /** Heads of K and V: N, but fewer under grouped-query attention. */
@@ -121,7 +146,7 @@ public record BertConfig(
     public BertConfig withLabels(List<String> labelNames) {
         return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
                 layerNormEps, maxPositionEmbeddings, typeVocabSize, hiddenDropoutProb, attentionProbsDropout,
-                initializerRange, padTokenId, labelNames, family, embeddingSize, decoder);
+                initializerRange, padTokenId, labelNames, family, embeddingSize, decoder, relative);
     }
 
     /** A tiny model for tests: BERT's structure at toy sizes. */

@@ -25,6 +25,13 @@ public final class BertKeys {
     /** A causal language model's output projection (absent when tied to the word embeddings). */
     public static final String LM_HEAD = "lm_head";
 
+    /** DeBERTa's own projections of the relative-position table, when not shared with Q and K (share_att_key false). */
+    public static final String POSITION_KEY = "attention.self.pos_key_proj";
+    public static final String POSITION_QUERY = "attention.self.pos_query_proj";
+    /** DeBERTa's relative-position table and its LayerNorm, in the encoder. */
+    public static final String RELATIVE_EMBEDDINGS = "encoder.rel_embeddings";
+    public static final String RELATIVE_NORM = "encoder.LayerNorm";
+
     /** Where every layer's tensors start. */
     public static final String LAYER_PREFIX = "encoder.layer.";
 

@@ -37,6 +37,7 @@ public final class BertModel implements AutoCloseable {
     private final Embeddings embeddings;
     private final List<TransformerBlock> layers;
     private final NDArray finalNormWeight, finalNormBias; // a decoder's norm after the last block, or null
+    private final RelativeAttention relative;            // DeBERTa's, or null
     private final ClassificationHead head;
 
     /**
@@ -68,6 +69,7 @@ public final class BertModel implements AutoCloseable {
         this.layers = List.copyOf(ls);
         this.finalNormWeight = parameters.get(BertKeys.FINAL_NORM + ".weight");
         this.finalNormBias = parameters.get(BertKeys.FINAL_NORM + ".bias");
+        this.relative = config.relative() == null ? null : new RelativeAttention(config, parameters);
         Family.Head h = config.family().head;
         this.head = parameters.containsKey((h.dense != null ? h.dense : h.out) + ".weight") ? new ClassificationHead(config, parameters) : null;
     }
@@ -172,6 +174,11 @@ public final class BertModel implements AutoCloseable {
             Rotary rotary = config.family().rotary() ? Rotary.of(out, config.headSize(), config.decoder().ropeTheta(), seen, s.get(1)) : null;
 
             NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training(), seen);  // (B, T, E)
+            TransformerBlock.Positions positions = new TransformerBlock.Positions(rotary, cache, relative,
+                    relative == null ? null : relative.inputs(out, s.get(1), options.training()));
+            if (relative != null) {
+                x = x.mul(mask.expandDims(2)); // DeBERTa zeroes its padding's embeddings
+            }
             if (options.shiftLayer() == 0) {
                 x = shifted(x, mask, options);
             }
@@ -184,7 +191,7 @@ public final class BertModel implements AutoCloseable {
             for (TransformerBlock layer : layers) {
                 NDArray scale = options.headScale() == null ? null
                         : options.headScale().get(layer.index).reshape(1, config.numAttentionHeads(), 1, 1); // (1, N, 1, 1)
-                TransformerBlock.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training(), rotary, cache);
+                TransformerBlock.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training(), positions);
                 x = r.output();
                 if (layer.index + 1 == options.shiftLayer()) {
                     x = shifted(x, mask, options);

@@ -31,10 +31,10 @@ final class ClassificationHead {
             return lastRealToken(hidden, mask);
         }
         NDArray cls = hidden.get(":, 0, :");                                                                       // (B, E)
-        if (h == Family.Head.TANH || h == Family.Head.GELU) {
+        if (h == Family.Head.TANH || h == Family.Head.GELU || h == Family.Head.CONTEXT) {
             cls = Ops.dropout(cls, c.hiddenDropoutProb(), training);
         }
-        return Ops.activation(h.activation, Ops.linear(cls, dense, denseBias));
+        return Ops.activation(c.relative() != null ? c.relative().poolerAct() : h.activation, Ops.linear(cls, dense, denseBias));
     }
 
     /** Each row's last real token (padding is on the right): a one-hot over T picks it, differentiably. (B, E) */

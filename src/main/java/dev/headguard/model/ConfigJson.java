@@ -46,7 +46,7 @@ public final class ConfigJson {
         if (family.decoder) {
             return readDecoder(root, file, family);
         }
-        String posType = root.path("position_embedding_type").asText("absolute");
+        String posType = family == Family.DEBERTA_V2 ? "absolute" : root.path("position_embedding_type").asText("absolute");
         if (!posType.equals("absolute")) {
             throw new HeadGuardException(file + ": position_embedding_type '" + posType + "' is not supported (only 'absolute')");
         }
@@ -67,7 +67,8 @@ public final class ConfigJson {
                     root.path("initializer_range").asDouble(0.02),
                     root.path("pad_token_id").asInt(family.positionsPastPadding() ? 1 : 0),
                     labels, family,
-                    family == Family.ELECTRA && root.has("embedding_size") ? intField(root, "embedding_size", file) : intField(root, "hidden_size", file), null);
+                    family == Family.ELECTRA && root.has("embedding_size") ? intField(root, "embedding_size", file) : intField(root, "hidden_size", file), null,
+                    family == Family.DEBERTA_V2 ? relative(root, file) : null);
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(file + ": " + e.getMessage());
         }
@@ -93,7 +94,7 @@ public final class ConfigJson {
                     root.path("attention_dropout").asDouble(0.1),
                     root.path("initializer_range").asDouble(0.02),
                     root.path("pad_token_id").asInt(0),
-                    labels(root), Family.DISTILBERT, intField(root, "dim", file), null);
+                    labels(root), Family.DISTILBERT, intField(root, "dim", file), null, null);
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(file + ": " + e.getMessage());
         }
@@ -115,7 +116,7 @@ public final class ConfigJson {
                         root.path("layer_norm_epsilon").asDouble(1e-5), intField(root, "n_positions", file), 1,
                         root.path("resid_pdrop").asDouble(0.1), root.path("attn_pdrop").asDouble(0.1), root.path("initializer_range").asDouble(0.02),
                         pad, labels(root), family, e,
-                        new BertConfig.Decoder(intField(root, "n_head", file), 0, true, root.path("tie_word_embeddings").asBoolean(true), lm, eos));
+                        new BertConfig.Decoder(intField(root, "n_head", file), 0, true, root.path("tie_word_embeddings").asBoolean(true), lm, eos), null);
             }
             if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false) || root.path("reorder_and_upcast_attn").asBoolean(false)) {
                 throw new HeadGuardException(file + ": scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are not supported");
@@ -148,10 +149,40 @@ public final class ConfigJson {
                     intField(root, "intermediate_size", file), "silu", root.path("rms_norm_eps").asDouble(1e-6), positions, 1,
                     0.0, root.path("attention_dropout").asDouble(0.0), root.path("initializer_range").asDouble(0.02), pad, labels(root), family, e,
                     new BertConfig.Decoder(root.path("num_key_value_heads").isInt() ? root.get("num_key_value_heads").asInt() : heads, theta, qkvBias,
-                            root.path("tie_word_embeddings").asBoolean(false), lm, eos));
+                            root.path("tie_word_embeddings").asBoolean(false), lm, eos), null);
         } catch (IllegalArgumentException ex) {
             throw new HeadGuardException(file + ": " + ex.getMessage());
         }
+    }
+
+    /** DeBERTa-v2's relative-attention keys; what HeadGuard does not implement (a convolution layer, a narrower embedding) is refused. */
+    private static BertConfig.Relative relative(JsonNode root, Path file) {
+        if (root.path("conv_kernel_size").asInt(0) > 0) {
+            throw new HeadGuardException(file + ": conv_kernel_size " + root.get("conv_kernel_size").asInt() + " is not supported (DeBERTa's convolution layer)");
+        }
+        if (root.has("embedding_size") && !root.get("embedding_size").isNull() && root.get("embedding_size").asInt() != root.path("hidden_size").asInt()) {
+            throw new HeadGuardException(file + ": embedding_size differs from hidden_size (DeBERTa's embedding projection is not supported)");
+        }
+        if (!root.path("relative_attention").asBoolean(false)) {
+            throw new HeadGuardException(file + ": relative_attention false is not supported (DeBERTa-v2 and v3 use it)");
+        }
+        java.util.Set<String> types = new java.util.HashSet<>();
+        JsonNode pat = root.path("pos_att_type");
+        if (pat.isArray()) {
+            pat.forEach(t -> types.add(t.asText()));
+        } else if (pat.isTextual()) {
+            for (String t : pat.asText().split("\\|")) {
+                types.add(t.strip());
+            }
+        }
+        int buckets = root.path("position_buckets").asInt(-1);
+        int maxRelative = root.path("max_relative_positions").asInt(-1);
+        if (maxRelative < 1) {
+            maxRelative = intField(root, "max_position_embeddings", file);
+        }
+        return new BertConfig.Relative(buckets > 0 ? buckets : maxRelative, Math.max(buckets, 0), maxRelative, types.contains("c2p"), types.contains("p2c"),
+                root.path("share_att_key").asBoolean(false), root.path("norm_rel_ebd").asText("none").toLowerCase(java.util.Locale.ROOT).contains("layer_norm"),
+                root.path("position_biased_input").asBoolean(true), root.path("pooler_hidden_act").asText("gelu"));
     }
 
     /** Class names of a {@code *ForSequenceClassification} config; empty for a bare encoder. */
@@ -237,6 +268,22 @@ public final class ConfigJson {
             m.put("use_cache", true);
             if (config.family() == Family.ELECTRA) {
                 m.put("embedding_size", config.embeddingSize());
+            }
+            BertConfig.Relative r = config.relative();
+            if (r != null) {
+                m.remove("position_embedding_type");
+                m.put("conv_kernel_size", 0);
+                m.put("max_relative_positions", r.maxRelative());
+                m.put("norm_rel_ebd", r.normEmbeddings() ? "layer_norm" : "none");
+                m.put("pooler_dropout", 0);
+                m.put("pooler_hidden_act", r.poolerAct());
+                m.put("pooler_hidden_size", config.hiddenSize());
+                m.put("pos_att_type", (r.p2c() ? List.of("p2c") : List.<String>of()).isEmpty() && !r.c2p() ? List.of()
+                        : java.util.stream.Stream.of(r.p2c() ? "p2c" : null, r.c2p() ? "c2p" : null).filter(java.util.Objects::nonNull).toList());
+                m.put("position_biased_input", r.absolute());
+                m.put("position_buckets", r.buckets() > 0 ? r.buckets() : -1);
+                m.put("relative_attention", true);
+                m.put("share_att_key", r.shareKey());
             }
             if (config.family().positionsPastPadding()) {
                 m.put("bos_token_id", 0);

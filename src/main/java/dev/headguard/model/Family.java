@@ -22,6 +22,8 @@ public enum Family {
     DISTILBERT("distilbert", "distilbert.", "DistilBert", Head.RELU),
     /** ELECTRA: embeddings may be narrower than the encoder ({@code embeddings_project}); head dense + GELU + out_proj. */
     ELECTRA("electra", "electra.", "Electra", Head.GELU),
+    /** DeBERTa-v2 and v3: disentangled relative attention; head: context pooler (dropout, dense, activation) + {@code classifier}. */
+    DEBERTA_V2("deberta-v2", "deberta.", "DebertaV2", Head.CONTEXT),
     /** GPT-2: learned positions, LayerNorm, fused input-major Q/K/V ({@code c_attn}), GELU (tanh form). */
     GPT2("gpt2", "transformer.", "GPT2", Head.LAST_TOKEN),
     /** Llama: RMSNorm, rotary positions, grouped-query attention, SwiGLU feed-forward. */
@@ -39,6 +41,8 @@ public enum Family {
         POOLER("pooler.dense", "classifier", "tanh"),
         TANH("classifier.dense", "classifier.out_proj", "tanh"),
         GELU("classifier.dense", "classifier.out_proj", "gelu"),
+        /** DeBERTa's context pooler, part of the head (its activation is the config's pooler_hidden_act). */
+        CONTEXT("pooler.dense", "classifier", "gelu"),
         RELU("pre_classifier", "classifier", "relu"),
         /** A decoder's {@code score} (no bias) on the last real token's final hidden state. */
         LAST_TOKEN(null, "score", null);
@@ -109,6 +113,12 @@ public enum Family {
         return this != DISTILBERT && !decoder;
     }
 
+    /** DeBERTa-v2's layer names that differ from BERT's. */
+    private static final Map<String, String> DEBERTA_LAYER = Map.of(
+            BertKeys.QUERY, "attention.self.query_proj",
+            BertKeys.KEY, "attention.self.key_proj",
+            BertKeys.VALUE, "attention.self.value_proj");
+
     /** DistilBERT's layer names against BERT's ({@link BertKeys}), per layer module. */
     private static final Map<String, String> DISTILBERT_LAYER = Map.of(
             BertKeys.QUERY, "attention.q_lin",
@@ -135,13 +145,14 @@ public enum Family {
             return name;
         }
         String n = name;
-        if (this == DISTILBERT && name.startsWith(BertKeys.LAYER_PREFIX)) {
+        Map<String, String> layerNames = this == DISTILBERT ? DISTILBERT_LAYER : this == DEBERTA_V2 ? DEBERTA_LAYER : null;
+        if (layerNames != null && name.startsWith(BertKeys.LAYER_PREFIX)) {
             String rest = name.substring(BertKeys.LAYER_PREFIX.length()); // "3.attention.self.query.weight"
             int dot = rest.indexOf('.');
             String layer = rest.substring(0, dot);
             String module = rest.substring(dot + 1, rest.lastIndexOf('.'));
             String tensor = rest.substring(rest.lastIndexOf('.') + 1);
-            n = "transformer.layer." + layer + "." + DISTILBERT_LAYER.getOrDefault(module, module) + "." + tensor;
+            n = (this == DISTILBERT ? "transformer.layer." : BertKeys.LAYER_PREFIX) + layer + "." + layerNames.getOrDefault(module, module) + "." + tensor;
         }
         return prefixed ? prefix + n : n;
     }
@@ -149,13 +160,14 @@ public enum Family {
     /** HeadGuard's name for a checkpoint name (the inverse of {@link #toCheckpoint}); unknown names pass through. */
     public String fromCheckpoint(String key) {
         String n = key.startsWith(prefix) ? key.substring(prefix.length()) : key;
-        if (this == DISTILBERT && n.startsWith("transformer.layer.")) {
-            String rest = n.substring("transformer.layer.".length());
+        String layers = this == DISTILBERT ? "transformer.layer." : this == DEBERTA_V2 ? BertKeys.LAYER_PREFIX : null;
+        if (layers != null && n.startsWith(layers)) {
+            String rest = n.substring(layers.length());
             int dot = rest.indexOf('.');
             int last = rest.lastIndexOf('.');
             if (dot > 0 && last > dot) {
                 String module = rest.substring(dot + 1, last);
-                for (Map.Entry<String, String> e : DISTILBERT_LAYER.entrySet()) {
+                for (Map.Entry<String, String> e : (this == DISTILBERT ? DISTILBERT_LAYER : DEBERTA_LAYER).entrySet()) {
                     if (e.getValue().equals(module)) {
                         return BertKeys.LAYER_PREFIX + rest.substring(0, dot) + "." + e.getKey() + rest.substring(last);
                     }
@@ -175,6 +187,7 @@ public enum Family {
             case ROBERTA, XLM_ROBERTA -> name.startsWith("pooler.") || name.startsWith("lm_head.");
             case DISTILBERT -> name.startsWith("vocab_transform.") || name.startsWith("vocab_layer_norm.") || name.startsWith("vocab_projector.");
             case ELECTRA -> name.startsWith("discriminator_predictions.") || name.startsWith("generator_");
+            case DEBERTA_V2 -> name.startsWith("lm_predictions.") || name.startsWith("mask_predictions.");
             // A classifier does not read a language-model head, nor a causal LM a classification one.
             case GPT2, LLAMA, MISTRAL, QWEN2 -> name.startsWith(BertKeys.LM_HEAD + ".") || name.startsWith("score.");
         };

@@ -27,8 +27,11 @@ public final class ParameterTable {
         long w = c.embeddingSize();
         LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
         m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), w});
-        m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
-        if (c.family().hasTokenTypes()) {
+        BertConfig.Relative r = c.relative();
+        if (r == null || r.absolute()) {
+            m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
+        }
+        if (c.hasTokenTypes()) {
             m.put("embeddings.token_type_embeddings.weight", new long[] {c.typeVocabSize(), w});
         }
         m.put("embeddings.LayerNorm.weight", new long[] {w});
@@ -42,6 +45,14 @@ public final class ParameterTable {
                 m.put(BertKeys.of(l, qkv, BertKeys.WEIGHT), new long[] {e, e});
                 m.put(BertKeys.of(l, qkv, BertKeys.BIAS), new long[] {e});
             }
+            if (r != null && !r.shareKey()) {
+                for (String pos : List.of(r.c2p() ? BertKeys.POSITION_KEY : "", r.p2c() ? BertKeys.POSITION_QUERY : "")) {
+                    if (!pos.isEmpty()) {
+                        m.put(BertKeys.of(l, pos, BertKeys.WEIGHT), new long[] {e, e});
+                        m.put(BertKeys.of(l, pos, BertKeys.BIAS), new long[] {e});
+                    }
+                }
+            }
             m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.WEIGHT), new long[] {e, e});
             m.put(BertKeys.of(l, BertKeys.ATTENTION_OUTPUT, BertKeys.BIAS), new long[] {e});
             m.put(BertKeys.of(l, BertKeys.ATTENTION_NORM, BertKeys.WEIGHT), new long[] {e});
@@ -52,6 +63,13 @@ public final class ParameterTable {
             m.put(BertKeys.of(l, BertKeys.OUTPUT, BertKeys.BIAS), new long[] {e});
             m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT), new long[] {e});
             m.put(BertKeys.of(l, BertKeys.OUTPUT_NORM, BertKeys.BIAS), new long[] {e});
+        }
+        if (r != null) {
+            m.put(BertKeys.RELATIVE_EMBEDDINGS + ".weight", new long[] {2L * r.span(), e});
+            if (r.normEmbeddings()) {
+                m.put(BertKeys.RELATIVE_NORM + ".weight", new long[] {e});
+                m.put(BertKeys.RELATIVE_NORM + ".bias", new long[] {e});
+            }
         }
         Family.Head head = c.family().head;
         if (head == Family.Head.POOLER ? withPooler : c.hasClassifier()) {

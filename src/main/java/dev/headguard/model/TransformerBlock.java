@@ -29,6 +29,16 @@ final class TransformerBlock {
 
     record Result(NDArray output, NDArray probs, NDArray inner) {}
 
+    /**
+     * Where positions come from besides the embeddings, per forward pass.
+     * @param rotary   rotary angles of the T positions (Llama family), or null
+     * @param cache    a decoder's cache: its keys and values are read before and extended after; or null
+     * @param relative DeBERTa's relative attention and its inputs, or null
+     */
+    record Positions(Rotary rotary, KvCache cache, RelativeAttention relative, RelativeAttention.Inputs relativeInputs) {
+        static final Positions NONE = new Positions(null, null, null, null);
+    }
+
     final BertConfig c;
     final int index;
     final NDArray wq, bq, wk, bk, wv, bv; // (N·H, E), (KV·H, E): rows h·H..(h+1)·H belong to head h; biases may be null
@@ -38,6 +48,7 @@ final class TransformerBlock {
     final NDArray wi, bi;                 // (I, E), (I) or null
     final NDArray wOut, bOut;             // (E, I), (E) or null
     final NDArray ln2Weight, ln2Bias;     // the feed-forward sublayer's norm
+    final NDArray wPosKey, bPosKey, wPosQuery, bPosQuery; // DeBERTa's own position projections, or null
 
     TransformerBlock(BertConfig c, int index, Map<String, NDArray> p) {
         this.c = c;
@@ -59,6 +70,10 @@ final class TransformerBlock {
         bOut = p.get(BertKeys.of(index, BertKeys.OUTPUT, BertKeys.BIAS));
         ln2Weight = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.WEIGHT));
         ln2Bias = p.get(BertKeys.of(index, BertKeys.OUTPUT_NORM, BertKeys.BIAS));
+        wPosKey = p.get(BertKeys.of(index, BertKeys.POSITION_KEY, BertKeys.WEIGHT));
+        bPosKey = p.get(BertKeys.of(index, BertKeys.POSITION_KEY, BertKeys.BIAS));
+        wPosQuery = p.get(BertKeys.of(index, BertKeys.POSITION_QUERY, BertKeys.WEIGHT));
+        bPosQuery = p.get(BertKeys.of(index, BertKeys.POSITION_QUERY, BertKeys.BIAS));
     }
 
     /**
@@ -66,19 +81,17 @@ final class TransformerBlock {
      * @param maskBias  (B, 1, T or 1, keys) 0 where a query may read a key, very negative where not
      * @param headScale (1, N, 1, 1) or null
      * @param trainable heads whose attention slices may receive gradients, or null for all
-     * @param rotary    rotary angles of the T positions (Llama family), or null
-     * @param cache     a decoder's cache: its keys and values are read before and extended after; or null
      */
-    Result forward(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Rotary rotary, KvCache cache) {
+    Result forward(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions) {
         if (!c.family().decoder) {
-            Result a = attention(x, maskBias, headScale, trainable, training, null, null);
+            Result a = attention(x, maskBias, headScale, trainable, training, positions);
             NDArray attended = Ops.layerNorm(a.output.add(x), ln1Weight, ln1Bias, c.layerNormEps());      // (B, T, E)
             NDArray inner = Ops.activation(c.hiddenAct(), Ops.linear(attended, wi, bi));                  // (B, T, I)
             NDArray out = Ops.layerNorm(Ops.dropout(Ops.linear(inner, wOut, bOut), c.hiddenDropoutProb(), training).add(attended),
                     ln2Weight, ln2Bias, c.layerNormEps());                                              // (B, T, E)
             return new Result(out, a.probs, inner);
         }
-        Result a = attention(norm(x, ln1Weight, ln1Bias), maskBias, headScale, trainable, training, rotary, cache);
+        Result a = attention(norm(x, ln1Weight, ln1Bias), maskBias, headScale, trainable, training, positions);
         x = x.add(a.output);                                                                              // x + attn(norm(x))
         NDArray h = norm(x, ln2Weight, ln2Bias);
         NDArray inner = wg == null ? Ops.activation(c.hiddenAct(), Ops.linear(h, wi, bi))                // (B, T, I)
@@ -93,7 +106,9 @@ final class TransformerBlock {
     }
 
     /** Multi-head self-attention; its output is the projection (before any residual), with dropout. */
-    private Result attention(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Rotary rotary, KvCache cache) {
+    private Result attention(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions) {
+        Rotary rotary = positions.rotary();
+        KvCache cache = positions.cache();
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int heads = c.numAttentionHeads();
@@ -125,7 +140,16 @@ final class TransformerBlock {
         }
         // softmax(q·kᵀ / √H + mask): each head's distribution over keys.
         // The 1/√H constant is PyTorch-owned: backward reads it (see Native).
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Native.scalar(x.getManager(), 1 / Math.sqrt(h))).add(maskBias); // (B, N, T, keys)
+        RelativeAttention rel = positions.relative();
+        NDArray scale = Native.scalar(x.getManager(), 1 / Math.sqrt((double) h * (rel == null ? 1 : rel.scaleFactor())));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale);                                  // (B, N, T, keys)
+        if (rel != null) {
+            // DeBERTa: plus content-to-position and position-to-content scores (RelativeAttention)
+            NDArray[] key = rel.sharedKey() ? new NDArray[] {only(wk, kvRows), only(bk, flat(kvRows))} : new NDArray[] {wPosKey, bPosKey};
+            NDArray[] query = rel.sharedKey() ? new NDArray[] {only(wq, qRows), only(bq, flat(qRows))} : new NDArray[] {wPosQuery, bPosQuery};
+            scores = scores.add(rel.scores(q, k, positions.relativeInputs(), key, query, scale));
+        }
+        scores = scores.add(maskBias);
         NDArray probs = scores.softmax(-1);
         if (headScale != null) {
             probs = probs.mul(headScale);

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FamilyEndToEndTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"roberta", "gpt2", "llama"})
+    @ValueSource(strings = {"roberta", "deberta-v2", "gpt2", "llama"})
     void mainJobsRunOnEveryFamily(String family, @TempDir Path tmp) throws Exception {
         Path base = HfOracle.fixtures().resolve(family);
         List<String> rows = Files.readAllLines(TestData.dataDir().resolve("sst-2/clean/train.tsv"));

@@ -30,10 +30,10 @@ class FamilyParityTest {
 
     /** The families, plus BERT's weights as shards and in bfloat16 (compared with transformers' float32 upcast). */
     @ParameterizedTest
-    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "llama", "mistral", "qwen2", "bert-sharded", "bert-bf16"})
+    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2", "deberta-v2-unshared", "gpt2", "llama", "mistral", "qwen2", "bert-sharded", "bert-bf16"})
     void matchesTransformers(String fixture) throws Exception {
         Path dir = HfOracle.fixtures().resolve(fixture);
-        String family = fixture.replaceAll("-(sharded|bf16)$", "");
+        String family = fixture.replaceAll("-(sharded|bf16|unshared)$", "");
         Map<String, HostTensor> ref = SafeTensors.read(dir.resolve("reference.safetensors")).tensors();
         List<String> sentences = Files.readAllLines(dir.resolve("sentences.txt")).stream().filter(s -> !s.isEmpty()).toList();
         try (NDManager root = NDManager.newBaseManager();
@@ -75,7 +75,7 @@ class FamilyParityTest {
 
     /** A model HeadGuard changed and saved loads in transformers under its family's class, with HeadGuard's logits. */
     @ParameterizedTest
-    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "gpt2", "llama", "mistral", "qwen2"})
+    @ValueSource(strings = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2", "deberta-v2-unshared", "gpt2", "llama", "mistral", "qwen2"})
     void writtenModelLoadsBackInTransformers(String family, @TempDir Path tmp) throws Exception {
         Path dir = HfOracle.fixtures().resolve(family);
         Path sentences = dir.resolve("sentences.txt");
@@ -105,8 +105,8 @@ class FamilyParityTest {
         assertClose(ours, hf.tensors().get("logits").toFloats(), 1e-4, family + " logits in transformers");
     }
 
-    private static String m(String family) {
-        return Family.of(family).classStem;
+    private static String m(String fixture) {
+        return Family.of(fixture.replaceAll("-unshared$", "")).classStem;
     }
 
     /** The rows of real query tokens of a (B, heads, T, width) array, flattened (padding rows are meaningless). */
