@@ -26,7 +26,10 @@ public final class SentenceFile {
 
     /** One sentence per line. */
     public static List<String> readLines(Path file) {
-        List<String> lines = lines(file);
+        return sentenceLines(file, lines(file));
+    }
+
+    private static List<String> sentenceLines(Path file, List<String> lines) {
         if (lines.isEmpty()) {
             throw new HeadGuardException(file + ": no sentences (the file is empty)");
         }
@@ -38,7 +41,10 @@ public final class SentenceFile {
 
     /** The named column of a tab-separated file whose first line is a header. */
     public static List<String> readTsvColumn(Path file, String column) {
-        List<String> lines = lines(file);
+        return tsvColumn(file, lines(file), column);
+    }
+
+    private static List<String> tsvColumn(Path file, List<String> lines, String column) {
         if (lines.isEmpty()) {
             throw new HeadGuardException(file + ": empty file (expected a header line with a '" + column + "' column)");
         }
@@ -64,11 +70,11 @@ public final class SentenceFile {
 
     /** A TSV (by its .tsv name or a tab in its first line, with a 'sentence' column) or one sentence per line. */
     public static List<String> readSentences(Path file) {
-        List<String> head = lines(file);
-        if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".tsv") || !head.isEmpty() && head.get(0).contains("\t")) {
-            return readTsvColumn(file, "sentence");
+        List<String> lines = lines(file); // read once: the file may be a pipe (--input <(...), /dev/stdin)
+        if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".tsv") || !lines.isEmpty() && lines.get(0).contains("\t")) {
+            return tsvColumn(file, lines, "sentence");
         }
-        return readLines(file);
+        return sentenceLines(file, lines);
     }
 
     private static void check(Path file, int line, String s) {
