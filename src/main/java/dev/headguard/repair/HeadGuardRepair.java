@@ -295,7 +295,7 @@ public final class HeadGuardRepair implements Defense {
         List<String> rankBy = new ArrayList<>(recovered.isEmpty() ? union : SuspectWords.texts(recovered));
         if (!rankBy.isEmpty()) {
             List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
-            List<HeadId> ranked = ModelScanner.rankHeadsFor(m, sample, rankBy, settings.repair().seed(), root).stream()
+            List<HeadId> ranked = dev.headguard.detect.HeadRanking.rankHeadsFor(m, sample, rankBy, settings.repair().seed(), root).stream()
                     .map(h -> new HeadId(h.layer(), h.head())).toList();
             used = plan.withHeads(ranked);
         }
