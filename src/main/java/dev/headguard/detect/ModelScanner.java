@@ -148,8 +148,8 @@ public final class ModelScanner {
         int[] pred = scanner.clean().predictions();
         UnsupportedFlips.Evidence evidence = words != null ? words : new UnsupportedFlips.Evidence(clean, pred, false);
         int classes = scanner.clean().probabilities()[0].length;
-        String[] vocab = model.tokenizer().vocabulary();
-        long placeholder = placeholderId(model, vocab);
+        String[] vocab = model.tokenizer().words();
+        long placeholder = placeholderId(model, model.tokenizer().vocabulary());
         List<Candidate> all = new ArrayList<>();
         List<UnsupportedFlips.Word> unsupported = new ArrayList<>();
         Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();

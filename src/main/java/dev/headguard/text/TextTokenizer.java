@@ -24,7 +24,11 @@ public final class TextTokenizer implements AutoCloseable {
     private final long padId;
     private final int idLimit;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, Path file, int maxLength, long padId, int idLimit) {
+    /** Whether the vocabulary is WordPiece's (entries are words and ##pieces). */
+    private final boolean wordPiece;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, Path file, int maxLength, long padId, int idLimit, boolean wordPiece) {
+        this.wordPiece = wordPiece;
         this.tokenizer = tokenizer;
         this.file = file;
         this.maxLength = maxLength;
@@ -60,7 +64,7 @@ public final class TextTokenizer implements AutoCloseable {
                     .optPadding(false)
                     .optAddSpecialTokens(true)
                     .build();
-            return new TextTokenizer(t, file, maxLength, pad, limit);
+            return new TextTokenizer(t, file, maxLength, pad, limit, root.path("model").path("type").asText("").equals("WordPiece"));
         } catch (IOException | RuntimeException e) {
             throw new HeadGuardException(file + ": the tokenizer library rejected it (" + String.valueOf(e.getMessage()).split("\n")[0] + ")");
         }
@@ -85,7 +89,7 @@ public final class TextTokenizer implements AutoCloseable {
 
     /**
      * Token strings by id, from the file's vocabulary and added tokens (null where an id has no
-     * entry). What a trigger search ranks and reports.
+     * entry).
      */
     public String[] vocabulary() {
         JsonNode root;
@@ -107,6 +111,53 @@ public final class TextTokenizer implements AutoCloseable {
             put(out, t.path("id").asLong(-1), t.path("content").asText());
         }
         return out;
+    }
+
+    /**
+     * The vocabulary as words a trigger search can insert into a text: WordPiece's entries as they are
+     * (its word pieces start with ##), other vocabularies' through {@link #wordForms}.
+     */
+    public String[] words() {
+        String[] raw = vocabulary();
+        return wordPiece ? raw : wordForms(raw);
+    }
+
+    /**
+     * For byte-level BPE and SentencePiece vocabularies, whose entries are not words ({@code Ġmovie},
+     * {@code ▁movie}): each token as the word that, put in a text after a space, becomes exactly that
+     * token ({@code movie}); null for pieces no word becomes (word endings, byte fragments, specials).
+     */
+    private String[] wordForms(String[] raw) {
+        long[] prefix = content(ids("a"));
+        String[] out = new String[raw.length];
+        List<Integer> tried = new java.util.ArrayList<>();
+        List<String> texts = new java.util.ArrayList<>();
+        for (int v = 0; v < raw.length; v++) {
+            if (raw[v] == null) {
+                continue;
+            }
+            String w = tokenizer.decode(new long[] {v}, true).strip();
+            if (!w.isEmpty() && !w.contains(" ")) {
+                tried.add(v);
+                texts.add(w);
+            }
+        }
+        List<long[]> encoded = idsOf(texts.stream().map(w -> "a " + w).toList());
+        for (int k = 0; k < tried.size(); k++) {
+            long[] ids = content(encoded.get(k));
+            int v = tried.get(k);
+            if (ids.length == prefix.length + 1 && ids[ids.length - 1] == v && java.util.Arrays.equals(prefix, java.util.Arrays.copyOf(ids, prefix.length))) {
+                out[v] = texts.get(k);
+            }
+        }
+        return out;
+    }
+
+    /** A text's ids without the special tokens the tokenizer adds around it. */
+    private long[] content(long[] ids) {
+        int lead = leadingSpecials();
+        int trail = trailingSpecials().length;
+        return java.util.Arrays.copyOfRange(ids, Math.min(lead, ids.length), Math.max(lead, ids.length - trail));
     }
 
     private static void put(String[] out, long id, String token) {
