@@ -78,6 +78,7 @@ public final class InputFuzz {
         readers.put("safetensors", InputFuzz::weightsCase);
         readers.put("config", InputFuzz::configCase);
         readers.put("tokenizer", InputFuzz::tokenizerCase);
+        readers.put("pickle", InputFuzz::pickleCase);
         readers.put("data", InputFuzz::dataCase);
         readers.put("options", InputFuzz::optionCase);
         readers.put("outputs", InputFuzz::outputCase);
@@ -186,6 +187,20 @@ public final class InputFuzz {
         Path file = dir.resolve(ModelStore.CONFIG);
         String what = rewrite(file, b -> Mutations.json(b, random, Mutations.CONFIG_KEYS));
         return new Case("config", what, evalArgs(dir, data), "config.json", false);
+    }
+
+    /** pytorch_model.bin instead of model.safetensors: the state dict broken or made hostile (TorchZips). */
+    private Case pickleCase(int i) {
+        Path dir = caseModel(i);
+        try {
+            var entries = TorchZips.stateDict(dev.headguard.model.io.SafeTensors.read(dir.resolve(ModelStore.WEIGHTS)).tensors());
+            Files.delete(dir.resolve(ModelStore.WEIGHTS));
+            Mutations.Text t = random.nextInt(8) == 0 ? new Mutations.Text(TorchZips.zip(entries), "valid") : TorchZips.mutate(entries, random);
+            write(dir.resolve("pytorch_model.bin"), t.bytes());
+            return new Case("pickle", t.what(), evalArgs(dir, data), "pytorch_model.bin", false);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private Case tokenizerCase(int i) {
