@@ -37,9 +37,10 @@ final class Ops {
         return switch (name) {
             case "gelu" -> Activation.gelu(x); // PyTorch's exact erf form, as HuggingFace's "gelu"
             case "gelu_new" -> {
+                // 0.5·x·(1 + tanh(z)) = x·sigmoid(2z), z = √(2/π)·(x + 0.044715·x³): two fewer passes over (B, T, I)
                 NDArray cube = x.mul(x).mul(x);
-                NDArray inner = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, Math.sqrt(2 / Math.PI)));
-                yield x.mul(Native.scalar(m, 0.5)).mul(inner.tanh().add(Native.scalar(m, 1)));
+                NDArray twoZ = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, 2 * Math.sqrt(2 / Math.PI)));
+                yield x.mul(Activation.sigmoid(twoZ));
             }
             case "relu" -> Activation.relu(x);
             case "silu" -> x.mul(Activation.sigmoid(x));
