@@ -13,16 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A BERT encoder with an optional pooler and sequence-classification head, equal to HuggingFace's
- * {@code BertModel} / {@code BertForSequenceClassification} in float32, written on DJL NDArray
- * operations so that every head's attention can be read, scaled and trained on its own.
+ * A transformer of any family HeadGuard reads ({@link Family}: the BERT-style encoders, DeBERTa-v2,
+ * the GPT-2 and Llama-family decoders), with its classification or language-model head, equal to
+ * transformers' {@code *Model} / {@code *ForSequenceClassification} / {@code *ForCausalLM} in
+ * float32, written on DJL NDArray operations so that every head's attention can be read, scaled
+ * and trained on its own. (The name is the first family's; the forward loop is the same for all.)
  *
- * <p>Shape letters: B batch, T tokens, E hidden size, N heads, H head size (E = N·H),
- * I intermediate size, V vocabulary, P positions, C classes, L layers.
+ * <p>Shape letters: B batch, T tokens, E hidden size, N heads, H head size (E = N·H), KV key/value
+ * heads, I intermediate size, V vocabulary, P positions, C classes, L layers.
  *
- * <p>Parameters are kept by their checkpoint names (without the {@code bert.} prefix that
- * {@code BertForSequenceClassification} adds), so loading and saving are a name match; see
- * {@link ParameterTable}. The model owns one NDManager for its parameters; a forward pass
+ * <p>Parameters are kept by BERT's checkpoint names whatever the family ({@link BertKeys},
+ * {@link ParameterTable}); {@link Checkpoints} translates a family's own names at the file boundary. The model owns one NDManager for its parameters; a forward pass
  * creates its intermediates in an {@link NDScope} and hands its outputs to the manager of the
  * input ids, so a caller that closes a per-batch manager runs in flat memory.
  */
