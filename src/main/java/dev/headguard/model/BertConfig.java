@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The shape of a BERT-family encoder, as HuggingFace's {@code config.json} spells it (DistilBERT's
- * own key names are read into the same fields).
+ * The shape of a model of any family HeadGuard reads ({@link Family}), in the fields of BERT's
+ * {@code config.json}; {@link ConfigJson} reads each family's own keys into them (DistilBERT's
+ * {@code dim}, GPT-2's {@code n_embd}, ...) and writes them back.
  *
  * @param vocabSize             rows of the word-embedding table (V)
  * @param hiddenSize            width of every token vector (E)
