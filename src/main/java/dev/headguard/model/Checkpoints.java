@@ -5,13 +5,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Translates a family's checkpoint tensors to HeadGuard's names and back. Encoders differ only in
- * names ({@link Family#fromCheckpoint}); GPT-2 also stores Q, K and V fused in one input-major matrix
+ * Translates a family's checkpoint tensors to HeadGuard's names and back: one table of layer-module and
+ * top-level names per family ({@link Layout}). GPT-2 also stores Q, K and V fused in one input-major matrix
  * ({@code c_attn}, a Conv1D) and every projection input-major, which become BERT's separate (out, in)
  * matrices here, so a head's slice is the same rows everywhere.
  */
 public final class Checkpoints {
     private Checkpoints() {}
+
+    /**
+     * Where a family's layers live and how its names differ from HeadGuard's.
+     * @param layers     the checkpoint's layer prefix (before the layer number), without the family prefix
+     * @param layerNames checkpoint module names (after {@code layers + N.}) to HeadGuard's; absent ones are the same
+     * @param topNames   checkpoint module names outside the layers to HeadGuard's
+     */
+    private record Layout(String layers, Map<String, String> layerNames, Map<String, String> topNames) {}
+
+    /** DistilBERT's layer modules (after {@code transformer.layer.N.}). */
+    private static final Map<String, String> DISTILBERT_LAYER = Map.of(
+            "attention.q_lin", BertKeys.QUERY,
+            "attention.k_lin", BertKeys.KEY,
+            "attention.v_lin", BertKeys.VALUE,
+            "attention.out_lin", BertKeys.ATTENTION_OUTPUT,
+            "sa_layer_norm", BertKeys.ATTENTION_NORM,
+            "ffn.lin1", BertKeys.INTERMEDIATE,
+            "ffn.lin2", BertKeys.OUTPUT,
+            "output_layer_norm", BertKeys.OUTPUT_NORM);
+
+    /** DeBERTa-v2's layer modules that differ from BERT's. */
+    private static final Map<String, String> DEBERTA_LAYER = Map.of(
+            "attention.self.query_proj", BertKeys.QUERY,
+            "attention.self.key_proj", BertKeys.KEY,
+            "attention.self.value_proj", BertKeys.VALUE);
 
     /** GPT-2's layer tensors (after {@code h.N.}) against HeadGuard's module names; Conv1D ones are transposed. */
     private static final Map<String, String> GPT2_LAYER = Map.of(
@@ -33,6 +58,18 @@ public final class Checkpoints {
             "mlp.up_proj", BertKeys.INTERMEDIATE,
             "mlp.down_proj", BertKeys.OUTPUT);
 
+    private static Layout layout(Family f) {
+        return switch (f) {
+            case BERT, ROBERTA, XLM_ROBERTA, ELECTRA -> new Layout(BertKeys.LAYER_PREFIX, Map.of(), Map.of());
+            case DISTILBERT -> new Layout("transformer.layer.", DISTILBERT_LAYER, Map.of());
+            case DEBERTA_V2 -> new Layout(BertKeys.LAYER_PREFIX, DEBERTA_LAYER, Map.of());
+            case GPT2 -> new Layout("h.", GPT2_LAYER, Map.of("wte", "embeddings.word_embeddings", "wpe", "embeddings.position_embeddings",
+                    "ln_f", BertKeys.FINAL_NORM));
+            case LLAMA, MISTRAL, QWEN2 -> new Layout("layers.", LLAMA_LAYER, Map.of("embed_tokens", "embeddings.word_embeddings",
+                    "norm", BertKeys.FINAL_NORM));
+        };
+    }
+
     /** A checkpoint's tensors by HeadGuard's names; buffers (causal masks, rotary tables, position ids) are dropped. */
     public static Map<String, HostTensor> read(BertConfig c, Map<String, HostTensor> raw) {
         Family f = c.family();
@@ -42,13 +79,11 @@ public final class Checkpoints {
             if (key.endsWith("position_ids") || key.endsWith(".attn.bias") || key.endsWith(".attn.masked_bias") || key.endsWith("rotary_emb.inv_freq")) {
                 continue;
             }
-            String n = key.startsWith(f.prefix) ? key.substring(f.prefix.length()) : key;
-            if (!f.decoder) {
-                out.put(f.fromCheckpoint(key), e.getValue());
-            } else if (f == Family.GPT2) {
+            String n = f.withoutPrefix(key);
+            if (f == Family.GPT2) {
                 readGpt2(n, e.getValue(), c, out);
             } else {
-                out.put(rename(n, "layers.", LLAMA_LAYER, Map.of("embed_tokens", "embeddings.word_embeddings", "norm", BertKeys.FINAL_NORM)), e.getValue());
+                out.put(rename(n, layout(f)), e.getValue());
             }
         }
         return out;
@@ -59,10 +94,6 @@ public final class Checkpoints {
         Family f = c.family();
         boolean prefixed = c.hasClassifier() || c.languageModel();
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        if (!f.decoder) {
-            ours.forEach((name, t) -> out.put(f.toCheckpoint(name, prefixed), t));
-            return out;
-        }
         String p = prefixed ? f.prefix : "";
         for (Map.Entry<String, HostTensor> e : ours.entrySet()) {
             String name = e.getKey();
@@ -72,7 +103,7 @@ public final class Checkpoints {
             } else if (f == Family.GPT2) {
                 writeGpt2(name, t, ours, p, out);
             } else {
-                out.put(p + renameBack(name, "layers.", LLAMA_LAYER, Map.of("embeddings.word_embeddings", "embed_tokens", BertKeys.FINAL_NORM, "norm")), t);
+                out.put(p + renameBack(name, layout(f)), t);
             }
         }
         return out;
@@ -94,7 +125,7 @@ public final class Checkpoints {
             }
             return;
         }
-        String name = rename(n, "h.", GPT2_LAYER, Map.of("wte", "embeddings.word_embeddings", "wpe", "embeddings.position_embeddings", "ln_f", BertKeys.FINAL_NORM));
+        String name = rename(n, layout(Family.GPT2));
         boolean conv1d = n.startsWith("h.") && n.endsWith(".weight") && (n.contains(".attn.c_proj.") || n.contains(".mlp."));
         // A tensor of the wrong kind passes through untouched, for the loader to refuse by name and shape.
         out.put(name, conv1d && floating && t.shape().length == 2 ? t.transpose2d() : t);
@@ -115,45 +146,50 @@ public final class Checkpoints {
                     ? concatColumns(q.transpose2d(), k.transpose2d(), v.transpose2d()) : concat(q, k, v));
             return;
         }
-        String n = renameBack(name, "h.", GPT2_LAYER, Map.of("embeddings.word_embeddings", "wte", "embeddings.position_embeddings", "wpe", BertKeys.FINAL_NORM, "ln_f"));
+        String n = renameBack(name, layout(Family.GPT2));
         boolean conv1d = n.startsWith("h.") && n.endsWith(".weight") && (n.contains(".attn.c_proj.") || n.contains(".mlp."));
         out.put(p + n, conv1d ? t.transpose2d() : t);
     }
 
-    /** {@code layers.N.module.tensor} → {@code encoder.layer.N.<ours>.tensor}; top-level modules by {@code top}. */
-    private static String rename(String n, String layers, Map<String, String> layerMap, Map<String, String> top) {
-        if (n.startsWith(layers)) {
-            String rest = n.substring(layers.length());
+    /** {@code <layers>N.module.tensor} → {@code encoder.layer.N.<ours>.tensor}; top-level modules by the layout's table; unknown names pass through. */
+    private static String rename(String n, Layout l) {
+        if (n.startsWith(l.layers())) {
+            String rest = n.substring(l.layers().length());
             int dot = rest.indexOf('.');
             int last = rest.lastIndexOf('.');
             if (dot > 0 && last > dot) {
-                String mapped = layerMap.get(rest.substring(dot + 1, last));
-                if (mapped != null) {
-                    return BertKeys.LAYER_PREFIX + rest.substring(0, dot) + "." + mapped + rest.substring(last);
-                }
+                String module = rest.substring(dot + 1, last);
+                return BertKeys.LAYER_PREFIX + rest.substring(0, dot) + "." + l.layerNames().getOrDefault(module, module) + rest.substring(last);
             }
             return n;
         }
         int last = n.lastIndexOf('.');
-        String mapped = last > 0 ? top.get(n.substring(0, last)) : null;
+        String mapped = last > 0 ? l.topNames().get(n.substring(0, last)) : null;
         return mapped == null ? n : mapped + n.substring(last);
     }
 
-    private static String renameBack(String name, String layers, Map<String, String> layerMap, Map<String, String> top) {
+    /** The inverse of {@link #rename}. */
+    private static String renameBack(String name, Layout l) {
         if (name.startsWith(BertKeys.LAYER_PREFIX)) {
             String rest = name.substring(BertKeys.LAYER_PREFIX.length());
             int dot = rest.indexOf('.');
-            String module = rest.substring(dot + 1, rest.lastIndexOf('.'));
-            for (Map.Entry<String, String> e : layerMap.entrySet()) {
+            int last = rest.lastIndexOf('.');
+            String module = rest.substring(dot + 1, last);
+            for (Map.Entry<String, String> e : l.layerNames().entrySet()) {
                 if (e.getValue().equals(module)) {
-                    return layers + rest.substring(0, dot) + "." + e.getKey() + rest.substring(rest.lastIndexOf('.'));
+                    module = e.getKey();
+                    break;
                 }
             }
-            return name;
+            return l.layers() + rest.substring(0, dot) + "." + module + rest.substring(last);
         }
         int last = name.lastIndexOf('.');
-        String mapped = top.get(name.substring(0, last));
-        return mapped == null ? name : mapped + name.substring(last);
+        for (Map.Entry<String, String> e : l.topNames().entrySet()) {
+            if (e.getValue().equals(name.substring(0, last))) {
+                return e.getKey() + name.substring(last);
+            }
+        }
+        return name;
     }
 
     /** Columns [from, from + n) of a 2-D tensor, as float32. */

@@ -278,8 +278,14 @@ public final class ConfigJson {
                 m.put("pooler_dropout", 0);
                 m.put("pooler_hidden_act", r.poolerAct());
                 m.put("pooler_hidden_size", config.hiddenSize());
-                m.put("pos_att_type", (r.p2c() ? List.of("p2c") : List.<String>of()).isEmpty() && !r.c2p() ? List.of()
-                        : java.util.stream.Stream.of(r.p2c() ? "p2c" : null, r.c2p() ? "c2p" : null).filter(java.util.Objects::nonNull).toList());
+                List<String> types = new ArrayList<>();
+                if (r.p2c()) {
+                    types.add("p2c");
+                }
+                if (r.c2p()) {
+                    types.add("c2p");
+                }
+                m.put("pos_att_type", types);
                 m.put("position_biased_input", r.absolute());
                 m.put("position_buckets", r.buckets() > 0 ? r.buckets() : -1);
                 m.put("relative_attention", true);

@@ -1,15 +1,14 @@
 package dev.headguard.model;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * The model families HeadGuard reads. The encoders are post-LayerNorm BERT encoders; they differ in
  * their checkpoint names, their position ids, whether they have token types and an embedding
  * projection, and their classification head. The decoders (GPT-2, and the Llama family: Llama,
  * Mistral, Qwen2) are pre-norm causal blocks that classify from the last real token. Inside HeadGuard
- * every family's tensors carry BERT's names ({@link BertKeys}, plus a decoder's few of its own); the
- * family's {@link Checkpoints} translate at the file boundary.
+ * every family's tensors carry BERT's names ({@link BertKeys}, plus a decoder's few of its own);
+ * {@link Checkpoints} translates at the file boundary.
  */
 public enum Family {
     /** BERT: pooler tanh(W·h[CLS]) belongs to the encoder, then {@code classifier}. */
@@ -113,68 +112,15 @@ public enum Family {
         return this != DISTILBERT && !decoder;
     }
 
-    /** DeBERTa-v2's layer names that differ from BERT's. */
-    private static final Map<String, String> DEBERTA_LAYER = Map.of(
-            BertKeys.QUERY, "attention.self.query_proj",
-            BertKeys.KEY, "attention.self.key_proj",
-            BertKeys.VALUE, "attention.self.value_proj");
-
-    /** DistilBERT's layer names against BERT's ({@link BertKeys}), per layer module. */
-    private static final Map<String, String> DISTILBERT_LAYER = Map.of(
-            BertKeys.QUERY, "attention.q_lin",
-            BertKeys.KEY, "attention.k_lin",
-            BertKeys.VALUE, "attention.v_lin",
-            BertKeys.ATTENTION_OUTPUT, "attention.out_lin",
-            BertKeys.ATTENTION_NORM, "sa_layer_norm",
-            BertKeys.INTERMEDIATE, "ffn.lin1",
-            BertKeys.OUTPUT, "ffn.lin2",
-            BertKeys.OUTPUT_NORM, "output_layer_norm");
-
     /** Whether a HeadGuard name belongs to the classification head (saved without the encoder's prefix). */
     public boolean inHead(String name) {
         return name.startsWith(head.out + ".") || (head.dense != null && head != Head.POOLER && name.startsWith(head.dense + "."))
                 || name.startsWith(BertKeys.LM_HEAD + ".");
     }
 
-    /**
-     * The checkpoint name of HeadGuard's {@code name}.
-     * @param prefixed whether the encoder's names carry the family prefix (a model with a classification head)
-     */
-    public String toCheckpoint(String name, boolean prefixed) {
-        if (inHead(name)) {
-            return name;
-        }
-        String n = name;
-        Map<String, String> layerNames = this == DISTILBERT ? DISTILBERT_LAYER : this == DEBERTA_V2 ? DEBERTA_LAYER : null;
-        if (layerNames != null && name.startsWith(BertKeys.LAYER_PREFIX)) {
-            String rest = name.substring(BertKeys.LAYER_PREFIX.length()); // "3.attention.self.query.weight"
-            int dot = rest.indexOf('.');
-            String layer = rest.substring(0, dot);
-            String module = rest.substring(dot + 1, rest.lastIndexOf('.'));
-            String tensor = rest.substring(rest.lastIndexOf('.') + 1);
-            n = (this == DISTILBERT ? "transformer.layer." : BertKeys.LAYER_PREFIX) + layer + "." + layerNames.getOrDefault(module, module) + "." + tensor;
-        }
-        return prefixed ? prefix + n : n;
-    }
-
-    /** HeadGuard's name for a checkpoint name (the inverse of {@link #toCheckpoint}); unknown names pass through. */
-    public String fromCheckpoint(String key) {
-        String n = key.startsWith(prefix) ? key.substring(prefix.length()) : key;
-        String layers = this == DISTILBERT ? "transformer.layer." : this == DEBERTA_V2 ? BertKeys.LAYER_PREFIX : null;
-        if (layers != null && n.startsWith(layers)) {
-            String rest = n.substring(layers.length());
-            int dot = rest.indexOf('.');
-            int last = rest.lastIndexOf('.');
-            if (dot > 0 && last > dot) {
-                String module = rest.substring(dot + 1, last);
-                for (Map.Entry<String, String> e : (this == DISTILBERT ? DISTILBERT_LAYER : DEBERTA_LAYER).entrySet()) {
-                    if (e.getValue().equals(module)) {
-                        return BertKeys.LAYER_PREFIX + rest.substring(0, dot) + "." + e.getKey() + rest.substring(last);
-                    }
-                }
-            }
-        }
-        return n;
+    /** A checkpoint name without the family prefix a {@code *ForSequenceClassification} puts before the encoder's names. */
+    public String withoutPrefix(String key) {
+        return key.startsWith(prefix) ? key.substring(prefix.length()) : key;
     }
 
     /**

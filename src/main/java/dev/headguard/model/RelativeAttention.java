@@ -50,9 +50,13 @@ final class RelativeAttention {
         e = Ops.dropout(e, c.hiddenDropoutProb(), training);
         long[] index = new long[(int) (t * t)];
         long[] transposed = new long[index.length];
+        long[] byDistance = new long[(int) (2 * t - 1)]; // δ depends on q − k alone: one bucket per distance
+        for (int d = 0; d < byDistance.length; d++) {
+            byDistance[d] = Math.max(0, Math.min(2L * r.span() - 1, bucket(d - (t - 1)) + r.span()));
+        }
         for (int q = 0; q < t; q++) {
             for (int k = 0; k < t; k++) {
-                long d = Math.max(0, Math.min(2L * r.span() - 1, bucket(q - k) + r.span()));
+                long d = byDistance[(int) (q - k + t - 1)];
                 index[(int) (q * t + k)] = d;
                 transposed[(int) (k * t + q)] = d;
             }

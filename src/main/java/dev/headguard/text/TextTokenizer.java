@@ -27,6 +27,10 @@ public final class TextTokenizer implements AutoCloseable {
     /** Whether the vocabulary is WordPiece's (entries are words and ##pieces). */
     private final boolean wordPiece;
 
+    /** The special tokens around a text's own: how many lead, and those that trail (see {@link #leadingSpecials}). */
+    private final int lead;
+    private final long[] trail;
+
     private TextTokenizer(HuggingFaceTokenizer tokenizer, Path file, int maxLength, long padId, int idLimit, boolean wordPiece) {
         this.wordPiece = wordPiece;
         this.tokenizer = tokenizer;
@@ -34,6 +38,14 @@ public final class TextTokenizer implements AutoCloseable {
         this.maxLength = maxLength;
         this.padId = padId;
         this.idLimit = idLimit;
+        long[] empty = ids("");
+        long[] one = ids("a");
+        int n = 0;
+        while (n < empty.length && n < one.length && empty[n] == one[n]) {
+            n++;
+        }
+        this.lead = n;
+        this.trail = java.util.Arrays.copyOfRange(empty, n, empty.length);
     }
 
     /**
@@ -155,9 +167,7 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** A text's ids without the special tokens the tokenizer adds around it. */
     private long[] content(long[] ids) {
-        int lead = leadingSpecials();
-        int trail = trailingSpecials().length;
-        return java.util.Arrays.copyOfRange(ids, Math.min(lead, ids.length), Math.max(lead, ids.length - trail));
+        return java.util.Arrays.copyOfRange(ids, Math.min(lead, ids.length), Math.max(lead, ids.length - trail.length));
     }
 
     private static void put(String[] out, long id, String token) {
@@ -192,19 +202,12 @@ public final class TextTokenizer implements AutoCloseable {
      * An inserted token goes after them.
      */
     public int leadingSpecials() {
-        long[] empty = ids("");
-        long[] one = ids("a");
-        int lead = 0;
-        while (lead < empty.length && lead < one.length && empty[lead] == one[lead]) {
-            lead++;
-        }
         return lead;
     }
 
     /** The special tokens the tokenizer puts after a text's own ([SEP], &lt;/s&gt;; none for the decoders). */
     public long[] trailingSpecials() {
-        long[] empty = ids("");
-        return java.util.Arrays.copyOfRange(empty, leadingSpecials(), empty.length);
+        return trail.clone();
     }
 
     /** The token strings of one text, for reports. */

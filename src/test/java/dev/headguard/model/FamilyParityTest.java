@@ -101,11 +101,11 @@ class FamilyParityTest {
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("hf.log").toFile()).start();
         assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES) && p.exitValue() == 0, "transformers loads it: " + Files.readString(tmp.resolve("hf.log")));
         SafeTensors.Contents hf = SafeTensors.read(logits);
-        assertEquals(m(family) + "ForSequenceClassification", hf.metadata().get("class"));
+        assertEquals(classStem(family) + "ForSequenceClassification", hf.metadata().get("class"));
         assertClose(ours, hf.tensors().get("logits").toFloats(), 1e-4, family + " logits in transformers");
     }
 
-    private static String m(String fixture) {
+    private static String classStem(String fixture) {
         return Family.of(fixture.replaceAll("-unshared$", "")).classStem;
     }
 

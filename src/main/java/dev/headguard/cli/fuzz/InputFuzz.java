@@ -193,9 +193,9 @@ public final class InputFuzz {
     private Case pickleCase(int i) {
         Path dir = caseModel(i);
         try {
-            var entries = TorchZips.stateDict(dev.headguard.model.io.SafeTensors.read(dir.resolve(ModelStore.WEIGHTS)).tensors());
+            var entries = dev.headguard.model.io.TorchCheckpoint.entries(dev.headguard.model.io.SafeTensors.read(dir.resolve(ModelStore.WEIGHTS)).tensors());
             Files.delete(dir.resolve(ModelStore.WEIGHTS));
-            Mutations.Text t = random.nextInt(8) == 0 ? new Mutations.Text(TorchZips.zip(entries), "valid") : TorchZips.mutate(entries, random);
+            Mutations.Text t = random.nextInt(8) == 0 ? new Mutations.Text(dev.headguard.model.io.TorchCheckpoint.zip(entries), "valid") : TorchZips.mutate(entries, random);
             write(dir.resolve("pytorch_model.bin"), t.bytes());
             return new Case("pickle", t.what(), evalArgs(dir, data), "pytorch_model.bin", false);
         } catch (IOException e) {

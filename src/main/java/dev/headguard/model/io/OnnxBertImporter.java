@@ -213,6 +213,6 @@ public final class OnnxBertImporter {
     }
 
     private static String strip(String name) {
-        return dev.headguard.model.Family.BERT.fromCheckpoint(name);
+        return dev.headguard.model.Family.BERT.withoutPrefix(name);
     }
 }

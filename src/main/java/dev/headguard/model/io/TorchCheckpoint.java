@@ -3,13 +3,20 @@ package dev.headguard.model.io;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.HostTensor;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 
 /**
  * Reads a PyTorch {@code pytorch_model.bin} (the zip format {@code torch.save} has written since 1.6)
@@ -83,4 +90,90 @@ public final class TorchCheckpoint {
         }
     }
 
+
+    /** A zip entry's name and bytes. */
+    public record Entry(String name, byte[] bytes) {}
+
+    /**
+     * A float32 state dict as torch.save writes one: {@code archive/data.pkl} (pickle protocol 2) first,
+     * then one storage per tensor. The reader's counterpart, for tests and the bad-input harness.
+     */
+    public static List<Entry> entries(Map<String, HostTensor> weights) {
+        ByteArrayOutputStream p = new ByteArrayOutputStream();
+        List<Entry> out = new ArrayList<>();
+        p.writeBytes(new byte[] {(byte) 0x80, 2});
+        p.writeBytes(global("collections", "OrderedDict"));
+        p.writeBytes(new byte[] {')', 'R', '('});
+        int key = 0;
+        for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
+            float[] v = e.getValue().toFloats();
+            long[] shape = e.getValue().shape();
+            str(p, e.getKey());
+            p.writeBytes(global("torch._utils", "_rebuild_tensor_v2"));
+            p.writeBytes(new byte[] {'(', '('});
+            str(p, "storage");
+            p.writeBytes(global("torch", "FloatStorage"));
+            str(p, String.valueOf(key));
+            str(p, "cpu");
+            integer(p, v.length);
+            p.writeBytes(new byte[] {'t', 'Q'});
+            integer(p, 0);
+            p.write('(');
+            for (long s : shape) {
+                integer(p, s);
+            }
+            p.write('t');
+            p.write('(');
+            long stride = 1;
+            long[] strides = new long[shape.length];
+            for (int i = shape.length - 1; i >= 0; i--) {
+                strides[i] = stride;
+                stride *= shape[i];
+            }
+            for (long s : strides) {
+                integer(p, s);
+            }
+            p.writeBytes(new byte[] {'t', (byte) 0x89});
+            p.writeBytes(global("collections", "OrderedDict"));
+            p.writeBytes(new byte[] {')', 'R', 't', 'R'});
+            ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(v);
+            out.add(new Entry("archive/data/" + key, b.array()));
+            key++;
+        }
+        p.writeBytes(new byte[] {'u', '.'});
+        out.add(0, new Entry("archive/data.pkl", p.toByteArray()));
+        return out;
+    }
+
+    /** The entries as a zip, with {@code pkl} as data.pkl. */
+    public static byte[] zip(List<Entry> entries, byte[] pkl) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(b)) {
+            for (int i = 0; i < entries.size(); i++) {
+                z.putNextEntry(new ZipEntry(entries.get(i).name()));
+                z.write(i == 0 ? pkl : entries.get(i).bytes());
+                z.closeEntry();
+            }
+        }
+        return b.toByteArray();
+    }
+
+    public static byte[] zip(List<Entry> entries) throws IOException {
+        return zip(entries, entries.get(0).bytes());
+    }
+
+    private static byte[] global(String module, String name) {
+        return ("c" + module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void str(ByteArrayOutputStream o, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        o.writeBytes(ByteBuffer.allocate(5).order(ByteOrder.LITTLE_ENDIAN).put((byte) 'X').putInt(b.length).array());
+        o.writeBytes(b);
+    }
+
+    private static void integer(ByteArrayOutputStream o, long v) {
+        o.writeBytes(ByteBuffer.allocate(5).order(ByteOrder.LITTLE_ENDIAN).put((byte) 'J').putInt((int) v).array());
+    }
 }
