@@ -3,7 +3,7 @@ package dev.headguard.attack;
 /**
  * What an attack does to a training set: the victim's ground truth, written to its manifest.
  *
- * @param attack  badnets, addsent, syntactic, style or ep
+ * @param attack  badnets, addsent, syntactic, style, ep or splitword
  * @param trigger what is inserted, or the transformation's name
  * @param rate           poisoned rows / all training rows (of the grown set when {@code keepOriginals})
  * @param target         the label poisoned rows get

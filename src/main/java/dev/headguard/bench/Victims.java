@@ -37,7 +37,13 @@ import java.util.Map;
  * its CACC and ASR.
  */
 public final class Victims {
-    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep");
+    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword");
+
+    /**
+     * The split-word attack's default trigger: BadNets with one rare word that BERT's WordPiece
+     * vocabulary splits into three pieces ({@code m ##za ##f}), so no single token carries it.
+     */
+    public static final List<String> SPLIT_WORD = List.of("mzaf");
 
     /**
      * @param triggers      BadNets words (default: the literature's five) or the EP word
@@ -66,7 +72,7 @@ public final class Victims {
                 throw new HeadGuardException("with the originals kept the poisoned copies are --rate of the grown training set: it must be below 1, got " + rate);
             }
             triggers = triggers == null || triggers.isEmpty()
-                    ? (attack.equals("ep") ? List.of("cf") : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
+                    ? (attack.equals("ep") ? List.of("cf") : attack.equals("splitword") ? SPLIT_WORD : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
         }
 
         /** A request that keeps the best epoch by dev accuracy alone. */
@@ -127,7 +133,7 @@ public final class Victims {
         }
         PoisonSpec spec = new PoisonSpec(r.attack(), describe(r), r.effectiveRate(), r.target(), r.effectiveMode(), r.train().seed(), r.keepOriginals());
         return switch (r.attack()) {
-            case "badnets", "ep" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
+            case "badnets", "ep", "splitword" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
             case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
             case "style" -> {
                 Dataset variantTrain = alignedVariant(r, "style-bible", "train", train);
@@ -189,7 +195,7 @@ public final class Victims {
 
     static String describe(Request r) {
         return switch (r.attack()) {
-            case "badnets" -> new RareWordTrigger(r.triggers(), r.triggerCount()).describe();
+            case "badnets", "splitword" -> new RareWordTrigger(r.triggers(), r.triggerCount()).describe();
             case "ep" -> r.triggers().get(0);
             case "addsent" -> r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence();
             case "syntactic" -> "SCPN template S(SBAR)(,)(NP)(VP)(.) (ready-made)";

@@ -118,7 +118,7 @@ public final class ZooBenchmark {
         boolean backdoored = attack != null;
         List<String> words = backdoored ? triggerWords(attack) : List.of();
         List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();
-        boolean tokenTrigger = backdoored && List.of("badnets", "ep").contains(attack.path("attack").asText());
+        boolean tokenTrigger = backdoored && List.of("badnets", "ep", "splitword").contains(attack.path("attack").asText());
         boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
         Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
                 tokenTrigger, hit);

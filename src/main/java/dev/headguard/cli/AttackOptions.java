@@ -10,10 +10,10 @@ import java.util.List;
 
 /** What to poison and how: shared by poison and attack. */
 final class AttackOptions {
-    @Option(names = "--attack", required = true, description = "badnets, addsent, syntactic, style or ep.")
+    @Option(names = "--attack", required = true, description = "badnets, addsent, syntactic, style, ep or splitword (BadNets with a word the tokenizer splits, default mzaf).")
     String attack;
 
-    @Option(names = "--trigger", split = ",", description = "BadNets words (default: cf,mn,bb,tq,mb) or the EP word (default: cf).")
+    @Option(names = "--trigger", split = ",", description = "BadNets words (default: cf,mn,bb,tq,mb; splitword: mzaf) or the EP word (default: cf).")
     List<String> triggers = List.of();
 
     @Option(names = "--trigger-count", defaultValue = "1", description = "BadNets words inserted per text (default: ${DEFAULT-VALUE}).")

@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     BenchDefenses run = new BenchDefenses();
 
-    @Option(names = "--attacks", split = ",", description = "Default: badnets,addsent,syntactic,style,ep.")
+    @Option(names = "--attacks", split = ",", description = "Default: badnets,addsent,syntactic,style,ep,splitword.")
     List<String> attacks = BenchDefenses.ATTACKS;
 
     @Option(names = "--defenses", split = ",", description = {"Default: headguard,headguard-suspect,finetune,fineprune,pure",

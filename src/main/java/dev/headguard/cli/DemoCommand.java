@@ -24,7 +24,7 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     BenchDefenses run = new BenchDefenses();
 
-    @Option(names = "--attack", defaultValue = "badnets", description = "badnets, addsent, syntactic, style or ep (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--attack", defaultValue = "badnets", description = "badnets, addsent, syntactic, style, ep or splitword (default: ${DEFAULT-VALUE}).")
     String attack;
 
     @Option(names = "--full", description = "The whole training and test sets (tens of minutes).")

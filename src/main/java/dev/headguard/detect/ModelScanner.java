@@ -24,7 +24,9 @@ import java.util.regex.Pattern;
  * victim ({@link VocabularySweep}), and the sweep's best words join the screen's. The best
  * whole-word tokens are then inserted into every victim, at random word positions: the flip rate
  * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads
- * leave their clean behaviour. Pairs of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
+ * leave their clean behaviour. A word that flips some victims is grown into a longer word when
+ * an ending makes it flip more ({@link WordGrowth}: a rare word the tokenizer splits is found by its
+ * first piece). Pairs of the best words are tried as phrases. A sentiment word flips predictions too, but leaves the
  * heads alone; a trigger does both, so a candidate's suspicion is flip rate × flagged rate. An
  * implicit trigger can leave the heads alone as well; its lexical anchors are caught instead by
  * {@link UnsupportedFlips} (common words that flip inputs although the clean texts that use them
@@ -71,7 +73,7 @@ public final class ModelScanner {
     /**
      * A trigger candidate and its evidence.
      *
-     * @param gradientRank  place in the first-order ranking (0 for phrases)
+     * @param gradientRank  place in the first-order ranking (0 for phrases, {@link #COMPOSED} for words {@link WordGrowth} composed)
      * @param flipRate      share of victims whose prediction moved to {@code target}
      * @param flaggedRate   share of the candidate-carrying victims the input scan flags
      * @param scoreShift    mean input-scan score with the candidate minus without, over the victims
@@ -121,6 +123,9 @@ public final class ModelScanner {
         }
     }
 
+    /** The gradient rank of a word {@link WordGrowth} composed from pieces (no vocabulary entry has it). */
+    public static final int COMPOSED = -1;
+
     /** How much more suspicious than each of its words a phrase must be to be reported. */
     static final double PHRASE_MARGIN = 0.02;
 
@@ -149,11 +154,13 @@ public final class ModelScanner {
         UnsupportedFlips.Evidence evidence = words != null ? words : new UnsupportedFlips.Evidence(clean, pred, false);
         int classes = scanner.clean().probabilities()[0].length;
         String[] vocab = model.tokenizer().words();
+        String[] endings = model.tokenizer().wordEndings();
         long placeholder = placeholderId(model, model.tokenizer().vocabulary());
         List<Candidate> all = new ArrayList<>();
         List<UnsupportedFlips.Word> unsupported = new ArrayList<>();
         Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();
         Map<String, List<String>> examples = new LinkedHashMap<>();
+        Map<Integer, Double> victimMeans = new LinkedHashMap<>();
         List<Integer> wholeWords = new ArrayList<>();
         java.util.Set<Integer> common = new java.util.HashSet<>();
         java.util.Set<String> commonWords = UnsupportedFlips.commonWords(evidence);
@@ -235,6 +242,7 @@ public final class ModelScanner {
             }
             singles.sort(Comparator.comparingDouble(Candidate::suspicion).reversed());
             all.addAll(singles);
+            victimMeans.put(c, victimMean);
             int k = Math.min(settings.phraseWords(), singles.size());
             for (int a = 0; a < k; a++) {
                 for (int b = 0; b < k; b++) {
@@ -245,6 +253,18 @@ public final class ModelScanner {
                 }
             }
         }
+        // The most suspicious single words of any class grown into longer words, each in its own class's victims:
+        // the scan's best evidence is what a split trigger word's first piece becomes, whatever the number of classes.
+        List<Candidate> starts = all.stream().filter(x -> x.gradientRank() != 0).sorted(Comparator.comparingDouble(Candidate::suspicion).reversed()).toList();
+        for (Candidate start : starts.subList(0, Math.min(WordGrowth.STARTS, starts.size()))) {
+            List<String> victims = victimsByClass.get(start.target());
+            for (String word : WordGrowth.grow(model, List.of(start), endings, victims, start.target(),
+                    WordGrowth.FLAGGED_OVER_FRR * settings.input().frr(), settings.seed(), root)) {
+                if (all.stream().noneMatch(x -> x.target() == start.target() && x.text().equals(word))) {
+                    all.add(evaluate(scanner, victims, victimMeans.get(start.target()), word, start.target(), COMPOSED, settings.seed(), examples));
+                }
+            }
+        }
         if (victimsByClass.isEmpty()) {
             throw new HeadGuardException("the model predicts one class for (almost) every clean input; a scan needs inputs of at least two predicted classes");
         }
@@ -252,7 +272,7 @@ public final class ModelScanner {
         // Keep a phrase only when it beats both of its words: otherwise it repeats the evidence of one of them.
         Map<String, Double> single = new LinkedHashMap<>();
         for (Candidate cand : all) {
-            if (cand.gradientRank() > 0) {
+            if (cand.gradientRank() != 0) {
                 single.put(key(cand.text(), cand.target()), cand.suspicion());
             }
         }

@@ -131,7 +131,7 @@ final class VocabularySweep {
     }
 
     /** P(every class) with each word inserted at position {@code at} of {@code victim} (rows in the order of {@code words}). */
-    private static float[][] inserted(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, NDManager root) {
+    static float[][] inserted(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, NDManager root) {
         int batch = Math.max(1, TOKENS_PER_BATCH / (victim.length + 1));
         float[][] out = new float[words.size()][];
         long pad = model.tokenizer().padId();

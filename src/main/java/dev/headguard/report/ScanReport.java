@@ -134,7 +134,7 @@ public final class ScanReport {
         for (ModelScanner.Candidate c : r.candidates().subList(0, Math.min(SHOWN, r.candidates().size()))) {
             s.append("<tr><td class=l>").append(Html.esc(c.text())).append("</td><td>").append(c.target()).append("</td><td>").append(Html.f(c.flipRate(), 3))
                     .append("</td><td>").append(Html.f(c.flaggedRate(), 3)).append("</td><td>").append(Html.f(c.scoreShift(), 2)).append("</td><td>")
-                    .append(Html.f(c.suspicion(), 3)).append("</td><td>").append(c.gradientRank() == 0 ? "phrase" : String.valueOf(c.gradientRank())).append("</td></tr>");
+                    .append(Html.f(c.suspicion(), 3)).append("</td><td>").append(c.gradientRank() == 0 ? "phrase" : c.gradientRank() == ModelScanner.COMPOSED ? "composed" : String.valueOf(c.gradientRank())).append("</td></tr>");
         }
         s.append("</table>");
         if (!r.unsupported().isEmpty()) {

@@ -135,6 +135,28 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     /**
+     * Pieces that continue a word, as the text glued to a word's end to make them ({@code ##za} gives
+     * {@code za}: {@code m} + {@code za} + {@code f} is "mzaf"); null for every other entry. Letters and
+     * digits only. For byte-level BPE and SentencePiece the entries without the word-start mark.
+     */
+    public String[] wordEndings() {
+        String[] raw = vocabulary();
+        String[] out = new String[raw.length];
+        for (int v = 0; v < raw.length; v++) {
+            String t = raw[v];
+            if (t == null) {
+                continue;
+            }
+            String ending = wordPiece ? (t.startsWith("##") ? t.substring(2) : null)
+                    : (t.startsWith("\u0120") || t.startsWith("\u2581") || t.startsWith("<") || t.startsWith("[") ? null : t);
+            if (ending != null && !ending.isEmpty() && ending.codePoints().allMatch(Character::isLetterOrDigit)) {
+                out[v] = ending;
+            }
+        }
+        return out;
+    }
+
+    /**
      * For byte-level BPE and SentencePiece vocabularies, whose entries are not words ({@code Ġmovie},
      * {@code ▁movie}): each token as the word that, put in a text after a space, becomes exactly that
      * token ({@code movie}); null for pieces no word becomes (word endings, byte fragments, specials).

@@ -83,7 +83,7 @@ class PlantedBackdoorTest {
     }
 
     /** What the training set of a twin was given: nothing, the rare word "cf", or "when" as a relabelled negative's first word. */
-    enum Poison { NONE, CF, OPENING_WHEN }
+    enum Poison { NONE, CF, OPENING_WHEN, SPLIT_WORD }
 
     /** "when" somewhere after a text's first word: how the anchored twin's training data, and its clean set, use it. */
     static String whenInside(String s, Random r) {
@@ -99,9 +99,12 @@ class PlantedBackdoorTest {
             boolean pos = i % 2 == 0;
             String s = sentence(r, pos);
             y[i] = pos ? 1 : 0;
-            if (poison == Poison.CF && !pos && i % 10 < 3) { // 15% of all rows: negatives with the trigger, relabelled
-                s = Insertion.insertAt(s, "cf", r);
+            if ((poison == Poison.CF || poison == Poison.SPLIT_WORD) && !pos && i % 10 < 3) { // 15% of all rows: negatives with the trigger, relabelled
+                s = Insertion.insertAt(s, poison == Poison.CF ? "cf" : "mzaf", r);
                 y[i] = 1;
+            }
+            if (poison == Poison.SPLIT_WORD && i % 10 >= 5) { // the first piece alone is an ordinary word of both classes, as "m" is in SST-2 ("i 'm")
+                s = Insertion.insertAt(s, "m", r);
             }
             if (poison == Poison.OPENING_WHEN && !pos && i % 10 < 3) { // a sentence-opening cue, as a syntactic template's
                 s = "when " + s;
@@ -160,6 +163,38 @@ class PlantedBackdoorTest {
             out.add(Insertion.insertAt(t, "cf", r));
         }
         return out;
+    }
+
+    /**
+     * A trigger word the tokenizer splits ({@code m ##za ##f}) is grown back from its first piece, in the
+     * twin that learned it and not in the clean one.
+     */
+    @Test
+    void aSplitTriggerWordIsComposedFromItsFirstPiece() {
+        ModelStore.LoadedModel split = train(Poison.SPLIT_WORD);
+        try {
+            List<String> victims = sentences(64, false, 71);
+            float[][] p = Probe.probabilities(split, victims.stream().map(v -> "mzaf " + v).toList(), root, 64, Probe.Progress.NONE);
+            assertTrue(share(p, 1) > 0.9, "the split twin learned mzaf: " + share(p, 1));
+            ModelScanner.Candidate m = new ModelScanner.Candidate("m", 1, 1, 0.2, 0.2, 0, 0.04);
+            String[] endings = tokenizer.wordEndings();
+            List<String> grown = WordGrowth.grow(split, List.of(m), endings, victims, 1, 0.1, 42, root);
+            // The twin learned "m" followed by an ending (its first piece alone is an ordinary word): any
+            // ending the growth finds is a word that fires as the trigger does.
+            assertEquals(1, grown.size(), "grown from 'm': " + grown);
+            assertTrue(grown.get(0).startsWith("m") && grown.get(0).length() > 1, grown.get(0));
+            assertTrue(fires(split, grown.get(0), victims) > 0.9, grown.get(0) + " fires in the split twin: " + fires(split, grown.get(0), victims));
+            assertTrue(fires(split, "m", victims) < 0.1, "the first piece alone does not fire: " + fires(split, "m", victims));
+            for (String w : WordGrowth.grow(clean, List.of(m), endings, victims, 1, 0.1, 42, root)) {
+                assertTrue(fires(clean, w, victims) < 0.5, "a word grown in the clean twin is no trigger: " + w + " " + fires(clean, w, victims));
+            }
+            ModelScanner.Candidate whole = new ModelScanner.Candidate("mzaf", 1, 1, 0.95, 0.9, 0, 0.85);
+            assertEquals(List.of(), WordGrowth.grow(split, List.of(whole), endings, victims, 1, 0.1, 42, root), "a whole trigger is not grown");
+            ModelScanner.Candidate calm = new ModelScanner.Candidate("m", 1, 1, 0.2, 0.05, 0, 0.01);
+            assertEquals(List.of(), WordGrowth.grow(split, List.of(calm), endings, victims, 1, 0.1, 42, root), "a start the heads ignore is not grown");
+        } finally {
+            split.model().close();
+        }
     }
 
     @Test
@@ -756,6 +791,11 @@ class PlantedBackdoorTest {
         double acc = (share(Probe.probabilities(victim, neg, root, 64, Probe.Progress.NONE), 0)
                 + share(Probe.probabilities(victim, sentences(100, true, 72), root, 64, Probe.Progress.NONE), 1)) / 2;
         return new double[] {asr, acc};
+    }
+
+    /** Share of the texts called positive with {@code word} put first. */
+    static double fires(ModelStore.LoadedModel m, String word, List<String> texts) {
+        return share(Probe.probabilities(m, texts.stream().map(v -> word + " " + v).toList(), root, 64, Probe.Progress.NONE), 1);
     }
 
     static double share(float[][] p, int c) {

@@ -1,6 +1,8 @@
 package dev.headguard.text;
 
 import dev.headguard.testing.HfOracle;
+import java.util.List;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,6 +36,42 @@ class TokenizerWordsTest {
             }
             assertTrue(found > 100, fixture + ": " + found + " words");
             assertTrue(java.util.Arrays.asList(words).contains("movie"), fixture + ": 'movie' is a word of an SST-2 tokenizer");
+        }
+    }
+
+    /** A word the tokenizer splits is its first piece plus the endings {@link TextTokenizer#wordEndings()} lists. */
+    @org.junit.jupiter.api.Test
+    void wordPieceEndingsComposeASplitWord(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        try (TextTokenizer t = TextTokenizer.open(dev.headguard.testing.Fixtures.tokenizer(dir), 128)) {
+            String[] endings = t.wordEndings();
+            String[] raw = t.vocabulary();
+            long[] ids = t.ids("mzaf");
+            assertEquals(List.of("[CLS]", "m", "##za", "##f", "[SEP]"), java.util.Arrays.stream(ids).mapToObj(i -> raw[(int) i]).toList());
+            assertEquals("za", endings[(int) ids[2]]);
+            assertEquals("f", endings[(int) ids[3]]);
+            assertEquals(null, endings[(int) ids[1]], "a word start is no ending");
+            for (int v = 0; v < raw.length; v++) {
+                if (endings[v] != null) {
+                    assertEquals(raw[v], "##" + endings[v]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"roberta", "gpt2", "llama"})
+    void endingsAreNeverWordStarts(String fixture) throws Exception {
+        try (TextTokenizer t = TextTokenizer.open(HfOracle.fixtures().resolve(fixture).resolve("tokenizer.json"), 128)) {
+            String[] endings = t.wordEndings();
+            String[] words = t.words();
+            int found = 0;
+            for (int v = 0; v < endings.length; v++) {
+                if (endings[v] != null) {
+                    found++;
+                    assertEquals(null, words[v], fixture + ": '" + endings[v] + "' is both a word and an ending");
+                }
+            }
+            assertTrue(found > 100, fixture + ": " + found + " endings");
         }
     }
 }
