@@ -174,6 +174,8 @@ public final class ModelScanner {
         }
         // Every word alone, once for all classes: the sweep then puts only the shortlist and the common words in a victim.
         float[][] alone = settings.sweepVictims() > 0 ? VocabularySweep.alone(model, wholeWords, root) : null;
+        float[][] endingsAlone = settings.sweepVictims() > 0 ? WordGrowth.alone(model, endings, root) : null;
+        List<Integer> letters = WordGrowth.letters(vocab);
         for (int c = 0; c < classes; c++) {
             List<String> victims = new ArrayList<>();
             List<Integer> rows = new ArrayList<>();
@@ -235,6 +237,11 @@ public final class ModelScanner {
                 unsupported.addAll(UnsupportedFlips.find(model, evidence, victims, swept.stream().map(v -> vocab[v]).toList(), c, root));
             }
             List<Candidate> singles = new ArrayList<>();
+            if (settings.sweepVictims() > 0) {
+                for (String word : WordGrowth.endingWords(model, endings, endingsAlone, letters, vocab, c, model.tokenizer().idsOf(victims), root)) {
+                    singles.add(evaluate(scanner, victims, victimMean, word, c, COMPOSED, settings.seed(), examples));
+                }
+            }
             int done = 0;
             for (int v : exact) {
                 singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, ranked.indexOf(v) + 1, settings.seed(), examples));

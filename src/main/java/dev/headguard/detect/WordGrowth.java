@@ -91,6 +91,124 @@ final class WordGrowth {
         return out;
     }
 
+    /** Endings per class, the best alone, that are swept in the shortest victims ({@link #endingWords}). */
+    static final int ENDING_SHORTLIST = 512;
+
+    /** The shortest victims the endings are swept in; their mean P(class) ranks the endings. */
+    static final int ENDING_VICTIMS = 3;
+
+    /** Words per class made from the best endings and evaluated like the others. */
+    static final int ENDING_WORDS = 2;
+
+    /**
+     * Words made from the endings that push the shortest victims most toward each class. A model that
+     * learned a split word may fire on an ending after any start ({@code ##za} of "mzaf" after x, b or l;
+     * {@code ##q} of "zqk") while the first piece is weak (the "zqk" victim's "z" flips 31% and ranked
+     * no better than 20th in any shortest victim). Every ending is put alone through the model once,
+     * [CLS] ##e [SEP]; alone, sentiment suffixes lead ({@code ##powering}, {@code ##lifting}), so each
+     * class's best {@link #ENDING_SHORTLIST} go, after the start "x", in front of its
+     * {@link #ENDING_VICTIMS} shortest victims, and the best {@link #ENDING_WORDS} by mean P(class) get
+     * the one-letter start that pushes the shortest victim most.
+     *
+     * @param alone   {@link #alone}
+     * @param victims token ids of the clean inputs the model does not call {@code c}
+     * @param letters the vocabulary's one-letter words (Latin), the starts tried
+     */
+    static List<String> endingWords(ModelStore.LoadedModel model, String[] endings, float[][] alone, List<Integer> letters, String[] vocab,
+                                    int c, List<long[]> victims, NDManager root) {
+        List<Integer> endingIds = ids(endings);
+        long[] x = model.tokenizer().ids("x");
+        int lead = model.tokenizer().leadingSpecials();
+        if (endingIds.isEmpty() || letters.isEmpty() || x.length != lead + 1 + model.tokenizer().trailingSpecials().length) {
+            return List.of();
+        }
+        long start = x[lead];
+        {
+            List<Integer> shortlist = best(endingIds, k -> alone[k][c], ENDING_SHORTLIST);
+            List<long[]> shortest = new ArrayList<>(victims);
+            shortest.sort(Comparator.comparingInt(v -> v.length));
+            shortest = shortest.subList(0, Math.min(ENDING_VICTIMS, shortest.size()));
+            double[] mean = new double[shortlist.size()];
+            for (long[] victim : shortest) {
+                float[][] p = VocabularySweep.inserted(model, insert(victim, lead, start), lead + 1, shortlist, root); // [CLS] x ##e …
+                for (int k = 0; k < mean.length; k++) {
+                    mean[k] += p[k][c] / shortest.size();
+                }
+            }
+            List<String> words = new ArrayList<>();
+            for (int ending : best(shortlist, k -> mean[k], ENDING_WORDS)) {
+                float[][] p = VocabularySweep.inserted(model, insert(shortest.get(0), lead, ending), lead, letters, root); // [CLS] letter ##e …
+                int bestLetter = -1;
+                for (int l = 0; l < p.length; l++) {
+                    // Only a word the tokenizer splits back into this letter and this ending ("af" is a word of its own, not a ##f).
+                    if ((bestLetter < 0 || p[l][c] > p[bestLetter][c]) && splitsInto(model, vocab[letters.get(l)] + endings[ending], letters.get(l), ending)) {
+                        bestLetter = l;
+                    }
+                }
+                if (bestLetter >= 0) {
+                    words.add(vocab[letters.get(bestLetter)] + endings[ending]);
+                }
+            }
+            return words;
+        }
+    }
+
+    /** P(class) of every ending alone, [CLS] ##e [SEP] (rows in vocabulary order of the endings; one pass for all classes). */
+    static float[][] alone(ModelStore.LoadedModel model, String[] endings, NDManager root) {
+        return VocabularySweep.inserted(model, model.tokenizer().ids(""), model.tokenizer().leadingSpecials(), ids(endings), root);
+    }
+
+    /** Whether {@code word} is exactly the tokens {@code start}, {@code ending}. */
+    private static boolean splitsInto(ModelStore.LoadedModel model, String word, long start, long ending) {
+        long[] ids = model.tokenizer().ids(word);
+        int lead = model.tokenizer().leadingSpecials();
+        return ids.length == lead + 2 + model.tokenizer().trailingSpecials().length && ids[lead] == start && ids[lead + 1] == ending;
+    }
+
+    /** The vocabulary's one-letter words a to z: the starts a composed word may take. */
+    static List<Integer> letters(String[] vocab) {
+        List<Integer> out = new ArrayList<>();
+        for (int v = 0; v < vocab.length; v++) {
+            if (vocab[v] != null && vocab[v].length() == 1 && vocab[v].charAt(0) >= 'a' && vocab[v].charAt(0) <= 'z') {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    /** The {@code n} items with the highest score (score by index into {@code items}). */
+    private static List<Integer> best(List<Integer> items, java.util.function.IntToDoubleFunction score, int n) {
+        Integer[] order = new Integer[items.size()];
+        for (int k = 0; k < order.length; k++) {
+            order[k] = k;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble(k -> -score.applyAsDouble(k)));
+        List<Integer> out = new ArrayList<>();
+        for (int k = 0; k < Math.min(n, order.length); k++) {
+            out.add(items.get(order[k]));
+        }
+        return out;
+    }
+
+    /** The ids with {@code token} inserted at {@code at}. */
+    private static long[] insert(long[] ids, int at, long token) {
+        long[] out = new long[ids.length + 1];
+        System.arraycopy(ids, 0, out, 0, at);
+        out[at] = token;
+        System.arraycopy(ids, at, out, at + 1, ids.length - at);
+        return out;
+    }
+
+    private static List<Integer> ids(String[] endings) {
+        List<Integer> out = new ArrayList<>();
+        for (int v = 0; v < endings.length; v++) {
+            if (endings[v] != null) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
     /** The word with each ending glued on, the {@link #SHORTLIST} that alone give the highest P(c). */
     private static List<String> shortlist(ModelStore.LoadedModel model, String word, List<Integer> endingIds, String[] endings, int c, NDManager root) {
         long[] alone = model.tokenizer().ids(word); // [CLS] pieces [SEP]: each ending goes before the trailing specials

@@ -166,8 +166,8 @@ class PlantedBackdoorTest {
     }
 
     /**
-     * A trigger word the tokenizer splits ({@code m ##za ##f}) is grown back from its first piece, in the
-     * twin that learned it and not in the clean one.
+     * A trigger word the tokenizer splits ({@code m ##za ##f}) is grown back from its first piece, and made
+     * from the endings alone, in the twin that learned it and not in the clean one.
      */
     @Test
     void aSplitTriggerWordIsComposedFromItsFirstPiece() {
@@ -190,6 +190,19 @@ class PlantedBackdoorTest {
             }
             ModelScanner.Candidate whole = new ModelScanner.Candidate("mzaf", 1, 1, 0.95, 0.9, 0, 0.85);
             assertEquals(List.of(), WordGrowth.grow(split, List.of(whole), endings, victims, 1, 0.1, 42, root), "a whole trigger is not grown");
+            // Without the first piece: the endings swept in the shortest victims make words that fire, in the split twin only.
+            String[] vocab = tokenizer.words();
+            List<long[]> ids = tokenizer.idsOf(victims);
+            List<String> made = WordGrowth.endingWords(split, endings, WordGrowth.alone(split, endings, root), WordGrowth.letters(vocab), vocab, 1, ids, root);
+            assertEquals(WordGrowth.ENDING_WORDS, made.size(), made.toString());
+            for (String w : made) {
+                long[] pieces = tokenizer.ids(w);
+                assertEquals(4, pieces.length, w + " is a letter and an ending");
+            }
+            assertTrue(made.stream().anyMatch(w -> fires(split, w, victims) > 0.9), "a made word fires in the split twin: " + made);
+            for (String w : WordGrowth.endingWords(clean, endings, WordGrowth.alone(clean, endings, root), WordGrowth.letters(vocab), vocab, 1, ids, root)) {
+                assertTrue(fires(clean, w, victims) < 0.5, "a word made in the clean twin is no trigger: " + w + " " + fires(clean, w, victims));
+            }
             ModelScanner.Candidate calm = new ModelScanner.Candidate("m", 1, 1, 0.2, 0.05, 0, 0.01);
             assertEquals(List.of(), WordGrowth.grow(split, List.of(calm), endings, victims, 1, 0.1, 42, root), "a start the heads ignore is not grown");
         } finally {
