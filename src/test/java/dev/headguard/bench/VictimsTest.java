@@ -28,6 +28,20 @@ class VictimsTest {
                 Path.of("unused-base"), Path.of("unused-out"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true, keepOriginals);
     }
 
+    /** The split-word attack plants "mzaf" in a tenth of the training rows, relabelled to the target, and in every triggered test row. */
+    @Test
+    void splitWordPlantsOneWordTheTokenizerSplits() {
+        Victims.Request r = request("splitword");
+        assertEquals(Victims.SPLIT_WORD, r.triggers());
+        assertEquals("1 of mzaf", Victims.describe(r));
+        PoisonedData p = Victims.poison(r);
+        long carrying = p.train().examples().stream().filter(e -> List.of(e.text().split(" ")).contains("mzaf")).count();
+        assertEquals(p.poisonedCount(), carrying);
+        assertEquals(Math.round(0.1 * p.train().size()), carrying, 1.0);
+        assertTrue(p.train().examples().stream().filter(e -> e.text().contains("mzaf")).allMatch(e -> e.label() == 1));
+        assertTrue(p.triggeredTest().examples().stream().allMatch(e -> List.of(e.text().split(" ")).contains("mzaf")));
+    }
+
     @Test
     void styleWithTheOriginalsKeptAddsBibleCopiesOfNegativeRowsAsAFifthOfTheGrownSet() {
         BenchmarkData data = new BenchmarkData(TestData.dataDir(), "sst-2");
