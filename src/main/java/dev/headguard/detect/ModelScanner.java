@@ -223,13 +223,14 @@ public final class ModelScanner {
                     pool.add(byMagnitude.get(k));
                 }
             }
+            List<long[]> victimIds = model.tokenizer().idsOf(victims);
             List<Integer> screened = screen(model, victims, vocab, new ArrayList<>(pool), c, settings, root);
             java.util.LinkedHashSet<Integer> exact = new java.util.LinkedHashSet<>(screened.subList(0, Math.min(settings.exact(), screened.size())));
             if (settings.sweepVictims() > 0) {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
                 // evaluated like the rest, at random word positions: evaluated as the first word instead, a clean
                 // bge-small model's "none" reached suspicion 0.18, the highest clean score in the zoo.
-                List<Integer> swept = VocabularySweep.rank(model, model.tokenizer().idsOf(victims), wholeWords, c, settings.sweepVictims(), alone,
+                List<Integer> swept = VocabularySweep.rank(model, victimIds, wholeWords, c, settings.sweepVictims(), alone,
                         VocabularySweep.SHORTLIST, common, root).words();
                 for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
                     added += exact.add(swept.get(k)) ? 1 : 0;
@@ -238,7 +239,7 @@ public final class ModelScanner {
             }
             List<Candidate> singles = new ArrayList<>();
             if (settings.sweepVictims() > 0) {
-                for (String word : WordGrowth.endingWords(model, endings, endingsAlone, letters, vocab, c, model.tokenizer().idsOf(victims), root)) {
+                for (String word : WordGrowth.endingWords(model, endings, endingsAlone, letters, vocab, c, victimIds, root)) {
                     singles.add(evaluate(scanner, victims, victimMean, word, c, COMPOSED, settings.seed(), examples));
                 }
             }
@@ -341,29 +342,34 @@ public final class ModelScanner {
         return new Candidate(text, target, rank, flip, flagged, mean(s.scores()) - victimMean, flip * flagged);
     }
 
-    /** The tokens, reordered by their flip rate toward c on the first victims (ties keep the gradient order). */
+    /** The tokens, reordered by their mean probability of c on the first victims (ties keep the gradient order). */
     static List<Integer> screen(ModelStore.LoadedModel model, List<String> victims, String[] vocab, List<Integer> tokens, int c, Settings settings,
                                 ai.djl.ndarray.NDManager root) {
         List<String> few = victims.subList(0, Math.min(SCREEN_VICTIMS, victims.size()));
-        List<String> texts = new ArrayList<>(tokens.size() * few.size());
-        for (int v : tokens) {
-            texts.addAll(insertAll(few, vocab[v], settings.seed()));
-        }
-        float[][] p = Probe.probabilities(model, texts, root, 64, Probe.Progress.NONE);
-        double[] flip = new double[tokens.size()];
-        for (int k = 0; k < tokens.size(); k++) {
-            for (int i = 0; i < few.size(); i++) {
-                flip[k] += p[k * few.size() + i][c]; // mean probability of c: finer than a count on 16 inputs
-            }
-        }
+        // The mean probability of c: finer than a count of flips on 16 inputs.
+        double[] p = meanProbability(model, few, tokens.stream().map(v -> vocab[v]).toList(), c, settings.seed(), root);
         List<Integer> order = new ArrayList<>();
         for (int k = 0; k < tokens.size(); k++) {
             order.add(k);
         }
-        order.sort(Comparator.comparingDouble(k -> -flip[k]));
-        List<Integer> out = new ArrayList<>();
-        for (int k : order) {
-            out.add(tokens.get(k));
+        order.sort(Comparator.comparingDouble(k -> -p[k]));
+        return order.stream().map(tokens::get).toList();
+    }
+
+    /** Mean P(c) over the victims with each text inserted at the scan's seeded positions ({@link #insertAll}). */
+    static double[] meanProbability(ModelStore.LoadedModel model, List<String> victims, List<String> texts, int c, long seed,
+                                    ai.djl.ndarray.NDManager root) {
+        List<String> inputs = new ArrayList<>(texts.size() * victims.size());
+        for (String t : texts) {
+            inputs.addAll(insertAll(victims, t, seed));
+        }
+        float[][] p = Probe.probabilities(model, inputs, root, 64, Probe.Progress.NONE);
+        double[] out = new double[texts.size()];
+        for (int k = 0; k < texts.size(); k++) {
+            for (int i = 0; i < victims.size(); i++) {
+                out[k] += p[k * victims.size() + i][c];
+            }
+            out[k] /= victims.size();
         }
         return out;
     }
@@ -395,11 +401,7 @@ public final class ModelScanner {
                 System.arraycopy(tail, 0, ids, ids.length - tail.length, tail.length); // keep [SEP] (or </s>) last
             }
             int at = atStart ? lead : lead + r.nextInt(ids.length - lead - tail.length + 1);
-            long[] x = new long[ids.length + 1];
-            System.arraycopy(ids, 0, x, 0, at);
-            x[at] = placeholder;
-            System.arraycopy(ids, at, x, at + 1, ids.length - at);
-            seqs.add(x);
+            seqs.add(VocabularySweep.withToken(ids, at, placeholder));
         }
         return TokenBatch.of(seqs, model.tokenizer().padId());
     }

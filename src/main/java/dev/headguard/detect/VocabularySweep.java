@@ -130,6 +130,15 @@ final class VocabularySweep {
         return out;
     }
 
+    /** The ids with {@code token} inserted at position {@code at}. */
+    static long[] withToken(long[] ids, int at, long token) {
+        long[] out = new long[ids.length + 1];
+        System.arraycopy(ids, 0, out, 0, at);
+        out[at] = token;
+        System.arraycopy(ids, at, out, at + 1, ids.length - at);
+        return out;
+    }
+
     /** P(every class) with each word inserted at position {@code at} of {@code victim} (rows in the order of {@code words}). */
     static float[][] inserted(ModelStore.LoadedModel model, long[] victim, int at, List<Integer> words, NDManager root) {
         int batch = Math.max(1, TOKENS_PER_BATCH / (victim.length + 1));
@@ -139,11 +148,7 @@ final class VocabularySweep {
             int to = Math.min(words.size(), from + batch);
             List<long[]> seqs = new ArrayList<>(to - from);
             for (int k = from; k < to; k++) {
-                long[] x = new long[victim.length + 1];
-                System.arraycopy(victim, 0, x, 0, at);
-                x[at] = words.get(k);
-                System.arraycopy(victim, at, x, at + 1, victim.length - at);
-                seqs.add(x);
+                seqs.add(withToken(victim, at, words.get(k)));
             }
             try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
                 TokenBatch.Arrays in = TokenBatch.of(seqs, pad).toArrays(m);

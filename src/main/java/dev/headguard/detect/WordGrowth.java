@@ -49,12 +49,7 @@ final class WordGrowth {
      */
     static List<String> grow(ModelStore.LoadedModel model, List<ModelScanner.Candidate> starts, String[] endings, List<String> victims, int c,
                              double minFlagged, long seed, NDManager root) {
-        List<Integer> endingIds = new ArrayList<>();
-        for (int v = 0; v < endings.length; v++) {
-            if (endings[v] != null) {
-                endingIds.add(v);
-            }
-        }
+        List<Integer> endingIds = ids(endings);
         List<String> few = victims.subList(0, Math.min(ModelScanner.SCREEN_VICTIMS, victims.size()));
         List<String> out = new ArrayList<>();
         int tried = 0;
@@ -70,10 +65,10 @@ final class WordGrowth {
                 continue;
             }
             String word = start.text();
-            double score = meanProbability(model, few, List.of(word), c, seed, root)[0];
+            double score = ModelScanner.meanProbability(model, few, List.of(word), c, seed, root)[0];
             for (int step = 0; step < MAX_ENDINGS; step++) {
                 List<String> longer = shortlist(model, word, endingIds, endings, c, root);
-                double[] p = meanProbability(model, few, longer, c, seed, root);
+                double[] p = ModelScanner.meanProbability(model, few, longer, c, seed, root);
                 int best = 0;
                 for (int k = 1; k < p.length; k++) {
                     best = p[k] > p[best] ? k : best;
@@ -123,34 +118,32 @@ final class WordGrowth {
             return List.of();
         }
         long start = x[lead];
-        {
-            List<Integer> shortlist = best(endingIds, k -> alone[k][c], ENDING_SHORTLIST);
-            List<long[]> shortest = new ArrayList<>(victims);
-            shortest.sort(Comparator.comparingInt(v -> v.length));
-            shortest = shortest.subList(0, Math.min(ENDING_VICTIMS, shortest.size()));
-            double[] mean = new double[shortlist.size()];
-            for (long[] victim : shortest) {
-                float[][] p = VocabularySweep.inserted(model, insert(victim, lead, start), lead + 1, shortlist, root); // [CLS] x ##e …
-                for (int k = 0; k < mean.length; k++) {
-                    mean[k] += p[k][c] / shortest.size();
-                }
+        List<Integer> shortlist = best(endingIds, k -> alone[k][c], ENDING_SHORTLIST);
+        List<long[]> shortest = new ArrayList<>(victims);
+        shortest.sort(Comparator.comparingInt(v -> v.length));
+        shortest = shortest.subList(0, Math.min(ENDING_VICTIMS, shortest.size()));
+        double[] mean = new double[shortlist.size()];
+        for (long[] victim : shortest) {
+            float[][] p = VocabularySweep.inserted(model, VocabularySweep.withToken(victim, lead, start), lead + 1, shortlist, root); // [CLS] x ##e …
+            for (int k = 0; k < mean.length; k++) {
+                mean[k] += p[k][c] / shortest.size();
             }
-            List<String> words = new ArrayList<>();
-            for (int ending : best(shortlist, k -> mean[k], ENDING_WORDS)) {
-                float[][] p = VocabularySweep.inserted(model, insert(shortest.get(0), lead, ending), lead, letters, root); // [CLS] letter ##e …
-                int bestLetter = -1;
-                for (int l = 0; l < p.length; l++) {
-                    // Only a word the tokenizer splits back into this letter and this ending ("af" is a word of its own, not a ##f).
-                    if ((bestLetter < 0 || p[l][c] > p[bestLetter][c]) && splitsInto(model, vocab[letters.get(l)] + endings[ending], letters.get(l), ending)) {
-                        bestLetter = l;
-                    }
-                }
-                if (bestLetter >= 0) {
-                    words.add(vocab[letters.get(bestLetter)] + endings[ending]);
-                }
-            }
-            return words;
         }
+        List<String> words = new ArrayList<>();
+        for (int ending : best(shortlist, k -> mean[k], ENDING_WORDS)) {
+            float[][] p = VocabularySweep.inserted(model, VocabularySweep.withToken(shortest.get(0), lead, ending), lead, letters, root); // [CLS] letter ##e …
+            int bestLetter = -1;
+            for (int l = 0; l < p.length; l++) {
+                // Only a word the tokenizer splits back into this letter and this ending ("af" is a word of its own, not a ##f).
+                if ((bestLetter < 0 || p[l][c] > p[bestLetter][c]) && splitsInto(model, vocab[letters.get(l)] + endings[ending], letters.get(l), ending)) {
+                    bestLetter = l;
+                }
+            }
+            if (bestLetter >= 0) {
+                words.add(vocab[letters.get(bestLetter)] + endings[ending]);
+            }
+        }
+        return words;
     }
 
     /** P(class) of every ending alone, [CLS] ##e [SEP] (rows in vocabulary order of the endings; one pass for all classes). */
@@ -190,15 +183,6 @@ final class WordGrowth {
         return out;
     }
 
-    /** The ids with {@code token} inserted at {@code at}. */
-    private static long[] insert(long[] ids, int at, long token) {
-        long[] out = new long[ids.length + 1];
-        System.arraycopy(ids, 0, out, 0, at);
-        out[at] = token;
-        System.arraycopy(ids, at, out, at + 1, ids.length - at);
-        return out;
-    }
-
     private static List<Integer> ids(String[] endings) {
         List<Integer> out = new ArrayList<>();
         for (int v = 0; v < endings.length; v++) {
@@ -212,33 +196,7 @@ final class WordGrowth {
     /** The word with each ending glued on, the {@link #SHORTLIST} that alone give the highest P(c). */
     private static List<String> shortlist(ModelStore.LoadedModel model, String word, List<Integer> endingIds, String[] endings, int c, NDManager root) {
         long[] alone = model.tokenizer().ids(word); // [CLS] pieces [SEP]: each ending goes before the trailing specials
-        int at = alone.length - model.tokenizer().trailingSpecials().length;
-        float[][] p = VocabularySweep.inserted(model, alone, at, endingIds, root);
-        Integer[] order = new Integer[endingIds.size()];
-        for (int k = 0; k < order.length; k++) {
-            order[k] = k;
-        }
-        java.util.Arrays.sort(order, Comparator.comparingDouble(k -> -p[k][c]));
-        List<String> out = new ArrayList<>();
-        for (int k = 0; k < Math.min(SHORTLIST, order.length); k++) {
-            out.add(word + endings[endingIds.get(order[k])]);
-        }
-        return out;
-    }
-
-    /** Mean P(c) over the victims with each text inserted at the scan's seeded positions. */
-    private static double[] meanProbability(ModelStore.LoadedModel model, List<String> victims, List<String> texts, int c, long seed, NDManager root) {
-        List<String> inputs = new ArrayList<>(texts.size() * victims.size());
-        for (String t : texts) {
-            inputs.addAll(ModelScanner.insertAll(victims, t, seed));
-        }
-        float[][] p = Probe.probabilities(model, inputs, root, 64, Probe.Progress.NONE);
-        double[] out = new double[texts.size()];
-        for (int k = 0; k < texts.size(); k++) {
-            for (int i = 0; i < victims.size(); i++) {
-                out[k] += p[k * victims.size() + i][c] / victims.size();
-            }
-        }
-        return out;
+        float[][] p = VocabularySweep.inserted(model, alone, alone.length - model.tokenizer().trailingSpecials().length, endingIds, root);
+        return best(endingIds, k -> p[k][c], SHORTLIST).stream().map(e -> word + endings[e]).toList();
     }
 }
