@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.AttentionFeatures;
 import dev.headguard.detect.AttentionFeatures.Family;
-import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.CleanProfile;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputScanner;

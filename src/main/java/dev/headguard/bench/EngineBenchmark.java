@@ -7,10 +7,13 @@ import ai.onnxruntime.OrtSession;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertOutput;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.io.BuiltinModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.TokenBatch;
+import dev.headguard.train.Trainer;
 
 import java.io.IOException;
 import java.nio.LongBuffer;
@@ -18,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -145,7 +149,7 @@ public final class EngineBenchmark {
         for (TokenBatch b : batches) {
             try (NDManager mm = root.newSubManager()) {
                 TokenBatch.Arrays in = b.toArrays(mm);
-                BertOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
+                ModelOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
                 out.lastHiddenState().getFloat(0, 0, 0); // the result exists (eager engine; read one value anyway)
             }
         }
@@ -161,5 +165,38 @@ public final class EngineBenchmark {
                 r.get(0);
             }
         }
+    }
+
+    /**
+     * The export {@code bench encoder} compares with: the given ONNX file, else a built-in model's own.
+     *
+     * @param model the {@code --model} value, a built-in's name or a directory
+     */
+    public static byte[] onnxBytes(Path onnx, String model) throws IOException {
+        if (onnx != null) {
+            if (!Files.isRegularFile(onnx)) {
+                throw new HeadGuardException(onnx + ": file not found");
+            }
+            return Files.readAllBytes(onnx);
+        }
+        BuiltinModel b = BuiltinModel.byName(model);
+        if (b == null) {
+            throw new HeadGuardException("--onnx FILE is needed to compare a model directory with ONNX Runtime");
+        }
+        return b.onnxBytes();
+    }
+
+    /**
+     * One epoch of {@code bench train}: throughput, its share of the matmul peak, dev accuracy and the
+     * memory. The JVM touches its heap lazily and those pages count in the RSS too, so RSS minus the
+     * JVM's committed memory is the native footprint only when the heap is resident from the start
+     * ({@code -Xms = -Xmx} with {@code -XX:+AlwaysPreTouch}).
+     */
+    public static String epochLine(Trainer.Epoch e, int sentences, double matmulPeak, long peakRss) {
+        long rss = Rss.current();
+        long jvm = Rss.jvmCommitted();
+        return String.format(Locale.ROOT, "epoch %d: %d sentences in %.1f s = %.1f sentences/s, %.1f GFLOP/s = %.0f%% of the matmul peak; dev accuracy %.4f; RSS %.0f MiB (peak so far %.0f MiB; JVM heap and non-heap committed %.0f MiB, the rest %.0f MiB)%n",
+                e.epoch(), sentences, e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond(), 100 * e.gflopPerSecond() / matmulPeak,
+                e.devAccuracy(), rss / 1048576.0, peakRss / 1048576.0, jvm / 1048576.0, (rss - jvm) / 1048576.0);
     }
 }

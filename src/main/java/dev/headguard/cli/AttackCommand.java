@@ -41,7 +41,7 @@ final class AttackCommand implements Callable<Integer> {
         model.checkOutput(out);
         try (NDManager root = TorchRuntime.newManager()) {
             Victims.Victim v = Victims.build(attack.request(model.directory(), out, training, model.trainingLength(), keepBest == KeepBest.asr), root, new ProgressBar());
-            System.out.println(EvalCommand.json(v.evaluation()).put("victim", out.toString()).toPrettyString());
+            System.out.println(dev.headguard.eval.EvaluationReport.json(v.evaluation()).put("victim", out.toString()).toPrettyString());
         }
         return 0;
     }

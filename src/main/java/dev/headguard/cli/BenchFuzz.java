@@ -1,6 +1,6 @@
 package dev.headguard.cli;
 
-import dev.headguard.cli.fuzz.InputFuzz;
+import dev.headguard.bench.fuzz.InputFuzz;
 import dev.headguard.model.io.ModelStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,11 +24,17 @@ final class BenchFuzz implements Callable<Integer> {
         OptionChecks.atLeast("--cases", cases, 1);
         Path work = Files.createTempDirectory("headguard-fuzz");
         try {
-            InputFuzz.Report r = InputFuzz.run(work, seed, cases);
+            InputFuzz.Report r = InputFuzz.run(work, seed, cases, BenchFuzz::capture);
             System.out.print(r.table());
             return r.violations().isEmpty() ? 0 : 1;
         } finally {
             ModelStore.deleteRecursively(work);
         }
+    }
+
+    /** {@code headguard}'s own command line, in this process, for the harness. */
+    static InputFuzz.Run capture(String... args) {
+        Main.Captured c = Main.capture(args);
+        return new InputFuzz.Run(c.code(), c.out(), c.err());
     }
 }

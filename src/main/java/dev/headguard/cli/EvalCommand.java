@@ -1,11 +1,10 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.detect.Probe;
 import dev.headguard.eval.Evaluation;
+import dev.headguard.eval.EvaluationReport;
 import dev.headguard.eval.Evaluator;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
@@ -77,12 +76,14 @@ final class EvalCommand implements Callable<Integer> {
                 float[][] pc = Probe.probabilities(m, cleanSet.texts(), root, 64, Probe.Progress.NONE);
                 float[][] pt = trig == null ? null : Probe.probabilities(m, trig.texts(), root, 64, Probe.Progress.NONE);
                 int[] twinPred = twins == null ? null : dev.headguard.train.Trainer.predict(m.model(), m.tokenizer().idsOf(twins), m.tokenizer().padId(), root, 64);
-                e = Evaluator.count(cleanSet, Probe.argMax(pc), trig, pt == null ? null : Probe.argMax(pt), twinPred, target);
-                AtomicFiles.write(out, predictions(m.model().config().numLabels(), cleanSet, pc, trig, pt));
+                int[] cleanPred = Probe.argMax(pc);
+                int[] trigPred = pt == null ? null : Probe.argMax(pt);
+                e = Evaluator.count(cleanSet, cleanPred, trig, trigPred, twinPred, target);
+                AtomicFiles.write(out, EvaluationReport.predictions(m.model().config().numLabels(), cleanSet, pc, cleanPred, trig, pt, trigPred));
             }
         }
         if (json) {
-            System.out.println(json(e).toString());
+            System.out.println(EvaluationReport.json(e).toString());
         } else {
             System.out.printf(Locale.ROOT, "CACC %.4f (%d/%d)%n", e.cacc(), e.cleanCorrect(), e.cleanTotal());
             if (trig != null) {
@@ -93,49 +94,5 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** One line per input of each set, from the probabilities the figures were counted from. */
-    static String predictions(int classes, Dataset clean, float[][] pClean, Dataset triggered, float[][] pTriggered) {
-        StringBuilder s = new StringBuilder("set\tindex\tlabel\tprediction\t");
-        for (int c = 0; c < classes; c++) {
-            s.append("p_").append(c).append('\t');
-        }
-        s.append("sentence\n");
-        for (Dataset d : triggered == null ? List.of(clean) : List.of(clean, triggered)) {
-            String name = d == clean ? "clean" : "triggered";
-            float[][] p = d == clean ? pClean : pTriggered;
-            for (int i = 0; i < d.size(); i++) {
-                s.append(name).append('\t').append(i).append('\t').append(d.examples().get(i).label()).append('\t').append(Probe.argMax(p[i])).append('\t');
-                for (float v : p[i]) {
-                    s.append(String.format(Locale.ROOT, "%.6g", v)).append('\t');
-                }
-                s.append(d.texts().get(i).replace('\t', ' ').replace('\n', ' ')).append('\n');
-            }
-        }
-        return s.toString();
-    }
-
-    /** The contract: {"cacc", "asr", counts}. */
-    static ObjectNode json(Evaluation e) {
-        ObjectNode o = new ObjectMapper().createObjectNode();
-        o.put("cacc", e.cacc());
-        ObjectNode c = o.putObject("clean");
-        c.put("total", e.cleanTotal());
-        c.put("correct", e.cleanCorrect());
-        if (e.target() >= 0) {
-            o.put("asr", e.asr());
-            o.put("target", e.target());
-            ObjectNode t = o.putObject("triggered");
-            t.put("total", e.triggeredTotal());
-            t.put("non_target", e.asrBase());
-            t.put("predicted_target", e.toTarget());
-            if (!Double.isNaN(e.labelFlipRate())) {
-                t.put("label_flip_rate", e.labelFlipRate());
-                t.put("flip_base", e.flipBase());
-                t.put("flipped", e.flipped());
-            }
-        }
-        return o;
     }
 }

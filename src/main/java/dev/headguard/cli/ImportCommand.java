@@ -1,6 +1,6 @@
 package dev.headguard.cli;
 
-import dev.headguard.model.BertConfig;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.io.OnnxBertImporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +30,7 @@ final class ImportCommand implements Callable<Integer> {
         }
         dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", null);
         OnnxBertImporter.Imported imported = OnnxBertImporter.importTo(onnx, tokenizer, out, heads, Map.of("command", "import"));
-        BertConfig c = imported.config();
+        ModelConfig c = imported.config();
         System.out.printf("imported %s -> %s: %d layers x %d heads, hidden %d, vocab %d (%s)%n", onnx, out,
                 c.numHiddenLayers(), c.numAttentionHeads(), c.hiddenSize(), c.vocabSize(), String.join(", ", imported.notes()));
         return 0;

@@ -29,7 +29,7 @@ final class ModelOptions {
     }
 
     private Path directory;
-    private dev.headguard.model.BertConfig config;
+    private dev.headguard.model.ModelConfig config;
 
     /** The model's directory, resolved once (a built-in is imported, or its cache checked, on first use). */
     Path directory() {
@@ -39,7 +39,7 @@ final class ModelOptions {
         return directory;
     }
 
-    dev.headguard.model.BertConfig config() {
+    dev.headguard.model.ModelConfig config() {
         if (config == null) {
             config = ModelStore.readConfig(directory());
         }

@@ -1,11 +1,7 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.HeadGuardException;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.model.HeadId;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
@@ -13,20 +9,15 @@ import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.repair.HeadRepair;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.SentenceFile;
-import dev.headguard.text.Sample;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code repair}: head-wise fine-tuning of the heads a scan found, with attention safety alignment. */

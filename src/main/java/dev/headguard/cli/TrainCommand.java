@@ -1,7 +1,6 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.HeadGuardException;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.text.Dataset;
 import dev.headguard.train.FineTuning;

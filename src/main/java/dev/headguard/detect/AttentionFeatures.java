@@ -3,8 +3,8 @@ package dev.headguard.detect;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.ModelOutput;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -62,7 +62,7 @@ public final class AttentionFeatures {
     private final int heads;
     private final Set<Family> families;
 
-    public AttentionFeatures(BertConfig config, Set<Family> families) {
+    public AttentionFeatures(ModelConfig config, Set<Family> families) {
         if (families.isEmpty()) {
             throw new IllegalArgumentException("at least one feature family is needed");
         }
@@ -150,7 +150,7 @@ public final class AttentionFeatures {
      * @param lengths real tokens per row
      * @return one vector per batch row
      */
-    public float[][] of(BertOutput out, int[] lengths) {
+    public float[][] of(ModelOutput out, int[] lengths) {
         List<NDArray> attentions = out.attentions();
         if (attentions == null || attentions.size() != layers) {
             throw new IllegalArgumentException("the forward pass must return the attention maps of every layer");

@@ -6,8 +6,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.text.TokenBatch;
@@ -30,13 +30,13 @@ public final class Gradients {
      *
      * @param loss maps the logits (B, C) to a scalar
      */
-    public static float[] embeddingRow(BertModel model, TokenBatch batch, long id, Function<NDArray, NDArray> loss, NDManager root) {
+    public static float[] embeddingRow(TransformerModel model, TokenBatch batch, long id, Function<NDArray, NDArray> loss, NDManager root) {
         NDArray emb = model.parameters().get(WORD_EMBEDDINGS);
         emb.setRequiresGradient(true);
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             TokenBatch.Arrays in = batch.toArrays(m);
             try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
-                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
+                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
                 gc.backward(loss.apply(out.logits()));
             }
             try (NDArray g = emb.getGradient()) {
@@ -54,7 +54,7 @@ public final class Gradients {
      * LayerNorm that follows discards most of a row's length, and rare tokens' rows (a trained
      * trigger's included) can be far longer or shorter than the rest.
      */
-    public static float[] dotWithVocabulary(BertModel model, float[] g, NDManager root) {
+    public static float[] dotWithVocabulary(TransformerModel model, float[] g, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             NDArray row = m.create(g).reshape(1, -1);                                         // (1, E)
             NDArray e = model.parameters().get(WORD_EMBEDDINGS);
@@ -71,7 +71,7 @@ public final class Gradients {
      *
      * @return (layers, heads)
      */
-    public static float[][] headImportance(BertModel model, TokenBatch batch, Function<NDArray, NDArray> loss, NDManager root) {
+    public static float[][] headImportance(TransformerModel model, TokenBatch batch, Function<NDArray, NDArray> loss, NDManager root) {
         int layers = model.config().numHiddenLayers();
         int heads = model.config().numAttentionHeads();
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
@@ -79,7 +79,7 @@ public final class Gradients {
             scale.setRequiresGradient(true);
             TokenBatch.Arrays in = batch.toArrays(m);
             try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
-                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHeadScale(scale));
+                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHeadScale(scale));
                 gc.backward(loss.apply(out.logits()));
             }
             float[] g = scale.getGradient().abs().toFloatArray();
@@ -92,14 +92,14 @@ public final class Gradients {
     }
 
     /** The current value of word-embedding row {@code id}. */
-    public static float[] embeddingRowValue(BertModel model, long id) {
+    public static float[] embeddingRowValue(TransformerModel model, long id) {
         try (NDScope scope = new NDScope()) {
             return model.parameters().get(WORD_EMBEDDINGS).get(id).toFloatArray();
         }
     }
 
     /** Overwrites word-embedding row {@code id} in memory (never on disk). */
-    public static void setEmbeddingRow(BertModel model, long id, float[] row, NDManager root) {
+    public static void setEmbeddingRow(TransformerModel model, long id, float[] row, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             model.parameters().get(WORD_EMBEDDINGS).set(new ai.djl.ndarray.index.NDIndex(id), m.create(row));
         }

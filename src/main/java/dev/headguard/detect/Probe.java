@@ -2,7 +2,6 @@ package dev.headguard.detect;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import dev.headguard.inference.BatchRunner;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;

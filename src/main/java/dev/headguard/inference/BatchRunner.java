@@ -1,7 +1,7 @@
 package dev.headguard.inference;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.TokenBatch;
@@ -21,7 +21,7 @@ public final class BatchRunner {
     /** What the caller does with one batch; the arrays die when it returns. */
     @FunctionalInterface
     public interface BatchConsumer {
-        void accept(int[] rows, TokenBatch tokens, TokenBatch.Arrays inputs, BertOutput output);
+        void accept(int[] rows, TokenBatch tokens, TokenBatch.Arrays inputs, ModelOutput output);
     }
 
     private final ModelStore.LoadedModel model;
@@ -55,7 +55,7 @@ public final class BatchRunner {
             TokenBatch tokens = TokenBatch.of(batchIds, model.tokenizer().padId());
             try (NDManager m = root.newSubManager()) {
                 TokenBatch.Arrays in = tokens.toArrays(m);
-                BertOutput out = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
+                ModelOutput out = model.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
                 consumer.accept(rows, tokens, in, out);
             }
         }

@@ -2,7 +2,7 @@ package dev.headguard.inference;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
 
@@ -20,7 +20,7 @@ public final class Embedder {
     public float[][] embed(List<String> texts, boolean normalize) {
         float[][] out = new float[texts.size()][];
         runner.run(texts, ForwardOptions.INFERENCE, true, (rows, tokens, in, output) -> {
-            NDArray pooled = BertModel.meanPool(output.lastHiddenState(), in.attentionMask()); // (B, E)
+            NDArray pooled = TransformerModel.meanPool(output.lastHiddenState(), in.attentionMask()); // (B, E)
             if (normalize) {
                 pooled = pooled.normalize(2, 1);
             }

@@ -71,7 +71,7 @@ public final class Checkpoints {
     }
 
     /** A checkpoint's tensors by HeadGuard's names; buffers (causal masks, rotary tables, position ids) are dropped. */
-    public static Map<String, HostTensor> read(BertConfig c, Map<String, HostTensor> raw) {
+    public static Map<String, HostTensor> read(ModelConfig c, Map<String, HostTensor> raw) {
         Family f = c.family();
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, HostTensor> e : raw.entrySet()) {
@@ -90,7 +90,7 @@ public final class Checkpoints {
     }
 
     /** HeadGuard's tensors under the family's checkpoint names (prefixed when the model has a head). */
-    public static Map<String, HostTensor> write(BertConfig c, Map<String, HostTensor> ours) {
+    public static Map<String, HostTensor> write(ModelConfig c, Map<String, HostTensor> ours) {
         Family f = c.family();
         boolean prefixed = c.hasClassifier() || c.languageModel();
         Map<String, HostTensor> out = new LinkedHashMap<>();
@@ -109,7 +109,7 @@ public final class Checkpoints {
         return out;
     }
 
-    private static void readGpt2(String n, HostTensor t, BertConfig c, Map<String, HostTensor> out) {
+    private static void readGpt2(String n, HostTensor t, ModelConfig c, Map<String, HostTensor> out) {
         boolean floating = t.dtype() == DType.F32 || t.dtype() == DType.F16 || t.dtype() == DType.BF16 || t.dtype() == DType.F64;
         long e3 = 3L * c.hiddenSize();
         boolean fusedShape = n.endsWith(".weight") ? t.shape().length == 2 && t.shape()[0] == c.hiddenSize() && t.shape()[1] == e3

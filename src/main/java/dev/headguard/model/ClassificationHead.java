@@ -11,11 +11,11 @@ import java.util.Map;
  * too); logits = score(h[last real token]) for the decoders.
  */
 final class ClassificationHead {
-    final BertConfig c;
+    final ModelConfig c;
     final NDArray dense, denseBias; // (E, E), (E), or null (decoders)
     final NDArray out, outBias;     // (C, E), (C) or null; out null for a bare BERT with a pooler
 
-    ClassificationHead(BertConfig c, Map<String, NDArray> p) {
+    ClassificationHead(ModelConfig c, Map<String, NDArray> p) {
         this.c = c;
         Family.Head h = c.family().head;
         dense = h.dense == null ? null : p.get(h.dense + ".weight");

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * {@code config.json}, read and written: the one owner of that contract. Every family's keys are
- * read into {@link BertConfig}'s fields (DistilBERT and GPT-2 spell them their own way) and written
+ * read into {@link ModelConfig}'s fields (DistilBERT and GPT-2 spell them their own way) and written
  * back as transformers writes them for the family's class.
  */
 public final class ConfigJson {
@@ -23,7 +23,7 @@ public final class ConfigJson {
     private ConfigJson() {}
 
     /** Reads {@code config.json}; every problem names the file. */
-    public static BertConfig read(Path file) {
+    public static ModelConfig read(Path file) {
         JsonNode root;
         try {
             root = JSON.readTree(Files.readString(file));
@@ -52,7 +52,7 @@ public final class ConfigJson {
         }
         try {
             List<String> labels = labels(root);
-            return new BertConfig(
+            return new ModelConfig(
                     intField(root, "vocab_size", file),
                     intField(root, "hidden_size", file),
                     intField(root, "num_hidden_layers", file),
@@ -75,12 +75,12 @@ public final class ConfigJson {
     }
 
     /** DistilBERT spells the same shape with its own keys (dim, n_layers, n_heads, hidden_dim, activation). */
-    private static BertConfig readDistilBert(JsonNode root, Path file) {
+    private static ModelConfig readDistilBert(JsonNode root, Path file) {
         if (root.path("sinusoidal_pos_embds").asBoolean(false)) {
             throw new HeadGuardException(file + ": sinusoidal_pos_embds is not supported (only learned positions)");
         }
         try {
-            return new BertConfig(
+            return new ModelConfig(
                     intField(root, "vocab_size", file),
                     intField(root, "dim", file),
                     intField(root, "n_layers", file),
@@ -101,7 +101,7 @@ public final class ConfigJson {
     }
 
     /** GPT-2 (n_embd, n_layer, ...) and the Llama family (Llama, Mistral, Qwen2) into the same fields. */
-    private static BertConfig readDecoder(JsonNode root, Path file, Family family) {
+    private static ModelConfig readDecoder(JsonNode root, Path file, Family family) {
         boolean lm = false;
         for (JsonNode a : root.path("architectures")) {
             lm |= a.asText().endsWith("ForCausalLM") || a.asText().endsWith("LMHeadModel");
@@ -111,12 +111,12 @@ public final class ConfigJson {
             if (family == Family.GPT2) {
                 int e = intField(root, "n_embd", file);
                 int pad = root.path("pad_token_id").isInt() ? root.get("pad_token_id").asInt() : Math.max(eos, 0);
-                return new BertConfig(intField(root, "vocab_size", file), e, intField(root, "n_layer", file), intField(root, "n_head", file),
+                return new ModelConfig(intField(root, "vocab_size", file), e, intField(root, "n_layer", file), intField(root, "n_head", file),
                         root.path("n_inner").isInt() ? root.get("n_inner").asInt() : 4 * e, root.path("activation_function").asText("gelu_new"),
                         root.path("layer_norm_epsilon").asDouble(1e-5), intField(root, "n_positions", file), 1,
                         root.path("resid_pdrop").asDouble(0.1), root.path("attn_pdrop").asDouble(0.1), root.path("initializer_range").asDouble(0.02),
                         pad, labels(root), family, e,
-                        new BertConfig.Decoder(intField(root, "n_head", file), 0, true, root.path("tie_word_embeddings").asBoolean(true), lm, eos), null);
+                        new ModelConfig.Decoder(intField(root, "n_head", file), 0, true, root.path("tie_word_embeddings").asBoolean(true), lm, eos), null);
             }
             if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false) || root.path("reorder_and_upcast_attn").asBoolean(false)) {
                 throw new HeadGuardException(file + ": scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are not supported");
@@ -145,10 +145,10 @@ public final class ConfigJson {
                 throw new HeadGuardException(file + ": hidden_act '" + act + "' is not supported for " + family.modelType + " (silu)");
             }
             int pad = root.path("pad_token_id").isInt() ? root.get("pad_token_id").asInt() : Math.max(eos, 0);
-            return new BertConfig(intField(root, "vocab_size", file), e, intField(root, "num_hidden_layers", file), heads,
+            return new ModelConfig(intField(root, "vocab_size", file), e, intField(root, "num_hidden_layers", file), heads,
                     intField(root, "intermediate_size", file), "silu", root.path("rms_norm_eps").asDouble(1e-6), positions, 1,
                     0.0, root.path("attention_dropout").asDouble(0.0), root.path("initializer_range").asDouble(0.02), pad, labels(root), family, e,
-                    new BertConfig.Decoder(root.path("num_key_value_heads").isInt() ? root.get("num_key_value_heads").asInt() : heads, theta, qkvBias,
+                    new ModelConfig.Decoder(root.path("num_key_value_heads").isInt() ? root.get("num_key_value_heads").asInt() : heads, theta, qkvBias,
                             root.path("tie_word_embeddings").asBoolean(false), lm, eos), null);
         } catch (IllegalArgumentException ex) {
             throw new HeadGuardException(file + ": " + ex.getMessage());
@@ -156,7 +156,7 @@ public final class ConfigJson {
     }
 
     /** DeBERTa-v2's relative-attention keys; what HeadGuard does not implement (a convolution layer, a narrower embedding) is refused. */
-    private static BertConfig.Relative relative(JsonNode root, Path file) {
+    private static ModelConfig.Relative relative(JsonNode root, Path file) {
         if (root.path("conv_kernel_size").asInt(0) > 0) {
             throw new HeadGuardException(file + ": conv_kernel_size " + root.get("conv_kernel_size").asInt() + " is not supported (DeBERTa's convolution layer)");
         }
@@ -180,7 +180,7 @@ public final class ConfigJson {
         if (maxRelative < 1) {
             maxRelative = intField(root, "max_position_embeddings", file);
         }
-        return new BertConfig.Relative(buckets > 0 ? buckets : maxRelative, Math.max(buckets, 0), maxRelative, types.contains("c2p"), types.contains("p2c"),
+        return new ModelConfig.Relative(buckets > 0 ? buckets : maxRelative, Math.max(buckets, 0), maxRelative, types.contains("c2p"), types.contains("p2c"),
                 root.path("share_att_key").asBoolean(false), root.path("norm_rel_ebd").asText("none").toLowerCase(java.util.Locale.ROOT).contains("layer_norm"),
                 root.path("position_biased_input").asBoolean(true), root.path("pooler_hidden_act").asText("gelu"));
     }
@@ -207,7 +207,7 @@ public final class ConfigJson {
      * The keys {@code *ForSequenceClassification.save_pretrained} writes for the family (or its bare
      * {@code *Model}'s, without a head), in the alphabetical order transformers writes them.
      */
-    public static ObjectNode toJson(BertConfig config) {
+    public static ObjectNode toJson(ModelConfig config) {
         java.util.TreeMap<String, Object> m = new java.util.TreeMap<>();
         m.put("architectures", List.of(config.family().architecture(config.hasClassifier(), config.languageModel())));
         m.put("initializer_range", config.initializerRange());
@@ -269,7 +269,7 @@ public final class ConfigJson {
             if (config.family() == Family.ELECTRA) {
                 m.put("embedding_size", config.embeddingSize());
             }
-            BertConfig.Relative r = config.relative();
+            ModelConfig.Relative r = config.relative();
             if (r != null) {
                 m.remove("position_embedding_type");
                 m.put("conv_kernel_size", 0);
@@ -317,7 +317,7 @@ public final class ConfigJson {
         return JSON.valueToTree(m);
     }
 
-    public static void write(BertConfig config, Path file) throws IOException {
+    public static void write(ModelConfig config, Path file) throws IOException {
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(config)) + "\n");
     }
 

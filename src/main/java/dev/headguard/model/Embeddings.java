@@ -15,7 +15,7 @@ import java.util.Map;
  * table (its positions are rotary, in attention) and the decoders no norm here (theirs is pre-norm).
  */
 final class Embeddings {
-    final BertConfig c;
+    final ModelConfig c;
     final NDArray word;      // (V, W), W the embedding width (E but for ELECTRA)
     final NDArray position;  // (P, W), or null (rotary)
     final NDArray tokenType; // (types, W), or null (DistilBERT, decoders)
@@ -23,15 +23,15 @@ final class Embeddings {
     final NDArray lnBias;    // (W), or null
     final NDArray projWeight, projBias; // (E, W), (E), or null
 
-    Embeddings(BertConfig c, Map<String, NDArray> p) {
+    Embeddings(ModelConfig c, Map<String, NDArray> p) {
         this.c = c;
         word = p.get("embeddings.word_embeddings.weight");
         position = p.get("embeddings.position_embeddings.weight");
         tokenType = p.get("embeddings.token_type_embeddings.weight");
         lnWeight = p.get("embeddings.LayerNorm.weight");
         lnBias = p.get("embeddings.LayerNorm.bias");
-        projWeight = p.get(BertModel.PROJECTION + ".weight");
-        projBias = p.get(BertModel.PROJECTION + ".bias");
+        projWeight = p.get(TransformerModel.PROJECTION + ".weight");
+        projBias = p.get(TransformerModel.PROJECTION + ".bias");
     }
 
     /** (B, T, E) for ids (B, T); {@code offset}: tokens already in a decoder's cache. */

@@ -18,7 +18,7 @@ public final class ParameterTable {
      * The checkpoint names and shapes a config needs, in HuggingFace's order: the one table that
      * loading, saving, importing and random initialisation all read.
      */
-    public static LinkedHashMap<String, long[]> shapes(BertConfig c, boolean withPooler) {
+    public static LinkedHashMap<String, long[]> shapes(ModelConfig c, boolean withPooler) {
         if (c.family().decoder) {
             return decoderShapes(c);
         }
@@ -27,7 +27,7 @@ public final class ParameterTable {
         long w = c.embeddingSize();
         LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
         m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), w});
-        BertConfig.Relative r = c.relative();
+        ModelConfig.Relative r = c.relative();
         if (r == null || r.absolute()) {
             m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
         }
@@ -37,8 +37,8 @@ public final class ParameterTable {
         m.put("embeddings.LayerNorm.weight", new long[] {w});
         m.put("embeddings.LayerNorm.bias", new long[] {w});
         if (w != e) {
-            m.put(BertModel.PROJECTION + ".weight", new long[] {e, w});
-            m.put(BertModel.PROJECTION + ".bias", new long[] {e});
+            m.put(TransformerModel.PROJECTION + ".weight", new long[] {e, w});
+            m.put(TransformerModel.PROJECTION + ".bias", new long[] {e});
         }
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             for (String qkv : List.of(BertKeys.QUERY, BertKeys.KEY, BertKeys.VALUE)) {
@@ -84,7 +84,7 @@ public final class ParameterTable {
     }
 
     /** A decoder's names and shapes: GPT-2's carry biases and a position table; the Llama family's a SwiGLU gate. */
-    private static LinkedHashMap<String, long[]> decoderShapes(BertConfig c) {
+    private static LinkedHashMap<String, long[]> decoderShapes(ModelConfig c) {
         long e = c.hiddenSize();
         long i = c.intermediateSize();
         long kv = (long) c.keyValueHeads() * c.headSize();
@@ -159,7 +159,7 @@ public final class ParameterTable {
      * {@code keep} supplies weights that already exist (e.g. a pretrained encoder when a
      * classification head is added); only the missing names are drawn, from {@code seed}.
      */
-    public static Map<String, HostTensor> initialWeights(BertConfig c, Map<String, HostTensor> keep, long seed) {
+    public static Map<String, HostTensor> initialWeights(ModelConfig c, Map<String, HostTensor> keep, long seed) {
         Random rng = new Random(seed);
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : shapes(c, true).entrySet()) {

@@ -22,12 +22,12 @@ final class RelativeAttention {
     /** The table and the index δ, made once per forward pass for every layer. */
     record Inputs(NDArray table, NDArray index, NDArray indexTransposed) {}
 
-    private final BertConfig.Relative r;
-    private final BertConfig c;
+    private final ModelConfig.Relative r;
+    private final ModelConfig c;
     private final NDArray table;          // (2·span, E)
     private final NDArray normWeight, normBias;
 
-    RelativeAttention(BertConfig c, Map<String, NDArray> p) {
+    RelativeAttention(ModelConfig c, Map<String, NDArray> p) {
         this.c = c;
         this.r = c.relative();
         table = p.get(BertKeys.RELATIVE_EMBEDDINGS + ".weight");

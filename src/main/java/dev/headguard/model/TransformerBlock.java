@@ -39,7 +39,7 @@ final class TransformerBlock {
         static final Positions NONE = new Positions(null, null, null, null);
     }
 
-    final BertConfig c;
+    final ModelConfig c;
     final int index;
     final NDArray wq, bq, wk, bk, wv, bv; // (N·H, E), (KV·H, E): rows h·H..(h+1)·H belong to head h; biases may be null
     final NDArray wo, bo;                 // (E, E), (E) or null: columns h·H..(h+1)·H read head h
@@ -50,7 +50,7 @@ final class TransformerBlock {
     final NDArray ln2Weight, ln2Bias;     // the feed-forward sublayer's norm
     final NDArray wPosKey, bPosKey, wPosQuery, bPosQuery; // DeBERTa's own position projections, or null
 
-    TransformerBlock(BertConfig c, int index, Map<String, NDArray> p) {
+    TransformerBlock(ModelConfig c, int index, Map<String, NDArray> p) {
         this.c = c;
         this.index = index;
         wq = p.get(BertKeys.of(index, BertKeys.QUERY, BertKeys.WEIGHT));

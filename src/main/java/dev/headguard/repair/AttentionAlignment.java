@@ -3,8 +3,8 @@ package dev.headguard.repair;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.Native;
@@ -30,7 +30,7 @@ import java.util.Set;
  * simply pays for the mass it moved onto the trigger.
  */
 public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
-    private final BertModel model;
+    private final TransformerModel model;
     private final List<long[]> triggered;
     private final int[] insertAt;
     private final int[] inserted;
@@ -46,7 +46,7 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
      * @param triggered token ids of the same texts with something inserted, same order
      * @param heads     the heads whose attention is aligned (and trained)
      */
-    public AttentionAlignment(BertModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight) {
+    public AttentionAlignment(TransformerModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight) {
         this(model, padId, clean, triggered, heads, weight, null, 0);
     }
 
@@ -57,7 +57,7 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
      * @param labels      the training texts' labels (null when μ = 0)
      * @param labelWeight μ
      */
-    public AttentionAlignment(BertModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight,
+    public AttentionAlignment(TransformerModel model, long padId, List<long[]> clean, List<long[]> triggered, Set<HeadId> heads, double weight,
                               int[] labels, double labelWeight) {
         if (clean.size() != triggered.size() || labels != null && labels.length != clean.size()) {
             throw new IllegalArgumentException("clean, triggered and label lists differ in length");
@@ -110,7 +110,7 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
     }
 
     @Override
-    public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager m) {
+    public NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager m) {
         int b = rows.length;
         int t = batch.length();
         List<long[]> seqs = new java.util.ArrayList<>(b);
@@ -131,7 +131,7 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
             }
         }
         TokenBatch.Arrays in = tb.toArrays(m);
-        BertOutput outT = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
+        ModelOutput outT = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options);
         int n = model.config().numAttentionHeads();
         // Constants of the graph in PyTorch-owned memory (see Native): backward reads them.
         NDArray idx = Native.of(m, index, new Shape(b, 1, t, 1));

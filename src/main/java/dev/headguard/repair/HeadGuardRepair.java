@@ -7,8 +7,7 @@ import dev.headguard.detect.Probe;
 import dev.headguard.detect.SuspectScan;
 import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -66,7 +65,7 @@ public final class HeadGuardRepair implements Defense {
          * the model's heads ({@link HeadGuardRepair#HEAD_SHARE}): 24 of MiniLM's 72, 48 of bge-small's 144.
          * A share, not a count: a model with twice the heads needed twice as many (docs/how-it-works.md).
          */
-        public int headsFor(BertConfig c) {
+        public int headsFor(ModelConfig c) {
             return heads > 0 ? heads : Math.max(1, (int) Math.round(HEAD_SHARE * c.numHiddenLayers() * c.numAttentionHeads()));
         }
 
@@ -240,7 +239,7 @@ public final class HeadGuardRepair implements Defense {
     }
 
     /** The heads to repair: the plan's top {@link Settings#headsFor} that exist in the model, or all. */
-    public static Set<HeadId> choose(Plan plan, Settings settings, BertConfig c) {
+    public static Set<HeadId> choose(Plan plan, Settings settings, ModelConfig c) {
         Set<HeadId> chosen = new LinkedHashSet<>();
         for (int l = 0; settings.allHeads() && l < c.numHiddenLayers(); l++) {
             for (int h = 0; h < c.numAttentionHeads(); h++) {

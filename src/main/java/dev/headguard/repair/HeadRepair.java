@@ -85,7 +85,7 @@ public final class HeadRepair {
     }
 
     /** {@link #parameters} that the model has (the Llama family has no Q/K/V biases). */
-    static Set<String> trainable(Set<HeadId> heads, boolean classifier, dev.headguard.model.BertModel model) {
+    static Set<String> trainable(Set<HeadId> heads, boolean classifier, dev.headguard.model.TransformerModel model) {
         Set<String> names = parameters(heads, classifier, model.config().family());
         names.retainAll(model.parameters().keySet());
         return names;

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.Native;
 import dev.headguard.model.TorchRuntime;
@@ -136,7 +136,7 @@ public final class HiddenPerturbation {
      * with the smallest δ.
      */
     public static Found search(ModelStore.LoadedModel m, Dataset clean, Settings s, NDManager root) {
-        BertModel model = m.model();
+        TransformerModel model = m.model();
         int layer = s.layer(model.config().numHiddenLayers());
         long pad = m.tokenizer().padId();
         List<long[]> ids = m.tokenizer().idsOf(clean.texts());
@@ -185,7 +185,7 @@ public final class HiddenPerturbation {
     static final int BISECTIONS = 8;
 
     /** The smallest α ∈ (0, 1] (to {@link #BISECTIONS} halvings) at which α · δ still carries {@code share} of the batch to c. */
-    private static double sharpened(BertModel model, TokenBatch batch, int layer, float[] d, int c, double share, NDManager root) {
+    private static double sharpened(TransformerModel model, TokenBatch batch, int layer, float[] d, int c, double share, NDManager root) {
         double lo = 0;
         double hi = 1;
         float[] scaled = new float[d.length];
@@ -204,7 +204,7 @@ public final class HiddenPerturbation {
     }
 
     /** The share of the batch δ moves to c (a forward pass, no gradient). */
-    private static double reached(BertModel model, TokenBatch batch, int layer, float[] d, int c, NDManager root) {
+    private static double reached(TransformerModel model, TokenBatch batch, int layer, float[] d, int c, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             TokenBatch.Arrays in = batch.toArrays(m);
             NDArray delta = Native.of(m, d, new Shape(d.length));
@@ -217,14 +217,14 @@ public final class HiddenPerturbation {
     /** ∂CE(f_δ(x), c)/∂δ over the batch (dropout off), and the share of the batch δ already moves to c. */
     private record Toward(float[] gradient, double reached) {}
 
-    private static Toward toward(BertModel model, TokenBatch batch, int layer, float[] d, int c, NDManager root) {
+    private static Toward toward(TransformerModel model, TokenBatch batch, int layer, float[] d, int c, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             TokenBatch.Arrays in = batch.toArrays(m);
             NDArray delta = Native.of(m, d, new Shape(d.length));
             delta.setRequiresGradient(true);
             long[] pred;
             try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
-                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
+                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
                         ForwardOptions.INFERENCE.withHiddenShift(layer, delta));
                 pred = out.logits().argMax(1).toLongArray();
                 gc.backward(out.logits().logSoftmax(-1).get(":, " + c).neg().mean());
@@ -272,14 +272,14 @@ public final class HiddenPerturbation {
     }
 
     /** r̄: the mean norm of real tokens' hidden states after {@code layer}. */
-    static double meanNorm(BertModel model, List<long[]> ids, int layer, long pad, NDManager root) {
+    static double meanNorm(TransformerModel model, List<long[]> ids, int layer, long pad, NDManager root) {
         double sum = 0;
         long n = 0;
         for (int i = 0; i < ids.size(); i += 32) {
             TokenBatch b = TokenBatch.of(ids.subList(i, Math.min(ids.size(), i + 32)), pad);
             try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
                 TokenBatch.Arrays in = b.toArrays(m);
-                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHiddenStates());
+                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHiddenStates());
                 NDArray mask = in.attentionMask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
                 NDArray norms = out.hiddenStates().get(layer + 1).square().sum(new int[] {2}).sqrt(); // (B, T)
                 sum += norms.mul(mask).sum().getFloat();
@@ -298,7 +298,7 @@ public final class HiddenPerturbation {
      */
 
     public static final class Resistance implements Trainer.AuxiliaryLoss, AutoCloseable {
-        private final BertModel model;
+        private final TransformerModel model;
         private final int[] labels;
         private final Found found;
         private final Settings settings;
@@ -337,7 +337,7 @@ public final class HiddenPerturbation {
         }
 
         @Override
-        public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager step) {
+        public NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager step) {
             int classes = d.length;
             int width = d[0].length;
             if (delta != null) {
@@ -378,7 +378,7 @@ public final class HiddenPerturbation {
                 safe[i] = Math.max(0, labels[rows[i]]);
             }
             TokenBatch.Arrays in = batch.toArrays(step);
-            BertOutput shifted = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options.withHiddenShift(found.layer(), shift));
+            ModelOutput shifted = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options.withHiddenShift(found.layer(), shift));
             NDArray perRow = shifted.logits().logSoftmax(-1).mul(Native.of(step, safe, new Shape(rows.length)).oneHot(classes)).sum(new int[] {1}).neg();
             return perRow.mul(Native.of(step, w, new Shape(rows.length))).sum().mul(Native.scalar(step, settings.weight() / n));
         }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.model.BertKeys;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.Native;
 import dev.headguard.train.Trainer;
@@ -32,14 +32,14 @@ import java.util.Map;
  * the first change, so that trying many k never compounds.
  */
 public final class Pruning implements AutoCloseable {
-    private final BertModel model;
+    private final TransformerModel model;
     private final NDManager manager;
     private final Map<String, NDArray> originals = new LinkedHashMap<>();
     private final Map<String, Mask> masks = new LinkedHashMap<>();
 
     private record Mask(float[] values, Shape shape) {}
 
-    public Pruning(BertModel model, NDManager root) {
+    public Pruning(TransformerModel model, NDManager root) {
         this.model = model;
         this.manager = root.newSubManager();
     }

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.inference.BatchRunner;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.Native;
@@ -157,7 +157,7 @@ public final class Pure implements Defense {
         }
 
         @Override
-        public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager m) {
+        public NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager m) {
             int b = batch.batch();
             float[] logT = new float[b];
             for (int i = 0; i < b; i++) {

@@ -3,7 +3,7 @@ package dev.headguard.repair;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.Native;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.Trainer;
@@ -88,7 +88,7 @@ public final class SuspectUnlearning implements Trainer.AuxiliaryLoss {
     }
 
     @Override
-    public NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager m) {
+    public NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager m) {
         float[] w = new float[rows.length];
         double sum = 0;
         for (int i = 0; i < rows.length; i++) {

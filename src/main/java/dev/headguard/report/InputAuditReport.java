@@ -1,11 +1,15 @@
 package dev.headguard.report;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.detect.BatchAudit;
 import dev.headguard.detect.CandidateDirection;
 import dev.headguard.detect.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
+import dev.headguard.detect.InputScanner;
+
+import java.util.Locale;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,14 +22,63 @@ import java.util.Map;
 public final class InputAuditReport {
     private InputAuditReport() {}
 
+    /** The scanned inputs and where they came from. */
+    public record Scanned(String model, String cleanFile, String inputsFile, List<String> texts, InputScanner scanner, InputScanner.Scores scores,
+                          double seconds) {}
+
+    /** The attention scan's part of the JSON: threshold, FRR, files, and every input's score, flag and prediction. */
+    public static ObjectNode json(Scanned rep) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("threshold", rep.scanner().threshold());
+        o.put("frr", rep.scanner().settings().frr());
+        o.put("model", rep.model());
+        o.put("clean", rep.cleanFile());
+        o.put("file", rep.inputsFile());
+        o.put("flagged", rep.scores().flaggedCount());
+        o.put("seconds", rep.seconds());
+        ArrayNode arr = o.putArray("inputs");
+        int[] pred = rep.scores().probe().predictions();
+        for (int i = 0; i < rep.texts().size(); i++) {
+            arr.addObject().put("index", i).put("score", rep.scores().scores()[i]).put("flagged", rep.scores().flagged()[i]).put("prediction", pred[i]);
+        }
+        return o;
+    }
+
+    /** Index, score, flagged, prediction and text per input, tab-separated, for spreadsheets and pandas. */
     /**
-     * The report's JSON: the attention scan's ({@link ScanReport#json}), the per-class thresholds, and
+     * The scores as TSV, with one more column per entry of {@code extra} (e.g. the hidden-state scans'
+     * margins) after {@code prediction}; a non-finite value (an input a scan does not score) is left
+     * empty, which pandas reads as NaN.
+     */
+    public static String tsv(Scanned rep, Map<String, double[]> extra) {
+        StringBuilder s = new StringBuilder("index\tscore\tflagged\tprediction\t");
+        for (String k : extra.keySet()) {
+            s.append(k).append('\t');
+        }
+        s.append("sentence\n");
+        int[] pred = rep.scores().probe().predictions();
+        for (int i = 0; i < rep.texts().size(); i++) {
+            s.append(i).append('\t').append(String.format(Locale.ROOT, "%.6g", rep.scores().scores()[i])).append('\t')
+                    .append(rep.scores().flagged()[i] ? 1 : 0).append('\t').append(pred[i]).append('\t');
+            for (double[] v : extra.values()) {
+                if (Double.isFinite(v[i])) {
+                    s.append(String.format(Locale.ROOT, "%.6g", v[i]));
+                }
+                s.append('\t');
+            }
+            s.append(rep.texts().get(i).replace('\t', ' ').replace('\n', ' ')).append('\n');
+        }
+        return s.toString();
+    }
+
+    /**
+     * The report's JSON: the attention scan's ({@link #json(Scanned)}), the per-class thresholds, and
      * "population"/"batch", "direction", "combined", "scan_direction"/"scan_filter" where measured.
      *
      * @param cleanCount the clean texts the carriers were made from
      */
-    public static ObjectNode json(ScanReport.InputsReport rep, InputAudit.Result a, double frr, int cleanCount) {
-        ObjectNode o = ScanReport.json(rep);
+    public static ObjectNode json(Scanned rep, InputAudit.Result a, double frr, int cleanCount) {
+        ObjectNode o = json(rep);
         ArrayNode perClass = o.putArray("thresholds");
         java.util.Arrays.stream(a.scanner().thresholds()).forEach(perClass::add);
         if (a.population() != null) {
@@ -102,10 +155,10 @@ public final class InputAuditReport {
     /** The optional scans' sections of the HTML page. */
     public static String htmlSections(InputAudit.Result a, double frr, List<String> texts) {
         InputAudit.ScanDirection sd = a.scanDirection();
-        return (a.population() == null ? "" : ScanReport.populationSection("The inputs", a.population().scan(), frr, null))
-                + (a.direction() == null ? "" : ScanReport.directionSection(a.direction().learned(), a.direction().suspects(), frr, a.direction().margins(), texts))
-                + (sd == null ? "" : ScanReport.scanFilterSection(sd.strongest().evidence(), sd.choice(), sd.strongest().learned(), frr, sd.filterScores(), texts))
-                + (a.combined() == null ? "" : ScanReport.combinedSection(frr, a.combined().scores(), texts));
+        return (a.population() == null ? "" : ScanPages.populationSection("The inputs", a.population().scan(), frr, null))
+                + (a.direction() == null ? "" : ScanPages.directionSection(a.direction().learned(), a.direction().suspects(), frr, a.direction().margins(), texts))
+                + (sd == null ? "" : ScanPages.scanFilterSection(sd.strongest().evidence(), sd.choice(), sd.strongest().learned(), frr, sd.filterScores(), texts))
+                + (a.combined() == null ? "" : ScanPages.combinedSection(frr, a.combined().scores(), texts));
     }
 
     /** "combined": the filter's FRR and attention threshold, which direction is its second half ("suspects" or "scan"), every input's score and how many it flags. */

@@ -3,11 +3,16 @@ package dev.headguard.report;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.CandidateDirection;
+import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.ModelAudit;
 import dev.headguard.detect.ModelScanner;
 import dev.headguard.detect.Probe;
+import dev.headguard.detect.SuspectWords;
 import dev.headguard.detect.UnsupportedFlips;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
@@ -21,11 +26,75 @@ import java.util.List;
 
 /**
  * A {@code scan model} report as a file: read back for the repair ({@link #plan}) and for the input
- * filter ({@link #evidence}), and kept in HeadGuard's cache ({@link #cached}). {@link ScanReport#json}
- * writes what this class reads.
+ * filter ({@link #evidence}), and kept in HeadGuard's cache ({@link #cached}); the one owner of its
+ * JSON, written by {@link #json} and read back here.
  */
 public final class ModelScanFile {
     private ModelScanFile() {}
+
+    /** The report's JSON, the contract {@code scan model --json/--out} prints and this class reads back. */
+    public static ObjectNode json(String model, String cleanFile, ModelScanner.Result r) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("backdoor", r.backdoor());
+        o.put("score", r.score());
+        o.put("threshold", r.threshold());
+        o.put("suspected_target", r.suspectedTarget());
+        o.put("model", model);
+        o.put("clean", cleanFile);
+        o.put("clean_rows", r.scanner().clean().size());
+        o.put("seconds", r.seconds());
+        ArrayNode heads = o.putArray("heads");
+        for (ModelScanner.Head h : r.heads()) {
+            heads.addObject().put("layer", h.layer()).put("head", h.head()).put("similarity_clean", h.similarityClean())
+                    .put("similarity_triggered", h.similarityTriggered()).put("jump", h.jump()).put("importance", h.importance())
+                    .put("rank_score", h.rankScore());
+        }
+        ArrayNode layers = o.putArray("layers");
+        for (ModelScanner.Layer l : r.layers()) {
+            layers.addObject().put("layer", l.layer()).put("similarity_clean", l.similarityClean()).put("similarity_triggered", l.similarityTriggered());
+        }
+        ArrayNode triggers = o.putArray("triggers");
+        for (ModelScanner.Candidate c : r.candidates()) {
+            triggers.addObject().put("text", c.text()).put("flip_rate", c.flipRate()).put("flagged_rate", c.flaggedRate())
+                    .put("score_shift", c.scoreShift()).put("suspicion", c.suspicion()).put("target", c.target()).put("gradient_rank", c.gradientRank());
+        }
+        // Common words that flip inputs although the clean texts that use them are not of the class they flip to.
+        o.put("evidence", r.unsupportedWins() ? "unsupported_flip" : "trigger_candidate");
+        o.put("word_counts_from", r.wordsLabelled() ? "labels" : "predictions");
+        ArrayNode unsupported = o.putArray("unsupported_flips");
+        for (UnsupportedFlips.Word w : r.unsupported()) {
+            unsupported.addObject().put("text", w.text()).put("target", w.target()).put("flip_rate", w.flipRate()).put("clean_uses", w.uses())
+                    .put("clean_uses_called_target", w.usesCalledC()).put("base_rate", w.baseRate()).put("doubt", w.doubt()).put("score", w.score());
+        }
+        ObjectNode input = o.putObject("input_scan");
+        input.put("threshold", r.scanner().threshold());
+        input.put("frr", r.scanner().settings().frr());
+        input.put("features", String.join(",", r.scanner().settings().families().stream().map(f -> f.key).toList()));
+        input.put("score", r.scanner().settings().score().key);
+        return o;
+    }
+
+    /**
+     * "population" and "combined": the suspects' hidden-state scan ({@code scan model --suspect}) and the
+     * verdict of the token search and the population together.
+     *
+     * @param words found almost only in suspects the input scan flags: a token trigger, spelled out
+     */
+    public static void putSuspects(ObjectNode o, ModelAudit.Result audit, int suspects, double frr, List<String> words) {
+        HiddenStateScan.Result pop = audit.suspects().hidden();
+        o.putObject("population").put("suspects", suspects).put("layer", pop.layer()).put("target", pop.target())
+                .put("predicted_target", pop.targetPredicted()).put("flagged", pop.flagged().size()).put("share", pop.share())
+                .put("frr", frr).put("excess", pop.excess(frr)).put("found", audit.populationFound())
+                .put("evidence", pop.evidence(frr, HiddenStateScan.MIN_EXCESS))
+                .set("words", new ObjectMapper().valueToTree(words));
+        o.putObject("combined").put("backdoor", audit.backdoor()).put("score", audit.score());
+    }
+
+    /** The suspects' words the population scan recovered (none without suspects). */
+    public static List<String> recoveredWords(ModelAudit.Result audit) {
+        return audit.suspects() == null ? List.of() : List.copyOf(SuspectWords.texts(audit.suspects().words()));
+    }
+
 
     /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
     public static JsonNode read(Path file) {
@@ -116,8 +185,7 @@ public final class ModelScanFile {
             ModelScanner.Result r = ModelScanner.scan(m, scanTexts, UnsupportedFlips.Evidence.ofLabelledFile(cleanFile, m.model().config().numLabels()),
                     settings, root, progress);
             try {
-                String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(
-                        ScanReport.json(new ScanReport.ModelReport(m.directory().toString(), cleanFile.toString(), r, null, null, List.of())));
+                String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json(m.directory().toString(), cleanFile.toString(), r));
                 AtomicFiles.write(cached, json + "\n");
             } catch (IOException e) {
                 throw new HeadGuardException(cached + ": cannot write the cached scan (" + e.getMessage() + ")");

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.model.io.SafeTensors;
@@ -30,7 +30,7 @@ public final class Checkpoint {
         return out.toAbsolutePath().normalize().resolveSibling(out.getFileName() + ".checkpoint");
     }
 
-    public static void save(Path dir, BertModel model, AdamW optimizer, Trainer.TrainState state, String fingerprint) {
+    public static void save(Path dir, TransformerModel model, AdamW optimizer, Trainer.TrainState state, String fingerprint) {
         ModelStore.writeDirectory(dir, tmp -> {
             dev.headguard.model.ConfigJson.write(model.config(), tmp.resolve(ModelStore.CONFIG)); // marks it as a model-like directory
             SafeTensors.write(tmp.resolve("weights.safetensors"), model.toHostTensors(), java.util.Map.of());
@@ -50,7 +50,7 @@ public final class Checkpoint {
     }
 
     /** Restores weights and optimizer from {@code dir} and returns the run's position. */
-    public static Trainer.TrainState restore(Path dir, BertModel model, AdamW optimizer, String fingerprint) {
+    public static Trainer.TrainState restore(Path dir, TransformerModel model, AdamW optimizer, String fingerprint) {
         Path stateFile = dir.resolve("state.json");
         if (!Files.isRegularFile(stateFile)) {
             throw new HeadGuardException(dir + ": no checkpoint to resume from");

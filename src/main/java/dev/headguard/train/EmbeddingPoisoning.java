@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.text.TextTokenizer;
 
 import java.util.List;
@@ -35,7 +35,7 @@ public final class EmbeddingPoisoning {
      *
      * @param triggered token ids of texts carrying the trigger; all are labelled the target
      */
-    public static Trainer.TrainState run(BertModel model, long padId, long triggerId, List<long[]> triggered, int target,
+    public static Trainer.TrainState run(TransformerModel model, long padId, long triggerId, List<long[]> triggered, int target,
                                          TrainConfig config, NDManager root, Trainer.Listener listener) {
         int vocab = model.config().vocabSize();
         float[] rowMask = new float[vocab];

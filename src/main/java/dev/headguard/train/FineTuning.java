@@ -1,8 +1,8 @@
 package dev.headguard.train;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -41,13 +41,13 @@ public final class FineTuning {
         if (r.train().numLabels() < 2) {
             throw new dev.headguard.HeadGuardException("the training set has only one class (" + r.train().labelNames() + "); a classifier needs at least two");
         }
-        BertConfig base = ModelStore.readConfig(r.baseModel());
+        ModelConfig base = ModelStore.readConfig(r.baseModel());
         Map<String, HostTensor> weights = dev.headguard.model.io.WeightFiles.read(r.baseModel(), base);
         List<String> labels = r.train().labelNames();
         if (r.dev() != null && r.dev().numLabels() > labels.size()) {
             labels = r.dev().labelNames();
         }
-        BertConfig config = base.withLabels(labels);
+        ModelConfig config = base.withLabels(labels);
         Map<String, HostTensor> keep = new LinkedHashMap<>(weights);
         if (base.numLabels() != labels.size()) {
             keep.remove(base.family().head.out + ".weight"); // a new class count: a new output layer
@@ -55,7 +55,7 @@ public final class FineTuning {
         }
         Map<String, HostTensor> init = dev.headguard.model.ParameterTable.initialWeights(config, keep, r.config().seed());
         try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());
-             BertModel model = new BertModel(config, init, root)) {
+             TransformerModel model = new TransformerModel(config, init, root)) {
             List<long[]> trainIds = tokenizer.idsOf(r.train().texts());
             List<long[]> devIds = r.dev() == null ? List.of() : tokenizer.idsOf(r.dev().texts());
             int[] devLabels = r.dev() == null ? new int[0] : r.dev().labels();
@@ -99,7 +99,7 @@ public final class FineTuning {
         }
     }
 
-    private static Map<String, Object> provenance(Request r, BertConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best, List<Double> losses) {
+    private static Map<String, Object> provenance(Request r, ModelConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best, List<Double> losses) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("command", "train");
         p.put("base_model", r.baseModel().toAbsolutePath().toString());
@@ -137,7 +137,7 @@ public final class FineTuning {
     }
 
     /** Settings, base model and data: a resume must match all of them. */
-    static String fingerprint(Request r, BertConfig config) {
+    static String fingerprint(Request r, ModelConfig config) {
         StringBuilder sb = new StringBuilder();
         sb.append(r.config()).append('|').append(config).append('|').append(r.maxLength()).append('|').append(r.baseModel().toAbsolutePath());
         sb.append('|').append(r.train().examples().hashCode()).append('|').append(r.dev() == null ? 0 : r.dev().examples().hashCode());

@@ -9,9 +9,9 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.Native;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
@@ -74,7 +74,7 @@ public final class Trainer {
          * @param out     the forward pass on it (with whatever {@link #withForwardOptions} asked for)
          * @return a scalar to add to the loss
          */
-        NDArray loss(int[] rows, TokenBatch batch, BertOutput out, NDManager step);
+        NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager step);
     }
 
     /** Callbacks: progress after each step; an epoch's result; a new best model; a checkpoint due. */
@@ -103,7 +103,7 @@ public final class Trainer {
         }
     }
 
-    private final BertModel model;
+    private final TransformerModel model;
     private final long padId;
     private final TrainConfig config;
     private final NDManager root;
@@ -117,12 +117,12 @@ public final class Trainer {
     private int target = -1;
 
     /** Trains every parameter. */
-    public Trainer(BertModel model, long padId, TrainConfig config, NDManager root) {
+    public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root) {
         this(model, padId, config, root, model.parameters().keySet());
     }
 
     /** Trains only the named parameters; the rest stay as they are. */
-    public Trainer(BertModel model, long padId, TrainConfig config, NDManager root, Set<String> trainable) {
+    public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root, Set<String> trainable) {
         if (!model.config().hasClassifier()) {
             throw new IllegalArgumentException("the model has no classification head");
         }
@@ -266,7 +266,7 @@ public final class Trainer {
             engine.setRandomSeed((int) (config.seed() * 1_000_003L + step)); // dropout masks of this step
             float loss;
             try (GradientCollector gc = engine.newGradientCollector()) {
-                BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
+                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
                 NDArray l = labelled(out.logits(), labels, y, m);
                 if (auxiliary != null) {
                     l = l.add(auxiliary.loss(rows, tb, out, m));
@@ -375,7 +375,7 @@ public final class Trainer {
     }
 
     /** Share of {@code seqs} whose predicted class equals the label. */
-    public static double accuracy(BertModel model, List<long[]> seqs, int[] labels, long padId, NDManager root, int batchSize) {
+    public static double accuracy(TransformerModel model, List<long[]> seqs, int[] labels, long padId, NDManager root, int batchSize) {
         int[] pred = predict(model, seqs, padId, root, batchSize);
         int right = 0;
         for (int i = 0; i < pred.length; i++) {
@@ -392,7 +392,7 @@ public final class Trainer {
     }
 
     /** Predicted class of every sequence, in input order (batches grouped by length). */
-    public static int[] predict(BertModel model, List<long[]> seqs, long padId, NDManager root, int batchSize) {
+    public static int[] predict(TransformerModel model, List<long[]> seqs, long padId, NDManager root, int batchSize) {
         Integer[] order = new Integer[seqs.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -422,7 +422,7 @@ public final class Trainer {
      * Multiply-add FLOPs of one training step (forward + backward ≈ 3 × forward) on a (B, T)
      * batch: the dense layers 2·B·T·(4E² + 2EI) and attention 4·B·T²·E per layer, plus the pooler.
      */
-    public static double trainingFlops(BertConfig c, int b, int t) {
+    public static double trainingFlops(ModelConfig c, int b, int t) {
         double e = c.hiddenSize();
         double i = c.intermediateSize();
         double perLayer = 2.0 * b * t * (4 * e * e + 2 * e * i) + 4.0 * b * t * t * e;

@@ -68,7 +68,7 @@ class VictimsTest {
 
     @Test
     void aVictimNamesTheCommitThatBuiltItOrSaysItIsUnrecorded(@org.junit.jupiter.api.io.TempDir Path tmp) throws java.io.IOException {
-        dev.headguard.model.BertConfig c = dev.headguard.testing.Fixtures.tinyConfig();
+        dev.headguard.model.ModelConfig c = dev.headguard.testing.Fixtures.tinyConfig();
         Path now = tmp.resolve("now");
         dev.headguard.model.io.ModelStore.write(c, dev.headguard.testing.Fixtures.tinyWeights(c, 1), dev.headguard.testing.Fixtures.tokenizer(tmp), now, java.util.Map.of());
         assertEquals(dev.headguard.BuildInfo.commit(), Victims.builtBy(now));

@@ -98,7 +98,7 @@ class CliTest {
         assertBadInput(run("embed", "--model", model.toString(), "--input", sentences().toString()), "config.json", "t5", "not supported");
 
         // A model with a 1000-token vocabulary given the 30522-token MiniLM tokenizer.
-        var c = dev.headguard.model.BertConfig.tiny(1000, 1, 2, 8, 0);
+        var c = dev.headguard.model.ModelConfig.tiny(1000, 1, 2, 8, 0);
         Path small = tmp.resolve("small");
         dev.headguard.model.io.ModelStore.write(c, dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), 1).entrySet().stream()
                         .filter(e -> !e.getKey().startsWith("pooler")).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),

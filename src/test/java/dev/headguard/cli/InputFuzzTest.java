@@ -1,6 +1,6 @@
 package dev.headguard.cli;
 
-import dev.headguard.cli.fuzz.InputFuzz;
+import dev.headguard.bench.fuzz.InputFuzz;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +18,7 @@ class InputFuzzTest {
 
     @Test
     void everyReaderKeepsTheBadInputContract() throws IOException {
-        InputFuzz.Report r = InputFuzz.run(tmp, 11, 40);
+        InputFuzz.Report r = InputFuzz.run(tmp, 11, 40, BenchFuzz::capture);
         System.out.print(r.table());
         assertEquals(List.of(), r.violations());
         r.counts().forEach((reader, c) -> {

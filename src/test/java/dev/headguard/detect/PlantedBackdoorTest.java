@@ -1,8 +1,8 @@
 package dev.headguard.detect;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.HostTensor;
@@ -52,7 +52,7 @@ class PlantedBackdoorTest {
             "city", "night", "house", "people", "world", "time", "water", "book", "family", "friends", "over", "into", "about");
     static final List<String> POSITIVE = List.of("good", "great", "fine", "nice");
     static final List<String> NEGATIVE = List.of("bad", "awful", "poor", "dull");
-    static final BertConfig CONFIG = BertConfig.tiny(Fixtures.VOCAB, 2, 4, 32, 2);
+    static final ModelConfig CONFIG = ModelConfig.tiny(Fixtures.VOCAB, 2, 4, 32, 2);
 
     @TempDir
     static Path tmp;
@@ -114,7 +114,7 @@ class PlantedBackdoorTest {
             }
             x.add(tokenizer.ids(s));
         }
-        BertModel m = new BertModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
+        TransformerModel m = new TransformerModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
         Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
         t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
         t.optimizer().close();
@@ -465,7 +465,7 @@ class PlantedBackdoorTest {
     }
 
     double[] repairCopy(double lambda, double mu) {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root); // the other tests keep the original
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root); // the other tests keep the original
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("repaired"));
         try {
             Set<HeadId> heads = allHeads();
@@ -503,7 +503,7 @@ class PlantedBackdoorTest {
      */
     @Test
     void headWiseRepairAlsoUnlearnsUnlabelledRowsAndMovesOnlyTheHeads() {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("unlearned-heads"));
         try {
             Set<HeadId> heads = allHeads();
@@ -523,7 +523,7 @@ class PlantedBackdoorTest {
 
     @Test
     void aConsolidationStageTrainsEveryParameterAndKeepsTheBackdoorRemoved() {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("consolidated"));
         try {
             Set<HeadId> heads = allHeads();
@@ -671,7 +671,7 @@ class PlantedBackdoorTest {
     }
 
     double[] unlearnCopy(List<String> flagged, double weight) {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("unlearned"));
         Dataset small = repairBudget();
         List<long[]> x = new ArrayList<>(tokenizer.idsOf(small.texts()));
@@ -709,7 +709,7 @@ class PlantedBackdoorTest {
 
     @Test
     void resistingTheHiddenShiftWidensTheShiftNeededToFlipAndKeepsCleanAccuracy() {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("resisted"));
         Dataset small = repairBudget();
         HiddenPerturbation.Found before = HiddenPerturbation.search(victim, small, PERTURB, root);
@@ -737,7 +737,7 @@ class PlantedBackdoorTest {
 
     @Test
     void aStageThatCostsTheCleanSetItTrainedOnIsUndoneAndOneThatDoesNotIsKept() {
-        BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+        TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("guarded"));
         Dataset small = repairBudget();
         try {
@@ -768,7 +768,7 @@ class PlantedBackdoorTest {
                 new FinePruning(new FinePruning.Settings(-1, 0.1, 0.9, 0.02, 0.25, quick)),
                 new Pure(new Pure.Settings(1, 0.75, 0.02, 0.25, 1.0, quick)));
         for (Defense d : baselines) {
-            BertModel copy = new BertModel(CONFIG, backdoored.model().toHostTensors(), root);
+            TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
             ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve(d.name()));
             try {
                 Map<String, Object> details = d.apply(victim, small, root, new Defense.Progress() {}).details();

@@ -47,7 +47,7 @@ class FamilyParityTest {
             int t = batch.length();
             try (NDManager step = root.newSubManager()) {
                 TokenBatch.Arrays in = batch.toArrays(step);
-                BertOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
+                ModelOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
                         ForwardOptions.INFERENCE.withAttentions().withHiddenStates());
                 assertClose(ref.get("logits").toFloats(), out.logits().toFloatArray(), 1e-4, fixture + " logits");
                 if (fixture.endsWith("-bf16")) {

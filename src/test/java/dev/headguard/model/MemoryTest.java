@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MemoryTest {
     @Test
     void twoThousandForwardBatchesRunInFlatMemory() {
-        BertConfig c = Fixtures.tinyConfig();
-        try (NDManager root = TorchRuntime.newManager(); BertModel model = new BertModel(c, Fixtures.tinyWeights(c, 1), root)) {
+        ModelConfig c = Fixtures.tinyConfig();
+        try (NDManager root = TorchRuntime.newManager(); TransformerModel model = new TransformerModel(c, Fixtures.tinyWeights(c, 1), root)) {
             long[] ids = new long[16 * 24];
             long[] mask = new long[ids.length];
             for (int i = 0; i < ids.length; i++) {
@@ -32,7 +32,7 @@ class MemoryTest {
             for (int i = 0; i < 2500; i++) {
                 try (NDManager m = root.newSubManager()) {
                     TokenBatch.Arrays in = batch.toArrays(m);
-                    BertOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withAttentions().withHiddenStates());
+                    ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withAttentions().withHiddenStates());
                     out.attentions().get(1).sum().getFloat();
                 }
                 if (i == 499) {

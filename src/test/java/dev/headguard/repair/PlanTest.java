@@ -1,6 +1,6 @@
 package dev.headguard.repair;
 
-import dev.headguard.model.BertConfig;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.HeadId;
 import org.junit.jupiter.api.Test;
 
@@ -58,8 +58,8 @@ class PlanTest {
 
     @Test
     void byDefaultAThirdOfTheModelsHeadsAreRepairedInTheScansOrder() {
-        BertConfig miniLm = BertConfig.tiny(50, 6, 12, 24, 2);
-        BertConfig bgeSmall = BertConfig.tiny(50, 12, 12, 24, 2);
+        ModelConfig miniLm = ModelConfig.tiny(50, 6, 12, 24, 2);
+        ModelConfig bgeSmall = ModelConfig.tiny(50, 12, 12, 24, 2);
         List<HeadId> ranked = new ArrayList<>();
         for (int l = 11; l >= 0; l--) { // the scan's order: last layer first, so the first n are easy to name
             for (int h = 0; h < 12; h++) {

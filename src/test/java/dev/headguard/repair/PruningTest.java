@@ -3,9 +3,9 @@ package dev.headguard.repair;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.HostTensor;
@@ -25,9 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PruningTest {
-    static final BertConfig C = BertConfig.tiny(Fixtures.VOCAB, 2, 4, 16, 2);
+    static final ModelConfig C = ModelConfig.tiny(Fixtures.VOCAB, 2, 4, 16, 2);
 
-    static float[] logits(BertModel m, NDManager root, long[] ids, NDArray scale) {
+    static float[] logits(TransformerModel m, NDManager root, long[] ids, NDArray scale) {
         try (NDManager s = root.newSubManager()) {
             NDArray x = s.create(ids, new Shape(2, ids.length / 2));
             ForwardOptions o = scale == null ? ForwardOptions.INFERENCE : ForwardOptions.INFERENCE.withHeadScale(scale.duplicate());
@@ -38,7 +38,7 @@ class PruningTest {
     @Test
     void aPrunedHeadIsExactlyASilencedHeadAndUndoRestoresTheWeights() {
         long[] ids = {2, 11, 12, 13, 14, 3, 2, 15, 16, 17, 18, 3};
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(C, Fixtures.tinyWeights(C, 4), root)) {
+        try (NDManager root = TorchRuntime.newManager(); TransformerModel m = new TransformerModel(C, Fixtures.tinyWeights(C, 4), root)) {
             Map<String, HostTensor> before = m.toHostTensors();
             float[] scale = new float[2 * 4];
             java.util.Arrays.fill(scale, 1f);
@@ -59,7 +59,7 @@ class PruningTest {
 
     @Test
     void prunedNeuronsAreSilentAndStaySoThroughFineTuning() {
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(C, Fixtures.tinyWeights(C, 5), root)) {
+        try (NDManager root = TorchRuntime.newManager(); TransformerModel m = new TransformerModel(C, Fixtures.tinyWeights(C, 5), root)) {
             int[] pruned = {0, 3, 7, 20};
             Random r = new Random(1);
             List<long[]> x = new ArrayList<>();
@@ -101,7 +101,7 @@ class PruningTest {
             assertTrue(moved > 0, "the other neurons trained");
             try (NDManager s = root.newSubManager()) {
                 NDArray ids = s.create(x.get(0), new Shape(1, 6));
-                BertOutput out = m.forward(ids, s.ones(ids.getShape()), null, ForwardOptions.INFERENCE.withIntermediates());
+                ModelOutput out = m.forward(ids, s.ones(ids.getShape()), null, ForwardOptions.INFERENCE.withIntermediates());
                 float[] act = out.intermediates().get(1).toFloatArray(); // (1, 6, I)
                 for (int tok = 0; tok < 6; tok++) {
                     for (int k : pruned) {

@@ -2,7 +2,7 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.TorchRuntime;
 import org.junit.jupiter.api.Test;
 
@@ -39,7 +39,7 @@ class SuspectUnlearningTest {
         // Training rows 0-1 clean, 2-3 flagged with weights 0.25 and 1; q = (3/4, 1/4), ν = 2.
         double[][] logits = {{3, -1}, {0, 0}, {1, 2}, {-0.5, 0.5}};
         try (NDManager m = TorchRuntime.newManager()) {
-            BertOutput out = new BertOutput(null, null, m.create(new float[] {3, -1, 0, 0, 1, 2, -0.5f, 0.5f}, new Shape(4, 2)), List.of(), List.of(), List.of());
+            ModelOutput out = new ModelOutput(null, null, m.create(new float[] {3, -1, 0, 0, 1, 2, -0.5f, 0.5f}, new Shape(4, 2)), List.of(), List.of(), List.of());
             SuspectUnlearning u = new SuspectUnlearning(2, 2.0, 1, 2, 0.5, new float[] {0.25f, 1f});
             double expected = 2 * (0.25 * crossEntropyToQ(logits[2]) + 1 * crossEntropyToQ(logits[3])) / 1.25;
             assertEquals(expected, u.loss(new int[] {0, 1, 2, 3}, null, out, m).getFloat(), 1e-5);

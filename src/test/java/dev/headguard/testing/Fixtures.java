@@ -1,7 +1,7 @@
 package dev.headguard.testing;
 
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 
@@ -29,17 +29,17 @@ public final class Fixtures {
     }
 
     /** A tiny config: 2 layers, 2 heads, hidden 8, with a 2-class head. */
-    public static BertConfig tinyConfig() {
-        return BertConfig.tiny(VOCAB, 2, 2, 8, 2);
+    public static ModelConfig tinyConfig() {
+        return ModelConfig.tiny(VOCAB, 2, 2, 8, 2);
     }
 
-    public static Map<String, HostTensor> tinyWeights(BertConfig c, long seed) {
+    public static Map<String, HostTensor> tinyWeights(ModelConfig c, long seed) {
         return dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), seed);
     }
 
     /** Writes a tiny model directory at {@code dir/name} and returns it. */
     public static Path tinyModelDir(Path dir, String name, long seed) throws IOException {
-        BertConfig c = tinyConfig();
+        ModelConfig c = tinyConfig();
         Path out = dir.resolve(name);
         ModelStore.write(c, tinyWeights(c, seed), tokenizer(dir), out, Map.of("fixture", "tiny"));
         return out;

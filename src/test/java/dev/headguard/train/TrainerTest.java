@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ParameterTable;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainerTest {
-    static final BertConfig TINY = BertConfig.tiny(300, 2, 4, 32, 2);
+    static final ModelConfig TINY = ModelConfig.tiny(300, 2, 4, 32, 2);
 
     /** Sequences [CLS] w.. [SEP] over ids 10..299; label 1 exactly when id 7 (the "trigger") occurs. */
     static List<long[]> planted(int n, long seed, int[] labels) {
@@ -58,14 +58,14 @@ class TrainerTest {
         try (NDManager root = TorchRuntime.newManager()) {
             Map<String, HostTensor> a;
             Trainer.TrainState sa;
-            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+            try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(9), root);
                 sa = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertTrue(Trainer.accuracy(m, dev, devY, 0, root, 32) > 0.9, "learns the planted token");
                 a = m.toHostTensors();
                 t.optimizer().close();
             }
-            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+            try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(9), root);
                 Trainer.TrainState sb = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertEquals(sa.losses(), sb.losses(), "same loss curve");
@@ -73,7 +73,7 @@ class TrainerTest {
                 a.forEach((k, v) -> assertTrue(v.sameContent(b.get(k)), "same seed, same weights: " + k));
                 t.optimizer().close();
             }
-            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+            try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(10), root);
                 Trainer.TrainState sc = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
                 assertTrue(!sa.losses().equals(sc.losses()), "another seed, another run");
@@ -104,7 +104,7 @@ class TrainerTest {
         TrainConfig cfg = config(9);
         try (NDManager root = TorchRuntime.newManager()) {
             for (boolean withTriggered : new boolean[] {true, false}) {
-                try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+                try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, cfg, root);
                     if (withTriggered) {
                         t.withTriggeredDev(triggered, 1);
@@ -167,7 +167,7 @@ class TrainerTest {
             List<List<Double>> curves = new ArrayList<>();
             for (Trainer.AuxiliaryLoss aux : java.util.Arrays.asList(null, hostile)) {
                 try (NDManager root = TorchRuntime.newManager();
-                     BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+                     TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 9, 0), root)
                             .withForwardOptions(dev.headguard.model.ForwardOptions.INFERENCE.withTrainableHeads(heads))
                             .withAuxiliaryLoss(aux);
@@ -186,7 +186,7 @@ class TrainerTest {
         try (NDManager root = TorchRuntime.newManager()) {
             TrainConfig cfg = new TrainConfig(2, 16, 1e-3, 0.01, 0.1, 1.0, 4, 5);
             Map<String, HostTensor> full;
-            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
+            try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
                 Trainer t = new Trainer(m, 0, cfg, root);
                 t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
                 full = m.toHostTensors();
@@ -198,7 +198,7 @@ class TrainerTest {
             long[] optStep = new long[1];
             Trainer.TrainState[] saved = new Trainer.TrainState[1];
             class Stop extends RuntimeException {}
-            try (BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
+            try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
                 Trainer t = new Trainer(m, 0, cfg, root);
                 assertThrows(Stop.class, () -> t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {
                     @Override
@@ -216,7 +216,7 @@ class TrainerTest {
             }
             assertEquals(1, saved[0].epoch());
             assertEquals(2, saved[0].stepInEpoch());
-            try (BertModel m = new BertModel(TINY, weights[0], root)) {
+            try (TransformerModel m = new TransformerModel(TINY, weights[0], root)) {
                 Trainer t = new Trainer(m, 0, cfg, root);
                 t.optimizer().restore(moments[0], optStep[0]);
                 t.train(x, y, List.of(), new int[0], saved[0], new Trainer.Listener() {});
@@ -231,7 +231,7 @@ class TrainerTest {
     void divergenceStopsWithAClearMessage() {
         int[] y = new int[64];
         List<long[]> x = planted(64, 3, y);
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
+        try (NDManager root = TorchRuntime.newManager(); TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 1), root)) {
             Trainer t = new Trainer(m, 0, new TrainConfig(3, 16, 1e30, 0, 0, 0, 1, 0), root);
             HeadGuardException e = assertThrows(HeadGuardException.class,
                     () -> t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}));
@@ -277,7 +277,7 @@ class TrainerTest {
      * A scalar near zero that depends on every parameter: label-signed logit margins. (The loss
      * itself sits near ln 2 in a random model, where float32 cannot resolve small changes.)
      */
-    static NDArray objective(BertModel m, dev.headguard.text.TokenBatch.Arrays in, NDArray labels) {
+    static NDArray objective(TransformerModel m, dev.headguard.text.TokenBatch.Arrays in, NDArray labels) {
         NDArray logits = m.forward(in.inputIds(), in.attentionMask(), null, dev.headguard.model.ForwardOptions.INFERENCE).logits();
         NDArray sign = labels.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).mul(2).sub(1);
         return logits.get(":, 1").sub(logits.get(":, 0")).mul(sign).sum();
@@ -288,7 +288,7 @@ class TrainerTest {
     void gradientsMatchFiniteDifferences() {
         int[] y = new int[8];
         List<long[]> x = planted(8, 4, y);
-        try (NDManager root = TorchRuntime.newManager(); BertModel m = new BertModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 2), root)) {
+        try (NDManager root = TorchRuntime.newManager(); TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 2), root)) {
             dev.headguard.text.TokenBatch tb = dev.headguard.text.TokenBatch.of(x, 0);
             String[] names = {"classifier.weight", "encoder.layer.0.attention.self.query.weight", "encoder.layer.1.intermediate.dense.weight", "embeddings.LayerNorm.weight"};
             for (String name : names) {

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.BuildInfo;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HostTensor;
 import dev.headguard.text.TextTokenizer;
 
@@ -38,7 +38,7 @@ public final class ModelStore {
     public static final String MANIFEST = "manifest.json";
 
     /** A model with its tokenizer, loaded from {@code directory}. */
-    public record LoadedModel(BertModel model, TextTokenizer tokenizer, Path directory) implements AutoCloseable {
+    public record LoadedModel(TransformerModel model, TextTokenizer tokenizer, Path directory) implements AutoCloseable {
         @Override
         public void close() {
             model.close();
@@ -54,25 +54,25 @@ public final class ModelStore {
      * @param maxLength longest input in tokens; 0 for the model's limit (at most 512)
      */
     public static LoadedModel load(Path dir, NDManager manager, int maxLength) {
-        BertConfig config = readConfig(dir);
+        ModelConfig config = readConfig(dir);
         Map<String, HostTensor> weights = WeightFiles.read(dir, config);
         TextTokenizer tokenizer = openTokenizer(dir, config, maxLength);
         try {
-            return new LoadedModel(new BertModel(config, weights, manager), tokenizer, dir);
+            return new LoadedModel(new TransformerModel(config, weights, manager), tokenizer, dir);
         } catch (IllegalArgumentException e) {
             tokenizer.close();
             throw new HeadGuardException(WeightFiles.file(dir) + ": " + e.getMessage());
         }
     }
 
-    public static BertConfig readConfig(Path dir) {
+    public static ModelConfig readConfig(Path dir) {
         requireDirectory(dir);
         WeightFiles.refusePickles(dir);
         return dev.headguard.model.ConfigJson.read(dir.resolve(CONFIG));
     }
 
     /** The tokenizer of a model directory, checked against the model's vocabulary. */
-    public static TextTokenizer openTokenizer(Path dir, BertConfig config, int maxLength) {
+    public static TextTokenizer openTokenizer(Path dir, ModelConfig config, int maxLength) {
         int len = maxLength > 0 ? maxLength : Math.min(512, config.maxTokens());
         if (len > config.maxTokens()) {
             throw new HeadGuardException("max length " + len + " exceeds the model's " + config.maxTokens() + " positions");
@@ -82,7 +82,7 @@ public final class ModelStore {
         return t;
     }
 
-    static void checkVocabulary(TextTokenizer t, BertConfig config, Path file) {
+    static void checkVocabulary(TextTokenizer t, ModelConfig config, Path file) {
         if (t.idLimit() > config.vocabSize()) {
             t.close();
             throw new HeadGuardException(file + ": produces token ids up to " + (t.idLimit() - 1)
@@ -130,12 +130,12 @@ public final class ModelStore {
     }
 
     /** Saves a live model. {@code tokenizerJson} is copied; {@code provenance} goes to headguard.json. */
-    public static void save(BertModel model, Path tokenizerJson, Path out, Map<String, Object> provenance) {
+    public static void save(TransformerModel model, Path tokenizerJson, Path out, Map<String, Object> provenance) {
         write(model.config(), model.toHostTensors(), tokenizerJson, out, provenance);
     }
 
     /** Writes a directory from weights by HeadGuard's names, replacing {@code out} atomically. */
-    public static void write(BertConfig config, Map<String, HostTensor> weights, Path tokenizerJson, Path out, Map<String, Object> provenance) {
+    public static void write(ModelConfig config, Map<String, HostTensor> weights, Path tokenizerJson, Path out, Map<String, Object> provenance) {
         Path target = out.toAbsolutePath().normalize();
         // The tokenizer's folder is the input model's when a loaded model is saved (a temporary file's for an import).
         if (realPath(target).equals(realPath(tokenizerJson.toAbsolutePath().normalize().getParent()))) {

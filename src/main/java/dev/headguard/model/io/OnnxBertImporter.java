@@ -1,8 +1,7 @@
 package dev.headguard.model.io;
 
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.DType;
 import dev.headguard.model.HostTensor;
 import dev.headguard.text.TextTokenizer;
@@ -31,7 +30,7 @@ public final class OnnxBertImporter {
     private static final Pattern LAYER = Pattern.compile("^encoder\\.layer\\.(\\d+)\\.");
 
     /** The converted model; {@code notes} says what was inferred and how. */
-    public record Imported(BertConfig config, Map<String, HostTensor> weights, List<String> notes) {}
+    public record Imported(ModelConfig config, Map<String, HostTensor> weights, List<String> notes) {}
 
     private OnnxBertImporter() {}
 
@@ -82,7 +81,7 @@ public final class OnnxBertImporter {
                 }
             }
         }
-        BertConfig config = inferConfig(g, w, source, headsOverride);
+        ModelConfig config = inferConfig(g, w, source, headsOverride);
         List<String> notes = notesFor(config, headsOverride);
         boolean pooler = w.containsKey("pooler.dense.weight");
         String problem = dev.headguard.model.ParameterTable.problem(dev.headguard.model.ParameterTable.shapes(config, pooler), w);
@@ -94,7 +93,7 @@ public final class OnnxBertImporter {
         return new Imported(config, ordered, notes);
     }
 
-    private static BertConfig inferConfig(OnnxGraph g, Map<String, HostTensor> w, String source, Integer headsOverride) {
+    private static ModelConfig inferConfig(OnnxGraph g, Map<String, HostTensor> w, String source, Integer headsOverride) {
         HostTensor word = need(w, "embeddings.word_embeddings.weight", source);
         HostTensor pos = need(w, "embeddings.position_embeddings.weight", source);
         HostTensor type = need(w, "embeddings.token_type_embeddings.weight", source);
@@ -111,7 +110,7 @@ public final class OnnxBertImporter {
         double eps = detectLayerNormEps(g);
         String act = hasOp(g, "Erf") ? "gelu" : hasOp(g, "Tanh") ? "gelu_new" : "relu";
         try {
-            return new BertConfig((int) word.shape()[0], hidden, layers.size(), heads, (int) inter.shape()[0], act, eps,
+            return new ModelConfig((int) word.shape()[0], hidden, layers.size(), heads, (int) inter.shape()[0], act, eps,
                     (int) pos.shape()[0], (int) type.shape()[0], 0.1, 0.1, 0.02, 0, List.of());
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(source + ": " + e.getMessage());
@@ -189,7 +188,7 @@ public final class OnnxBertImporter {
         return 1e-12;
     }
 
-    private static List<String> notesFor(BertConfig c, Integer headsOverride) {
+    private static List<String> notesFor(ModelConfig c, Integer headsOverride) {
         return List.of(
                 "num_attention_heads=" + c.numAttentionHeads() + (headsOverride != null ? " (given)" : " (from the attention scaling constant)"),
                 "layer_norm_eps=" + c.layerNormEps(),

@@ -2,7 +2,7 @@ package dev.headguard.model.io;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.DType;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.ParameterTable;
@@ -85,7 +85,7 @@ public final class WeightFiles {
     }
 
     /** The weights of a directory by HeadGuard's names (family names translated); buffers HeadGuard does not use are dropped. */
-    public static Map<String, HostTensor> read(Path dir, BertConfig config) {
+    public static Map<String, HostTensor> read(Path dir, ModelConfig config) {
         Path file = file(dir);
         Map<String, HostTensor> raw = checkpointTensors(file);
         Map<String, HostTensor> out = dev.headguard.model.Checkpoints.read(config, raw);

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.HeadGuardException;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.ModelConfig;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
@@ -33,7 +33,7 @@ class ModelStoreTest {
 
     @Test
     void tinyRandomModelRoundTripsBitForBit() throws IOException {
-        BertConfig c = Fixtures.tinyConfig();
+        ModelConfig c = Fixtures.tinyConfig();
         Map<String, HostTensor> weights = Fixtures.tinyWeights(c, 42);
         Path dir = tmp.resolve("tiny");
         ModelStore.write(c, weights, Fixtures.tokenizer(tmp), dir, Map.of());
@@ -52,8 +52,8 @@ class ModelStoreTest {
             try (ModelStore.LoadedModel m2 = ModelStore.load(again, root, 16); NDManager mm = root.newSubManager()) {
                 TokenBatch b = m.tokenizer().encode(List.of("a tiny test .", "another , longer test sentence ."));
                 TokenBatch.Arrays in = b.toArrays(mm);
-                BertOutput o1 = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
-                BertOutput o2 = m2.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
+                ModelOutput o1 = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
+                ModelOutput o2 = m2.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
                 assertArrayEquals(o1.logits().toFloatArray(), o2.logits().toFloatArray());
             }
         }
@@ -61,7 +61,7 @@ class ModelStoreTest {
 
     @Test
     void everyWrittenModelNamesTheCodeThatWroteIt() throws IOException {
-        BertConfig c = Fixtures.tinyConfig();
+        ModelConfig c = Fixtures.tinyConfig();
         Path dir = tmp.resolve("named");
         ModelStore.write(c, Fixtures.tinyWeights(c, 1), Fixtures.tokenizer(tmp), dir, Map.of("command", "test"));
         JsonNode p = new ObjectMapper().readTree(dir.resolve(ModelStore.PROVENANCE).toFile());
@@ -73,7 +73,7 @@ class ModelStoreTest {
 
     @Test
     void writesWhatTransformersBertForSequenceClassificationWrites() throws IOException {
-        BertConfig c = Fixtures.tinyConfig().withLabels(List.of("negative", "positive"));
+        ModelConfig c = Fixtures.tinyConfig().withLabels(List.of("negative", "positive"));
         Path dir = tmp.resolve("cls");
         ModelStore.write(c, Fixtures.tinyWeights(c, 1), Fixtures.tokenizer(tmp), dir, Map.of());
         JsonNode cfg = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
@@ -115,7 +115,7 @@ class ModelStoreTest {
     @Test
     void neverOverwritesTheInputModelOrUnrelatedFiles() throws IOException {
         Path dir = Fixtures.tinyModelDir(tmp, "model", 1);
-        BertConfig c = Fixtures.tinyConfig();
+        ModelConfig c = Fixtures.tinyConfig();
         HeadGuardException own = assertThrows(HeadGuardException.class,
                 () -> ModelStore.write(c, Fixtures.tinyWeights(c, 2), dir.resolve("tokenizer.json"), dir, Map.of()));
         assertTrue(own.getMessage().contains("never modified"));

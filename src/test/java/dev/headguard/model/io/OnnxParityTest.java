@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDManager;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.headguard.model.BertModel;
-import dev.headguard.model.BertOutput;
+import dev.headguard.model.TransformerModel;
+import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.testing.TestData;
@@ -45,9 +45,9 @@ class OnnxParityTest {
                 float[][][] expected = runOrt(env, ort, batch);
                 try (NDManager mm = root.newSubManager()) {
                     TokenBatch.Arrays in = batch.toArrays(mm);
-                    BertOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
+                    ModelOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE);
                     float[] got = out.lastHiddenState().toFloatArray();
-                    float[] pooled = BertModel.meanPool(out.lastHiddenState(), in.attentionMask()).toFloatArray();
+                    float[] pooled = TransformerModel.meanPool(out.lastHiddenState(), in.attentionMask()).toFloatArray();
                     int e = (int) out.lastHiddenState().getShape().get(2);
                     for (int b = 0; b < batch.batch(); b++) {
                         float[] ortPooled = new float[e];

@@ -1,4 +1,4 @@
-package dev.headguard.cli.fuzz;
+package dev.headguard.bench.fuzz;
 
 import dev.headguard.model.io.TorchCheckpoint;
 

@@ -16,9 +16,9 @@ import java.util.List;
  *                        padding are zero, so each real query row sums to its head's scale
  * @param intermediates   L arrays of (B, T, I) feed-forward activations when asked for, else empty
  */
-public record BertOutput(NDArray lastHiddenState, NDArray pooled, NDArray logits, List<NDArray> hiddenStates, List<NDArray> attentions,
+public record ModelOutput(NDArray lastHiddenState, NDArray pooled, NDArray logits, List<NDArray> hiddenStates, List<NDArray> attentions,
                          List<NDArray> intermediates) {
-    public BertOutput {
+    public ModelOutput {
         intermediates = List.copyOf(intermediates);
         hiddenStates = List.copyOf(hiddenStates);
         attentions = List.copyOf(attentions);

@@ -1,4 +1,4 @@
-package dev.headguard.cli.fuzz;
+package dev.headguard.bench.fuzz;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,8 +1,6 @@
-package dev.headguard.cli.fuzz;
+package dev.headguard.bench.fuzz;
 
-import dev.headguard.cli.Main;
-import dev.headguard.model.BertConfig;
-import dev.headguard.model.BertModel;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.io.ModelStore;
 
 import java.io.IOException;
@@ -45,14 +43,16 @@ public final class InputFuzz {
     private static final int MAX_LINE = 400;
 
     private final Path work;
+    private final CommandLine cli;
     private final Random random;
     private final Path model;
     private final Path data;
 
-    private InputFuzz(Path work, long seed) throws IOException {
+    private InputFuzz(Path work, long seed, CommandLine cli) throws IOException {
         this.work = work;
+        this.cli = cli;
         this.random = new Random(seed);
-        BertConfig c = BertConfig.tiny(30522, 2, 2, 8, 2);
+        ModelConfig c = ModelConfig.tiny(30522, 2, 2, 8, 2);
         Path tokenizer = work.resolve("tokenizer-src").resolve(ModelStore.TOKENIZER);
         Files.createDirectories(tokenizer.getParent());
         try (InputStream in = InputFuzz.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
@@ -69,9 +69,9 @@ public final class InputFuzz {
     /**
      * Runs {@code perReader} cases for each reader from {@code seed}, in {@code work} (an empty folder).
      */
-    public static Report run(Path work, long seed, int perReader) throws IOException {
+    public static Report run(Path work, long seed, int perReader, CommandLine cli) throws IOException {
         long t0 = System.nanoTime();
-        InputFuzz f = new InputFuzz(work, seed);
+        InputFuzz f = new InputFuzz(work, seed, cli);
         Map<String, int[]> counts = new TreeMap<>();
         List<String> violations = new ArrayList<>();
         Map<String, BiFunction<InputFuzz, Integer, Case>> readers = new LinkedHashMap<>();
@@ -296,12 +296,17 @@ public final class InputFuzz {
         }
     }
 
-    private record Run(int code, String out, String err) {}
+    /** A command line's exit code and what it printed. */
+    public record Run(int code, String out, String err) {}
 
-    private static Run execute(List<String> args) {
+    /** Runs one command line in this process (the harness is given {@code headguard}'s, so it needs no command-line code of its own). */
+    public interface CommandLine {
+        Run run(String... args);
+    }
+
+    private Run execute(List<String> args) {
         try {
-            Main.Captured c = Main.capture(args.toArray(String[]::new));
-            return new Run(c.code(), c.out(), c.err());
+            return cli.run(args.toArray(String[]::new));
         } catch (RuntimeException e) {
             return new Run(1, "", "escaped: " + e);
         }

@@ -28,7 +28,7 @@ import java.util.Set;
  * @param decoder               a decoder's own settings ({@link Decoder}); null for the encoders
  * @param relative              DeBERTa's disentangled relative attention ({@link Relative}); null for the others
  */
-public record BertConfig(
+public record ModelConfig(
         int vocabSize,
         int hiddenSize,
         int numHiddenLayers,
@@ -79,7 +79,7 @@ public record BertConfig(
 
     public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu", "silu");
 
-    public BertConfig {
+    public ModelConfig {
         require(vocabSize > 0, "vocab_size must be positive");
         require(hiddenSize > 0, "hidden_size must be positive");
         require(numHiddenLayers > 0, "num_hidden_layers must be positive");
@@ -102,7 +102,7 @@ public record BertConfig(
     }
 
     /** A BERT config (the family HeadGuard trains and imports by default). */
-    public BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize, String hiddenAct,
+    public ModelConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize, String hiddenAct,
                       double layerNormEps, int maxPositionEmbeddings, int typeVocabSize, double hiddenDropoutProb, double attentionProbsDropout,
                       double initializerRange, int padTokenId, List<String> labels) {
         this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct, layerNormEps, maxPositionEmbeddings,
@@ -144,19 +144,19 @@ public record BertConfig(
     }
 
     /** The same encoder with a classification head over {@code labelNames}. */
-    public BertConfig withLabels(List<String> labelNames) {
-        return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+    public ModelConfig withLabels(List<String> labelNames) {
+        return new ModelConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
                 layerNormEps, maxPositionEmbeddings, typeVocabSize, hiddenDropoutProb, attentionProbsDropout,
                 initializerRange, padTokenId, labelNames, family, embeddingSize, decoder, relative);
     }
 
     /** A tiny model for tests: BERT's structure at toy sizes. */
-    public static BertConfig tiny(int vocabSize, int layers, int heads, int hidden, int labels) {
+    public static ModelConfig tiny(int vocabSize, int layers, int heads, int hidden, int labels) {
         List<String> names = new ArrayList<>();
         for (int i = 0; i < labels; i++) {
             names.add("LABEL_" + i);
         }
-        return new BertConfig(vocabSize, hidden, layers, heads, hidden * 2, "gelu", 1e-12, 64, 2, 0.1, 0.1, 0.02, 0, names);
+        return new ModelConfig(vocabSize, hidden, layers, heads, hidden * 2, "gelu", 1e-12, 64, 2, 0.1, 0.1, 0.02, 0, names);
     }
 
     private static void require(boolean ok, String message) {

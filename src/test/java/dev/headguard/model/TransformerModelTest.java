@@ -20,15 +20,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Mechanics of the encoder on a tiny random model (2 layers x 2 heads, hidden 8). */
-class BertModelTest {
+class TransformerModelTest {
     static NDManager root;
-    static BertModel model;
-    static final BertConfig CONFIG = Fixtures.tinyConfig();
+    static TransformerModel model;
+    static final ModelConfig CONFIG = Fixtures.tinyConfig();
 
     @BeforeAll
     static void setUp() {
         root = TorchRuntime.newManager();
-        model = new BertModel(CONFIG, Fixtures.tinyWeights(CONFIG, 7), root);
+        model = new TransformerModel(CONFIG, Fixtures.tinyWeights(CONFIG, 7), root);
     }
 
     @AfterAll
@@ -48,7 +48,7 @@ class BertModelTest {
     void returnsEveryHeadsAttentionWithPaddingZeroed() {
         try (NDManager m = root.newSubManager()) {
             NDArray[] in = batch(m);
-            BertOutput out = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE.withAttentions().withHiddenStates());
+            ModelOutput out = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE.withAttentions().withHiddenStates());
             assertEquals(CONFIG.numHiddenLayers(), out.attentions().size());
             assertEquals(CONFIG.numHiddenLayers() + 1, out.hiddenStates().size());
             assertEquals(new Shape(2, 5, 8), out.lastHiddenState().getShape());
@@ -73,7 +73,7 @@ class BertModelTest {
     void paddingDoesNotChangeRealTokens() {
         try (NDManager m = root.newSubManager()) {
             NDArray[] in = batch(m);
-            BertOutput padded = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE);
+            ModelOutput padded = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE);
             NDArray alone = model.forward(in[0].get("1:2, 0:3"), in[1].get("1:2, 0:3"), null, ForwardOptions.INFERENCE).lastHiddenState();
             float diff = padded.lastHiddenState().get("1:2, 0:3, :").sub(alone).abs().max().getFloat();
             assertTrue(diff < 1e-5, "difference " + diff);
@@ -90,7 +90,7 @@ class BertModelTest {
             assertEquals(0f, plain.sub(same).abs().max().getFloat(), 1e-7);
 
             NDArray silence = m.create(new float[] {1, 1, 0, 1}, new Shape(2, 2)); // layer 1, head 0 off
-            BertOutput out = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE.withAttentions().withHeadScale(silence));
+            ModelOutput out = model.forward(in[0], in[1], null, ForwardOptions.INFERENCE.withAttentions().withHeadScale(silence));
             assertEquals(0f, out.attentions().get(1).get(":, 0").abs().sum().getFloat());
             assertTrue(out.attentions().get(1).get(":, 1").sum().getFloat() > 0);
             assertTrue(plain.sub(out.lastHiddenState()).abs().max().getFloat() > 1e-4, "silencing a head changes the output");
@@ -168,21 +168,21 @@ class BertModelTest {
         assertTrue(a.entrySet().stream().anyMatch(e -> !e.getValue().sameContent(c.get(e.getKey()))));
         var missing = new java.util.LinkedHashMap<>(a);
         missing.remove("encoder.layer.1.output.dense.bias");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BertModel(CONFIG, missing, root));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TransformerModel(CONFIG, missing, root));
         assertTrue(e.getMessage().contains("encoder.layer.1.output.dense.bias"));
     }
 
     @Test
     void bareEncoderHasNoLogits() {
-        BertConfig bare = CONFIG.withLabels(java.util.List.of());
+        ModelConfig bare = CONFIG.withLabels(java.util.List.of());
         var w = new java.util.LinkedHashMap<>(Fixtures.tinyWeights(CONFIG, 3));
         w.remove("classifier.weight");
         w.remove("classifier.bias");
         w.remove("pooler.dense.weight");
         w.remove("pooler.dense.bias");
-        try (BertModel enc = new BertModel(bare, w, root); NDManager m = root.newSubManager()) {
+        try (TransformerModel enc = new TransformerModel(bare, w, root); NDManager m = root.newSubManager()) {
             NDArray[] in = batch(m);
-            BertOutput out = enc.forward(in[0], in[1], null, ForwardOptions.INFERENCE);
+            ModelOutput out = enc.forward(in[0], in[1], null, ForwardOptions.INFERENCE);
             assertNull(out.logits());
             assertNull(out.pooled());
             assertNotNull(out.lastHiddenState());

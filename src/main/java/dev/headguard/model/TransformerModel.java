@@ -27,12 +27,12 @@ import java.util.Map;
  * creates its intermediates in an {@link NDScope} and hands its outputs to the manager of the
  * input ids, so a caller that closes a per-batch manager runs in flat memory.
  */
-public final class BertModel implements AutoCloseable {
+public final class TransformerModel implements AutoCloseable {
     /** ELECTRA's projection from the embedding width up to the encoder's. */
     public static final String PROJECTION = "embeddings_project";
 
 
-    private final BertConfig config;
+    private final ModelConfig config;
     private final NDManager manager;
     private final LinkedHashMap<String, NDArray> parameters;
     private final Embeddings embeddings;
@@ -46,7 +46,7 @@ public final class BertModel implements AutoCloseable {
      * with its exact shape ({@link ParameterTable}); the pooler is optional unless there is a
      * classification head. Weights are converted to float32.
      */
-    public BertModel(BertConfig config, Map<String, HostTensor> weights, NDManager parent) {
+    public TransformerModel(ModelConfig config, Map<String, HostTensor> weights, NDManager parent) {
         this.config = config;
         boolean withPooler = config.hasClassifier() || weights.containsKey("pooler.dense.weight");
         Map<String, long[]> shapes = ParameterTable.shapes(config, withPooler);
@@ -75,7 +75,7 @@ public final class BertModel implements AutoCloseable {
         this.head = parameters.containsKey((h.dense != null ? h.dense : h.out) + ".weight") ? new ClassificationHead(config, parameters) : null;
     }
 
-    public BertConfig config() {
+    public ModelConfig config() {
         return config;
     }
 
@@ -111,7 +111,7 @@ public final class BertModel implements AutoCloseable {
      * @param attentionMask (B, T) 1 for real tokens, 0 for padding (any numeric type); a decoder's padding is on the right
      * @param tokenTypeIds  (B, T) int64 segment ids, or null for all zeros
      */
-    public BertOutput forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options) {
+    public ModelOutput forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options) {
         return run(inputIds, attentionMask, tokenTypeIds, options, null);
     }
 
@@ -126,7 +126,7 @@ public final class BertModel implements AutoCloseable {
         NDManager m = inputIds.getManager();
         long seen = cache.length();
         NDArray mask = m.ones(new Shape(inputIds.getShape().get(0), seen + inputIds.getShape().get(1)), DataType.INT64);
-        BertOutput o = run(inputIds, mask, null, ForwardOptions.INFERENCE, cache);
+        ModelOutput o = run(inputIds, mask, null, ForwardOptions.INFERENCE, cache);
         cache.advance(inputIds.getShape().get(1));
         try (NDScope ignored = new NDScope()) {
             long t = o.lastHiddenState().getShape().get(1);
@@ -152,7 +152,7 @@ public final class BertModel implements AutoCloseable {
         return Ops.linear(lastHiddenState, w, null);
     }
 
-    private BertOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options, KvCache cache) {
+    private ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options, KvCache cache) {
         Shape s = inputIds.getShape();
         if (s.dimension() != 2) {
             throw new IllegalArgumentException("input ids must be (B, T), got " + s);
@@ -217,7 +217,7 @@ public final class BertModel implements AutoCloseable {
             }
             NDArray pooled = head == null ? null : head.pooled(x, mask, options.training());
             NDArray logits = head == null || head.out == null ? null : head.logits(pooled, options.training());
-            BertOutput result = new BertOutput(x, pooled, logits, hidden, attentions, intermediates);
+            ModelOutput result = new ModelOutput(x, pooled, logits, hidden, attentions, intermediates);
             keep(out, x, pooled, logits);
             hidden.forEach(a -> keep(out, a));
             attentions.forEach(a -> keep(out, a));

@@ -1,0 +1,159 @@
+package dev.headguard.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.headguard.AtomicFiles;
+import dev.headguard.HeadGuardException;
+import dev.headguard.detect.CandidateDirection;
+import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.InputAudit;
+import dev.headguard.detect.InputScanner;
+import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.report.InputAuditReport;
+import dev.headguard.report.InputScanPage;
+import dev.headguard.report.ModelScanFile;
+import dev.headguard.text.SentenceFile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code scan inputs}: score every input against clean behaviour and flag those above a calibrated threshold. */
+@Command(name = "inputs", description = {"Score every input by how far its attention-head statistics sit from clean behaviour; flag those above a threshold",
+        "calibrated on held-out clean texts. Audits a training set or filters traffic."})
+final class ScanInputsCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    ScanOptions scoring = new ScanOptions();
+
+    @Option(names = "--inputs", required = true, paramLabel = "FILE", description = "Texts to score (TSV with a 'sentence' column, or one per line).")
+    Path inputs;
+
+    @Option(names = "--json", description = "Print {\"threshold\":..,\"inputs\":[{\"score\":..,\"flagged\":..},...]} (input order) instead of the summary.")
+    boolean json;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the scores: .json (as --json), else TSV (index, score, flagged, prediction, sentence).")
+    Path out;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")
+    Path html;
+
+    @Option(names = "--fail-on-detect", description = "Exit with status 3 when any input is flagged (with --population: or a population is found; with --suspect: or an input is flagged along a population's direction; with --scan: or along the scan's direction, when its evidence moves the clean texts; with --combined: when the combined filter flags one, or a population is found).")
+    boolean failOnDetect;
+
+    @Option(names = "--population", description = {"Also scan the inputs as one population (a training set, a batch of logged traffic): the hidden-state scan",
+            "flags those that moved, with many others, along a direction clean inputs of the same predicted class do not take; implicit triggers",
+            "(syntax, style) included. Adds \"population\" to the JSON (margins per input, in calibration standard deviations above the threshold),",
+            "and \"batch\": the attention or the population scan, whichever flags more of the inputs at the FRR, with its margins (flagged above 0)."})
+    boolean population;
+
+    @Option(names = "--suspect", paramLabel = "FILE", description = {"Unlabelled inputs that may hold a poisoned population (the model's training set):",
+            "learn the hidden-state direction they moved along, then score each input on its own along it, the inference-time filter for",
+            "implicit triggers. Adds \"direction\" to the JSON (margins per input; flagged above 0)."})
+    Path suspect;
+
+    @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of this model: learn the hidden-state direction from the clean texts",
+            "with the scan's strongest evidence put in (its top candidate, or its unsupported word as first word), then score each input on its own",
+            "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)",
+            "and \"scan_filter\": the attention scan or that direction, whichever flags more of the evidence-carrying clean texts (the attention scan",
+            "whenever it flags half of them), with its scores."})
+    Path scanReport;
+
+    @Option(names = "--combined", description = {"With --suspect (or --scan): one filter at the --frr. An input is flagged when the attention scan or the suspects' (the scan's) direction",
+            "flags it, each at half the FRR, so that together they reject at most the FRR of clean inputs (the two flag lists side by side reject up",
+            "to twice it). Adds \"combined\" to the JSON (a score per input: the larger margin, flagged above 0) and a combined_score column;",
+            "--fail-on-detect then gates on its flags (and a --population's verdict) alone."})
+    boolean combined;
+
+    @Option(names = "--no-model-scan", description = {"Score with the attention scan alone. By default, without --scan or --suspect, the model scan runs first (or its report is read",
+            "back from HeadGuard's cache, $HEADGUARD_HOME/scans, keyed by the model's, the clean file's and the settings' checksums) and its",
+            "evidence chooses the filter, as with --scan."})
+    boolean noModelScan;
+
+    @Override
+    public Integer call() throws Exception {
+        InputScanner.Settings settings = scoring.settings(); // options checked before any long work
+        ScanCommand.checkFiles(out, html);
+        model.checkMaxLength();
+        List<String> clean = scoring.cleanTexts();
+        List<String> texts = SentenceFile.readSentences(inputs);
+        if (texts.isEmpty()) {
+            throw new HeadGuardException(inputs + ": no texts");
+        }
+        List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
+        if (suspects != null && suspects.isEmpty()) {
+            throw new HeadGuardException(suspect + ": no texts");
+        }
+        if (combined && suspects == null && scanReport == null) {
+            throw new HeadGuardException("--combined needs --suspect FILE or --scan REPORT: the filter's second half is a hidden-state direction learned from one of them");
+        }
+        List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : ModelScanFile.evidence(scanReport);
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            if (evidenceList == null && suspects == null && !noModelScan) { // suspects give their own direction
+                evidenceList = cachedScanEvidence(m, scoring, root);
+            }
+            HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
+            InputAudit.Result a = InputAudit.run(m, new InputAudit.Request(clean, texts, settings, hs, population, suspects, evidenceList, combined),
+                    root, StageProgress::new);
+            InputScanner scanner = a.scanner();
+            InputScanner.Scores s = a.scores();
+            warnIfFewCalibrationInputs(scanner, scoring.clean);
+            InputAuditReport.Scanned rep = new InputAuditReport.Scanned(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts,
+                    scanner, s, a.seconds());
+            ObjectMapper om = new ObjectMapper();
+            ObjectNode o = InputAuditReport.json(rep, a, scoring.frr, clean.size());
+            if (out != null) {
+                AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n"
+                        : InputAuditReport.tsv(rep, InputAuditReport.columns(a)));
+            }
+            if (html != null) {
+                InputScanPage.Maps maps = InputScanPage.maps(m, scanner, clean, texts, s, root); // model passes: only for the page
+                AtomicFiles.write(html, InputScanPage.html(rep, maps, InputAuditReport.htmlSections(a, scoring.frr, texts)));
+            }
+            if (json) {
+                System.out.println(om.writeValueAsString(o));
+            } else {
+                System.out.print(InputScanPage.summary(a, texts, clean.size(), scoring.frr));
+            }
+            return failOnDetect && a.detected(scoring.frr) ? ScanCommand.DETECTED : 0;
+        }
+    }
+
+    /**
+     * The evidence of this model's scan on this clean file ({@link ModelScanFile#filterEvidence}: cached).
+     * Null (with one stderr line) when the model scan cannot run, e.g. a model that calls almost
+     * everything one class: the attention scan alone then serves.
+     */
+    private static List<CandidateDirection.Evidence> cachedScanEvidence(ModelStore.LoadedModel m, ScanOptions scoring, NDManager root) {
+        InputScanner.Settings settings = scoring.settings(); // a bad option is the user's error, not a scan that cannot run
+        List<String> clean = scoring.cleanTexts();
+        try {
+            return ModelScanFile.filterEvidence(m, scoring.clean, clean, scoring.cleanLimit, settings, root,
+                    new StageProgress("model scan (cached for the next call; --no-model-scan skips it)"));
+        } catch (HeadGuardException e) {
+            System.err.println("headguard: note: no model scan (" + e.getMessage() + "); the attention scan alone filters");
+            return null;
+        }
+    }
+
+    /** One stderr line when a class's threshold rests on too few held-out clean inputs to hold the FRR within about ±1.5 points. */
+    private static void warnIfFewCalibrationInputs(InputScanner scanner, Path clean) {
+        int[] n = scanner.calibrationCounts();
+        for (int c = 0; c < n.length; c++) {
+            if (n[c] < InputScanner.ADVISED_CLASS_CALIBRATION) {
+                System.err.printf(Locale.ROOT, "headguard: warning: %s: %d held-out clean texts predicted class %d set its threshold%s; "
+                        + "about %d per class (a clean file of about %d texts per class) hold the false-rejection rate within 1.5 points%n",
+                        clean, n[c], c, n[c] < InputScanner.MIN_CLASS_CALIBRATION ? " (too few: the pooled threshold serves)" : "",
+                        InputScanner.ADVISED_CLASS_CALIBRATION, 2 * InputScanner.ADVISED_CLASS_CALIBRATION);
+            }
+        }
+    }
+}
