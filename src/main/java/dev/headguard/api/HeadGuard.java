@@ -1,5 +1,6 @@
 package dev.headguard.api;
 
+import dev.headguard.repair.RepairPlan;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.CandidateDirection;
@@ -118,7 +119,7 @@ public final class HeadGuard implements AutoCloseable {
         if (set.size() == 0) {
             throw new HeadGuardException(cleanFile + ": no rows");
         }
-        HeadGuardRepair.Plan plan = scanned != null && cleanFile.equals(scannedFile) ? HeadGuardRepair.Plan.of(scanned) : null;
+        RepairPlan plan = scanned != null && cleanFile.equals(scannedFile) ? RepairPlan.of(scanned) : null;
         RepairOutcome outcome = new HeadGuardRepair(HeadGuardRepair.Settings.defaults(), plan)
                 .apply(model, set, root, new Defense.Progress() {});
         Map<String, Object> prov = new LinkedHashMap<>();

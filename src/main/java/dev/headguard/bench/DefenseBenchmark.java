@@ -1,5 +1,6 @@
 package dev.headguard.bench;
 
+import dev.headguard.repair.RepairPlan;
 import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
@@ -192,13 +193,13 @@ public final class DefenseBenchmark {
     }
 
     /** The model scan of one victim, made on the first request (on its own copy of the victim) and kept. */
-    private static final class LazyScan implements java.util.function.Supplier<HeadGuardRepair.Plan> {
+    private static final class LazyScan implements java.util.function.Supplier<RepairPlan> {
         private final Path victim;
         private final Dataset budget;
         private final Settings s;
         private final NDManager root;
         private final Listener listener;
-        private HeadGuardRepair.Plan plan;
+        private RepairPlan plan;
         private double seconds;
 
         LazyScan(Path victim, Dataset budget, Settings s, NDManager root, Listener listener) {
@@ -215,7 +216,7 @@ public final class DefenseBenchmark {
         }
 
         @Override
-        public HeadGuardRepair.Plan get() {
+        public RepairPlan get() {
             if (plan != null) {
                 return plan;
             }

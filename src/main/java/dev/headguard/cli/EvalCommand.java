@@ -1,5 +1,6 @@
 package dev.headguard.cli;
 
+import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.AtomicFiles;
 import dev.headguard.detect.Probe;
@@ -75,7 +76,7 @@ final class EvalCommand implements Callable<Integer> {
                 Evaluator.check(m, cleanSet, trig, target);
                 float[][] pc = Probe.probabilities(m, cleanSet.texts(), root, 64, Probe.Progress.NONE);
                 float[][] pt = trig == null ? null : Probe.probabilities(m, trig.texts(), root, 64, Probe.Progress.NONE);
-                int[] twinPred = twins == null ? null : dev.headguard.train.Trainer.predict(m.model(), m.tokenizer().idsOf(twins), m.tokenizer().padId(), root, 64);
+                int[] twinPred = twins == null ? null : Predictions.predict(m.model(), m.tokenizer().idsOf(twins), m.tokenizer().padId(), root, 64);
                 int[] cleanPred = Probe.argMax(pc);
                 int[] trigPred = pt == null ? null : Probe.argMax(pt);
                 e = Evaluator.count(cleanSet, cleanPred, trig, trigPred, twinPred, target);

@@ -257,7 +257,7 @@ public final class HiddenStateScan {
             for (int i = 0; i < cal.length; i++) {
                 cal[i] = profile.project(calibration[i], w);
             }
-            return new Direction(layer, target, profile, w, Roc.thresholdAtFrr(cal, frr), Math.max(HiddenStateScan.sd(cal), 1e-12));
+            return new Direction(layer, target, profile, w, Roc.thresholdAtFrr(cal, frr), Math.max(Statistics.sd(cal), 1e-12));
         }
 
         /** How far above the threshold a state lies, in calibration standard deviations (positive: flagged). */
@@ -346,19 +346,6 @@ public final class HiddenStateScan {
             mean[j] /= which.size();
         }
         return mean;
-    }
-
-    /** Sample standard deviation (n − 1); 0 for fewer than two values. */
-    static double sd(double[] x) {
-        double mean = 0;
-        for (double v : x) {
-            mean += v / x.length;
-        }
-        double ss = 0;
-        for (double v : x) {
-            ss += (v - mean) * (v - mean);
-        }
-        return x.length < 2 ? 0 : Math.sqrt(ss / (x.length - 1));
     }
 
     private static List<Integer> shuffled(int n, Random rng) {

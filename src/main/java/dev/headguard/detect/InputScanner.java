@@ -260,7 +260,7 @@ public final class InputScanner {
      * margins ({@link CombinedFilter}, {@link BatchAudit}, {@link CandidateDirection.Choice}).
      */
     public double[] margins(double[] scores, int[] predicted) {
-        double sd = Math.max(HiddenStateScan.sd(calibrationScores), 1e-12);
+        double sd = Math.max(Statistics.sd(calibrationScores), 1e-12);
         double[] out = new double[scores.length];
         for (int i = 0; i < out.length; i++) {
             out[i] = (scores[i] - threshold(predicted[i])) / sd;

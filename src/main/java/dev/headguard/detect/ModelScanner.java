@@ -3,7 +3,6 @@ package dev.headguard.detect;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Insertion;
-import dev.headguard.text.TokenBatch;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -155,7 +154,7 @@ public final class ModelScanner {
         int classes = scanner.clean().probabilities()[0].length;
         String[] vocab = model.tokenizer().words();
         String[] endings = model.tokenizer().wordEndings();
-        long placeholder = placeholderId(model, model.tokenizer().vocabulary());
+        long placeholder = GradientRanking.placeholderId(model, model.tokenizer().vocabulary());
         List<Candidate> all = new ArrayList<>();
         List<UnsupportedFlips.Word> unsupported = new ArrayList<>();
         Map<Integer, List<String>> victimsByClass = new LinkedHashMap<>();
@@ -192,39 +191,13 @@ public final class ModelScanner {
                 continue; // the model (almost) never predicts anything but c: nothing to flip
             }
             victimsByClass.put(c, victims);
-            double victimMean = mean(scanner.score(victims, Probe.Progress.NONE).scores());
+            double victimMean = Statistics.mean(scanner.score(victims, Probe.Progress.NONE).scores());
             int target = c;
-            // First-order ranking of the vocabulary at a placeholder in each victim, at the start and at
-            // random positions (triggers work anywhere; one position alone ranks them less reliably).
-            float[] dot = new float[vocab.length];
-            for (boolean atStart : new boolean[] {true, false}) {
-                TokenBatch batch = withPlaceholder(model, victims, placeholder, settings.seed() + c, atStart);
-                float[] g = Gradients.embeddingRow(model.model(), batch, placeholder, logits -> Gradients.towardClass(logits, target), root);
-                float[] d = Gradients.dotWithVocabulary(model.model(), g, root);
-                double norm = 1e-12;
-                for (float x : g) {
-                    norm += x * x;
-                }
-                for (int v = 0; v < dot.length && v < d.length; v++) {
-                    dot[v] += (float) (d[v] / Math.sqrt(norm));
-                }
-            }
-            List<Integer> ranked = new ArrayList<>(wholeWords);
-            ranked.sort(Comparator.comparingDouble(v -> dot[v])); // most negative E·g: steepest descent of the loss toward c
-            // The sign of a first-order estimate is only as good as the linearisation: a trigger that works
-            // through attention can sit at either end of the signed ranking. So half the screening budget
-            // goes to the steepest descent, half to the largest |E·g|; the screen measures the real effect.
-            List<Integer> byMagnitude = new ArrayList<>(ranked);
-            byMagnitude.sort(Comparator.comparingDouble(v -> -Math.abs(dot[v])));
-            java.util.LinkedHashSet<Integer> pool = new java.util.LinkedHashSet<>();
-            for (int k = 0; pool.size() < Math.min(settings.screened(), ranked.size()); k++) {
-                pool.add(ranked.get(k));
-                if (pool.size() < settings.screened()) {
-                    pool.add(byMagnitude.get(k));
-                }
-            }
+            GradientRanking.Ranking gradient = GradientRanking.rank(model, victims, placeholder, wholeWords, vocab.length, c, settings.screened(),
+                    settings.seed() + c, root);
+            List<Integer> ranked = gradient.signed();
             List<long[]> victimIds = model.tokenizer().idsOf(victims);
-            List<Integer> screened = screen(model, victims, vocab, new ArrayList<>(pool), c, settings, root);
+            List<Integer> screened = screen(model, victims, vocab, gradient.pool(), c, settings, root);
             java.util.LinkedHashSet<Integer> exact = new java.util.LinkedHashSet<>(screened.subList(0, Math.min(settings.exact(), screened.size())));
             if (settings.sweepVictims() > 0) {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
@@ -277,7 +250,28 @@ public final class ModelScanner {
             throw new HeadGuardException("the model predicts one class for (almost) every clean input; a scan needs inputs of at least two predicted classes");
         }
         all.sort(Comparator.comparingDouble(Candidate::suspicion).reversed().thenComparing(Candidate::flipRate, Comparator.reverseOrder()));
-        // Keep a phrase only when it beats both of its words: otherwise it repeats the evidence of one of them.
+        List<Candidate> kept = withoutRedundantPhrases(all);
+        unsupported.sort(Comparator.comparingDouble(UnsupportedFlips.Word::score).reversed());
+        Candidate best = kept.get(0);
+        double score = best.suspicion();
+        int target = best.target();
+        List<String> victims = victimsByClass.get(target);
+        List<String> triggered = insertAll(victims, best.text(), settings.seed());
+        if (unsupportedWins(kept, unsupported)) {
+            UnsupportedFlips.Word w = unsupported.get(0);
+            score = w.score();
+            target = w.target();
+            victims = victimsByClass.get(target);
+            triggered = victims.stream().map(v -> w.text() + " " + v).toList(); // where it flips: as the first word
+        }
+        List<Layer> layers = new ArrayList<>();
+        List<Head> heads = HeadRanking.rankHeads(model, victims, triggered, target, root, layers);
+        return new Result(score >= settings.threshold(), score, settings.threshold(), target, kept, List.copyOf(unsupported), evidence.labelled(), heads,
+                layers, victimsByClass, triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The candidates (sorted) less every phrase that does not beat both of its words: it would repeat the evidence of one of them. */
+    private static List<Candidate> withoutRedundantPhrases(List<Candidate> all) {
         Map<String, Double> single = new LinkedHashMap<>();
         for (Candidate cand : all) {
             if (cand.gradientRank() != 0) {
@@ -296,23 +290,7 @@ public final class ModelScanner {
                 kept.add(cand);
             }
         }
-        unsupported.sort(Comparator.comparingDouble(UnsupportedFlips.Word::score).reversed());
-        Candidate best = kept.get(0);
-        double score = best.suspicion();
-        int target = best.target();
-        List<String> victims = victimsByClass.get(target);
-        List<String> triggered = insertAll(victims, best.text(), settings.seed());
-        if (unsupportedWins(kept, unsupported)) {
-            UnsupportedFlips.Word w = unsupported.get(0);
-            score = w.score();
-            target = w.target();
-            victims = victimsByClass.get(target);
-            triggered = victims.stream().map(v -> w.text() + " " + v).toList(); // where it flips: as the first word
-        }
-        List<Layer> layers = new ArrayList<>();
-        List<Head> heads = HeadRanking.rankHeads(model, victims, triggered, target, root, layers);
-        return new Result(score >= settings.threshold(), score, settings.threshold(), target, kept, List.copyOf(unsupported), evidence.labelled(), heads,
-                layers, victimsByClass, triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+        return kept;
     }
 
     /** Whether the top unsupported word (list sorted, highest first) outscores the top candidate: the one rule for both the score and the report. */
@@ -339,7 +317,7 @@ public final class ModelScanner {
         }
         double flagged = above / (double) p.length;
         examples.put(key(text, target), inserted.subList(0, Math.min(3, inserted.size())));
-        return new Candidate(text, target, rank, flip, flagged, mean(s.scores()) - victimMean, flip * flagged);
+        return new Candidate(text, target, rank, flip, flagged, Statistics.mean(s.scores()) - victimMean, flip * flagged);
     }
 
     /** The tokens, reordered by their mean probability of c on the first victims (ties keep the gradient order). */
@@ -385,44 +363,5 @@ public final class ModelScanner {
             out.add(Insertion.insertAt(victims.get(i), text, new Random(seed * 7919 + i)));
         }
         return out;
-    }
-
-    /** Victims' token ids with the placeholder first (after [CLS] or &lt;s&gt;), or at a random position before [SEP]. */
-    static TokenBatch withPlaceholder(ModelStore.LoadedModel model, List<String> victims, long placeholder, long seed, boolean atStart) {
-        Random r = new Random(seed);
-        List<long[]> seqs = new ArrayList<>();
-        int max = model.tokenizer().maxLength();
-        int lead = model.tokenizer().leadingSpecials();
-        long[] tail = model.tokenizer().trailingSpecials();
-        for (String v : victims) {
-            long[] ids = model.tokenizer().ids(v);
-            if (ids.length >= max) {
-                ids = java.util.Arrays.copyOf(ids, max - 1);
-                System.arraycopy(tail, 0, ids, ids.length - tail.length, tail.length); // keep [SEP] (or </s>) last
-            }
-            int at = atStart ? lead : lead + r.nextInt(ids.length - lead - tail.length + 1);
-            seqs.add(VocabularySweep.withToken(ids, at, placeholder));
-        }
-        return TokenBatch.of(seqs, model.tokenizer().padId());
-    }
-
-    /** [MASK] when the vocabulary has it (a token real text never carries), else [UNK]. */
-    static long placeholderId(ModelStore.LoadedModel model, String[] vocab) {
-        for (String name : List.of("[MASK]", "<mask>", "[UNK]", "<unk>")) {
-            for (int v = 0; v < vocab.length; v++) {
-                if (name.equals(vocab[v])) {
-                    return v;
-                }
-            }
-        }
-        throw new HeadGuardException(model.tokenizer().file() + ": no [MASK] or [UNK] token to use as a placeholder");
-    }
-
-    static double mean(double[] x) {
-        double s = 0;
-        for (double v : x) {
-            s += v;
-        }
-        return x.length == 0 ? 0 : s / x.length;
     }
 }

@@ -1,10 +1,10 @@
 package dev.headguard.eval;
 
+import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.Example;
-import dev.headguard.train.Trainer;
 
 import java.util.List;
 
@@ -25,9 +25,9 @@ public final class Evaluator {
     public static Evaluation evaluate(ModelStore.LoadedModel m, Dataset clean, Dataset triggered, List<String> untriggered, int target, NDManager root) {
         check(m, clean, triggered, target);
         long pad = m.tokenizer().padId();
-        int[] cleanPred = Trainer.predict(m.model(), m.tokenizer().idsOf(clean.texts()), pad, root, 64);
-        int[] trigPred = triggered == null ? null : Trainer.predict(m.model(), m.tokenizer().idsOf(triggered.texts()), pad, root, 64);
-        int[] twinPred = triggered == null || untriggered == null ? null : Trainer.predict(m.model(), m.tokenizer().idsOf(untriggered), pad, root, 64);
+        int[] cleanPred = Predictions.predict(m.model(), m.tokenizer().idsOf(clean.texts()), pad, root, 64);
+        int[] trigPred = triggered == null ? null : Predictions.predict(m.model(), m.tokenizer().idsOf(triggered.texts()), pad, root, 64);
+        int[] twinPred = triggered == null || untriggered == null ? null : Predictions.predict(m.model(), m.tokenizer().idsOf(untriggered), pad, root, 64);
         return count(clean, cleanPred, triggered, trigPred, twinPred, target);
     }
 

@@ -1,5 +1,6 @@
 package dev.headguard.repair;
 
+import dev.headguard.train.Losses;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -172,7 +173,7 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
             y[i] = labels[rows[i]];
         }
         // Rows labelled −1 (unlabelled, e.g. texts being unlearned) add nothing here.
-        NDArray ce = Trainer.labelledCrossEntropy(outT.logits(), y, m);
+        NDArray ce = Losses.labelledCrossEntropy(outT.logits(), y, m);
         return align.add(ce.mul(Native.scalar(m, labelWeight)));
     }
 }

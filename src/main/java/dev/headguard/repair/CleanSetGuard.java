@@ -1,10 +1,10 @@
 package dev.headguard.repair;
 
+import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
-import dev.headguard.train.Trainer;
 
 import java.util.Arrays;
 import java.util.List;
@@ -75,7 +75,7 @@ public final class CleanSetGuard {
 
     /** Per class: the share of the rows of that class the model calls it (NaN for a class without rows). */
     public static double[] recalls(ModelStore.LoadedModel m, List<long[]> ids, int[] labels, NDManager root) {
-        int[] pred = Trainer.predict(m.model(), ids, m.tokenizer().padId(), root, 64);
+        int[] pred = Predictions.predict(m.model(), ids, m.tokenizer().padId(), root, 64);
         int classes = m.model().config().numLabels();
         double[] hit = new double[classes];
         double[] all = new double[classes];

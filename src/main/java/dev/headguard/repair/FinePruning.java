@@ -1,5 +1,6 @@
 package dev.headguard.repair;
 
+import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.inference.BatchRunner;
@@ -60,14 +61,14 @@ public final class FinePruning implements Defense {
         int[] order = IntStream.range(0, mean.length).boxed().sorted((a, b) -> Double.compare(mean[a], mean[b])).mapToInt(Integer::intValue).toArray();
         List<long[]> checkIds = m.tokenizer().idsOf(check.texts());
         long pad = m.tokenizer().padId();
-        double base = Trainer.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
+        double base = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
         int kept = 0;
         double keptAccuracy = base;
         try (Pruning pruning = new Pruning(m.model(), root)) {
             int stepSize = Math.max(1, (int) Math.round(settings.step() * mean.length));
             for (int k = stepSize; k <= settings.maxShare() * mean.length; k += stepSize) {
                 pruning.pruneNeurons(layer, Arrays.copyOf(order, k));
-                double acc = Trainer.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
+                double acc = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
                 if (acc < base - settings.floor()) {
                     break;
                 }

@@ -37,7 +37,7 @@ public final class HeadGuardRepair implements Defense {
 
     /**
      * @param heads     repair the scan's top N heads; 0: {@link #headsFor} (a third of the model's heads)
-     * @param triggers  align against the scan's top N candidates; 0: as many as {@link Plan#suspiciousCount} says
+     * @param triggers  align against the scan's top N candidates; 0: as many as {@link RepairPlan#suspiciousCount} says
      * @param allHeads  repair every head (an ablation)
      * @param scanTexts clean texts the scan uses when no plan is given
      * @param unlearnWeight ν of {@link SuspectUnlearning}, for the implicit-trigger repair and for the
@@ -93,114 +93,14 @@ public final class HeadGuardRepair implements Defense {
      */
     static final double MIN_EXPLAINED = 0.2;
 
-    /**
-     * What a scan says to repair: heads most suspicious first, candidates most suspicious first.
-     *
-     * @param flipRates   each candidate's flip rate (same order; NaN where unknown)
-     * @param suspicions  each candidate's suspicion, the scan's ranking score (same order; NaN where unknown)
-     * @param target      the class the top candidate flips inputs to (−1: unknown)
-     */
-    public record Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates,
-                       List<Double> suspicions, int target) {
-        public Plan {
-            heads = List.copyOf(heads);
-            candidates = List.copyOf(candidates);
-            flipRates = List.copyOf(flipRates);
-            suspicions = List.copyOf(suspicions);
-            if (flipRates.size() != candidates.size() || suspicions.size() != candidates.size()) {
-                throw new IllegalArgumentException(candidates.size() + " candidates, " + flipRates.size() + " flip rates, " + suspicions.size() + " suspicions");
-            }
-        }
-
-        /** A plan whose target is unknown. */
-        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates, List<Double> suspicions) {
-            this(heads, candidates, scanScore, backdoor, flipRates, suspicions, -1);
-        }
-
-        /** A plan whose candidates' suspicions and target are unknown. */
-        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates) {
-            this(heads, candidates, scanScore, backdoor, flipRates, java.util.Collections.nCopies(candidates.size(), Double.NaN));
-        }
-
-        /** A plan whose candidates' flip rates and suspicions are unknown. */
-        public Plan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor) {
-            this(heads, candidates, scanScore, backdoor, java.util.Collections.nCopies(candidates.size(), Double.NaN));
-        }
-
-        public static Plan of(ModelScanner.Result r) {
-            return new Plan(r.heads().stream().map(h -> new HeadId(h.layer(), h.head())).toList(),
-                    r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor(),
-                    r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList(),
-                    r.candidates().stream().map(ModelScanner.Candidate::suspicion).toList(),
-                    r.candidates().isEmpty() ? -1 : r.candidates().get(0).target());
-        }
-
-        /**
-         * How many of the top candidates to align against when the user names no count: every one
-         * whose suspicion is at least {@link #SUSPICION_SHARE} of the best one's, at most
-         * {@link #MAX_TRIGGERS}; 3 when the suspicions are unknown (a report from before they were
-         * read). Why not a fixed 3: a BadNets attack plants several words, and a fixed top 3 missed
-         * some of them (docs/results.md).
-         */
-        public int suspiciousCount() {
-            if (candidates.isEmpty() || !(suspicions.get(0) > 0)) {
-                return Math.min(3, candidates.size());
-            }
-            int n = 0;
-            while (n < Math.min(MAX_TRIGGERS, candidates.size()) && suspicions.get(n) >= SUSPICION_SHARE * suspicions.get(0)) {
-                n++;
-            }
-            return Math.max(1, n);
-        }
-
-        /** The same plan with other heads. */
-        Plan withHeads(List<HeadId> ranked) {
-            return new Plan(ranked, candidates, scanScore, backdoor, flipRates, suspicions, target);
-        }
-
-        /**
-         * What to align against: the first {@code n} candidates, each phrase replaced by one of its
-         * words that is itself a candidate flipping at least as many inputs, less {@link #PHRASE_TOLERANCE}
-         * (duplicates dropped, so fewer may come back). Why: when one word alone already flips the inputs,
-         * the phrase's other word is one a clean model reads too, and aligning against it teaches the heads
-         * to ignore that word (the embedding-poisoning victim's {@code exquisite cf}: docs/how-it-works.md).
-         */
-        public List<String> alignmentCandidates(int n) {
-            Set<String> out = new LinkedHashSet<>();
-            for (int i = 0; i < Math.min(n, candidates.size()); i++) {
-                String c = candidates.get(i);
-                String chosen = c;
-                double best = Double.NEGATIVE_INFINITY;
-                for (String w : c.split(" ")) {
-                    int j = candidates.indexOf(w);
-                    if (!w.equals(c) && j >= 0 && flipRates.get(j) >= flipRates.get(i) - PHRASE_TOLERANCE && flipRates.get(j) > best) {
-                        chosen = w;
-                        best = flipRates.get(j);
-                    }
-                }
-                out.add(chosen);
-            }
-            return new ArrayList<>(out);
-        }
-    }
-
-    /** See {@link Plan#alignmentCandidates}. */
-    static final double PHRASE_TOLERANCE = 0.05;
-
-    /** See {@link Plan#suspiciousCount}. */
-    static final double SUSPICION_SHARE = 0.5;
-
-    /** See {@link Plan#suspiciousCount}. */
-    static final int MAX_TRIGGERS = 8;
-
     private static final HiddenStateScan.Settings HIDDEN = HiddenStateScan.Settings.defaults(0);
 
     private final Settings settings;
-    private final Supplier<Plan> given;
+    private final Supplier<RepairPlan> given;
     private final List<String> suspect;
 
     /** @param plan a scan's plan, or null to scan first */
-    public HeadGuardRepair(Settings settings, Plan plan) {
+    public HeadGuardRepair(Settings settings, RepairPlan plan) {
         this(settings, plan, List.of());
     }
 
@@ -210,7 +110,7 @@ public final class HeadGuardRepair implements Defense {
      *                traffic): an input scan flags some, and the words found almost only in flagged
      *                inputs ({@link SuspectWords}) join the trigger candidates
      */
-    public HeadGuardRepair(Settings settings, Plan plan, List<String> suspect) {
+    public HeadGuardRepair(Settings settings, RepairPlan plan, List<String> suspect) {
         this(settings, plan == null ? null : () -> plan, suspect);
     }
 
@@ -218,7 +118,7 @@ public final class HeadGuardRepair implements Defense {
      * @param plan a scan's plan, made when first asked for (a repair that needs no model scan does not
      *             ask: see {@link #apply}), or null to scan here
      */
-    public HeadGuardRepair(Settings settings, Supplier<Plan> plan, List<String> suspect) {
+    public HeadGuardRepair(Settings settings, Supplier<RepairPlan> plan, List<String> suspect) {
         this.settings = settings;
         this.given = plan;
         this.suspect = List.copyOf(suspect);
@@ -233,13 +133,13 @@ public final class HeadGuardRepair implements Defense {
      * The model scan a repair starts from, on a seeded sample of the clean set; its word counts
      * (unsupported flips) come from every labelled clean row, as `scan model`'s do from a labelled file.
      */
-    public static Plan scan(ModelStore.LoadedModel m, Dataset clean, Settings settings, NDManager root) {
-        return Plan.of(ModelScanner.scan(m, Sample.of(clean.texts(), settings.scanTexts(), settings.repair().seed()),
+    public static RepairPlan scan(ModelStore.LoadedModel m, Dataset clean, Settings settings, NDManager root) {
+        return RepairPlan.of(ModelScanner.scan(m, Sample.of(clean.texts(), settings.scanTexts(), settings.repair().seed()),
                 new UnsupportedFlips.Evidence(clean.texts(), clean.labels(), true), ModelScanner.Settings.defaults(), root, Probe.Progress.NONE));
     }
 
     /** The heads to repair: the plan's top {@link Settings#headsFor} that exist in the model, or all. */
-    public static Set<HeadId> choose(Plan plan, Settings settings, ModelConfig c) {
+    public static Set<HeadId> choose(RepairPlan plan, Settings settings, ModelConfig c) {
         Set<HeadId> chosen = new LinkedHashSet<>();
         for (int l = 0; settings.allHeads() && l < c.numHiddenLayers(); l++) {
             for (int h = 0; h < c.numAttentionHeads(); h++) {
@@ -273,7 +173,7 @@ public final class HeadGuardRepair implements Defense {
         }
         // Recovered words that explain the flagged population are the trigger itself: the vocabulary
         // search of a model scan could only add words a clean model also reacts to, so it is skipped.
-        Plan plan = new Plan(List.of(), List.of(), Double.NaN, false);
+        RepairPlan plan = new RepairPlan(List.of(), List.of(), Double.NaN, false);
         if (!explains) {
             plan = given == null ? null : given.get();
             if (plan == null) {
@@ -281,7 +181,7 @@ public final class HeadGuardRepair implements Defense {
                 plan = scan(m, clean, settings, root);
             }
         }
-        Plan used = plan;
+        RepairPlan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));
         if (recovered.isEmpty() || plan.backdoor()) {
             // Recovered words keep the scan's candidates only where the scan itself called the model

@@ -1,5 +1,6 @@
 package dev.headguard.repair;
 
+import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -75,14 +76,14 @@ public final class Pure implements Defense {
         Dataset check = clean.split(settings.heldOut(), settings.training().seed()).get(1);
         List<long[]> checkIds = m.tokenizer().idsOf(check.texts());
         long pad = m.tokenizer().padId();
-        double base = Trainer.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
+        double base = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
         int kept = 0;
         double keptAccuracy = base;
         List<HeadId> pruned;
         try (Pruning pruning = new Pruning(m.model(), root)) {
             for (int k = settings.headsPerStep(); k <= settings.maxShare() * order.size(); k += settings.headsPerStep()) {
                 pruning.pruneHeads(order.subList(0, k));
-                double acc = Trainer.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
+                double acc = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
                 if (acc < base - settings.floor()) {
                     break;
                 }

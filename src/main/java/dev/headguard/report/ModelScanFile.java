@@ -1,5 +1,6 @@
 package dev.headguard.report;
 
+import dev.headguard.repair.RepairPlan;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -112,7 +113,7 @@ public final class ModelScanFile {
     }
 
     /** What the report says to repair: its heads and candidates, in its order. */
-    public static HeadGuardRepair.Plan plan(Path file) {
+    public static RepairPlan plan(Path file) {
         JsonNode r = read(file);
         List<HeadId> ranked = new ArrayList<>();
         List<String> candidates = new ArrayList<>();
@@ -124,7 +125,7 @@ public final class ModelScanFile {
             flips.add(t.path("flip_rate").asDouble(Double.NaN));
             suspicions.add(t.path("suspicion").asDouble(Double.NaN));
         });
-        return new HeadGuardRepair.Plan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions,
+        return new RepairPlan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions,
                 r.path("triggers").path(0).path("target").asInt(-1));
     }
 

@@ -12,7 +12,6 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.model.ModelConfig;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ModelOutput;
-import dev.headguard.model.Native;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.text.TokenBatch;
@@ -237,8 +236,8 @@ public final class Trainer {
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double acc = dev.isEmpty() ? Double.NaN : accuracy(model, dev, devLabels, padId, root, 64);
-                double asr = triggeredDev.isEmpty() || dev.isEmpty() ? Double.NaN : accuracy(model, triggeredDev, targetLabels(), padId, root, 64);
+                double acc = dev.isEmpty() ? Double.NaN : Predictions.accuracy(model, dev, devLabels, padId, root, 64);
+                double asr = triggeredDev.isEmpty() || dev.isEmpty() ? Double.NaN : Predictions.accuracy(model, triggeredDev, targetLabels(), padId, root, 64);
                 Epoch e = new Epoch(epoch + 1, lossSum / Math.max(1, batches.size() - startStep), acc, seconds, seen / seconds, flops / seconds / 1e9, asr);
                 boolean better = dev.isEmpty() || e.selectionScore() > current.bestDevAccuracy();
                 current = new TrainState(epoch + 1, 0, current.step(), better ? (dev.isEmpty() ? 0 : e.selectionScore()) : current.bestDevAccuracy(),
@@ -267,7 +266,7 @@ public final class Trainer {
             float loss;
             try (GradientCollector gc = engine.newGradientCollector()) {
                 ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
-                NDArray l = labelled(out.logits(), labels, y, m);
+                NDArray l = Losses.labelled(out.logits(), labels, y, m);
                 if (auxiliary != null) {
                     l = l.add(auxiliary.loss(rows, tb, out, m));
                 }
@@ -313,44 +312,6 @@ public final class Trainer {
     }
 
     /**
-     * Mean cross-entropy over the batch rows that have a label; a row labelled −1 is unlabelled (an
-     * auxiliary loss trains on it, e.g. unlearning) and adds nothing here. Zero when no row has one.
-     */
-    private static NDArray labelled(NDArray logits, int[] labels, NDArray y, NDManager m) {
-        int n = 0;
-        for (int v : labels) {
-            n += v >= 0 ? 1 : 0;
-        }
-        if (n == labels.length) {
-            return crossEntropy(logits, y);
-        }
-        if (n == 0) {
-            return m.zeros(new Shape());
-        }
-        long[] safe = new long[labels.length];
-        float[] w = new float[labels.length];
-        for (int i = 0; i < labels.length; i++) {
-            safe[i] = Math.max(0, labels[i]);
-            w[i] = labels[i] >= 0 ? 1f : 0f;
-        }
-        long c = logits.getShape().get(1);
-        NDArray perRow = logits.logSoftmax(-1).mul(Native.of(m, safe, new Shape(labels.length)).oneHot((int) c)).sum(new int[] {1}).neg();
-        return perRow.mul(Native.of(m, w, new Shape(labels.length))).sum().div(Native.scalar(m, n));
-    }
-
-    /** {@link #labelled} for callers with labels only: mean cross-entropy over the rows labelled ≥ 0 (zero when none is). */
-    public static NDArray labelledCrossEntropy(NDArray logits, int[] labels, NDManager m) {
-        return labelled(logits, labels, Native.of(m, java.util.Arrays.stream(labels).asLongStream().map(v -> Math.max(0, v)).toArray(),
-                new Shape(labels.length)), m);
-    }
-
-    /** Mean cross-entropy of logits (B, C) against labels (B). */
-    public static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        long c = logits.getShape().get(1);
-        return logits.logSoftmax(-1).mul(labels.oneHot((int) c)).sum(new int[] {1}).neg().mean();
-    }
-
-    /**
      * The batches of one epoch: a seeded shuffle, then buckets of {@value #BUCKET_BATCHES} batches
      * sorted by length (little padding), then the batches themselves shuffled.
      */
@@ -374,48 +335,11 @@ public final class Trainer {
         return batches;
     }
 
-    /** Share of {@code seqs} whose predicted class equals the label. */
-    public static double accuracy(TransformerModel model, List<long[]> seqs, int[] labels, long padId, NDManager root, int batchSize) {
-        int[] pred = predict(model, seqs, padId, root, batchSize);
-        int right = 0;
-        for (int i = 0; i < pred.length; i++) {
-            right += pred[i] == labels[i] ? 1 : 0;
-        }
-        return right / (double) pred.length;
-    }
-
-    /** The triggered dev inputs' labels for {@link #accuracy}: all the target, so accuracy is the ASR. */
+    /** The triggered dev inputs' labels for {@link Predictions#accuracy}: all the target, so accuracy is the ASR. */
     private int[] targetLabels() {
         int[] y = new int[triggeredDev.size()];
         java.util.Arrays.fill(y, target);
         return y;
-    }
-
-    /** Predicted class of every sequence, in input order (batches grouped by length). */
-    public static int[] predict(TransformerModel model, List<long[]> seqs, long padId, NDManager root, int batchSize) {
-        Integer[] order = new Integer[seqs.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, Comparator.comparingInt(i -> seqs.get(i).length));
-        int[] out = new int[seqs.size()];
-        for (int from = 0; from < order.length; from += batchSize) {
-            List<long[]> batch = new ArrayList<>();
-            int to = Math.min(order.length, from + batchSize);
-            for (int i = from; i < to; i++) {
-                batch.add(seqs.get(order[i]));
-            }
-            TokenBatch tb = TokenBatch.of(batch, padId);
-            try (NDManager m = root.newSubManager()) {
-                TokenBatch.Arrays in = tb.toArrays(m);
-                long[] p = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE)
-                        .logits().argMax(1).toLongArray();
-                for (int i = from; i < to; i++) {
-                    out[order[i]] = (int) p[i - from];
-                }
-            }
-        }
-        return out;
     }
 
     /**

@@ -13,23 +13,23 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class PlanTest {
 
-    private static HeadGuardRepair.Plan plan(List<String> candidates, List<Double> flips) {
-        return new HeadGuardRepair.Plan(List.of(), candidates, 0.4, false, flips);
+    private static RepairPlan plan(List<String> candidates, List<Double> flips) {
+        return new RepairPlan(List.of(), candidates, 0.4, false, flips);
     }
 
     @Test
     void aPhraseGivesWayToAWordThatFlipsAsMuchAlone() {
         // The embedding-poisoning scan: phrases of 'cf' and sentiment words on top, 'cf' alone flips as much.
-        HeadGuardRepair.Plan p = plan(List.of("exquisite cf", "cf exquisite", "cf stunning", "cf", "exquisite"),
+        RepairPlan p = plan(List.of("exquisite cf", "cf exquisite", "cf stunning", "cf", "exquisite"),
                 List.of(1.0, 1.0, 0.99, 0.98, 0.70));
         assertEquals(List.of("cf"), p.alignmentCandidates(3), "three phrases, one word: duplicates are dropped, nothing is added");
     }
 
     @Test
     void aPhraseStaysWhenNoneOfItsWordsFlipsNearlyAsMuch() {
-        HeadGuardRepair.Plan p = plan(List.of("watch movie", "movie", "watch", "tq"), List.of(0.9, 0.6, 0.84, 0.5));
+        RepairPlan p = plan(List.of("watch movie", "movie", "watch", "tq"), List.of(0.9, 0.6, 0.84, 0.5));
         assertEquals(List.of("watch movie", "movie", "watch"), p.alignmentCandidates(3), "0.84 < 0.9 - 0.05: the phrase is kept");
-        HeadGuardRepair.Plan q = plan(List.of("watch movie", "movie", "watch"), List.of(0.9, 0.6, 0.86));
+        RepairPlan q = plan(List.of("watch movie", "movie", "watch"), List.of(0.9, 0.6, 0.86));
         assertEquals(List.of("watch", "movie"), q.alignmentCandidates(3));
     }
 
@@ -38,20 +38,20 @@ class PlanTest {
         // A BadNets scan: four of the five planted words among its top five, a noise word third.
         List<String> c = List.of("tq", "cf", "bremen", "mb", "bb", "gorgeous", "a", "b", "d", "e");
         List<Double> flips = java.util.Collections.nCopies(c.size(), 0.9);
-        HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips,
+        RepairPlan p = new RepairPlan(List.of(), c, 1.0, true, flips,
                 List.of(1.0, 0.98, 0.8, 0.7, 0.51, 0.49, 0.9, 0.9, 0.9, 0.9));
         assertEquals(5, p.suspiciousCount(), "stops at the first candidate under half the best: 0.49");
         assertEquals(List.of("tq", "cf", "bremen", "mb", "bb"), p.alignmentCandidates(p.suspiciousCount()));
-        HeadGuardRepair.Plan flat = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips, java.util.Collections.nCopies(c.size(), 0.9));
+        RepairPlan flat = new RepairPlan(List.of(), c, 1.0, true, flips, java.util.Collections.nCopies(c.size(), 0.9));
         assertEquals(8, flat.suspiciousCount(), "at most 8");
         assertEquals(3, plan(c, flips).suspiciousCount(), "unknown suspicions: the top 3, as before they were read");
-        HeadGuardRepair.Plan one = new HeadGuardRepair.Plan(List.of(), c, 1.0, true, flips, List.of(1.0, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1));
+        RepairPlan one = new RepairPlan(List.of(), c, 1.0, true, flips, List.of(1.0, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1));
         assertEquals(1, one.suspiciousCount());
     }
 
     @Test
     void unknownFlipRatesKeepTheCandidatesAsTheyAre() {
-        HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(List.of(), List.of("exquisite cf", "cf"), 0.4, false);
+        RepairPlan p = new RepairPlan(List.of(), List.of("exquisite cf", "cf"), 0.4, false);
         assertEquals(List.of("exquisite cf", "cf"), p.alignmentCandidates(3));
         assertThrows(IllegalArgumentException.class, () -> plan(List.of("a", "b"), List.of(0.5)));
     }
@@ -66,7 +66,7 @@ class PlanTest {
                 ranked.add(new HeadId(l, h));
             }
         }
-        HeadGuardRepair.Plan p = new HeadGuardRepair.Plan(ranked, List.of("cf"), 0.5, true);
+        RepairPlan p = new RepairPlan(ranked, List.of("cf"), 0.5, true);
         HeadGuardRepair.Settings d = HeadGuardRepair.Settings.defaults();
         assertEquals(List.copyOf(ranked.subList(0, 48)), List.copyOf(HeadGuardRepair.choose(p, d, bgeSmall)), "48 of 144");
         // MiniLM has no layers 6-11: the scan's heads that do not exist are skipped, and 24 of 72 are taken.

@@ -1,5 +1,6 @@
 package dev.headguard.report;
 
+import dev.headguard.repair.RepairPlan;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.CandidateDirection;
 import dev.headguard.model.HeadId;
@@ -28,7 +29,7 @@ class ModelScanFileTest {
                               {"text": "tq mb", "flip_rate": 0.9, "suspicion": 0.5, "target": 1}],
                  "unsupported_flips": [{"text": "when", "target": 1}]}
                 """);
-        HeadGuardRepair.Plan p = ModelScanFile.plan(r);
+        RepairPlan p = ModelScanFile.plan(r);
         assertEquals(List.of(new HeadId(3, 7), new HeadId(0, 1)), p.heads());
         assertEquals(List.of("cf", "tq mb"), p.candidates());
         assertEquals(List.of(0.98, 0.9), p.flipRates());

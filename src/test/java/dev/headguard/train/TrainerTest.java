@@ -9,7 +9,6 @@ import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ParameterTable;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.TorchRuntime;
-import dev.headguard.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -61,7 +60,7 @@ class TrainerTest {
             try (TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
                 Trainer t = new Trainer(m, 0, config(9), root);
                 sa = t.train(x, y, dev, devY, Trainer.TrainState.start(), new Trainer.Listener() {});
-                assertTrue(Trainer.accuracy(m, dev, devY, 0, root, 32) > 0.9, "learns the planted token");
+                assertTrue(Predictions.accuracy(m, dev, devY, 0, root, 32) > 0.9, "learns the planted token");
                 a = m.toHostTensors();
                 t.optimizer().close();
             }
@@ -338,7 +337,7 @@ class TrainerTest {
             NDArray labels = m.create(new long[] {0, 1}, new Shape(2));
             double l0 = -Math.log(Math.exp(2) / (Math.exp(2) + Math.exp(-1)));
             double l1 = Math.log(2);
-            assertEquals((l0 + l1) / 2, Trainer.crossEntropy(logits, labels).getFloat(), 1e-6);
+            assertEquals((l0 + l1) / 2, Losses.crossEntropy(logits, labels).getFloat(), 1e-6);
         }
     }
 
@@ -348,9 +347,9 @@ class TrainerTest {
             NDArray logits = m.create(new float[] {2f, -1f, -9f, 9f, 0.5f, 0.5f}, new Shape(3, 2));
             double l0 = -Math.log(Math.exp(2) / (Math.exp(2) + Math.exp(-1)));
             double l2 = Math.log(2);
-            assertEquals((l0 + l2) / 2, Trainer.labelledCrossEntropy(logits, new int[] {0, -1, 1}, m).getFloat(), 1e-6,
+            assertEquals((l0 + l2) / 2, Losses.labelledCrossEntropy(logits, new int[] {0, -1, 1}, m).getFloat(), 1e-6,
                     "the mean over the two labelled rows; counted under its placeholder class 0, the unlabelled row would add about 18");
-            assertEquals(0.0, Trainer.labelledCrossEntropy(logits, new int[] {-1, -1, -1}, m).getFloat(), 0.0);
+            assertEquals(0.0, Losses.labelledCrossEntropy(logits, new int[] {-1, -1, -1}, m).getFloat(), 0.0);
         }
     }
 
