@@ -63,6 +63,39 @@ class PackageDependencyTest {
         assertEquals(List.of(), violations);
     }
 
+    /** Detect's sub-packages, each -> the detect packages it must not use ("" is detect itself, the entry points that combine them). */
+    static final Map<String, List<String>> DETECT_FORBIDDEN = Map.of(
+            "attention", List.of("", "search", "hidden", "baseline"),
+            "search", List.of("", "hidden", "baseline"),
+            "hidden", List.of("", "baseline"),
+            "baseline", List.of("", "hidden"));
+
+    static final Pattern DETECT_USE = Pattern.compile("dev\\.headguard\\.detect\\.(?:([a-z]+)\\.)?([A-Z]\\w*)");
+
+    /** Detection's signals depend in one direction, attention <- search <- hidden, baselines beside; none sees the entry points. */
+    @Test
+    void detectSubPackagesPointOneWay() throws IOException {
+        Path root = Path.of("src/main/java/dev/headguard/detect");
+        List<String> violations = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<String, List<String>> e : DETECT_FORBIDDEN.entrySet()) {
+            try (Stream<Path> files = Files.list(root.resolve(e.getKey()))) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                    checked++;
+                    Matcher m = DETECT_USE.matcher(Files.readString(f));
+                    while (m.find()) {
+                        String used = m.group(1) == null ? "" : m.group(1);
+                        if (e.getValue().contains(used)) {
+                            violations.add("detect/" + e.getKey() + "/" + f.getFileName() + " uses " + m.group());
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 20, "the sources were found (" + checked + " files)");
+        assertEquals(List.of(), violations);
+    }
+
     /** The model reads like the equations and knows no file format: {@code model.io} sees {@code model}, never the reverse. */
     @Test
     void theModelDoesNotSeeItsReaders() throws IOException {

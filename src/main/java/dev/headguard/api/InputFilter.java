@@ -1,10 +1,10 @@
 package dev.headguard.api;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.AttentionFeatures;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
-import dev.headguard.detect.Probe;
+import dev.headguard.detect.attention.Probe;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.List;

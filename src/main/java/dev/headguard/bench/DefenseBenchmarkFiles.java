@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.BuildInfo;
-import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.hidden.SuspectWords;
 import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.ShiftResistance;
 import dev.headguard.report.BenchReport;

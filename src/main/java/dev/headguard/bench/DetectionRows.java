@@ -1,13 +1,13 @@
 package dev.headguard.bench;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.AttentionFeatures;
-import dev.headguard.detect.BatchAudit;
-import dev.headguard.detect.CandidateDirection;
-import dev.headguard.detect.CombinedFilter;
-import dev.headguard.detect.HiddenStateScan;
-import dev.headguard.detect.InputScanner;
-import dev.headguard.detect.Probe;
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.hidden.BatchAudit;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.CombinedFilter;
+import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.attention.InputScanner;
+import dev.headguard.detect.attention.Probe;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.ArrayList;

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.headguard.detect.InputScanner;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.detect.attention.InputScanner;
+import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.detect.search.UnsupportedFlips;
 
 import java.util.Locale;
 

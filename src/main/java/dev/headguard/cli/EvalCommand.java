@@ -3,7 +3,7 @@ package dev.headguard.cli;
 import dev.headguard.train.Predictions;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.AtomicFiles;
-import dev.headguard.detect.Probe;
+import dev.headguard.detect.attention.Probe;
 import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.EvaluationReport;
 import dev.headguard.eval.Evaluator;

@@ -2,7 +2,7 @@ package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.headguard.detect.LayerSimilarity;
+import dev.headguard.detect.attention.LayerSimilarity;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.report.HeadsReport;
 import dev.headguard.model.io.ModelStore;

@@ -113,7 +113,7 @@ final class RepairCommand implements Callable<Integer> {
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
                     new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
-                    dev.headguard.detect.HiddenStateScan.MIN_EXCESS, resistWeight);
+                    dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {

@@ -1,9 +1,9 @@
 package dev.headguard.cli;
 
 import dev.headguard.HeadGuardException;
-import dev.headguard.detect.AttentionFeatures;
-import dev.headguard.detect.CleanProfile;
-import dev.headguard.detect.InputScanner;
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.attention.CleanProfile;
+import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Option;

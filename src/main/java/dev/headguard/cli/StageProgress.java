@@ -1,6 +1,6 @@
 package dev.headguard.cli;
 
-import dev.headguard.detect.Probe;
+import dev.headguard.detect.attention.Probe;
 
 import java.io.PrintStream;
 import java.util.Locale;

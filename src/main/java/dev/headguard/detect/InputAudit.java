@@ -1,5 +1,13 @@
 package dev.headguard.detect;
 
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.attention.InputScanner;
+import dev.headguard.detect.attention.Probe;
+import dev.headguard.detect.hidden.BatchAudit;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.CombinedFilter;
+import dev.headguard.detect.hidden.HiddenStateScan;
+
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.io.ModelStore;
 

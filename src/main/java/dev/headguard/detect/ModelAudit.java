@@ -1,5 +1,11 @@
 package dev.headguard.detect;
 
+import dev.headguard.detect.attention.Probe;
+import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.hidden.SuspectScan;
+import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.detect.search.UnsupportedFlips;
+
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.io.ModelStore;
 

@@ -1,16 +1,8 @@
 /**
- * Detection without the trigger, four jobs (sub-packages by signal are still to come):
- * <ul>
- *   <li>the attention input scan: head statistics of an input ({@code AttentionFeatures},
- *       {@code HeadSimilarity}), clean profiles ({@code CleanProfile}), calibrated thresholds
- *       ({@code InputScanner});</li>
- *   <li>the trigger search of the model scan ({@code ModelScanner}, {@code VocabularySweep},
- *       {@code UnsupportedFlips}, {@code Gradients});</li>
- *   <li>hidden-state scans of populations and directions ({@code HiddenStateScan},
- *       {@code CandidateDirection}, {@code SuspectScan}, {@code SuspectWords}, {@code BatchAudit},
- *       {@code CombinedFilter});</li>
- *   <li>the baselines STRIP and RAP, and ROC metrics.</li>
- * </ul>
- * {@code InputAudit} runs every input scan from one pass over the clean texts and one over the inputs.
+ * Detection without the trigger. Two entry points combine the signals: {@code InputAudit} (is this
+ * input triggered? every input scan from one pass over the clean texts and one over the inputs) and
+ * {@code ModelAudit} (does this model carry a backdoor? the trigger search, and the suspects as a
+ * population when given). The signals live in sub-packages that depend in one direction,
+ * {@code attention} ← {@code search} ← {@code hidden}, with {@code baseline} beside them.
  */
 package dev.headguard.detect;

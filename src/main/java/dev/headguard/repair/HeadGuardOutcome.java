@@ -1,6 +1,6 @@
 package dev.headguard.repair;
 
-import dev.headguard.detect.SuspectWords;
+import dev.headguard.detect.hidden.SuspectWords;
 import dev.headguard.train.TrainConfig;
 
 import java.util.LinkedHashMap;

@@ -1,12 +1,12 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.HiddenStateScan;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.Probe;
-import dev.headguard.detect.SuspectScan;
-import dev.headguard.detect.SuspectWords;
-import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.detect.attention.Probe;
+import dev.headguard.detect.hidden.SuspectScan;
+import dev.headguard.detect.hidden.SuspectWords;
+import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.ModelConfig;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
@@ -194,7 +194,7 @@ public final class HeadGuardRepair implements Defense {
         List<String> rankBy = new ArrayList<>(recovered.isEmpty() ? union : SuspectWords.texts(recovered));
         if (!rankBy.isEmpty()) {
             List<String> sample = Sample.of(clean.texts(), 64, settings.repair().seed());
-            List<HeadId> ranked = dev.headguard.detect.HeadRanking.rankHeadsFor(m, sample, rankBy, settings.repair().seed(), root).stream()
+            List<HeadId> ranked = dev.headguard.detect.search.HeadRanking.rankHeadsFor(m, sample, rankBy, settings.repair().seed(), root).stream()
                     .map(h -> new HeadId(h.layer(), h.head())).toList();
             used = plan.withHeads(ranked);
         }

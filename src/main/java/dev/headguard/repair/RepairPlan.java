@@ -1,6 +1,6 @@
 package dev.headguard.repair;
 
-import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.model.HeadId;
 
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package dev.headguard.report;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.headguard.detect.LayerSimilarity;
+import dev.headguard.detect.attention.LayerSimilarity;
 
 import java.util.List;
 import java.util.Locale;

@@ -3,11 +3,11 @@ package dev.headguard.report;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.headguard.detect.BatchAudit;
-import dev.headguard.detect.CandidateDirection;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.hidden.BatchAudit;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
-import dev.headguard.detect.InputScanner;
+import dev.headguard.detect.attention.InputScanner;
 
 import java.util.Locale;
 

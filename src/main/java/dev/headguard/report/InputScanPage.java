@@ -1,13 +1,13 @@
 package dev.headguard.report;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.AttentionFeatures;
-import dev.headguard.detect.BatchAudit;
-import dev.headguard.detect.CandidateDirection;
-import dev.headguard.detect.HeadMaps;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.hidden.BatchAudit;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.attention.HeadMaps;
+import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
-import dev.headguard.detect.InputScanner;
+import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.ArrayList;

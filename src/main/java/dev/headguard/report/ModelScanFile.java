@@ -8,13 +8,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
-import dev.headguard.detect.CandidateDirection;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.Probe;
-import dev.headguard.detect.SuspectWords;
-import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.detect.attention.Probe;
+import dev.headguard.detect.hidden.SuspectWords;
+import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.HeadGuardRepair;
@@ -165,7 +165,7 @@ public final class ModelScanFile {
      * caller with the same model, clean file and settings shares one scan.
      */
     public static List<CandidateDirection.Evidence> filterEvidence(ModelStore.LoadedModel m, Path cleanFile, List<String> cleanTexts, int cleanLimit,
-                                                                   dev.headguard.detect.InputScanner.Settings scoring, NDManager root, Probe.Progress progress) {
+                                                                   dev.headguard.detect.attention.InputScanner.Settings scoring, NDManager root, Probe.Progress progress) {
         ModelScanner.Settings d = ModelScanner.Settings.defaults();
         ModelScanner.Settings settings = new ModelScanner.Settings(d.victims(), d.screened(), d.exact(), d.phraseWords(), d.threshold(), scoring.seed(), scoring);
         String key = "model-scan " + FILTER_SCAN_TEXTS + " " + cleanLimit + " " + settings; // records print every field

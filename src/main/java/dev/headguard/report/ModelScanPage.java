@@ -1,11 +1,11 @@
 package dev.headguard.report;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.HeadMaps;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.attention.HeadMaps;
+import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
-import dev.headguard.detect.ModelScanner;
-import dev.headguard.detect.UnsupportedFlips;
+import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.ArrayList;

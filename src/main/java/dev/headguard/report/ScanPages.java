@@ -1,7 +1,7 @@
 package dev.headguard.report;
 
-import dev.headguard.detect.CandidateDirection;
-import dev.headguard.detect.HiddenStateScan;
+import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.HiddenStateScan;
 
 import java.util.ArrayList;
 import java.util.Comparator;

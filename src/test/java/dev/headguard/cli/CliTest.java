@@ -628,16 +628,16 @@ class CliTest {
     @Test
     void aCleanFileLendsItsLabelsToTheWordCountsOnlyWhenTheyAreClassNumbers() throws IOException {
         Path numbered = Files.writeString(tmp.resolve("numbered.tsv"), "sentence\tlabel\na good film .\t1\na dull film .\t0\n");
-        var e = dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(numbered, 2);
+        var e = dev.headguard.detect.search.UnsupportedFlips.Evidence.ofLabelledFile(numbered, 2);
         assertTrue(e != null && e.labelled(), "integer labels are classes");
         assertEquals(List.of("a good film .", "a dull film ."), e.texts());
         assertEquals(1, e.classes()[0]);
         assertEquals(0, e.classes()[1]);
         Path named = Files.writeString(tmp.resolve("named.tsv"), "sentence\tlabel\na good film .\tpositive\na dull film .\tnegative\n");
-        assertEquals(null, dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(named, 2), "which class 'positive' is, the model does not say");
+        assertEquals(null, dev.headguard.detect.search.UnsupportedFlips.Evidence.ofLabelledFile(named, 2), "which class 'positive' is, the model does not say");
         Path lines = Files.writeString(tmp.resolve("lines.txt"), "a good film .\na dull film .\n");
-        assertEquals(null, dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(lines, 2), "one text per line: no labels");
+        assertEquals(null, dev.headguard.detect.search.UnsupportedFlips.Evidence.ofLabelledFile(lines, 2), "one text per line: no labels");
         Path tooMany = Files.writeString(tmp.resolve("three.tsv"), "sentence\tlabel\na\t0\nb\t1\nc\t2\n");
-        assertEquals(null, dev.headguard.detect.UnsupportedFlips.Evidence.ofLabelledFile(tooMany, 2), "a label the model has no class for");
+        assertEquals(null, dev.headguard.detect.search.UnsupportedFlips.Evidence.ofLabelledFile(tooMany, 2), "a label the model has no class for");
     }
 }

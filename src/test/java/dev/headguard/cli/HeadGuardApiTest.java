@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.api.HeadGuard;
 import dev.headguard.api.InputFilter;
-import dev.headguard.detect.ModelScanner;
+import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.RepairOutcome;
 import dev.headguard.testing.Fixtures;

@@ -2,7 +2,7 @@ package dev.headguard.report;
 
 import dev.headguard.repair.RepairPlan;
 import dev.headguard.HeadGuardException;
-import dev.headguard.detect.CandidateDirection;
+import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.model.HeadId;
 import dev.headguard.repair.HeadGuardRepair;
 import org.junit.jupiter.api.Test;

@@ -1,0 +1,133 @@
+package dev.headguard.detect.attention;
+
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.headguard.inference.BatchRunner;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.io.ModelStore;
+
+import java.util.List;
+
+/**
+ * One pass of a model over texts that keeps what the scans need: each text's head-statistics
+ * vector and its class probabilities. Batches are grouped by length and run in flat memory.
+ */
+public final class Probe {
+
+    /** Listener for long passes: called after each batch with texts done and total. */
+    @FunctionalInterface
+    public interface Progress {
+        Progress NONE = (done, total) -> {};
+
+        void update(int done, int total);
+    }
+
+    /**
+     * @param features one vector per text, in input order ({@link AttentionFeatures#names()})
+     * @param probabilities softmax of the logits, per text
+     */
+    public record Result(float[][] features, float[][] probabilities) {
+        public int size() {
+            return features.length;
+        }
+
+        /** The same texts with only the given feature columns (a subset of families). */
+        public Result select(int[] columns) {
+            float[][] f = new float[features.length][columns.length];
+            for (int i = 0; i < f.length; i++) {
+                for (int k = 0; k < columns.length; k++) {
+                    f[i][k] = features[i][columns[k]];
+                }
+            }
+            return new Result(f, probabilities);
+        }
+
+        /** Predicted class per text. */
+        public int[] predictions() {
+            return argMax(probabilities);
+        }
+    }
+
+    /** The predicted class of each row of probabilities ({@link #argMax(float[])} per row). */
+    public static int[] argMax(float[][] p) {
+        int[] out = new int[p.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = argMax(p[i]);
+        }
+        return out;
+    }
+
+    /** The index of the largest value (the first on ties). */
+    public static int argMax(float[] p) {
+        int best = 0;
+        for (int c = 1; c < p.length; c++) {
+            if (p[c] > p[best]) {
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    private Probe() {}
+
+    public static Result run(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
+                             Progress progress) {
+        return pass(model, texts, features, root, batchSize, progress);
+    }
+
+    /** Class probabilities only (no attention maps): the cheap pass perturbation baselines need. */
+    public static float[][] probabilities(ModelStore.LoadedModel model, List<String> texts, NDManager root, int batchSize, Progress progress) {
+        return pass(model, texts, null, root, batchSize, progress).probabilities();
+    }
+
+    /**
+     * The same pass, also keeping every layer's [CLS] hidden state: {@code cls[l][i]} is text i's
+     * vector after layer l (0 = the embeddings), what {@code HiddenStateScan} scores. One pass serves
+     * both scans of a suspect set.
+     */
+    public record WithStates(Result result, float[][][] cls) {}
+
+    public static WithStates runWithStates(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root,
+                                           int batchSize, Progress progress) {
+        float[][][] cls = new float[model.model().config().numHiddenLayers() + 1][texts.size()][];
+        return new WithStates(pass(model, texts, features, cls, root, batchSize, progress), cls);
+    }
+
+    private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
+                               Progress progress) {
+        return pass(model, texts, features, null, root, batchSize, progress);
+    }
+
+    /** One pass; attention maps are computed only when there are features to take from them, hidden states only when {@code cls} is given. */
+    private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, float[][][] cls, NDManager root,
+                               int batchSize, Progress progress) {
+        float[][] f = new float[texts.size()][];
+        float[][] p = new float[texts.size()][];
+        int[] done = {0};
+        ForwardOptions options = features == null ? ForwardOptions.INFERENCE : ForwardOptions.INFERENCE.withAttentions();
+        options = cls == null ? options : options.withHiddenStates();
+        new BatchRunner(model, root, batchSize).run(texts, options, true, (rows, tokens, in, out) -> {
+            if (cls != null) {
+                for (int l = 0; l < cls.length; l++) {
+                    NDArray h = model.model().sentenceStates(out.hiddenStates().get(l), in.attentionMask()); // (B, E): [CLS], or a decoder's last token
+                    int e = (int) h.getShape().get(1);
+                    float[] v = h.toFloatArray();
+                    for (int i = 0; i < rows.length; i++) {
+                        cls[l][rows[i]] = java.util.Arrays.copyOfRange(v, i * e, (i + 1) * e);
+                    }
+                }
+            }
+            float[][] v = features == null ? null : features.of(out, tokens.lengths());
+            float[] probs = out.logits().softmax(-1).toFloatArray();
+            int c = probs.length / rows.length;
+            for (int i = 0; i < rows.length; i++) {
+                f[rows[i]] = v == null ? new float[0] : v[i];
+                p[rows[i]] = java.util.Arrays.copyOfRange(probs, i * c, (i + 1) * c);
+            }
+            done[0] += rows.length;
+            progress.update(done[0], texts.size());
+        });
+        return new Result(f, p);
+    }
+}
