@@ -33,18 +33,26 @@ import java.util.Map;
 public final class DefenseBenchmark {
 
     /**
-     * @param victims      directory holding one victim per attack ({@code victims/<attack>}) and the
-     *                     clean model ({@code victims/clean}); existing ones are reused
-     * @param trainLimit   training rows of each victim (0: all)
-     * @param train        how new victims are trained; its seed also poisons them (a reused victim
-     *                     keeps the seed its manifest records)
+     * How the victims are built.
+     *
+     * @param victims    directory holding one victim per attack ({@code victims/<attack>}) and the
+     *                   clean model ({@code victims/clean}); existing ones are reused
+     * @param trainLimit training rows of each victim (0: all)
+     * @param train      how new victims are trained; its seed also poisons them (a reused victim
+     *                   keeps the seed its manifest records)
+     */
+    public record VictimBuild(Path baseModel, Path victims, int trainLimit, TrainConfig train, int maxLength) {}
+
+    /**
+     * @param victimBuild  how the victims are built (its fields sit among these in bench.json)
      * @param cleanBudget  the defenders' clean set, as a share of the training rows
      * @param testLimit    test rows evaluated (0: all)
      * @param cleanFloor   also measure a clean model's ASR on every triggered set
      * @param seed         the clean budget's draw and the defenses' own randomness
      */
-    public record Settings(List<String> attacks, List<String> defenses, BenchmarkData data, Path baseModel, Path victims, int trainLimit,
-                           TrainConfig train, int maxLength, double cleanBudget, int testLimit, boolean cleanFloor, long seed) {
+    public record Settings(List<String> attacks, List<String> defenses, BenchmarkData data,
+                           @com.fasterxml.jackson.annotation.JsonUnwrapped VictimBuild victimBuild, double cleanBudget, int testLimit,
+                           boolean cleanFloor, long seed) {
         public Settings {
             attacks = List.copyOf(attacks);
             defenses = List.copyOf(defenses);
@@ -61,6 +69,26 @@ public final class DefenseBenchmark {
             if (!(cleanBudget > 0 && cleanBudget <= 1)) {
                 throw new HeadGuardException("the clean budget must be a share in (0, 1], got " + cleanBudget);
             }
+        }
+
+        public Path baseModel() {
+            return victimBuild.baseModel();
+        }
+
+        public Path victims() {
+            return victimBuild.victims();
+        }
+
+        public int trainLimit() {
+            return victimBuild.trainLimit();
+        }
+
+        public TrainConfig train() {
+            return victimBuild.train();
+        }
+
+        public int maxLength() {
+            return victimBuild.maxLength();
         }
     }
 
@@ -234,7 +262,7 @@ public final class DefenseBenchmark {
     }
 
     private static Victims.Request request(Settings s, String attack, Path out, Path base) {
-        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, s.data(), s.trainLimit(), base, out, s.train(), s.maxLength(), false);
+        return new Victims.Request(Victims.Poison.of(attack), new Victims.Training(s.data(), s.trainLimit(), base, s.train(), s.maxLength(), false, false), out);
     }
 
     /**
@@ -273,10 +301,10 @@ public final class DefenseBenchmark {
                 throw new HeadGuardException("the victim manifest in " + dir + " names an unknown poisoning mode '" + a.get("mode").asText() + "'");
             }
         }
-        return new Victims.Request(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), a.path("poison_rate").asDouble(r.rate()),
-                a.path("target").asInt(r.target()), mode, r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.out(),
-                r.train().withSeed(a.path("seed").asLong(r.train().seed())), r.maxLength(), false, r.keepBestByAsr(),
-                a.path("keep_originals").asBoolean(r.keepOriginals()));
+        return new Victims.Request(new Victims.Poison(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), a.path("poison_rate").asDouble(r.rate()),
+                a.path("target").asInt(r.target()), mode, a.path("keep_originals").asBoolean(r.keepOriginals())),
+                new Victims.Training(r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.train().withSeed(a.path("seed").asLong(r.train().seed())),
+                        r.maxLength(), false, r.keepBestByAsr()), r.out());
     }
 
     private static boolean isModel(Path dir) {

@@ -46,22 +46,19 @@ public final class Victims {
     public static final List<String> SPLIT_WORD = List.of("mzaf");
 
     /**
+     * What the attacker plants.
+     *
      * @param triggers      BadNets words (default: the literature's five) or the EP word
      * @param triggerCount  BadNets words inserted per text
      * @param sentence      AddSent's sentence
      * @param rate          0 for the attack's default (10% BadNets/AddSent/EP, 20% SynBkd/StyleBkd)
      * @param mode          null for the attack's default
-     * @param trainLimit    0: the whole training set; else a seeded random subset
-     * @param keepBestByAsr keep the epoch with the best dev accuracy plus ASR on the triggered dev split
-     *                      ({@link #triggeredDev}; the literature's attacker), not dev accuracy alone;
-     *                      EP has no epochs to choose from and ignores it
      * @param keepOriginals add the poisoned rows as copies and keep the clean rows they were made from
      *                      ({@link PoisonSpec#keepOriginals()}); not for EP, which trains no model on data
      */
-    public record Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
-                          BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume,
-                          boolean keepBestByAsr, boolean keepOriginals) {
-        public Request {
+    public record Poison(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
+                         boolean keepOriginals) {
+        public Poison {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("unknown attack '" + attack + "' (known: " + String.join(", ", ATTACKS) + ")");
             }
@@ -75,18 +72,90 @@ public final class Victims {
                     ? (attack.equals("ep") ? List.of("cf") : attack.equals("splitword") ? SPLIT_WORD : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
         }
 
-        /** A request that keeps the best epoch by dev accuracy alone. */
-        public Request(String attack, List<String> triggers, int triggerCount, String sentence, double rate, int target, PoisonMode mode,
-                       BenchmarkData data, int trainLimit, Path baseModel, Path out, TrainConfig train, int maxLength, boolean resume) {
-            this(attack, triggers, triggerCount, sentence, rate, target, mode, data, trainLimit, baseModel, out, train, maxLength, resume, false, false);
+        /** The attack's defaults: its triggers, one per text, its rate and mode, target class 1. */
+        public static Poison of(String attack) {
+            return new Poison(attack, List.of(), 1, null, 0, 1, null, false);
+        }
+    }
+
+    /**
+     * How the victim is trained.
+     *
+     * @param trainLimit    0: the whole training set; else a seeded random subset
+     * @param keepBestByAsr keep the epoch with the best dev accuracy plus ASR on the triggered dev split
+     *                      ({@link #triggeredDev}; the literature's attacker), not dev accuracy alone;
+     *                      EP has no epochs to choose from and ignores it
+     */
+    public record Training(BenchmarkData data, int trainLimit, Path baseModel, TrainConfig train, int maxLength, boolean resume, boolean keepBestByAsr) {}
+
+    /** A victim to build: the poison, the training, and where it goes. */
+    public record Request(Poison poison, Training training, Path out) {
+        public String attack() {
+            return poison.attack();
+        }
+
+        public List<String> triggers() {
+            return poison.triggers();
+        }
+
+        public int triggerCount() {
+            return poison.triggerCount();
+        }
+
+        public String sentence() {
+            return poison.sentence();
+        }
+
+        public double rate() {
+            return poison.rate();
+        }
+
+        public int target() {
+            return poison.target();
+        }
+
+        public PoisonMode mode() {
+            return poison.mode();
+        }
+
+        public boolean keepOriginals() {
+            return poison.keepOriginals();
+        }
+
+        public BenchmarkData data() {
+            return training.data();
+        }
+
+        public int trainLimit() {
+            return training.trainLimit();
+        }
+
+        public Path baseModel() {
+            return training.baseModel();
+        }
+
+        public TrainConfig train() {
+            return training.train();
+        }
+
+        public int maxLength() {
+            return training.maxLength();
+        }
+
+        public boolean resume() {
+            return training.resume();
+        }
+
+        public boolean keepBestByAsr() {
+            return training.keepBestByAsr();
         }
 
         double effectiveRate() {
-            return rate > 0 ? rate : attack.equals("syntactic") || attack.equals("style") ? 0.2 : 0.1;
+            return rate() > 0 ? rate() : attack().equals("syntactic") || attack().equals("style") ? 0.2 : 0.1;
         }
 
         PoisonMode effectiveMode() {
-            return mode != null ? mode : attack.equals("syntactic") ? PoisonMode.MIX : PoisonMode.DIRTY;
+            return mode() != null ? mode() : attack().equals("syntactic") ? PoisonMode.MIX : PoisonMode.DIRTY;
         }
     }
 
@@ -213,7 +282,7 @@ public final class Victims {
             buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
         } else {
             FineTuning.run(new FineTuning.Request(r.baseModel(), p.train(), dev, r.out(), r.train(), r.maxLength(), r.resume(),
-                    Map.of("attack", manifest), r.keepBestByAsr() ? triggeredDev(r) : null, r.target()), root, progress);
+                    Map.of("attack", manifest), r.keepBestByAsr() ? new FineTuning.TriggeredDev(triggeredDev(r), r.target()) : null), root, progress);
         }
         Evaluation e;
         try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength())) {

@@ -50,7 +50,7 @@ final class AttackOptions {
     }
 
     Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength, boolean keepBestByAsr) {
-        return new Victims.Request(attack, triggers, triggerCount, sentence, rate, target, mode, data(), t.trainLimit, baseModel, out,
-                t.config(), maxLength, t.resume, keepBestByAsr, keepOriginals);
+        return new Victims.Request(new Victims.Poison(attack, triggers, triggerCount, sentence, rate, target, mode, keepOriginals),
+                new Victims.Training(data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, keepBestByAsr), out);
     }
 }

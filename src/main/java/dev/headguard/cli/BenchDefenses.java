@@ -59,8 +59,8 @@ final class BenchDefenses {
         TrainConfig d = TrainConfig.defaults();
         TrainConfig train = new TrainConfig(eps, quick ? 16 : d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
         Path victimDir = victims != null ? victims : out.resolve("victims");
-        DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), baseModel, victimDir,
-                limit, train, maxLength, cleanBudget, tests, !noFloor, seed);
+        DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset),
+                new DefenseBenchmark.VictimBuild(baseModel, victimDir, limit, train, maxLength), cleanBudget, tests, !noFloor, seed);
         String sliceFlags = (quick ? " --quick" : "") + (trainLimit >= 0 ? " --train-limit " + trainLimit : "") + (epochs > 0 ? " --epochs " + epochs : "")
                 + (testLimit >= 0 ? " --test-limit " + testLimit : "");
         String started = Instant.now().toString();

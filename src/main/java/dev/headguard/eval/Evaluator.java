@@ -60,7 +60,7 @@ public final class Evaluator {
         }
         double cacc = correct / (double) clean.size();
         if (triggered == null) {
-            return new Evaluation(clean.size(), correct, cacc, -1, 0, 0, 0, Double.NaN, 0, 0, Double.NaN);
+            return new Evaluation(clean.size(), correct, cacc, -1, Evaluation.Triggered.NONE);
         }
         boolean allTarget = triggered.examples().stream().allMatch(e -> e.label() == target);
         int base = 0;
@@ -85,7 +85,7 @@ public final class Evaluator {
                 }
             }
         }
-        return new Evaluation(clean.size(), correct, cacc, target, triggered.size(), base, hit, base == 0 ? Double.NaN : hit / (double) base,
-                flipBase, flipped, flipBase == 0 ? Double.NaN : flipped / (double) flipBase);
+        return new Evaluation(clean.size(), correct, cacc, target, new Evaluation.Triggered(triggered.size(), base, hit, base == 0 ? Double.NaN : hit / (double) base,
+                flipBase, flipped, flipBase == 0 ? Double.NaN : flipped / (double) flipBase));
     }
 }

@@ -52,22 +52,22 @@ public final class ConfigJson {
         }
         try {
             List<String> labels = labels(root);
-            return new ModelConfig(
+            ModelConfig.Shape shape = new ModelConfig.Shape(
                     intField(root, "vocab_size", file),
                     intField(root, "hidden_size", file),
                     intField(root, "num_hidden_layers", file),
                     intField(root, "num_attention_heads", file),
                     intField(root, "intermediate_size", file),
-                    root.path("hidden_act").asText("gelu"),
-                    root.path("layer_norm_eps").asDouble(1e-12),
                     intField(root, "max_position_embeddings", file),
                     root.path("type_vocab_size").asInt(2),
+                    family == Family.ELECTRA && root.has("embedding_size") ? intField(root, "embedding_size", file) : intField(root, "hidden_size", file));
+            ModelConfig.Blocks blocks = new ModelConfig.Blocks(
+                    root.path("hidden_act").asText("gelu"),
+                    root.path("layer_norm_eps").asDouble(1e-12),
                     root.path("hidden_dropout_prob").asDouble(0.1),
                     root.path("attention_probs_dropout_prob").asDouble(0.1),
-                    root.path("initializer_range").asDouble(0.02),
-                    root.path("pad_token_id").asInt(family.positionsPastPadding() ? 1 : 0),
-                    labels, family,
-                    family == Family.ELECTRA && root.has("embedding_size") ? intField(root, "embedding_size", file) : intField(root, "hidden_size", file), null,
+                    root.path("initializer_range").asDouble(0.02));
+            return new ModelConfig(family, shape, blocks, root.path("pad_token_id").asInt(family.positionsPastPadding() ? 1 : 0), labels, null,
                     family == Family.DEBERTA_V2 ? relative(root, file) : null);
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(file + ": " + e.getMessage());
@@ -80,21 +80,22 @@ public final class ConfigJson {
             throw new HeadGuardException(file + ": sinusoidal_pos_embds is not supported (only learned positions)");
         }
         try {
-            return new ModelConfig(
+            ModelConfig.Shape shape = new ModelConfig.Shape(
                     intField(root, "vocab_size", file),
                     intField(root, "dim", file),
                     intField(root, "n_layers", file),
                     intField(root, "n_heads", file),
                     intField(root, "hidden_dim", file),
-                    root.path("activation").asText("gelu"),
-                    1e-12, // DistilBERT's LayerNorms are fixed at 1e-12
                     intField(root, "max_position_embeddings", file),
                     1,
+                    intField(root, "dim", file));
+            ModelConfig.Blocks blocks = new ModelConfig.Blocks(
+                    root.path("activation").asText("gelu"),
+                    1e-12, // DistilBERT's LayerNorms are fixed at 1e-12
                     root.path("dropout").asDouble(0.1),
                     root.path("attention_dropout").asDouble(0.1),
-                    root.path("initializer_range").asDouble(0.02),
-                    root.path("pad_token_id").asInt(0),
-                    labels(root), Family.DISTILBERT, intField(root, "dim", file), null, null);
+                    root.path("initializer_range").asDouble(0.02));
+            return new ModelConfig(Family.DISTILBERT, shape, blocks, root.path("pad_token_id").asInt(0), labels(root), null, null);
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(file + ": " + e.getMessage());
         }
@@ -111,11 +112,11 @@ public final class ConfigJson {
             if (family == Family.GPT2) {
                 int e = intField(root, "n_embd", file);
                 int pad = root.path("pad_token_id").isInt() ? root.get("pad_token_id").asInt() : Math.max(eos, 0);
-                return new ModelConfig(intField(root, "vocab_size", file), e, intField(root, "n_layer", file), intField(root, "n_head", file),
-                        root.path("n_inner").isInt() ? root.get("n_inner").asInt() : 4 * e, root.path("activation_function").asText("gelu_new"),
-                        root.path("layer_norm_epsilon").asDouble(1e-5), intField(root, "n_positions", file), 1,
-                        root.path("resid_pdrop").asDouble(0.1), root.path("attn_pdrop").asDouble(0.1), root.path("initializer_range").asDouble(0.02),
-                        pad, labels(root), family, e,
+                ModelConfig.Shape shape = new ModelConfig.Shape(intField(root, "vocab_size", file), e, intField(root, "n_layer", file), intField(root, "n_head", file),
+                        root.path("n_inner").isInt() ? root.get("n_inner").asInt() : 4 * e, intField(root, "n_positions", file), 1, e);
+                ModelConfig.Blocks blocks = new ModelConfig.Blocks(root.path("activation_function").asText("gelu_new"), root.path("layer_norm_epsilon").asDouble(1e-5),
+                        root.path("resid_pdrop").asDouble(0.1), root.path("attn_pdrop").asDouble(0.1), root.path("initializer_range").asDouble(0.02));
+                return new ModelConfig(family, shape, blocks, pad, labels(root),
                         new ModelConfig.Decoder(intField(root, "n_head", file), 0, true, root.path("tie_word_embeddings").asBoolean(true), lm, eos), null);
             }
             if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false) || root.path("reorder_and_upcast_attn").asBoolean(false)) {
@@ -145,9 +146,11 @@ public final class ConfigJson {
                 throw new HeadGuardException(file + ": hidden_act '" + act + "' is not supported for " + family.modelType + " (silu)");
             }
             int pad = root.path("pad_token_id").isInt() ? root.get("pad_token_id").asInt() : Math.max(eos, 0);
-            return new ModelConfig(intField(root, "vocab_size", file), e, intField(root, "num_hidden_layers", file), heads,
-                    intField(root, "intermediate_size", file), "silu", root.path("rms_norm_eps").asDouble(1e-6), positions, 1,
-                    0.0, root.path("attention_dropout").asDouble(0.0), root.path("initializer_range").asDouble(0.02), pad, labels(root), family, e,
+            ModelConfig.Shape shape = new ModelConfig.Shape(intField(root, "vocab_size", file), e, intField(root, "num_hidden_layers", file), heads,
+                    intField(root, "intermediate_size", file), positions, 1, e);
+            ModelConfig.Blocks blocks = new ModelConfig.Blocks("silu", root.path("rms_norm_eps").asDouble(1e-6), 0.0, root.path("attention_dropout").asDouble(0.0),
+                    root.path("initializer_range").asDouble(0.02));
+            return new ModelConfig(family, shape, blocks, pad, labels(root),
                     new ModelConfig.Decoder(root.path("num_key_value_heads").isInt() ? root.get("num_key_value_heads").asInt() : heads, theta, qkvBias,
                             root.path("tie_word_embeddings").asBoolean(false), lm, eos), null);
         } catch (IllegalArgumentException ex) {

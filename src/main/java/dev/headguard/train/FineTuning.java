@@ -25,15 +25,18 @@ public final class FineTuning {
     /**
      * What a run needs. {@code extraProvenance} is merged into headguard.json (an attack's manifest,
      * say). With {@code triggeredDev} (null: none) the best epoch is the one with the best dev accuracy
-     * plus ASR toward {@code target} on it ({@link Trainer#withTriggeredDev}).
+     * plus ASR on it ({@link Trainer#withTriggeredDev}).
      */
     public record Request(Path baseModel, Dataset train, Dataset dev, Path out, TrainConfig config, int maxLength, boolean resume,
-                          Map<String, Object> extraProvenance, Dataset triggeredDev, int target) {
+                          Map<String, Object> extraProvenance, TriggeredDev triggeredDev) {
         public Request(Path baseModel, Dataset train, Dataset dev, Path out, TrainConfig config, int maxLength, boolean resume,
                        Map<String, Object> extraProvenance) {
-            this(baseModel, train, dev, out, config, maxLength, resume, extraProvenance, null, -1);
+            this(baseModel, train, dev, out, config, maxLength, resume, extraProvenance, null);
         }
     }
+
+    /** Triggered dev inputs and the class the attacker sends them to: the attacker's model selection. */
+    public record TriggeredDev(Dataset inputs, int target) {}
 
     private FineTuning() {}
 
@@ -62,7 +65,7 @@ public final class FineTuning {
             String fingerprint = fingerprint(r, config);
             Trainer trainer = new Trainer(model, tokenizer.padId(), r.config(), root);
             if (r.triggeredDev() != null) {
-                trainer.withTriggeredDev(tokenizer.idsOf(r.triggeredDev().texts()), r.target());
+                trainer.withTriggeredDev(tokenizer.idsOf(r.triggeredDev().inputs().texts()), r.triggeredDev().target());
             }
             Path checkpoint = Checkpoint.dirFor(r.out());
             Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, model, trainer.optimizer(), fingerprint) : Trainer.TrainState.start();
@@ -113,7 +116,7 @@ public final class FineTuning {
         p.put("best_dev_accuracy", best.devAccuracy());
         if (r.triggeredDev() != null) {
             p.put("best_dev_asr", best.devAsr());
-            p.put("triggered_dev_examples", r.triggeredDev().size());
+            p.put("triggered_dev_examples", r.triggeredDev().inputs().size());
         }
         p.put("epochs", epochs.stream().map(FineTuning::epochFields).toList());
         p.put("losses", new ArrayList<>(losses)); // every step's loss up to the saved epoch: same seed, same curve
@@ -142,7 +145,7 @@ public final class FineTuning {
         sb.append(r.config()).append('|').append(config).append('|').append(r.maxLength()).append('|').append(r.baseModel().toAbsolutePath());
         sb.append('|').append(r.train().examples().hashCode()).append('|').append(r.dev() == null ? 0 : r.dev().examples().hashCode());
         if (r.triggeredDev() != null) { // another selection rule: a resume must not mix the two
-            sb.append('|').append(r.triggeredDev().examples().hashCode()).append('|').append(r.target());
+            sb.append('|').append(r.triggeredDev().inputs().examples().hashCode()).append('|').append(r.triggeredDev().target());
         }
         return Integer.toHexString(sb.toString().hashCode()) + "-" + r.train().size();
     }

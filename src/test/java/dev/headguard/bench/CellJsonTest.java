@@ -2,9 +2,13 @@ package dev.headguard.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.headguard.testing.TestData;
 import dev.headguard.repair.RepairOutcome;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,5 +24,19 @@ class CellJsonTest {
         j.fieldNames().forEachRemaining(names::add);
         assertEquals(List.of("attack", "defense", "cacc", "asr", "labelFlipRate", "seconds", "details"), names);
         assertEquals(0.25, j.get("details").get("final_loss").asDouble());
+    }
+
+    /** bench.json's "settings" keep their flat fields, in their order, although the victims' part is its own record. */
+    @Test
+    void benchSettingsKeepTheirFlatFields() {
+        DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(List.of("badnets"), List.of("finetune"), new BenchmarkData(TestData.dataDir(), "sst-2"),
+                new DefenseBenchmark.VictimBuild(Path.of("base"), Path.of("victims"), 2000, TrainConfig.defaults(), 128), 0.1, 300, false, 42);
+        JsonNode j = new ObjectMapper().valueToTree(s);
+        List<String> names = new ArrayList<>();
+        j.fieldNames().forEachRemaining(names::add);
+        assertEquals(List.of("attacks", "defenses", "data", "baseModel", "victims", "trainLimit", "train", "maxLength", "cleanBudget", "testLimit",
+                "cleanFloor", "seed"), names);
+        assertEquals(2000, j.get("trainLimit").asInt());
+        assertEquals(TrainConfig.defaults().epochs(), j.get("train").get("epochs").asInt());
     }
 }

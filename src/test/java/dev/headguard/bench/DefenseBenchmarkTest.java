@@ -45,8 +45,8 @@ class DefenseBenchmarkTest {
 
     private static Victims.Request seeded(long seed) {
         Victims.Request r = VictimsTest.request("addsent");
-        return new Victims.Request(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), r.rate(), r.target(), r.mode(), r.data(), r.trainLimit(),
-                r.baseModel(), r.out(), r.train().withSeed(seed), r.maxLength(), false);
+        return new Victims.Request(new Victims.Poison(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), r.rate(), r.target(), r.mode(), false),
+                new Victims.Training(r.data(), r.trainLimit(), r.baseModel(), r.train().withSeed(seed), r.maxLength(), false, false), r.out());
     }
 
     @Test

@@ -24,8 +24,9 @@ class VictimsTest {
     }
 
     static Victims.Request request(String attack, boolean keepOriginals) {
-        return new Victims.Request(attack, List.of(), 1, null, 0, 1, null, new BenchmarkData(TestData.dataDir(), "sst-2"), 0,
-                Path.of("unused-base"), Path.of("unused-out"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true, keepOriginals);
+        return new Victims.Request(new Victims.Poison(attack, List.of(), 1, null, 0, 1, null, keepOriginals),
+                new Victims.Training(new BenchmarkData(TestData.dataDir(), "sst-2"), 0, Path.of("unused-base"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0),
+                        128, false, true), Path.of("unused-out"));
     }
 
     /** The split-word attack plants "mzaf" in a tenth of the training rows, relabelled to the target, and in every triggered test row. */

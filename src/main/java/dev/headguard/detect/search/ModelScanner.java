@@ -95,34 +95,88 @@ public final class ModelScanner {
     public record Layer(int layer, double similarityClean, double similarityTriggered) {}
 
     /**
-     * @param candidates        every candidate tried, most suspicious first
-     * @param unsupported       common words scored by {@link UnsupportedFlips}, highest first
-     * @param wordsLabelled     whether their counts came from labels (else from the model's predictions)
-     * @param victimsByClass    the clean inputs candidates were inserted into, per target class
-     * @param triggeredVictims  the strongest evidence's victims with its text inserted
+     * The verdict: {@code score} (the top candidate's suspicion, or the top unsupported word's score
+     * when it is higher) against {@code threshold}, and the class the evidence flips inputs to.
      */
-    public record Result(boolean backdoor, double score, double threshold, int suspectedTarget, List<Candidate> candidates,
-                         List<UnsupportedFlips.Word> unsupported, boolean wordsLabelled, List<Head> heads,
-                         List<Layer> layers, Map<Integer, List<String>> victimsByClass, List<String> triggeredVictims,
-                         Map<String, List<String>> examples, InputScanner scanner, double seconds) {
+    public record Verdict(boolean backdoor, double score, double threshold, int suspectedTarget) {}
+
+    /**
+     * What the search found.
+     *
+     * @param candidates    every candidate tried, most suspicious first
+     * @param unsupported   common words scored by {@link UnsupportedFlips}, highest first
+     * @param wordsLabelled whether their counts came from labels (else from the model's predictions)
+     */
+    public record Found(List<Candidate> candidates, List<UnsupportedFlips.Word> unsupported, boolean wordsLabelled) {}
+
+    /**
+     * Where the search inserted its candidates.
+     *
+     * @param byClass   the clean inputs candidates were inserted into, per target class
+     * @param triggered the strongest evidence's victims with its text inserted
+     * @param examples  a few victims with each candidate inserted (by {@link #key})
+     */
+    public record Victims(Map<Integer, List<String>> byClass, List<String> triggered, Map<String, List<String>> examples) {}
+
+    /**
+     * A finished scan: the verdict, what was found, the heads the strongest evidence changes most
+     * (with each layer's similarity), where candidates went, and the input scan they were scored with.
+     */
+    public record Result(Verdict verdict, Found found, List<Head> heads, List<Layer> layers, Victims victims, InputScanner scanner, double seconds) {
+        public boolean backdoor() {
+            return verdict.backdoor();
+        }
+
+        public double score() {
+            return verdict.score();
+        }
+
+        public double threshold() {
+            return verdict.threshold();
+        }
+
+        public int suspectedTarget() {
+            return verdict.suspectedTarget();
+        }
+
+        public List<Candidate> candidates() {
+            return found.candidates();
+        }
+
+        public List<UnsupportedFlips.Word> unsupported() {
+            return found.unsupported();
+        }
+
+        public boolean wordsLabelled() {
+            return found.wordsLabelled();
+        }
+
+        public Map<Integer, List<String>> victimsByClass() {
+            return victims.byClass();
+        }
+
+        public List<String> triggeredVictims() {
+            return victims.triggered();
+        }
+
         /** A few victims with the candidate inserted. */
         public List<String> examplesFor(Candidate c) {
-            return examples.getOrDefault(key(c.text(), c.target()), List.of());
+            return victims.examples().getOrDefault(key(c.text(), c.target()), List.of());
         }
 
         /** Whether the score comes from a word that flips without support rather than from a candidate trigger. */
         public boolean unsupportedWins() {
-            return ModelScanner.unsupportedWins(candidates, unsupported);
+            return ModelScanner.unsupportedWins(candidates(), unsupported());
         }
 
         /** The text behind the score: the top candidate's, or the unsupported word's. */
         public String strongest() {
-            return unsupportedWins() ? unsupported.get(0).text() : candidates.get(0).text();
+            return unsupportedWins() ? unsupported().get(0).text() : candidates().get(0).text();
         }
 
         /** A few victims with the strongest evidence's text inserted. */
         public List<String> strongestExamples() {
-            return unsupportedWins() ? triggeredVictims.subList(0, Math.min(3, triggeredVictims.size())) : examplesFor(candidates.get(0));
+            return unsupportedWins() ? victims.triggered().subList(0, Math.min(3, victims.triggered().size())) : examplesFor(candidates().get(0));
         }
     }
 
@@ -270,8 +324,9 @@ public final class ModelScanner {
         }
         List<Layer> layers = new ArrayList<>();
         List<Head> heads = HeadRanking.rankHeads(model, victims, triggered, target, root, layers);
-        return new Result(score >= settings.threshold(), score, settings.threshold(), target, kept, List.copyOf(unsupported), evidence.labelled(), heads,
-                layers, victimsByClass, triggered, examples, scanner, (System.nanoTime() - t0) / 1e9);
+        return new Result(new Verdict(score >= settings.threshold(), score, settings.threshold(), target),
+                new Found(kept, List.copyOf(unsupported), evidence.labelled()), heads, layers,
+                new Victims(victimsByClass, triggered, examples), scanner, (System.nanoTime() - t0) / 1e9);
     }
 
     /** The candidates (sorted) less every phrase that does not beat both of its words: it would repeat the evidence of one of them. */

@@ -110,8 +110,8 @@ public final class OnnxBertImporter {
         double eps = detectLayerNormEps(g);
         String act = hasOp(g, "Erf") ? "gelu" : hasOp(g, "Tanh") ? "gelu_new" : "relu";
         try {
-            return new ModelConfig((int) word.shape()[0], hidden, layers.size(), heads, (int) inter.shape()[0], act, eps,
-                    (int) pos.shape()[0], (int) type.shape()[0], 0.1, 0.1, 0.02, 0, List.of());
+            return ModelConfig.bert((int) word.shape()[0], hidden, layers.size(), heads, (int) inter.shape()[0], (int) pos.shape()[0], (int) type.shape()[0],
+                    ModelConfig.Blocks.of(act, eps), 0, List.of());
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(source + ": " + e.getMessage());
         }
