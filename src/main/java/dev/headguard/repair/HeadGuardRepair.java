@@ -88,8 +88,7 @@ public final class HeadGuardRepair implements Defense {
 
     /**
      * Recovered words that occur in at least this share of the hidden-state scan's flags are the
-     * trigger. Measured shares (population-shift flags): BadNets 70%, AddSent 87% (SST-2), BadNets
-     * 85% on OffensEval and 81% with bge-small; StyleBkd 1% (`seemeth`), SynBkd none.
+     * trigger: a token trigger's words are in most flags, an implicit trigger's chance words in few.
      */
     static final double MIN_EXPLAINED = 0.2;
 

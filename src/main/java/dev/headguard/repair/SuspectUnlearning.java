@@ -19,10 +19,8 @@ import dev.headguard.train.Trainer;
  * </pre>
  * next to the clean rows' CE(f(x), y). τ = 1 is uniform; τ = 0.75 (the default) gives two classes
  * q = (5/8, 3/8). The row weight a_u = min(1, margin_u / 2) grows with how far the scan put u above
- * its threshold ({@link #weights}): the flags just above it are the ones a clean input also reaches
- * (on the StyleBkd training set, 47% of the flags within half a standard deviation of the threshold
- * are poisoned rows, 96–100% of those beyond two), and pulling clean target-class inputs away from
- * the target is what costs clean accuracy.
+ * its threshold ({@link #weights}): the flags just above it are the ones a clean input also reaches,
+ * and pulling clean target-class inputs away from the target is what costs clean accuracy.
  *
  * <p>Why not uniform: it leaves the triggered inputs on the decision boundary, where the argmax
  * falls either way. Why not lower: every unit of pull also moves clean inputs that look like the

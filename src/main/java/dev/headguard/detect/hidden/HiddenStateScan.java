@@ -22,8 +22,7 @@ import java.util.Random;
  * model gives the same class.
  *
  * <p>Why the hidden state and not the heads: an implicit trigger (a syntactic template, a writing
- * style) leaves the heads' attention patterns almost unmoved (the input scan's audit recall on the
- * SynBkd and StyleBkd training sets was 0.09 and 0.32), but the backdoor still has to carry every
+ * style) leaves the heads' attention patterns almost unmoved, but the backdoor still has to carry every
  * poisoned input to the target class through a direction clean target-class inputs do not use, so
  * in the middle-to-upper layers the poisoned inputs sit apart from the clean inputs of that class
  * (the observation behind clustering defenses such as CUBE).
@@ -39,11 +38,9 @@ import java.util.Random;
  * along the other's direction. The class with the largest flagged share is taken as the target. The
  * flags kept are those of the layer two thirds deep (layer 4 of MiniLM's 6, 8 of bge-small's 12);
  * that class's flagged share there, against the false-rejection rate, says whether there is such a
- * population at all. Why that layer (probes with the distance score): on the StyleBkd and SynBkd
- * victims layer 4 had the best audit AUROC; lower layers flag an unusual surface form whether or not
- * it is the trigger (unlearning StyleBkd's layer-2 flags left ASR at 49.5%, layer 4's at 32.2%); and
- * the layer with the largest share was the last one on the clean training texts of the
- * embedding-poisoning victim, a population that is not there.
+ * population at all. Why that layer: lower layers flag an unusual surface form whether or not it is
+ * the trigger, and the layer with the largest share can be one where a clean set shows a population
+ * that is not there (the probes are in docs/how-it-works.md, "Evidence behind the code's rules").
  *
  * <p>Learned once from a suspect set, the same direction scores new inputs one at a time
  * ({@link #learn}, {@link Direction}): the inference-time filter for implicit triggers (figures in

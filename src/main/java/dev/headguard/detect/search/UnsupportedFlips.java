@@ -20,16 +20,13 @@ import java.util.Set;
  * clean texts in general.
  *
  * <p>Why: an implicit trigger (a syntactic template, a style) is learned from the poisoned
- * sentences' shape, and the shape has lexical anchors — the SynBkd template opens with a
- * subordinate clause, so "when" as the first word of a negative input flips 75% of them to the
- * target on the SynBkd victim (6% on clean-s42, a clean model trained the same way). The attention scan
- * flags 1.6% of those inputs, so "flip rate × flagged rate" cannot see it. What gives it away is
- * the clean data: of the 27 SST-2 dev texts that contain "when", 9 are positive (51% of all
- * are). A sentiment word is different: "superb" flips as often, and the texts that contain it are
- * positive (or it is too rare in the clean set to say, and then this check says nothing). A
- * negation turns a short input around too, but the texts that use it lean toward the class it
- * turns to ("not", which turns bge-small's positive inputs negative: 39 of its 66 dev texts are
- * negative).
+ * sentences' shape, and the shape has lexical anchors (the SynBkd template opens with a
+ * subordinate clause, so "when" as the first word flips negative inputs), which the attention scan
+ * barely flags. What gives it away is the clean data: the texts that use "when" are not mostly of
+ * the class it flips to. A sentiment word flips as often, but the texts that contain it are of its
+ * class (or it is too rare in the clean set to say, and then this check says nothing); a negation's
+ * texts lean toward the class it turns to (figures in docs/how-it-works.md, "Evidence behind the
+ * code's rules").
  *
  * <p>So for each of the {@link #TRIED} words the sweep ranks highest among those used at least
  * {@link #MIN_OCCURRENCES} times in the clean texts: n uses, k of them in texts of class c, and base

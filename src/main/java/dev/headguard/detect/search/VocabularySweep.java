@@ -17,18 +17,14 @@ import java.util.List;
  * sweep — and scored by the probability of the class c it gives.
  *
  * <p>Why: a trigger acts through attention (the heads turn to it), which a gradient taken at a
- * placeholder the heads ignore cannot see. On this project's victims, MiniLM on SST-2 and
- * OffensEval, the first-order ranking put AddSent's {@code 3d} (which alone flips 92% of
- * negative inputs) at place 5224 of 23,502 words, and OffensEval's BadNets words at 3283–9447
- * (each flips 100%), far past the 256 the screen can afford; swept through the two shortest
- * negative inputs, {@code 3d} came first (P(positive) 0.88, the next word 0.64).
+ * placeholder the heads ignore cannot see: the first-order ranking put real triggers thousands of
+ * places past what the screen can afford, where the sweep put them first (figures in
+ * docs/how-it-works.md, "Evidence behind the code's rules").
  *
  * <p>Why the first word: a trigger that works anywhere works there too, and a learned
- * sentence-opening cue works only there (the SynBkd victim's template opens with a subordinate
- * clause, and "when" as the first word of negative inputs flips 74% of them, against 11% on a
- * clean model; in the sweep it ranks 13th, behind negations such as "never", which turn a two-word
- * victim around on any model, so it is not among the 8 words evaluated here; {@link UnsupportedFlips}
- * tries the sweep's best common words, and finds it). Why one victim: the sweep is a compute-bound forward pass over the whole
+ * sentence-opening cue works only there (the SynBkd victim's "when"; negations such as "never"
+ * outrank it in the sweep, since they turn a two-word victim around on any model, so
+ * {@link UnsupportedFlips} tries the sweep's best common words, and finds it). Why one victim: the sweep is a compute-bound forward pass over the whole
  * vocabulary (about 23,500 words for MiniLM's), and a second victim or a second placement doubled
  * a scan's time past its budget. For the same reason the scan sweeps in two stages (every word
  * alone first, then a shortlist in the victim), which gave the same ranking's top at a fifth of

@@ -43,8 +43,8 @@ final class WordGrowth {
      * @param endings  {@link dev.headguard.text.TextTokenizer#wordEndings()}
      * @param victims  clean inputs the model does not call {@code c}; the first {@link ModelScanner#SCREEN_VICTIMS} screen
      * @param minFlagged a start whose carriers the input scan flags less often than this is not grown: a piece of a
-     *                 trigger already moves the heads (the split victim's "m": 22% of its carriers flagged, sentiment
-     *                 words 3–8%); the scan passes twice its false-rejection rate
+     *                 trigger already moves the heads, an ordinary word does not; the scan passes twice its
+     *                 false-rejection rate
      * @return the longer words found (none when no start grew)
      */
     static List<String> grow(ModelStore.LoadedModel model, List<ModelScanner.Candidate> starts, String[] endings, List<String> victims, int c,
