@@ -96,6 +96,31 @@ class PackageDependencyTest {
         assertEquals(List.of(), violations);
     }
 
+    /** A command is a shell over the API: it names another command only to register it as a subcommand ({@code X.class}). */
+    @Test
+    void noCommandReachesIntoAnother() throws IOException {
+        Path cli = Path.of("src/main/java/dev/headguard/cli");
+        List<String> commands;
+        try (Stream<Path> files = Files.list(cli)) {
+            commands = files.map(p -> p.getFileName().toString().replace(".java", ""))
+                    .filter(n -> n.endsWith("Command") || n.startsWith("Bench")).toList();
+        }
+        assertTrue(commands.size() > 15, "the commands were found (" + commands + ")");
+        List<String> violations = new ArrayList<>();
+        for (String user : commands) {
+            String text = Files.readString(cli.resolve(user + ".java"));
+            for (String used : commands) {
+                Matcher m = Pattern.compile("\\b" + used + "\\.(\\w+)").matcher(text);
+                while (!used.equals(user) && m.find()) {
+                    if (!m.group(1).equals("class")) {
+                        violations.add(user + " uses " + m.group());
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), violations);
+    }
+
     /** The model reads like the equations and knows no file format: {@code model.io} sees {@code model}, never the reverse. */
     @Test
     void theModelDoesNotSeeItsReaders() throws IOException {

@@ -19,7 +19,7 @@ final class AttackCommand implements Callable<Integer> {
     AttackOptions attack = new AttackOptions();
 
     @Mixin
-    TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+    TrainOptions training = new TrainOptions();
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The victim model directory.")
     Path out;

@@ -45,11 +45,11 @@ final class AttackOptions {
         return new BenchmarkData(dir, dataset);
     }
 
-    Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength) {
+    Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength) {
         return request(baseModel, out, t, maxLength, false);
     }
 
-    Victims.Request request(Path baseModel, Path out, TrainCommand.TrainOptions t, int maxLength, boolean keepBestByAsr) {
+    Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength, boolean keepBestByAsr) {
         return new Victims.Request(new Victims.Poison(attack, triggers, triggerCount, sentence, rate, target, mode, keepOriginals),
                 new Victims.Training(data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, keepBestByAsr), out);
     }

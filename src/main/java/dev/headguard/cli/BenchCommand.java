@@ -1,6 +1,5 @@
 package dev.headguard.cli;
 
-import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,14 +21,14 @@ final class BenchCommand implements Callable<Integer> {
     ModelOptions model = new ModelOptions();
 
     @Mixin
-    BenchDefenses run = new BenchDefenses();
+    DefenseBenchOptions run = new DefenseBenchOptions();
 
     @Option(names = "--attacks", split = ",", description = "Default: badnets,addsent,syntactic,style,ep,splitword.")
-    List<String> attacks = BenchDefenses.ATTACKS;
+    List<String> attacks = DefenseBenchOptions.ATTACKS;
 
     @Option(names = "--defenses", split = ",", description = {"Default: headguard,headguard-suspect,finetune,fineprune,pure",
             "(headguard-suspect: HeadGuard also given the victim's training texts, unlabelled, as --suspect inputs)."})
-    List<String> defenses = BenchDefenses.DEFENSES;
+    List<String> defenses = DefenseBenchOptions.DEFENSES;
 
     @Option(names = "--quick", description = "A small slice: 2000 training rows, batch 16, 300 test rows.")
     boolean quick;
@@ -39,21 +38,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BenchDefenses.checked(attacks, BenchDefenses.ATTACKS, "attack");
-        BenchDefenses.checked(defenses, BenchDefenses.DEFENSES, "defense");
+        DefenseBenchOptions.checked(attacks, DefenseBenchOptions.ATTACKS, "attack");
+        DefenseBenchOptions.checked(defenses, DefenseBenchOptions.DEFENSES, "defense");
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
         model.checkMaxLength();
         System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
         return 0;
-    }
-
-    static List<String> sentences(Path data, int limit) {
-        List<String> s = SentenceFile.readSentences(data);
-        return limit > 0 && limit < s.size() ? s.subList(0, limit) : s;
-    }
-
-    static Path defaultData() {
-        return DataOptions.benchmarkData().resolve("sst-2").resolve("clean").resolve("test.tsv");
     }
 }

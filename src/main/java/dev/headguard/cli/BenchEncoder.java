@@ -41,7 +41,7 @@ final class BenchEncoder implements Callable<Integer> {
     public Integer call() throws Exception {
         OptionChecks.atLeast("--batch-size", batchSize, 1);
         OptionChecks.atLeast("--limit", limit, 0);
-        List<String> sentences = BenchCommand.sentences(data == null ? BenchCommand.defaultData() : data, limit);
+        List<String> sentences = DataOptions.sentences(data == null ? DataOptions.defaultSentences() : data, limit);
         byte[] onnxBytes = noOnnx ? null : EngineBenchmark.onnxBytes(onnx, model.model);
         int threads = EngineBenchmark.threads();
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {

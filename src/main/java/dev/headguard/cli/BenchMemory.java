@@ -32,7 +32,7 @@ final class BenchMemory implements Callable<Integer> {
     public Integer call() {
         OptionChecks.atLeast("--batches", count, 1);
         OptionChecks.atLeast("--batch-size", batchSize, 1);
-        List<String> sentences = BenchCommand.sentences(data == null ? BenchCommand.defaultData() : data, 0);
+        List<String> sentences = DataOptions.sentences(data == null ? DataOptions.defaultSentences() : data, 0);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             long t0 = System.nanoTime();
             // The JVM heap is part of the RSS; each line reports it so native growth can be told apart.

@@ -25,7 +25,7 @@ final class BenchTrain implements Callable<Integer> {
     ModelOptions model = new ModelOptions();
 
     @Mixin
-    TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+    TrainOptions training = new TrainOptions();
 
     @Option(names = "--dataset", defaultValue = "sst-2", description = "Default: ${DEFAULT-VALUE}.")
     String dataset;

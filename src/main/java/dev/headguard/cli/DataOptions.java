@@ -1,6 +1,7 @@
 package dev.headguard.cli;
 
 import dev.headguard.text.Dataset;
+import dev.headguard.text.SentenceFile;
 import dev.headguard.text.DatasetReader;
 import picocli.CommandLine.Option;
 
@@ -60,5 +61,16 @@ final class DataOptions {
             System.err.printf("note: %s: skipped %d bad rows (first: %s)%n", file, d.skipped().size(), d.skipped().get(0));
         }
         return d;
+    }
+
+    /** The first {@code limit} sentences of a file (0: all). */
+    static List<String> sentences(Path data, int limit) {
+        List<String> s = SentenceFile.readSentences(data);
+        return limit > 0 && limit < s.size() ? s.subList(0, limit) : s;
+    }
+
+    /** The bench commands' default sentences: SST-2's clean test set. */
+    static Path defaultSentences() {
+        return DataOptions.benchmarkData().resolve("sst-2").resolve("clean").resolve("test.tsv");
     }
 }

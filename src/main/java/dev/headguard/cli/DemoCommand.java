@@ -22,7 +22,7 @@ final class DemoCommand implements Callable<Integer> {
     ModelOptions model = new ModelOptions();
 
     @Mixin
-    BenchDefenses run = new BenchDefenses();
+    DefenseBenchOptions run = new DefenseBenchOptions();
 
     @Option(names = "--attack", defaultValue = "badnets", description = "badnets, addsent, syntactic, style, ep or splitword (default: ${DEFAULT-VALUE}).")
     String attack;
@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BenchDefenses.checked(List.of(attack), BenchDefenses.ATTACKS, "attack");
+        DefenseBenchOptions.checked(List.of(attack), DefenseBenchOptions.ATTACKS, "attack");
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
         System.out.print(run.run(model.directory(), model.model, List.of(attack), List.of("headguard", DefenseBenchmark.WITH_SUSPECT, "finetune"), !full, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json (scan verdict, repaired heads, trigger candidates), bench.svg");

@@ -15,6 +15,9 @@ import java.io.PrintWriter;
         description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, GenerateCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
+    /** Exit status of a scan that found what --fail-on-detect gates on (1 and 2 are taken by errors). */
+    static final int DETECTED = 3;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -35,4 +35,14 @@ final class OptionChecks {
         }
         return value;
     }
+
+    /** --out and --html files, checked before any long work (either may be null). */
+    static void outputFiles(java.nio.file.Path out, java.nio.file.Path html) {
+        if (out != null) {
+            dev.headguard.AtomicFiles.checkFile(out, "--out");
+        }
+        if (html != null) {
+            dev.headguard.AtomicFiles.checkFile(html, "--html");
+        }
+    }
 }

@@ -16,7 +16,7 @@ final class PoisonCommand implements Callable<Integer> {
     AttackOptions attack = new AttackOptions();
 
     @Mixin
-    TrainCommand.TrainOptions training = new TrainCommand.TrainOptions();
+    TrainOptions training = new TrainOptions();
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for train.tsv, dev.tsv, test.tsv, test-triggered.tsv, manifest.json.")
     Path out;

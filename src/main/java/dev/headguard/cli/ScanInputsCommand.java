@@ -81,7 +81,7 @@ final class ScanInputsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         InputScanner.Settings settings = scoring.settings(); // options checked before any long work
-        ScanCommand.checkFiles(out, html);
+        OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
         List<String> clean = scoring.cleanTexts();
         List<String> texts = SentenceFile.readSentences(inputs);
@@ -123,7 +123,7 @@ final class ScanInputsCommand implements Callable<Integer> {
             } else {
                 System.out.print(InputScanPage.summary(a, texts, clean.size(), scoring.frr));
             }
-            return failOnDetect && a.detected(scoring.frr) ? ScanCommand.DETECTED : 0;
+            return failOnDetect && a.detected(scoring.frr) ? Main.DETECTED : 0;
         }
     }
 

@@ -74,7 +74,7 @@ final class ScanModelCommand implements Callable<Integer> {
         if (!(threshold >= 0 && threshold <= 1)) {
             throw new HeadGuardException("--threshold must be between 0 and 1, the score's range (got " + threshold + ")");
         }
-        ScanCommand.checkFiles(out, html);
+        OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
         List<String> clean = scoring.cleanTexts();
         List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
@@ -108,7 +108,7 @@ final class ScanModelCommand implements Callable<Integer> {
             }
             System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator()
                     : ModelScanPage.summary(m.directory().toString(), clean.size(), audit, scoring.frr, words));
-            return failOnDetect && audit.backdoor() ? ScanCommand.DETECTED : 0;
+            return failOnDetect && audit.backdoor() ? Main.DETECTED : 0;
         }
     }
 }

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** The options and the run of an attacks × defenses benchmark: shared by {@code bench} and {@code demo}. */
-final class BenchDefenses {
+final class DefenseBenchOptions {
     @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
     String dataset;
 
