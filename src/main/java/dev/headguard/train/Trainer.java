@@ -122,8 +122,8 @@ public final class Trainer {
 
     /** Trains only the named parameters; the rest stay as they are. */
     public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root, Set<String> trainable) {
-        if (!model.config().hasClassifier()) {
-            throw new IllegalArgumentException("the model has no classification head");
+        if (!model.config().hasClassifier() && !model.config().languageModel()) {
+            throw new IllegalArgumentException("the model has neither a classification head nor a language-model head");
         }
         this.model = model;
         this.padId = padId;
