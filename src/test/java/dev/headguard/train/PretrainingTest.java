@@ -4,7 +4,11 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.cli.Main;
 import dev.headguard.model.Family;
 import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.KvCache;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.model.io.SafeTensors;
+import dev.headguard.testing.HfOracle;
+import ai.djl.ndarray.types.Shape;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -84,6 +89,34 @@ class PretrainingTest {
         Main.Captured c = Main.capture("generate", "--model", out.toString(), "--prompts", prompts.toString(), "--max-new", "4", "--json");
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains("\"generation\""), c.out());
+    }
+
+    /** What pretrain writes is a causal LM transformers reads: the same next-token logits after each prompt. */
+    @Test
+    void transformersReadsThePretrainedModel() throws Exception {
+        Path out = dir.resolve("oracle");
+        pretrain(Family.GPT2, out, 5);
+        List<String> prompts = List.of("the king speaks", "a citizen waits by the", "my lord");
+        Path file = Files.write(dir.resolve("oracle-prompts.txt"), prompts);
+        Path logits = dir.resolve("oracle.safetensors");
+        Process p = new ProcessBuilder(HfOracle.python().toString(), "scripts/hf-lm-logits.py", out.toString(), file.toString(), logits.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("oracle.log").toFile()).start();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES) && p.exitValue() == 0, "transformers loads it: " + Files.readString(dir.resolve("oracle.log")));
+        SafeTensors.Contents hf = SafeTensors.read(logits);
+        assertEquals("GPT2LMHeadModel", hf.metadata().get("class"));
+        float[] theirs = hf.tensors().get("logits").toFloats();
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(out, root, 0)) {
+            int v = m.model().config().vocabSize();
+            for (int i = 0; i < prompts.size(); i++) {
+                try (NDManager step = root.newSubManager(); KvCache cache = new KvCache(step, m.model().config().numHiddenLayers())) {
+                    long[] ids = m.tokenizer().ids(prompts.get(i));
+                    float[] ours = m.model().nextTokenLogits(step.create(ids, new Shape(1, ids.length)), cache).toFloatArray();
+                    for (int k = 0; k < v; k++) {
+                        assertEquals(theirs[i * v + k], ours[k], 1e-4, prompts.get(i) + ": logit of token " + k);
+                    }
+                }
+            }
+        }
     }
 
     @Test
