@@ -157,7 +157,7 @@ public final class DefenseBenchmark {
                 Victims.build(r, root, listener);
             }
             victimSeeds.put(attack, r.train().seed());
-            victimCommits.put(attack, Victims.builtBy(dir));
+            victimCommits.put(attack, VictimManifest.builtBy(dir));
             PoisonedData p = Victims.poison(r);
             Dataset[] split = Victims.cleanSplits(r);
             Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
@@ -275,7 +275,7 @@ public final class DefenseBenchmark {
     static Victims.Request asBuilt(Path dir, Victims.Request r) {
         com.fasterxml.jackson.databind.JsonNode a;
         try {
-            a = Victims.attackRecord(dir);
+            a = VictimManifest.attackRecord(dir);
         } catch (java.io.IOException e) {
             throw new HeadGuardException("cannot read the victim manifest in " + dir + ": " + e.getMessage());
         }

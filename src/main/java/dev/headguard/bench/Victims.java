@@ -4,8 +4,6 @@ import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonSpec;
@@ -22,7 +20,6 @@ import dev.headguard.train.FineTuning;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -288,7 +285,7 @@ public final class Victims {
         try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength())) {
             e = Evaluator.evaluate(m, test, p.triggeredTest(), p.twins(), r.target(), root);
         }
-        addToProvenance(r.out(), "evaluation", e);
+        VictimManifest.addToProvenance(r.out(), "evaluation", e);
         return new Victim(r.out(), p, e, manifest);
     }
 
@@ -340,47 +337,6 @@ public final class Victims {
             m.put("keep_best", r.keepBestByAsr() ? "asr" : "clean"); // as `attack --keep-best` names them
         }
         return m;
-    }
-
-    /**
-     * The "attack" record of a model directory's headguard.json (what was done to it, as {@link #build}
-     * wrote it), or null for a model nobody attacked or a directory without one.
-     */
-    public static com.fasterxml.jackson.databind.JsonNode attackRecord(Path dir) throws IOException {
-        com.fasterxml.jackson.databind.JsonNode a = provenanceEntry(dir, "attack");
-        return a == null || a.isNull() ? null : a;
-    }
-
-    /** One key of a model directory's headguard.json; null when the file or the key is absent. */
-    private static com.fasterxml.jackson.databind.JsonNode provenanceEntry(Path dir, String key) throws IOException {
-        Path p = dir.resolve(ModelStore.PROVENANCE);
-        return Files.exists(p) ? new ObjectMapper().readTree(p.toFile()).get(key) : null;
-    }
-
-    /**
-     * The HeadGuard commit that wrote a model directory (headguard.json's "headguard_commit"), or
-     * "unrecorded" for one written before HeadGuard recorded it (or by another tool).
-     */
-    public static String builtBy(Path dir) {
-        try {
-            com.fasterxml.jackson.databind.JsonNode c = provenanceEntry(dir, "headguard_commit");
-            return c == null || !c.isTextual() ? "unrecorded" : c.asText();
-        } catch (IOException e) {
-            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot read (" + e.getMessage() + ")");
-        }
-    }
-
-    /** Adds a key to a model directory's headguard.json (written to a temporary file, then moved over it). */
-    static void addToProvenance(Path dir, String key, Object value) {
-        ObjectMapper om = new ObjectMapper();
-        Path file = dir.resolve(ModelStore.PROVENANCE);
-        try {
-            ObjectNode o = Files.exists(file) ? (ObjectNode) om.readTree(file.toFile()) : om.createObjectNode();
-            o.set(key, om.valueToTree(value));
-            AtomicFiles.write(file, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
-        } catch (IOException e) {
-            throw new HeadGuardException(file + ": cannot update (" + e.getMessage() + ")");
-        }
     }
 
     /** Writes a poisoned data set: train.tsv (with a 'poisoned' column), dev.tsv, test.tsv, test-triggered.tsv (with a 'clean' column), manifest.json. */

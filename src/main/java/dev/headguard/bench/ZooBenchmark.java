@@ -111,7 +111,7 @@ public final class ZooBenchmark {
         ModelScanner.Result res = audit.search();
         JsonNode attack;
         try {
-            attack = Victims.attackRecord(dir);
+            attack = VictimManifest.attackRecord(dir);
         } catch (java.io.IOException ex) {
             throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot be read (" + HeadGuardException.brief(ex.getMessage()) + ")");
         }

@@ -72,13 +72,13 @@ class VictimsTest {
         dev.headguard.model.ModelConfig c = dev.headguard.testing.Fixtures.tinyConfig();
         Path now = tmp.resolve("now");
         dev.headguard.model.io.ModelStore.write(c, dev.headguard.testing.Fixtures.tinyWeights(c, 1), dev.headguard.testing.Fixtures.tokenizer(tmp), now, java.util.Map.of());
-        assertEquals(dev.headguard.BuildInfo.commit(), Victims.builtBy(now));
+        assertEquals(dev.headguard.BuildInfo.commit(), VictimManifest.builtBy(now));
         // A directory written before models recorded their code.
         Path old = java.nio.file.Files.createDirectories(tmp.resolve("old"));
         java.nio.file.Files.writeString(old.resolve("headguard.json"), "{\"command\": \"train\", \"written_by\": \"headguard\"}\n");
-        assertEquals("unrecorded", Victims.builtBy(old));
+        assertEquals("unrecorded", VictimManifest.builtBy(old));
         java.nio.file.Files.writeString(old.resolve("headguard.json"), "{ not json");
-        HeadGuardException e = assertThrows(HeadGuardException.class, () -> Victims.builtBy(old));
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> VictimManifest.builtBy(old));
         assertTrue(e.getMessage().contains("headguard.json"), e.getMessage());
     }
 

@@ -255,7 +255,7 @@ public final class ModelScanner {
                     settings.seed() + c, root);
             List<Integer> ranked = gradient.signed();
             List<long[]> victimIds = model.tokenizer().idsOf(victims);
-            List<Integer> screened = screen(model, victims, vocab, gradient.pool(), c, settings, root);
+            List<Integer> screened = Screening.screen(model, victims, vocab, gradient.pool(), c, settings.seed(), root);
             java.util.LinkedHashSet<Integer> exact = new java.util.LinkedHashSet<>(screened.subList(0, Math.min(settings.exact(), screened.size())));
             if (settings.sweepVictims() > 0) {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
@@ -377,38 +377,6 @@ public final class ModelScanner {
         double flagged = above / (double) p.length;
         examples.put(key(text, target), inserted.subList(0, Math.min(3, inserted.size())));
         return new Candidate(text, target, rank, flip, flagged, Statistics.mean(s.scores()) - victimMean, flip * flagged);
-    }
-
-    /** The tokens, reordered by their mean probability of c on the first victims (ties keep the gradient order). */
-    static List<Integer> screen(ModelStore.LoadedModel model, List<String> victims, String[] vocab, List<Integer> tokens, int c, Settings settings,
-                                ai.djl.ndarray.NDManager root) {
-        List<String> few = victims.subList(0, Math.min(SCREEN_VICTIMS, victims.size()));
-        // The mean probability of c: finer than a count of flips on 16 inputs.
-        double[] p = meanProbability(model, few, tokens.stream().map(v -> vocab[v]).toList(), c, settings.seed(), root);
-        List<Integer> order = new ArrayList<>();
-        for (int k = 0; k < tokens.size(); k++) {
-            order.add(k);
-        }
-        order.sort(Comparator.comparingDouble(k -> -p[k]));
-        return order.stream().map(tokens::get).toList();
-    }
-
-    /** Mean P(c) over the victims with each text inserted at the scan's seeded positions ({@link #insertAll}). */
-    static double[] meanProbability(ModelStore.LoadedModel model, List<String> victims, List<String> texts, int c, long seed,
-                                    ai.djl.ndarray.NDManager root) {
-        List<String> inputs = new ArrayList<>(texts.size() * victims.size());
-        for (String t : texts) {
-            inputs.addAll(insertAll(victims, t, seed));
-        }
-        float[][] p = Probe.probabilities(model, inputs, root, 64, Probe.Progress.NONE);
-        double[] out = new double[texts.size()];
-        for (int k = 0; k < texts.size(); k++) {
-            for (int i = 0; i < victims.size(); i++) {
-                out[k] += p[k * victims.size() + i][c];
-            }
-            out[k] /= victims.size();
-        }
-        return out;
     }
 
     static String key(String text, int target) {

@@ -65,10 +65,10 @@ final class WordGrowth {
                 continue;
             }
             String word = start.text();
-            double score = ModelScanner.meanProbability(model, few, List.of(word), c, seed, root)[0];
+            double score = Screening.meanProbability(model, few, List.of(word), c, seed, root)[0];
             for (int step = 0; step < MAX_ENDINGS; step++) {
                 List<String> longer = shortlist(model, word, endingIds, endings, c, root);
-                double[] p = ModelScanner.meanProbability(model, few, longer, c, seed, root);
+                double[] p = Screening.meanProbability(model, few, longer, c, seed, root);
                 int best = 0;
                 for (int k = 1; k < p.length; k++) {
                     best = p[k] > p[best] ? k : best;
