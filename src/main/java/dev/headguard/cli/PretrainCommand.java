@@ -44,7 +44,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--context", defaultValue = "64", description = "Tokens per training window, and the model's positions (default: ${DEFAULT-VALUE}).")
     int context;
 
-    @Option(names = "--steps", defaultValue = "600", description = "Optimisation steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "900", description = "Optimisation steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Windows per step (default: ${DEFAULT-VALUE}).")
@@ -84,9 +84,9 @@ final class PretrainCommand implements Callable<Integer> {
         TrainConfig train = new TrainConfig(1, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, 0);
         try (NDManager root = TorchRuntime.newManager()) {
             Pretraining.Result r = Pretraining.run(new Pretraining.Request(a, corpus, tok, steps, heldOut, train, out), root, new ProgressBar());
-            System.out.printf(Locale.ROOT, "wrote %s: %s, %d training tokens, %.0f tokens/s; held-out perplexity %.1f (%.1f at initialisation, %d tokens)%n",
-                    out, family.modelType, r.trainTokens(), (double) steps * batchSize * context / r.seconds(), r.perplexityAfter(), r.perplexityBefore(),
-                    r.heldOutTokens());
+            System.out.printf(Locale.ROOT, "wrote %s: %s, %d training tokens, %d steps at %.0f tokens/s (%.0f s in all); held-out perplexity %.1f (%.1f at"
+                    + " initialisation, %d tokens)%n", out, family.modelType, r.trainTokens(), steps, (double) steps * batchSize * context / r.trainingSeconds(),
+                    r.seconds(), r.perplexityAfter(), r.perplexityBefore(), r.heldOutTokens());
         }
         return 0;
     }

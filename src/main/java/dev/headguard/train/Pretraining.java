@@ -63,7 +63,8 @@ public final class Pretraining {
     public record Request(Architecture arch, List<Path> corpus, Path tokenizer, int steps, double heldOut, TrainConfig train, Path out) {}
 
     /** The finished run: the losses, and the held-out perplexity before (the random model) and after. */
-    public record Result(int trainTokens, int heldOutTokens, double perplexityBefore, double perplexityAfter, double seconds, List<Double> losses) {}
+    public record Result(int trainTokens, int heldOutTokens, double perplexityBefore, double perplexityAfter, double trainingSeconds, double seconds,
+                         List<Double> losses) {}
 
     public static Result run(Request r, NDManager root, Trainer.Listener listener) {
         long t0 = System.nanoTime();
@@ -97,11 +98,13 @@ public final class Pretraining {
             List<long[]> heldOut = heldOutWindows(stream, trainEnd, context);
             try (ModelStore.LoadedModel m = ModelStore.load(init, root, context)) {
                 double before = perplexity(m.model(), heldOut, root);
+                long trainStart = System.nanoTime();
                 Trainer trainer = new Trainer(m.model(), m.tokenizer().padId(), r.train().withEpochs(1), root)
                         .withAuxiliaryLoss((rows, batch, out, step) -> nextTokenLoss(m.model(), batch, out.lastHiddenState(), step));
                 int[] noLabels = new int[windows.size()];
                 java.util.Arrays.fill(noLabels, -1);
                 Trainer.TrainState state = trainer.train(windows, noLabels, List.of(), new int[0], Trainer.TrainState.start(), listener);
+                double trainingSeconds = (System.nanoTime() - trainStart) / 1e9;
                 double after = perplexity(m.model(), heldOut, root);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Map<String, Object> prov = new LinkedHashMap<>();
@@ -116,9 +119,10 @@ public final class Pretraining {
                 prov.put("train_config", r.train());
                 prov.put("held_out_perplexity", after);
                 prov.put("held_out_perplexity_at_init", before);
+                prov.put("training_seconds", trainingSeconds);
                 prov.put("seconds", seconds);
                 ModelStore.save(m.model(), m.tokenizer().file(), r.out(), prov);
-                return new Result(trainEnd, held, before, after, seconds, state.losses());
+                return new Result(trainEnd, held, before, after, trainingSeconds, seconds, state.losses());
             }
         } finally {
             ModelStore.deleteRecursively(work);
