@@ -56,6 +56,12 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--held-out", defaultValue = "0.05", description = "Share of the token stream (its end) kept for the perplexity (default: ${DEFAULT-VALUE}).")
     double heldOut;
 
+    @Option(names = "--checkpoint-every", defaultValue = "100", description = "Steps between checkpoints in OUT.checkpoint (default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue from OUT.checkpoint, left by a run with the same settings and corpus that was stopped.")
+    boolean resume;
+
     @Option(names = "--seed", defaultValue = "42", description = "Initial weights, windows and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -71,19 +77,23 @@ final class PretrainCommand implements Callable<Integer> {
         OptionChecks.atLeast("--steps", steps, 1);
         OptionChecks.atLeast("--batch-size", batchSize, 1);
         OptionChecks.positive("--lr", lr);
+        OptionChecks.atLeast("--checkpoint-every", checkpointEvery, 1);
         if (!(heldOut > 0 && heldOut < 0.5)) {
             throw new HeadGuardException("--held-out must be a share between 0 and 0.5 (got " + heldOut + ")");
         }
         Pretraining.Architecture a = new Pretraining.Architecture(family, layers, heads, width, context);
         ModelStore.checkOutputDirectory(out, "--out", null);
+        if (resume && !java.nio.file.Files.isDirectory(dev.headguard.train.Checkpoint.dirFor(out))) {
+            throw new HeadGuardException("--resume: no checkpoint at " + dev.headguard.train.Checkpoint.dirFor(out) + " to continue from");
+        }
         for (Path c : corpus) {
             Pretraining.documents(c); // a missing or unreadable file is the user's error, said before any work
         }
         Path tok = tokenizer != null ? tokenizer : BuiltinModel.resolve("minilm").resolve(ModelStore.TOKENIZER);
         TrainConfig d = TrainConfig.defaults();
-        TrainConfig train = new TrainConfig(1, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, 0);
+        TrainConfig train = new TrainConfig(1, batchSize, lr, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, checkpointEvery);
         try (NDManager root = TorchRuntime.newManager()) {
-            Pretraining.Result r = Pretraining.run(new Pretraining.Request(a, corpus, tok, steps, heldOut, train, out), root, new ProgressBar());
+            Pretraining.Result r = Pretraining.run(new Pretraining.Request(a, corpus, tok, steps, heldOut, train, out, resume), root, new ProgressBar());
             System.out.printf(Locale.ROOT, "wrote %s: %s, %d training tokens, %d steps at %.0f tokens/s (%.0f s in all); held-out perplexity %.1f (%.1f at"
                     + " initialisation, %d tokens)%n", out, family.modelType, r.trainTokens(), steps, (double) steps * batchSize * context / r.trainingSeconds(),
                     r.seconds(), r.perplexityAfter(), r.perplexityBefore(), r.heldOutTokens());

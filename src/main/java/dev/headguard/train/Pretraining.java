@@ -59,8 +59,10 @@ public final class Pretraining {
      *                  ends each document
      * @param steps     optimisation steps, each on {@code train.batchSize()} windows
      * @param heldOut   the share of the token stream (its end) kept out of training for the perplexity
+     * @param resume    continue from OUT.checkpoint (written every {@code train.checkpointEvery()} steps)
+     *                  where a run with the same settings and corpus stopped
      */
-    public record Request(Architecture arch, List<Path> corpus, Path tokenizer, int steps, double heldOut, TrainConfig train, Path out) {}
+    public record Request(Architecture arch, List<Path> corpus, Path tokenizer, int steps, double heldOut, TrainConfig train, Path out, boolean resume) {}
 
     /** The finished run: the losses, and the held-out perplexity before (the random model) and after. */
     public record Result(int trainTokens, int heldOutTokens, double perplexityBefore, double perplexityAfter, double trainingSeconds, double seconds,
@@ -101,9 +103,31 @@ public final class Pretraining {
                 long trainStart = System.nanoTime();
                 Trainer trainer = new Trainer(m.model(), m.tokenizer().padId(), r.train().withEpochs(1), root)
                         .withAuxiliaryLoss((rows, batch, out, step) -> nextTokenLoss(m.model(), batch, out.lastHiddenState(), step));
+                Path checkpoint = Checkpoint.dirFor(r.out());
+                String fingerprint = fingerprint(r, config, stream);
+                Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, m.model(), trainer.optimizer(), fingerprint)
+                        : Trainer.TrainState.start();
                 int[] noLabels = new int[windows.size()];
                 java.util.Arrays.fill(noLabels, -1);
-                Trainer.TrainState state = trainer.train(windows, noLabels, List.of(), new int[0], Trainer.TrainState.start(), listener);
+                Trainer.TrainState state = trainer.train(windows, noLabels, List.of(), new int[0], start, new Trainer.Listener() {
+                    @Override
+                    public void onStep(Trainer.Progress p) {
+                        listener.onStep(p);
+                    }
+
+                    @Override
+                    public void onEpoch(Trainer.Epoch e) {
+                        listener.onEpoch(e);
+                    }
+
+                    @Override
+                    public void onCheckpoint(Trainer.TrainState st) {
+                        if (st.epoch() == 0) { // the end of the only epoch needs none: the model is written next
+                            Checkpoint.save(checkpoint, m.model(), trainer.optimizer(), st, fingerprint);
+                        }
+                    }
+                });
+                trainer.optimizer().close();
                 double trainingSeconds = (System.nanoTime() - trainStart) / 1e9;
                 double after = perplexity(m.model(), heldOut, root);
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -122,11 +146,19 @@ public final class Pretraining {
                 prov.put("training_seconds", trainingSeconds);
                 prov.put("seconds", seconds);
                 ModelStore.save(m.model(), m.tokenizer().file(), r.out(), prov);
+                ModelStore.deleteWithTemporaries(checkpoint);
                 return new Result(trainEnd, held, before, after, trainingSeconds, seconds, state.losses());
             }
         } finally {
             ModelStore.deleteRecursively(work);
         }
+    }
+
+    /** Settings, shape, tokenizer and corpus: a resume must match all of them. */
+    static String fingerprint(Request r, ModelConfig config, long[] stream) {
+        String s = r.arch() + "|" + config + "|" + r.train() + "|" + r.steps() + "|" + r.heldOut() + "|" + r.corpus().stream().map(p -> p.toAbsolutePath().toString()).toList()
+                + "|" + java.util.Arrays.hashCode(stream);
+        return Integer.toHexString(s.hashCode()) + "-" + stream.length;
     }
 
     /** exp of the mean next-token loss over the windows, with the model as it is (no dropout). */

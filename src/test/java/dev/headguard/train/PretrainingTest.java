@@ -54,12 +54,42 @@ class PretrainingTest {
     }
 
     private static Pretraining.Result pretrain(Family family, Path out, long seed) {
+        return pretrain(family, out, seed, 0, false, new Trainer.Listener() {});
+    }
+
+    private static Pretraining.Result pretrain(Family family, Path out, long seed, int checkpointEvery, boolean resume, Trainer.Listener listener) {
         TrainConfig d = TrainConfig.defaults();
-        TrainConfig train = new TrainConfig(1, 8, 5e-3, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, 0);
+        TrainConfig train = new TrainConfig(1, 8, 5e-3, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), seed, checkpointEvery);
         try (NDManager root = TorchRuntime.newManager()) {
             return Pretraining.run(new Pretraining.Request(new Pretraining.Architecture(family, 2, 2, 32, 16), List.of(corpus), tokenizer, 80, 0.05,
-                    train, out), root, new Trainer.Listener() {});
+                    train, out, resume), root, listener);
         }
+    }
+
+    /** A run stopped after a checkpoint and resumed ends as the uninterrupted run does, loss for loss, and leaves no checkpoint. */
+    @Test
+    void aStoppedRunResumesWhereItStopped() {
+        Pretraining.Result whole = pretrain(Family.GPT2, dir.resolve("whole"), 11, 20, false, new Trainer.Listener() {});
+        Path out = dir.resolve("stopped");
+        RuntimeException stop = new RuntimeException("stopped at step 50");
+        try {
+            pretrain(Family.GPT2, out, 11, 20, false, new Trainer.Listener() {
+                @Override
+                public void onStep(Trainer.Progress p) {
+                    if (p.step() == 50) {
+                        throw stop;
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            assertEquals(stop, e);
+        }
+        assertTrue(Files.notExists(out), "a stopped run writes no model");
+        assertTrue(Files.isDirectory(Checkpoint.dirFor(out)), "it leaves its checkpoint (step 40)");
+        Pretraining.Result resumed = pretrain(Family.GPT2, out, 11, 20, true, new Trainer.Listener() {});
+        assertEquals(whole.losses(), resumed.losses());
+        assertEquals(whole.perplexityAfter(), resumed.perplexityAfter(), 1e-9);
+        assertTrue(Files.notExists(Checkpoint.dirFor(out)), "a finished run removes its checkpoint");
     }
 
     @Test
