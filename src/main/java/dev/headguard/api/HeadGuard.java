@@ -22,9 +22,7 @@ import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * HeadGuard for a JVM service, in a few calls:
@@ -120,18 +118,13 @@ public final class HeadGuard implements AutoCloseable {
             throw new HeadGuardException(cleanFile + ": no rows");
         }
         RepairPlan plan = scanned != null && cleanFile.equals(scannedFile) ? RepairPlan.of(scanned) : null;
-        RepairOutcome outcome = new HeadGuardRepair(HeadGuardRepair.Settings.defaults(), plan)
-                .apply(model, set, root, new Defense.Progress() {});
-        Map<String, Object> prov = new LinkedHashMap<>();
-        prov.put("command", "api repair");
-        prov.put("repaired_from", model.directory().toString());
-        prov.put("clean_file", cleanFile.toString());
-        prov.put("clean_rows", set.size());
-        prov.put("details", outcome.details());
-        repairs++;
-        scanned = null;
-        ModelStore.save(model.model(), model.tokenizer().file(), out, prov);
-        return outcome;
+        try {
+            return new HeadGuardRepair(HeadGuardRepair.Settings.defaults(), plan)
+                    .applyAndSave(model, set, cleanFile.toString(), out, "api repair", root, new Defense.Progress() {});
+        } finally {
+            repairs++; // the model in memory changed, written or not: earlier filters must refuse
+            scanned = null;
+        }
     }
 
     private static List<String> cleanTexts(Path cleanFile) {

@@ -14,10 +14,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code repair}: head-wise fine-tuning of the heads a scan found, with attention safety alignment. */
@@ -133,17 +131,8 @@ final class RepairCommand implements Callable<Integer> {
                 throw new HeadGuardException(clean + ": " + set.numLabels() + " labels, the model has " + m.model().config().numLabels());
             }
             long t0 = System.nanoTime();
-            Map<String, Object> details = defense.apply(m, set, root, new ProgressBar()).details();
+            defense.applyAndSave(m, set, clean.toString(), out, "repair", root, new ProgressBar());
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> prov = new LinkedHashMap<>();
-            prov.put("command", "repair");
-            prov.put("method", defense.name());
-            prov.put("repaired_from", m.directory().toString());
-            prov.put("clean_file", clean.toString());
-            prov.put("clean_rows", set.size());
-            prov.put("details", details);
-            prov.put("seconds", seconds);
-            ModelStore.save(m.model(), m.tokenizer().file(), out, prov);
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
         }
         return 0;

@@ -6,7 +6,10 @@ import dev.headguard.text.Dataset;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A way to remove a backdoor from a model given a small labelled clean set and nothing else (no
@@ -25,6 +28,28 @@ public interface Defense {
      * @return what it did (chosen heads, pruned units, ...), typed, with its JSON block
      */
     RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress);
+
+    /**
+     * Applies this defense and writes the repaired model to {@code out} with its provenance in
+     * headguard.json (command, method, source model, clean file and rows, the outcome's details,
+     * seconds): the one place a repaired directory is written, for the command line and the API.
+     */
+    default RepairOutcome applyAndSave(ModelStore.LoadedModel m, Dataset clean, String cleanFile, Path out, String command, NDManager root,
+                                       Progress progress) {
+        long t0 = System.nanoTime();
+        RepairOutcome outcome = apply(m, clean, root, progress);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> prov = new LinkedHashMap<>();
+        prov.put("command", command);
+        prov.put("method", name());
+        prov.put("repaired_from", m.directory().toString());
+        prov.put("clean_file", cleanFile);
+        prov.put("clean_rows", clean.size());
+        prov.put("details", outcome.details());
+        prov.put("seconds", seconds);
+        ModelStore.save(m.model(), m.tokenizer().file(), out, prov);
+        return outcome;
+    }
 
     /** Stage messages and training progress. */
     interface Progress extends Trainer.Listener {
