@@ -46,8 +46,12 @@ public final class Pretraining {
             if (layers < 1 || heads < 1 || width < 1 || width % heads != 0 || (width / heads) % 2 != 0) {
                 throw new HeadGuardException("--width " + width + " must be a positive multiple of twice --heads " + heads + " (even head size)");
             }
-            if (context < 8) {
-                throw new HeadGuardException("--context must be at least 8 tokens (got " + context + ")");
+            if (context < 8 || context > 4096) {
+                throw new HeadGuardException("--context must be between 8 and 4096 tokens (got " + context + ")");
+            }
+            // Bounds a small decoder never needs and a typo easily gives: they would exhaust memory, not train.
+            if (layers > 48 || heads > 64 || width > 4096) {
+                throw new HeadGuardException("--layers at most 48, --heads at most 64, --width at most 4096 (got " + layers + ", " + heads + ", " + width + ")");
             }
         }
     }

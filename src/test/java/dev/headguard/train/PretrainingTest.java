@@ -156,6 +156,9 @@ class PretrainingTest {
         cases.add(new String[] {"pretrain", "--width", "30", "--heads", "4", "--corpus", corpus.toString(), "--out", dir.resolve("x").toString()});
         cases.add(new String[] {"pretrain", "--corpus", dir.resolve("missing.txt").toString(), "--out", dir.resolve("x").toString()});
         cases.add(new String[] {"pretrain", "--held-out", "0", "--corpus", corpus.toString(), "--out", dir.resolve("x").toString()});
+        cases.add(new String[] {"pretrain", "--context", "100000", "--corpus", corpus.toString(), "--out", dir.resolve("x").toString()});
+        cases.add(new String[] {"pretrain", "--width", "1000000", "--heads", "2", "--corpus", corpus.toString(), "--out", dir.resolve("x").toString()});
+        cases.add(new String[] {"pretrain", "--resume", "--corpus", corpus.toString(), "--out", dir.resolve("x").toString()});
         for (String[] args : cases) {
             Main.Captured c = Main.capture(args);
             assertEquals(2, c.code(), String.join(" ", args) + ": " + c.err());
