@@ -36,6 +36,7 @@ final class Mutations {
     private static final List<String> INPUTS = List.of("scan", "inputs", "--model", "MODEL", "--clean", "DATA", "--inputs", "DATA", "--no-model-scan");
     private static final List<String> SCAN = List.of("scan", "model", "--model", "MODEL", "--clean", "DATA");
     private static final List<String> EMBED = List.of("embed", "--model", "MODEL", "--input", "DATA");
+    private static final List<String> PRETRAIN = List.of("pretrain", "--corpus", "DATA", "--out", "OUT");
     private static final List<String> NUMBER_JUNK = List.of("abc", "", "1e", "--");
 
     static final List<Option> OPTIONS = List.of(
@@ -59,7 +60,16 @@ final class Mutations {
             new Option(SCAN, "--sweep", with("-1")),
             new Option(SCAN, "--threshold", with("NaN", "-1", "2")),
             new Option(EMBED, "--batch-size", with("0")),
-            new Option(EMBED, "--max-len", with("1", "-1")));
+            new Option(EMBED, "--max-len", with("1", "-1")),
+            new Option(PRETRAIN, "--steps", with("0", "-1", "2147483648")),
+            new Option(PRETRAIN, "--lr", with("0", "NaN", "Infinity")),
+            new Option(PRETRAIN, "--context", with("0", "7", "100000")),
+            new Option(PRETRAIN, "--width", with("0", "30", "1000000")),
+            new Option(PRETRAIN, "--layers", with("0", "1000")),
+            new Option(PRETRAIN, "--heads", with("0", "1000")),
+            new Option(PRETRAIN, "--held-out", with("0", "0.5", "NaN", "-1")),
+            new Option(PRETRAIN, "--checkpoint-every", with("0")),
+            new Option(PRETRAIN, "--arch", with("bert", "")));
 
     static final List<Output> OUTPUTS = List.of(
             new Output(List.of("train", "--model", "MODEL", "--train", "DATA"), "--out", true, true),
@@ -71,7 +81,8 @@ final class Mutations {
             new Output(List.of("scan", "model", "--model", "MODEL", "--clean", "DATA"), "--html", false, true),
             new Output(INPUTS, "--out", false, true),
             new Output(INPUTS, "--html", false, true),
-            new Output(List.of("eval", "--model", "MODEL", "--clean", "DATA"), "--out", false, true));
+            new Output(List.of("eval", "--model", "MODEL", "--clean", "DATA"), "--out", false, true),
+            new Output(List.of("pretrain", "--corpus", "DATA"), "--out", true, false));
 
     private static List<String> with(String... values) {
         List<String> all = new ArrayList<>(Arrays.asList(values));
