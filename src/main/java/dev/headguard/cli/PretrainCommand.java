@@ -95,7 +95,7 @@ final class PretrainCommand implements Callable<Integer> {
         try (NDManager root = TorchRuntime.newManager()) {
             Pretraining.Result r = Pretraining.run(new Pretraining.Request(a, corpus, tok, steps, heldOut, train, out, resume), root, new ProgressBar());
             System.out.printf(Locale.ROOT, "wrote %s: %s, %d training tokens, %d steps at %.0f tokens/s (%.0f s in all); held-out perplexity %.1f (%.1f at"
-                    + " initialisation, %d tokens)%n", out, family.modelType, r.trainTokens(), steps, (double) steps * batchSize * context / r.trainingSeconds(),
+                    + " initialisation, %d tokens)%n", out, family.modelType, r.trainTokens(), r.stepsTrained(), (double) r.stepsTrained() * batchSize * context / r.trainingSeconds(),
                     r.seconds(), r.perplexityAfter(), r.perplexityBefore(), r.heldOutTokens());
         }
         return 0;

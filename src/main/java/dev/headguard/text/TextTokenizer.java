@@ -125,6 +125,16 @@ public final class TextTokenizer implements AutoCloseable {
         return out;
     }
 
+    /** The id of {@code token} in a {@link #vocabulary()}, or −1 when it has none. */
+    public static int idIn(String[] vocabulary, String token) {
+        for (int v = 0; v < vocabulary.length; v++) {
+            if (token.equals(vocabulary[v])) {
+                return v;
+            }
+        }
+        return -1;
+    }
+
     /**
      * The vocabulary as words a trigger search can insert into a text: WordPiece's entries as they are
      * (its word pieces start with ##), other vocabularies' through {@link #wordForms}.

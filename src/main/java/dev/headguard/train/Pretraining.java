@@ -69,8 +69,9 @@ public final class Pretraining {
     public record Request(Architecture arch, List<Path> corpus, Path tokenizer, int steps, double heldOut, TrainConfig train, Path out, boolean resume) {}
 
     /** The finished run: the losses, and the held-out perplexity before (the random model) and after. */
-    public record Result(int trainTokens, int heldOutTokens, double perplexityBefore, double perplexityAfter, double trainingSeconds, double seconds,
-                         List<Double> losses) {}
+    /** @param stepsTrained the steps this call ran (fewer than requested after {@code resume}), over {@code trainingSeconds} */
+    public record Result(int trainTokens, int heldOutTokens, double perplexityBefore, double perplexityAfter, long stepsTrained, double trainingSeconds,
+                         double seconds, List<Double> losses) {}
 
     public static Result run(Request r, NDManager root, Trainer.Listener listener) {
         long t0 = System.nanoTime();
@@ -83,75 +84,73 @@ public final class Pretraining {
         try {
             Path tokenizerFile = work.resolve(ModelStore.TOKENIZER);
             writeDecoderTokenizer(r.tokenizer(), tokenizerFile);
-            long[] stream;
-            long eos;
-            int vocab;
+            // The model is built in memory as fine-tuning builds it; only the finished one is written.
             try (TextTokenizer tok = TextTokenizer.open(tokenizerFile, 512)) {
-                eos = idOf(tok, "[SEP]", r.tokenizer());
-                stream = tokenStream(tok, r.corpus(), eos);
-                vocab = tok.idLimit();
-            }
-            int held = (int) Math.round(stream.length * r.heldOut());
-            int trainEnd = stream.length - held;
-            int context = r.arch().context();
-            if (trainEnd < 4 * (context + 1) || held < context + 1) {
-                throw new HeadGuardException("--corpus: " + stream.length + " tokens are too few for windows of " + context + " tokens and a held-out part");
-            }
-            ModelConfig config = config(r.arch(), vocab, (int) eos);
-            Path init = work.resolve("init");
-            ModelStore.write(config, ParameterTable.initialWeights(config, Map.of(), r.train().seed()), tokenizerFile, init, Map.of("command", "pretrain"));
-            List<long[]> windows = trainWindows(stream, trainEnd, context, r.steps() * r.train().batchSize(), r.train().seed());
-            List<long[]> heldOut = heldOutWindows(stream, trainEnd, context);
-            try (ModelStore.LoadedModel m = ModelStore.load(init, root, context)) {
-                double before = perplexity(m.model(), heldOut, root);
-                long trainStart = System.nanoTime();
-                Trainer trainer = new Trainer(m.model(), m.tokenizer().padId(), r.train().withEpochs(1), root)
-                        .withAuxiliaryLoss((rows, batch, out, step) -> nextTokenLoss(m.model(), batch, out.lastHiddenState(), step));
-                Path checkpoint = Checkpoint.dirFor(r.out());
-                String fingerprint = fingerprint(r, config, stream);
-                Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, m.model(), trainer.optimizer(), fingerprint)
-                        : Trainer.TrainState.start();
-                int[] noLabels = new int[windows.size()];
-                java.util.Arrays.fill(noLabels, -1);
-                Trainer.TrainState state = trainer.train(windows, noLabels, List.of(), new int[0], start, new Trainer.Listener() {
-                    @Override
-                    public void onStep(Trainer.Progress p) {
-                        listener.onStep(p);
-                    }
-
-                    @Override
-                    public void onEpoch(Trainer.Epoch e) {
-                        listener.onEpoch(e);
-                    }
-
-                    @Override
-                    public void onCheckpoint(Trainer.TrainState st) {
-                        if (st.epoch() == 0) { // the end of the only epoch needs none: the model is written next
-                            Checkpoint.save(checkpoint, m.model(), trainer.optimizer(), st, fingerprint);
+                int eos = TextTokenizer.idIn(tok.vocabulary(), "[SEP]");
+                if (eos < 0) {
+                    throw new HeadGuardException(r.tokenizer() + ": no [SEP] token to end documents with");
+                }
+                long[] stream = tokenStream(tok, r.corpus(), eos);
+                int held = (int) Math.round(stream.length * r.heldOut());
+                int trainEnd = stream.length - held;
+                int context = r.arch().context();
+                if (trainEnd < 4 * (context + 1) || held < context + 1) {
+                    throw new HeadGuardException("--corpus: " + stream.length + " tokens are too few for windows of " + context + " tokens and a held-out part");
+                }
+                ModelConfig config = config(r.arch(), tok.idLimit(), eos);
+                List<long[]> windows = trainWindows(stream, trainEnd, context, r.steps() * r.train().batchSize(), r.train().seed());
+                List<long[]> heldOut = heldOutWindows(stream, trainEnd, context);
+                try (TransformerModel model = new TransformerModel(config, ParameterTable.initialWeights(config, Map.of(), r.train().seed()), root)) {
+                    double before = perplexity(model, heldOut, root);
+                    long trainStart = System.nanoTime();
+                    Trainer trainer = new Trainer(model, tok.padId(), r.train().withEpochs(1), root)
+                            .withAuxiliaryLoss((rows, batch, out, step) -> nextTokenLoss(model, batch, out.lastHiddenState(), step));
+                    Path checkpoint = Checkpoint.dirFor(r.out());
+                    String fingerprint = fingerprint(r, config, stream);
+                    Trainer.TrainState start = r.resume() ? Checkpoint.restore(checkpoint, model, trainer.optimizer(), fingerprint)
+                            : Trainer.TrainState.start();
+                    int[] noLabels = new int[windows.size()];
+                    java.util.Arrays.fill(noLabels, -1);
+                    Trainer.TrainState state = trainer.train(windows, noLabels, List.of(), new int[0], start, new Trainer.Listener() {
+                        @Override
+                        public void onStep(Trainer.Progress p) {
+                            listener.onStep(p);
                         }
-                    }
-                });
-                trainer.optimizer().close();
-                double trainingSeconds = (System.nanoTime() - trainStart) / 1e9;
-                double after = perplexity(m.model(), heldOut, root);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                Map<String, Object> prov = new LinkedHashMap<>();
-                prov.put("command", "pretrain");
-                prov.put("architecture", Map.of("family", r.arch().family().modelType, "layers", r.arch().layers(), "heads", r.arch().heads(),
-                        "width", r.arch().width(), "context", context));
-                prov.put("corpus", r.corpus().stream().map(p -> p.toAbsolutePath().toString()).toList());
-                prov.put("tokenizer_from", r.tokenizer().toAbsolutePath().toString());
-                prov.put("train_tokens", trainEnd);
-                prov.put("held_out_tokens", held);
-                prov.put("steps", r.steps());
-                prov.put("train_config", r.train());
-                prov.put("held_out_perplexity", after);
-                prov.put("held_out_perplexity_at_init", before);
-                prov.put("training_seconds", trainingSeconds);
-                prov.put("seconds", seconds);
-                ModelStore.save(m.model(), m.tokenizer().file(), r.out(), prov);
-                ModelStore.deleteWithTemporaries(checkpoint);
-                return new Result(trainEnd, held, before, after, trainingSeconds, seconds, state.losses());
+
+                        @Override
+                        public void onEpoch(Trainer.Epoch e) {
+                            listener.onEpoch(e);
+                        }
+
+                        @Override
+                        public void onCheckpoint(Trainer.TrainState st) {
+                            if (st.epoch() == 0) { // the end of the only epoch needs none: the model is written next
+                                Checkpoint.save(checkpoint, model, trainer.optimizer(), st, fingerprint);
+                            }
+                        }
+                    });
+                    trainer.optimizer().close();
+                    double trainingSeconds = (System.nanoTime() - trainStart) / 1e9;
+                    double after = perplexity(model, heldOut, root);
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    Map<String, Object> prov = new LinkedHashMap<>();
+                    prov.put("command", "pretrain");
+                    prov.put("architecture", Map.of("family", r.arch().family().modelType, "layers", r.arch().layers(), "heads", r.arch().heads(),
+                            "width", r.arch().width(), "context", context));
+                    prov.put("corpus", r.corpus().stream().map(p -> p.toAbsolutePath().toString()).toList());
+                    prov.put("tokenizer_from", r.tokenizer().toAbsolutePath().toString());
+                    prov.put("train_tokens", trainEnd);
+                    prov.put("held_out_tokens", held);
+                    prov.put("steps", r.steps());
+                    prov.put("train_config", r.train());
+                    prov.put("held_out_perplexity", after);
+                    prov.put("held_out_perplexity_at_init", before);
+                    prov.put("training_seconds", trainingSeconds);
+                    prov.put("seconds", seconds);
+                    ModelStore.save(model, tok.file(), r.out(), prov);
+                    ModelStore.deleteWithTemporaries(checkpoint);
+                    return new Result(trainEnd, held, before, after, state.step() - start.step(), trainingSeconds, seconds, state.losses());
+                }
             }
         } finally {
             ModelStore.deleteRecursively(work);
@@ -227,36 +226,32 @@ public final class Pretraining {
         }
     }
 
-    private static long idOf(TextTokenizer tok, String token, Path file) {
-        String[] vocab = tok.vocabulary();
-        for (int v = 0; v < vocab.length; v++) {
-            if (token.equals(vocab[v])) {
-                return v;
-            }
-        }
-        throw new HeadGuardException(file + ": no " + token + " token to end documents with");
-    }
-
     /** Every document's tokens followed by [SEP], files in order. */
     static long[] tokenStream(TextTokenizer tok, List<Path> corpus, long eos) {
-        List<long[]> pieces = new ArrayList<>();
+        // Long documents are tokenized line by line (the tokenizer truncates, a document does not), all lines in batches.
+        List<String> lines = new ArrayList<>();
+        List<Integer> ends = new ArrayList<>(); // after how many lines each document ends
         for (Path f : corpus) {
             for (String doc : documents(f)) {
-                // Long documents are tokenized line by line: the tokenizer truncates, a document does not.
                 for (String line : doc.split("\n")) {
                     if (!line.isBlank()) {
-                        pieces.add(tok.ids(line));
+                        lines.add(line);
                     }
                 }
-                pieces.add(new long[] {eos});
+                ends.add(lines.size());
             }
         }
-        int n = pieces.stream().mapToInt(p -> p.length).sum();
+        List<long[]> ids = tok.idsOf(lines);
+        int n = ids.stream().mapToInt(p -> p.length).sum() + ends.size();
         long[] out = new long[n];
         int at = 0;
-        for (long[] p : pieces) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
+        int line = 0;
+        for (int end : ends) {
+            for (; line < end; line++) {
+                System.arraycopy(ids.get(line), 0, out, at, ids.get(line).length);
+                at += ids.get(line).length;
+            }
+            out[at++] = eos;
         }
         return out;
     }

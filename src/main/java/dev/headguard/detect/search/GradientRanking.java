@@ -3,6 +3,7 @@ package dev.headguard.detect.search;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.TextTokenizer;
 import dev.headguard.text.TokenBatch;
 
 import java.util.ArrayList;
@@ -79,10 +80,9 @@ final class GradientRanking {
     /** [MASK] when the vocabulary has it (a token real text never carries), else [UNK]. */
     static long placeholderId(ModelStore.LoadedModel model, String[] vocab) {
         for (String name : List.of("[MASK]", "<mask>", "[UNK]", "<unk>")) {
-            for (int v = 0; v < vocab.length; v++) {
-                if (name.equals(vocab[v])) {
-                    return v;
-                }
+            int v = TextTokenizer.idIn(vocab, name);
+            if (v >= 0) {
+                return v;
             }
         }
         throw new HeadGuardException(model.tokenizer().file() + ": no [MASK] or [UNK] token to use as a placeholder");
