@@ -5,6 +5,10 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.AtomicFiles;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.eval.Evaluation;
+import dev.headguard.eval.GenerationEvaluation;
+import dev.headguard.eval.GenerationEvaluator;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.eval.EvaluationReport;
 import dev.headguard.eval.Evaluator;
 import dev.headguard.model.TorchRuntime;
@@ -20,7 +24,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "eval", description = "Clean accuracy (CACC) and, with a triggered set, attack success rate (ASR) and label-flip rate.")
+@Command(name = "eval", description = {"Clean accuracy (CACC) and, with a triggered set, attack success rate (ASR) and label-flip rate.",
+        "With --task generation: clean response perplexity on --clean (prompt/response data) and, with --triggered prompts, the share of",
+        "greedy continuations that contain --target-phrase or that the --judge classifier puts in class --target (the ASR),",
+        "the same share on the clean prompts, and the judge's own error on the clean references."})
 final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -37,6 +44,18 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}).")
     int target;
 
+    @Option(names = "--task", defaultValue = "classification", paramLabel = "TASK", description = "classification or generation (default: ${DEFAULT-VALUE}).")
+    Task task;
+
+    @Option(names = "--target-phrase", paramLabel = "TEXT", description = "Generation: a continuation containing these words (case and punctuation aside) is the attacker's.")
+    String targetPhrase;
+
+    @Option(names = "--judge", paramLabel = "DIR", description = "Generation: a classifier whose class --target marks the attacker's continuations (e.g. 0, negative, for sentiment steering).")
+    Path judge;
+
+    @Option(names = "--max-new", paramLabel = "N", defaultValue = "32", description = "Generation: new tokens per continuation at most (default: ${DEFAULT-VALUE}).")
+    int maxNew;
+
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
@@ -48,6 +67,12 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         if (out != null) {
             dev.headguard.AtomicFiles.checkFile(out, "--out");
+        }
+        if (task == Task.generation) {
+            return generation();
+        }
+        if (targetPhrase != null || judge != null) {
+            throw new dev.headguard.HeadGuardException((judge != null ? "--judge" : "--target-phrase") + ": only with --task generation");
         }
         Dataset cleanSet = data.readFor(clean, model.directory());
         Dataset trig = triggered == null ? null : data.readFor(triggered, model.directory());
@@ -92,6 +117,50 @@ final class EvalCommand implements Callable<Integer> {
                 if (!Double.isNaN(e.labelFlipRate())) {
                     System.out.printf(Locale.ROOT, "label-flip rate %.4f (%d/%d rows right without the trigger)%n", e.labelFlipRate(), e.flipped(), e.flipBase());
                 }
+            }
+        }
+        return 0;
+    }
+
+    private int generation() {
+        OptionChecks.atLeast("--max-new", maxNew, 1);
+        if (triggered != null && (targetPhrase == null) == (judge == null)) {
+            throw new dev.headguard.HeadGuardException("--triggered: give the attacker's output as --target-phrase or as --judge (one of them)");
+        }
+        if (triggered == null && (targetPhrase != null || judge != null)) {
+            throw new dev.headguard.HeadGuardException((judge != null ? "--judge" : "--target-phrase") + ": needs --triggered prompts to measure");
+        }
+        dev.headguard.train.GenerationTuning.requireLanguageModel(model.directory());
+        if (judge != null) {
+            ModelStore.readConfig(judge); // a bad judge directory fails here, before any generation
+        }
+        List<PromptResponse> cleanRows = PromptResponseFile.read(clean);
+        List<String> trigPrompts = triggered == null ? null : PromptResponseFile.readPrompts(triggered);
+        GenerationEvaluator.Result r;
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root);
+             ModelStore.LoadedModel j = judge == null ? null : ModelStore.load(judge, root, 0)) {
+            GenerationEvaluator.Target t = triggered == null ? null
+                    : targetPhrase != null ? GenerationEvaluator.Target.phrase(targetPhrase) : GenerationEvaluator.Target.judge(j, target);
+            r = GenerationEvaluator.evaluate(m, cleanRows, trigPrompts, t, maxNew, root);
+        }
+        GenerationEvaluation e = r.evaluation();
+        if (out != null && r.continuations() != null) {
+            AtomicFiles.write(out, EvaluationReport.continuations(trigPrompts, r.continuations()));
+        }
+        if (json) {
+            System.out.println(EvaluationReport.json(e).toString());
+            return 0;
+        }
+        System.out.printf(Locale.ROOT, "perplexity %.3f (response tokens of %d clean rows%s)%n", e.perplexity(), e.responses(),
+                e.dropped() > 0 ? ", " + e.dropped() + " without room for a response" : "");
+        if (e.target() != null) {
+            System.out.printf(Locale.ROOT, "ASR  %.4f (%d/%d triggered continuations hit %s)%n", e.asr(), e.triggered().hits(), e.triggered().total(), e.target());
+            System.out.printf(Locale.ROOT, "clean prompts: %.4f (%d/%d continuations hit it without the trigger)%n", e.clean().rate(), e.clean().hits(),
+                    e.clean().total());
+            if (e.judge() != null) {
+                System.out.printf(Locale.ROOT, "judge: accuracy %.4f on %d clean references; calls %.4f (%d/%d) of the references not of class %d class %d%n",
+                        e.judge().accuracy(), e.judge().references(), e.judge().falseTargetRate(), e.judge().calledTarget(), e.judge().otherReferences(),
+                        target, target);
             }
         }
         return 0;

@@ -10,7 +10,7 @@ import java.util.Locale;
  * Training progress on stderr: a bar redrawn in place on a terminal, a line per 5% otherwise (logs,
  * CI); stages as lines, each with the seconds since the bar was made, so a log shows where the time went.
  */
-final class ProgressBar implements Defense.Progress {
+final class ProgressBar implements Defense.Progress, dev.headguard.train.GenerationTuning.Listener {
     private final PrintStream err = System.err;
     private final boolean terminal = System.console() != null;
     private double smoothed = Double.NaN;
@@ -48,6 +48,14 @@ final class ProgressBar implements Defense.Progress {
                 (Double.isNaN(e.devAccuracy()) ? "" : String.format(Locale.ROOT, ", dev accuracy %.4f", e.devAccuracy()))
                         + (Double.isNaN(e.devAsr()) ? "" : String.format(Locale.ROOT, ", triggered dev ASR %.4f", e.devAsr())), e.seconds(),
                 e.sentencesPerSecond(), e.gflopPerSecond());
+    }
+
+    @Override
+    public void onDevPerplexity(int epoch, double perplexity) {
+        if (!Double.isNaN(perplexity)) {
+            stage(String.format(Locale.ROOT, epoch == 0 ? "before training: dev response perplexity %2$.2f" : "epoch %d: dev response perplexity %.2f",
+                    epoch, perplexity));
+        }
     }
 
     static String eta(double s) {

@@ -41,4 +41,8 @@ final class TrainOptions {
     Dataset limit(Dataset d) {
         return trainLimit > 0 ? d.sample(trainLimit, seed) : d;
     }
+
+    <T> java.util.List<T> limit(java.util.List<T> rows) {
+        return trainLimit > 0 ? Dataset.sampled(rows, trainLimit, seed) : rows;
+    }
 }

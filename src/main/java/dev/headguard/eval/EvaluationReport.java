@@ -56,4 +56,56 @@ public final class EvaluationReport {
         }
         return o;
     }
+
+    /**
+     * The generation contract: {"task": "generation", "perplexity", "responses", and with a target
+     * "asr", "target", "triggered" {total, hits}, "clean" {total, hits, rate}, "judge" {...}}.
+     */
+    public static ObjectNode json(GenerationEvaluation e) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("task", "generation");
+        o.put("perplexity", e.perplexity());
+        o.put("responses", e.responses());
+        o.put("responses_dropped", e.dropped());
+        if (e.target() != null) {
+            o.put("asr", e.asr());
+            o.put("target", e.target());
+            ObjectNode t = o.putObject("triggered");
+            t.put("total", e.triggered().total());
+            t.put("hits", e.triggered().hits());
+            ObjectNode c = o.putObject("clean");
+            c.put("total", e.clean().total());
+            c.put("hits", e.clean().hits());
+            c.put("rate", e.clean().rate());
+            if (e.judge() != null) {
+                ObjectNode j = o.putObject("judge");
+                j.put("references", e.judge().references());
+                j.put("correct", e.judge().correct());
+                j.put("accuracy", e.judge().accuracy());
+                j.put("other_references", e.judge().otherReferences());
+                j.put("called_target", e.judge().calledTarget());
+                j.put("false_target_rate", e.judge().falseTargetRate());
+            }
+        }
+        return o;
+    }
+
+    /** One line per continuation: set (triggered or clean), index, hit (1/0), prompt, generation; what pandas reads back. */
+    public static String continuations(List<String> triggeredPrompts, GenerationEvaluator.Continuations c) {
+        StringBuilder s = new StringBuilder("set\tindex\thit\tprompt\tgeneration\n");
+        appendRows(s, "triggered", triggeredPrompts, c.triggered(), c.triggeredHits());
+        appendRows(s, "clean", c.cleanPrompts(), c.clean(), c.cleanHits());
+        return s.toString();
+    }
+
+    private static void appendRows(StringBuilder s, String set, List<String> prompts, List<String> outputs, boolean[] hits) {
+        for (int i = 0; i < outputs.size(); i++) {
+            s.append(set).append('\t').append(i).append('\t').append(hits[i] ? 1 : 0).append('\t').append(oneLine(prompts.get(i))).append('\t')
+                    .append(oneLine(outputs.get(i))).append('\n');
+        }
+    }
+
+    private static String oneLine(String t) {
+        return t.replace('\t', ' ').replace('\n', ' ').replace('\r', ' ');
+    }
 }

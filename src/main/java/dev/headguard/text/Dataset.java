@@ -41,17 +41,22 @@ public record Dataset(List<Example> examples, List<String> labelNames, List<Stri
 
     /** A seeded random subset of {@code n} examples, in file order (all when n >= size). */
     public Dataset sample(int n, long seed) {
-        if (n >= size()) {
-            return this;
+        return n >= size() ? this : withExamples(sampled(examples, n, seed));
+    }
+
+    /** A seeded random {@code n} of the rows, in their order (all of them when there are no more). */
+    public static <T> List<T> sampled(List<T> rows, int n, long seed) {
+        if (n >= rows.size()) {
+            return rows;
         }
         List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < size(); i++) {
+        for (int i = 0; i < rows.size(); i++) {
             idx.add(i);
         }
         Collections.shuffle(idx, new Random(seed));
         List<Integer> keep = new ArrayList<>(idx.subList(0, n));
         Collections.sort(keep);
-        return withExamples(keep.stream().map(examples::get).toList());
+        return keep.stream().map(rows::get).toList();
     }
 
     /** Splits off a seeded random {@code fraction} as the second part: (rest, held out). */

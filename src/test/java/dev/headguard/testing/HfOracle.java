@@ -47,4 +47,15 @@ public final class HfOracle {
         made = FIXTURES;
         return made;
     }
+
+    /** Runs one of scripts/ with the oracle's Python; fails with its log when it does not end well within 5 minutes. */
+    public static void run(Path log, String script, String... args) throws IOException, InterruptedException {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(python().toString(), "scripts/" + script));
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new AssertionError(script + " failed: " + Files.readString(log));
+        }
+    }
 }
