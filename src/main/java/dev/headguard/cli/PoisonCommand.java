@@ -18,13 +18,20 @@ final class PoisonCommand implements Callable<Integer> {
     @Mixin
     TrainOptions training = new TrainOptions();
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for train.tsv, dev.tsv, test.tsv, test-triggered.tsv, manifest.json.")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for train.tsv, dev.tsv, test.tsv, test-triggered.tsv, manifest.json (.jsonl files for --task generation).")
     Path out;
 
     @Override
     public Integer call() {
         training.config();
         dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", null);
+        if (attack.task == Task.generation) {
+            var p = dev.headguard.bench.GenerationVictims.poison(attack.generationRequest(null, out, training, 0, null));
+            dev.headguard.bench.GenerationVictims.write(p, out);
+            System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s); %d triggered test prompts%n", out,
+                    p.poisoning().poisonedRows().size(), p.poisoning().train().size(), p.manifest().get("goal"), p.poisoning().triggeredTest().size());
+            return 0;
+        }
         Victims.Request r = attack.request(Path.of("."), out, training, 128);
         PoisonedData p = Victims.poison(r);
         Victims.writePoisoned(r, p, out);
