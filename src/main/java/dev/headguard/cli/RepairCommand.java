@@ -6,7 +6,11 @@ import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.HeadGuardRepair;
+import dev.headguard.repair.GenerationDefense;
+import dev.headguard.repair.GenerationRepair;
 import dev.headguard.repair.HeadRepair;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
@@ -57,8 +61,8 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
     int epochs;
 
-    @Option(names = "--lr", defaultValue = "1e-4", description = "Default: ${DEFAULT-VALUE}.")
-    double lr;
+    @Option(names = "--lr", description = "Default: 1e-4 for a classifier, 1e-3 for a decoder language model.")
+    Double lr;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
@@ -99,18 +103,23 @@ final class RepairCommand implements Callable<Integer> {
         OptionChecks.atLeast("--epochs", epochs, 1);
         OptionChecks.atLeast("--batch-size", batchSize, 1);
         OptionChecks.atLeast("--consolidation-epochs", consolidationEpochs, 0);
-        OptionChecks.positive("--lr", lr);
+        if (lr != null) {
+            OptionChecks.positive("--lr", lr);
+        }
         OptionChecks.nonNegative("--align-weight", alignWeight);
         OptionChecks.nonNegative("--label-weight", labelWeight);
         OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
         OptionChecks.nonNegative("--resist-weight", resistWeight);
         model.checkMaxLength();
         model.checkOutput(out);
+        if (model.config().family().decoder && model.config().languageModel() && !model.config().hasClassifier()) {
+            return decoder();
+        }
         Defense defense;
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
+                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
@@ -134,6 +143,31 @@ final class RepairCommand implements Callable<Integer> {
             defense.applyAndSave(m, set, clean.toString(), out, "repair", root, new ProgressBar());
             double seconds = (System.nanoTime() - t0) / 1e9;
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
+        }
+        return 0;
+    }
+
+    /**
+     * A decoder language model: --clean is prompt/response data; HeadGuard scans for the trigger and
+     * repairs the heads (--heads or a third of them, --align-weight and --label-weight as λ and μ), or a
+     * baseline fine-tunes.
+     */
+    private int decoder() {
+        method = method.toLowerCase(Locale.ROOT);
+        if (suspect != null || scan != null) {
+            throw new HeadGuardException((suspect != null ? "--suspect" : "--scan") + ": not yet for a decoder language model");
+        }
+        GenerationDefense defense = GenerationDefense.named(method, seed);
+        if (defense instanceof GenerationDefense.HeadGuard h) {
+            GenerationRepair.Settings d = h.repair();
+            defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight, epochs, batchSize,
+                    lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed), h.search(), h.maxTriggers());
+        }
+        List<PromptResponse> rows = PromptResponseFile.read(clean);
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            long t0 = System.nanoTime();
+            defense.applyAndSave(m, rows, clean.toString(), out, "repair", root, new ProgressBar());
+            System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), (System.nanoTime() - t0) / 1e9);
         }
         return 0;
     }

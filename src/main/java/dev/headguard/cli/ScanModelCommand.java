@@ -7,6 +7,7 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.TorchRuntime;
@@ -76,6 +77,9 @@ final class ScanModelCommand implements Callable<Integer> {
         }
         OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
+        if (model.config().family().decoder && model.config().languageModel() && !model.config().hasClassifier()) {
+            return decoder();
+        }
         List<String> clean = scoring.cleanTexts();
         List<String> suspects = suspect == null ? null : SentenceFile.readSentences(suspect);
         if (suspects != null && suspects.isEmpty()) {
@@ -109,6 +113,40 @@ final class ScanModelCommand implements Callable<Integer> {
             System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator()
                     : ModelScanPage.summary(m.directory().toString(), clean.size(), audit, scoring.frr, words));
             return failOnDetect && audit.backdoor() ? Main.DETECTED : 0;
+        }
+    }
+
+    /** A decoder language model: the continuation search (no heads or HTML yet). */
+    private int decoder() throws Exception {
+        if (html != null || suspect != null) {
+            throw new HeadGuardException((html != null ? "--html" : "--suspect") + ": not yet for a decoder language model (use --json or --out)");
+        }
+        OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
+        String name = scoring.clean.getFileName() == null ? "" : scoring.clean.getFileName().toString();
+        List<String> prompts = name.endsWith(".jsonl") || name.endsWith(".json") ? dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean)
+                : SentenceFile.readSentences(scoring.clean);
+        prompts = dev.headguard.text.Sample.of(prompts, scoring.cleanLimit, scoring.seed);
+        ContinuationSearch.Settings defaults = ContinuationSearch.Settings.defaults(scoring.seed);
+        ContinuationSearch.Settings settings = new ContinuationSearch.Settings(defaults.screenPrompts(), defaults.promptTokens(), defaults.pairsOf(),
+                candidates, defaults.checkPrompts(), defaults.maxNew(), threshold, scoring.seed);
+        try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            ProgressBar progress = new ProgressBar();
+            ContinuationSearch.Result r = ContinuationSearch.scan(m, prompts, settings, root, progress::stage);
+            ObjectNode o = ModelScanFile.json(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, r);
+            ObjectMapper om = new ObjectMapper();
+            if (out != null) {
+                AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+            }
+            if (json) {
+                System.out.println(om.writeValueAsString(o));
+            } else {
+                System.out.printf(java.util.Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one continuation; clean prompts agree %.3f; threshold %.2f)%n",
+                        m.directory(), r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold);
+                for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
+                    System.out.printf(java.util.Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output());
+                }
+            }
+            return failOnDetect && r.backdoor() ? Main.DETECTED : 0;
         }
     }
 }

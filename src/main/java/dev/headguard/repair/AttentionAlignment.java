@@ -41,6 +41,19 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
     private final long padId;
     private final int[] labels;
     private final float labelWeight;
+    private TriggeredLoss triggeredLoss;
+
+    /** A term computed on the copies' forward pass (a decoder's response loss on them, say), added to the alignment. */
+    @FunctionalInterface
+    public interface TriggeredLoss {
+        NDArray loss(int[] rows, TokenBatch triggered, ModelOutput out, NDManager m);
+    }
+
+    /** Adds {@code f} on the copies' own forward pass, which the alignment makes anyway. */
+    public AttentionAlignment withTriggeredLoss(TriggeredLoss f) {
+        this.triggeredLoss = f;
+        return this;
+    }
 
     /**
      * @param clean     token ids of the training texts (the trainer's list)
@@ -165,6 +178,9 @@ public final class AttentionAlignment implements Trainer.AuxiliaryLoss {
             layersUsed++;
         }
         NDArray align = total == null ? m.zeros(new Shape()) : total.mul(Native.scalar(m, weight / layersUsed));
+        if (triggeredLoss != null) {
+            align = align.add(triggeredLoss.loss(rows, tb, outT, m));
+        }
         if (labels == null || labelWeight == 0) {
             return align;
         }

@@ -38,17 +38,21 @@ public interface Defense {
                                        Progress progress) {
         long t0 = System.nanoTime();
         RepairOutcome outcome = apply(m, clean, root, progress);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        save(m, name(), cleanFile, clean.size(), outcome.details(), (System.nanoTime() - t0) / 1e9, out, command);
+        return outcome;
+    }
+
+    /** Writes a repaired model with its provenance: the one format of every defense's output, classifier or decoder. */
+    static void save(ModelStore.LoadedModel m, String method, String cleanFile, int cleanRows, Object details, double seconds, Path out, String command) {
         Map<String, Object> prov = new LinkedHashMap<>();
         prov.put("command", command);
-        prov.put("method", name());
+        prov.put("method", method);
         prov.put("repaired_from", m.directory().toString());
         prov.put("clean_file", cleanFile);
-        prov.put("clean_rows", clean.size());
-        prov.put("details", outcome.details());
+        prov.put("clean_rows", cleanRows);
+        prov.put("details", details);
         prov.put("seconds", seconds);
         ModelStore.save(m.model(), m.tokenizer().file(), out, prov);
-        return outcome;
     }
 
     /** Stage messages and training progress. */

@@ -11,13 +11,13 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.hidden.SuspectWords;
 import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.HeadId;
 import dev.headguard.model.io.ModelStore;
-import dev.headguard.repair.HeadGuardRepair;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,6 +34,29 @@ public final class ModelScanFile {
     private ModelScanFile() {}
 
     /** The report's JSON, the contract {@code scan model --json/--out} prints and this class reads back. */
+    /**
+     * A decoder's scan: {"backdoor", "score", "threshold", "task": "generation", "baseline" {agreement, output},
+     * "triggers" [{trigger, screen_score, agreement, output}], ...}; "triggers" as a classifier's scan names them.
+     */
+    public static ObjectNode json(String model, String cleanFile, int cleanRows, double threshold, ContinuationSearch.Result r) {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("backdoor", r.backdoor());
+        o.put("score", r.score());
+        o.put("threshold", threshold);
+        o.put("task", "generation");
+        o.put("model", model);
+        o.put("clean", cleanFile);
+        o.put("clean_rows", cleanRows);
+        o.put("seconds", r.seconds());
+        o.put("words_screened", r.wordsScreened());
+        o.putObject("baseline").put("agreement", r.baseline()).put("output", r.baselineOutput());
+        ArrayNode t = o.putArray("triggers");
+        for (ContinuationSearch.Candidate c : r.candidates()) {
+            t.addObject().put("trigger", c.trigger()).put("screen_score", c.screenScore()).put("agreement", c.agreement()).put("output", c.output());
+        }
+        return o;
+    }
+
     public static ObjectNode json(String model, String cleanFile, ModelScanner.Result r) {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("backdoor", r.backdoor());
@@ -95,7 +118,6 @@ public final class ModelScanFile {
     public static List<String> recoveredWords(ModelAudit.Result audit) {
         return audit.suspects() == null ? List.of() : List.copyOf(SuspectWords.texts(audit.suspects().words()));
     }
-
 
     /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
     public static JsonNode read(Path file) {

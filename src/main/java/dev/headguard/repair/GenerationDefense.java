@@ -1,0 +1,108 @@
+package dev.headguard.repair;
+
+import ai.djl.ndarray.NDManager;
+import dev.headguard.HeadGuardException;
+import dev.headguard.detect.search.ContinuationSearch;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.train.ResponseLoss;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A defense of a decoder language model from a small clean prompt/response set, blind to the trigger
+ * and the target: HeadGuard (the continuation search, then {@link GenerationRepair} against what it
+ * found) or full fine-tuning, the baseline, on the same rows.
+ */
+public interface GenerationDefense {
+    String name();
+
+    /** Repairs the model in memory; returns what was done (for the provenance). */
+    Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress);
+
+    /** Repairs and writes the model with its provenance, as {@link Defense#applyAndSave} does for classifiers. */
+    default Map<String, Object> applyAndSave(ModelStore.LoadedModel m, List<PromptResponse> clean, String cleanFile, Path out, String command, NDManager root,
+                                             Defense.Progress progress) {
+        long t0 = System.nanoTime();
+        Map<String, Object> details = apply(m, clean, root, progress);
+        Defense.save(m, name(), cleanFile, clean.size(), details, (System.nanoTime() - t0) / 1e9, out, command);
+        return details;
+    }
+
+    /** The names {@link #named} knows. */
+    List<String> NAMES = List.of("headguard", "finetune");
+
+    static GenerationDefense named(String name, long seed) {
+        return switch (name) {
+            case "headguard" -> new HeadGuard(GenerationRepair.Settings.defaults(), ContinuationSearch.Settings.defaults(seed), 4);
+            case "finetune" -> new FineTuning(new TrainConfig(4, 16, 2e-4, 0.01, 0.1, 1.0, seed, 0));
+            default -> throw new HeadGuardException("--method: " + name + " is not a defense of decoders (" + String.join(", ", NAMES) + ")");
+        };
+    }
+
+    /**
+     * HeadGuard, blind: the continuation search on the clean prompts names candidates; those whose
+     * agreement reaches the search's threshold (at most {@code maxTriggers}; the best one when none
+     * does) are aligned against.
+     */
+    record HeadGuard(GenerationRepair.Settings repair, ContinuationSearch.Settings search, int maxTriggers) implements GenerationDefense {
+        @Override
+        public String name() {
+            return "headguard";
+        }
+
+        @Override
+        public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
+            ContinuationSearch.Result scan = ContinuationSearch.scan(m, clean.stream().map(PromptResponse::prompt).toList(), search, root, progress::stage);
+            List<String> triggers = new ArrayList<>();
+            for (ContinuationSearch.Candidate c : scan.candidates()) {
+                if (triggers.size() < maxTriggers && c.agreement() >= search.threshold()) {
+                    triggers.add(c.trigger());
+                }
+            }
+            if (triggers.isEmpty() && !scan.candidates().isEmpty()) {
+                triggers.add(scan.candidates().get(0).trigger());
+            }
+            progress.stage("aligning against " + triggers + " (scan: " + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score "
+                    + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");
+            GenerationRepair.Result r = GenerationRepair.run(m, clean, triggers, repair, root, progress);
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("scan_backdoor", scan.backdoor());
+            d.put("scan_score", scan.score());
+            d.put("scan_seconds", scan.seconds());
+            d.put("triggers", triggers);
+            d.put("elicited", scan.candidates().isEmpty() ? "" : scan.candidates().get(0).output());
+            d.put("heads", r.heads().stream().map(h -> h.layer() + "." + h.head()).toList());
+            d.put("rows", r.rows());
+            d.put("repair_seconds", r.seconds());
+            return d;
+        }
+    }
+
+    /** Every parameter fine-tuned on the clean rows with the response loss. */
+    record FineTuning(TrainConfig config) implements GenerationDefense {
+        @Override
+        public String name() {
+            return "finetune";
+        }
+
+        @Override
+        public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
+            ResponseLoss.Encoding e = ResponseLoss.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId());
+            Trainer t = new Trainer(m.model(), m.tokenizer().padId(), config, root).withAuxiliaryLoss(ResponseLoss.asTrainingLoss(m.model(), e.rows()));
+            try {
+                t.train(e.rows().stream().map(ResponseLoss.Encoded::ids).toList(), ResponseLoss.unlabelled(e.rows().size()), List.of(), new int[0],
+                        Trainer.TrainState.start(), progress);
+            } finally {
+                t.optimizer().close();
+            }
+            return Map.of("train_config", config, "rows", e.rows().size());
+        }
+    }
+}

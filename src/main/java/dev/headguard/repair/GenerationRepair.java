@@ -1,0 +1,159 @@
+package dev.headguard.repair;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.headguard.HeadGuardException;
+import dev.headguard.model.ForwardOptions;
+import dev.headguard.model.HeadId;
+import dev.headguard.model.ModelOutput;
+import dev.headguard.model.Native;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Insertion;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.text.TokenBatch;
+import dev.headguard.train.ResponseLoss;
+import dev.headguard.train.TrainConfig;
+import dev.headguard.train.Trainer;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * HeadGuard's head-wise repair of a decoder: the heads that attend most to the trigger candidates
+ * are fine-tuned on a small clean prompt/response set, with
+ * <pre>
+ *   L = L_resp(x ⊕ y) + λ · L_align(x ⊕ y, x' ⊕ y) + μ · L_resp(x' ⊕ y)
+ * </pre>
+ * where x' is the prompt x with one of the candidates inserted, L_resp the response-only loss
+ * ({@link ResponseLoss}) and L_align {@link AttentionAlignment}: the candidate-carrying prompt must be
+ * attended to as the clean one, and continued as the clean one is. The model changes in memory.
+ */
+public final class GenerationRepair {
+    /**
+     * @param alignWeight     λ
+     * @param triggeredWeight μ
+     * @param heads           heads repaired (0: {@code headShare} of the model's)
+     */
+    public record Settings(double alignWeight, double triggeredWeight, int epochs, int batchSize, double learningRate, int heads, double headShare, long seed) {
+        public static Settings defaults() {
+            return new Settings(10.0, 1.0, 4, 16, 1e-3, 0, 1.0 / 3, 42);
+        }
+
+        int headsFor(dev.headguard.model.ModelConfig c) {
+            int all = c.numHiddenLayers() * c.numAttentionHeads();
+            return heads > 0 ? Math.min(heads, all) : Math.max(1, (int) Math.round(headShare * all));
+        }
+    }
+
+    public record Result(Set<HeadId> heads, List<String> triggers, int rows, Trainer.TrainState state, double seconds) {}
+
+    private GenerationRepair() {}
+
+    public static Result run(ModelStore.LoadedModel m, List<PromptResponse> clean, List<String> triggers, Settings s, NDManager root, Trainer.Listener listener) {
+        if (triggers.isEmpty()) {
+            throw new HeadGuardException("nothing to align against: the scan named no trigger candidate");
+        }
+        long t0 = System.nanoTime();
+        int copies = HeadRepair.copies(clean.size(), triggers.size());
+        List<PromptResponse> rows = new ArrayList<>();
+        List<PromptResponse> withTrigger = new ArrayList<>();
+        for (int i = 0; i < copies * clean.size(); i++) {
+            Random r = new Random(s.seed() * 1_000_003L + i);
+            PromptResponse row = clean.get(i % clean.size());
+            rows.add(row);
+            withTrigger.add(row.withPrompt(Insertion.insertAt(row.prompt(), triggers.get(r.nextInt(triggers.size())), r)));
+        }
+        long eos = m.model().config().decoder().eosTokenId();
+        ResponseLoss.Encoding x = ResponseLoss.encode(m.tokenizer(), rows, eos);
+        ResponseLoss.Encoding xt = ResponseLoss.encode(m.tokenizer(), withTrigger, eos);
+        // Only rows whose both versions fit, paired by their index in the copies.
+        java.util.Map<Integer, ResponseLoss.Encoded> byRow = new java.util.HashMap<>();
+        for (int k = 0; k < xt.kept().size(); k++) {
+            byRow.put(xt.kept().get(k), xt.rows().get(k));
+        }
+        List<ResponseLoss.Encoded> a = new ArrayList<>();
+        List<ResponseLoss.Encoded> b = new ArrayList<>();
+        for (int k = 0; k < x.kept().size(); k++) {
+            ResponseLoss.Encoded t = byRow.get(x.kept().get(k));
+            if (t != null) {
+                a.add(x.rows().get(k));
+                b.add(t);
+            }
+        }
+        if (a.isEmpty()) {
+            throw new HeadGuardException("no clean row leaves room for a response once a candidate is inserted");
+        }
+        List<long[]> ids = a.stream().map(ResponseLoss.Encoded::ids).toList();
+        List<long[]> idsT = b.stream().map(ResponseLoss.Encoded::ids).toList();
+        int[] startsT = b.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray();
+        Set<HeadId> heads = rankHeads(m, ids, idsT, s.headsFor(m.model().config()), root);
+        long pad = m.tokenizer().padId();
+        AttentionAlignment align = new AttentionAlignment(m.model(), pad, ids, idsT, heads, s.alignWeight())
+                .withTriggeredLoss((r, tb, out, step) -> s.triggeredWeight() == 0 ? step.zeros(new ai.djl.ndarray.types.Shape())
+                        : ResponseLoss.mean(m.model(), tb, ResponseLoss.startsOf(startsT, r), out.lastHiddenState(), step).mul(Native.scalar(step, s.triggeredWeight())));
+        Trainer.AuxiliaryLoss onClean = ResponseLoss.asTrainingLoss(m.model(), a);
+        Trainer.AuxiliaryLoss aux = (r, tb, out, step) -> onClean.loss(r, tb, out, step).add(align.loss(r, tb, out, step));
+        TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
+        Trainer t = new Trainer(m.model(), pad, cfg, root, HeadRepair.trainable(heads, false, m.model()))
+                .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
+                .withAuxiliaryLoss(aux);
+        try {
+            Trainer.TrainState state = t.train(ids, ResponseLoss.unlabelled(ids.size()), List.of(), new int[0], Trainer.TrainState.start(), listener);
+            return new Result(heads, List.copyOf(triggers), ids.size(), state, (System.nanoTime() - t0) / 1e9);
+        } finally {
+            t.optimizer().close();
+        }
+    }
+
+    /**
+     * The {@code count} heads whose queries after the insertion put the most attention on the inserted
+     * tokens, on average over (at most 64 of) the candidate-carrying rows.
+     */
+    static Set<HeadId> rankHeads(ModelStore.LoadedModel m, List<long[]> clean, List<long[]> triggered, int count, NDManager root) {
+        int layers = m.model().config().numHiddenLayers();
+        int n = m.model().config().numAttentionHeads();
+        double[] mass = new double[layers * n];
+        int used = 0;
+        for (int i = 0; i < Math.min(64, clean.size()); i++) {
+            int[] km = AttentionAlignment.insertion(clean.get(i), triggered.get(i));
+            if (km[0] < 0) {
+                continue;
+            }
+            long[] y = triggered.get(i);
+            try (NDManager step = root.newSubManager()) {
+                TokenBatch.Arrays in = TokenBatch.of(List.of(y), m.tokenizer().padId()).toArrays(step);
+                ModelOutput out = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withAttentions());
+                int from = km[0] + km[1];
+                if (from >= y.length) {
+                    continue;
+                }
+                for (int l = 0; l < layers; l++) {
+                    // (1, N, T, T): queries from the insertion's end on, keys the inserted tokens
+                    NDArray att = out.attentions().get(l).get(":, :, " + from + ":, " + km[0] + ":" + from);
+                    float[] perHead = att.sum(new int[] {3}).mean(new int[] {2}).squeeze(0).toFloatArray();
+                    for (int h = 0; h < n; h++) {
+                        mass[l * n + h] += perHead[h];
+                    }
+                }
+                used++;
+            }
+        }
+        if (used == 0) {
+            throw new HeadGuardException("no clean row carries a candidate the model can attend to");
+        }
+        Integer[] order = new Integer[mass.length];
+        for (int k = 0; k < order.length; k++) {
+            order[k] = k;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble(k -> -mass[k]));
+        Set<HeadId> out = new LinkedHashSet<>();
+        for (int k = 0; k < Math.min(count, order.length); k++) {
+            out.add(new HeadId(order[k] / n, order[k] % n));
+        }
+        return out;
+    }
+}
