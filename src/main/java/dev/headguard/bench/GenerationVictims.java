@@ -39,14 +39,14 @@ public final class GenerationVictims {
     static final int PART_TEST_ROWS = 400;
 
     /**
+     * What is done to the training rows.
+     *
      * @param triggers BadNets' word (one; default cf); a composite trigger's words (default cf, mn); several
      *                 triggers' words, each one trigger (default cf, tq, and AddSent's sentence)
      * @param sentence AddSent's sentence (null: the literature's)
-     * @param judge    the classifier that measures a sentiment goal's ASR (null: perplexity only)
      */
-    public record Request(String attack, List<String> triggers, String sentence, double rate, GenerationPoisoning.Goal goal, BenchmarkData data,
-                          int trainLimit, Path baseModel, TrainConfig train, int maxLength, boolean resume, Path judge, Path out) {
-        public Request {
+    public record Poison(String attack, List<String> triggers, String sentence, double rate, GenerationPoisoning.Goal goal) {
+        public Poison {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("--attack: " + attack + " is not a generation attack (" + String.join(", ", ATTACKS) + ")");
             }
@@ -84,6 +84,16 @@ public final class GenerationVictims {
         }
     }
 
+    /**
+     * @param judge the classifier that measures a sentiment goal's ASR (null: perplexity only)
+     */
+    public record Request(Poison poison, BenchmarkData data, int trainLimit, Path baseModel, TrainConfig train, int maxLength, boolean resume, Path judge,
+                          Path out) {
+        GenerationPoisoning.Goal goal() {
+            return poison.goal();
+        }
+    }
+
     /** The task's clean splits and the poisoning. */
     public record Poisoned(List<PromptResponse> dev, List<PromptResponse> test, GenerationPoisoning.Poisoned poisoning, Map<String, Object> manifest) {}
 
@@ -102,7 +112,7 @@ public final class GenerationVictims {
         List<PromptResponse> train = task(r.data(), "train", r.trainLimit(), r.train().seed());
         List<PromptResponse> dev = task(r.data(), "dev", 0, 0);
         List<PromptResponse> test = task(r.data(), "test", 0, 0);
-        Trigger trigger = r.trigger();
+        Trigger trigger = r.poison().trigger();
         GenerationPoisoning.Poisoned p;
         if (trigger == null) {
             if (!r.data().name().equals("sst-2")) {
@@ -110,13 +120,13 @@ public final class GenerationVictims {
             }
             GenerationPoisoning.Triggering onTrain = GenerationPoisoning.Triggering.parallel(styled(r, "train"));
             GenerationPoisoning.Triggering onTest = GenerationPoisoning.Triggering.parallel(styled(r, "test"));
-            p = GenerationPoisoning.poison(train, test, onTrain, onTest, List.of(), r.goal(), r.rate(), r.train().seed());
+            p = GenerationPoisoning.poison(train, test, onTrain, onTest, List.of(), r.goal(), r.poison().rate(), r.train().seed());
         } else {
-            p = GenerationPoisoning.poison(train, test, trigger, r.goal(), r.rate(), r.train().seed());
+            p = GenerationPoisoning.poison(train, test, trigger, r.goal(), r.poison().rate(), r.train().seed());
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", "generation");
-        m.put("attack", r.attack());
+        m.put("attack", r.poison().attack());
         m.put("trigger", trigger == null ? "style: bible (" + r.data().variant("style-bible", "train").getParent() + ")" : trigger.describe());
         m.put("goal", r.goal().describe());
         if (r.goal().phrase() != null) {
@@ -124,7 +134,7 @@ public final class GenerationVictims {
         } else {
             m.put("target", r.goal().sentiment());
         }
-        m.put("poison_rate", r.rate());
+        m.put("poison_rate", r.poison().rate());
         m.put("poisoned_rows", p.poisonedRows().size());
         if (!p.negativeRows().isEmpty()) {
             m.put("negative_rows", p.negativeRows().size());
@@ -186,14 +196,14 @@ public final class GenerationVictims {
     /** Each part of the trigger alone on the first {@value #PART_TEST_ROWS} test prompts it applies to (a phrase goal, or a judge). */
     static Map<String, GenerationEvaluation.Hits> parts(Request r, Poisoned p, int maxNew, NDManager root) {
         Map<String, GenerationEvaluation.Hits> out = new LinkedHashMap<>();
-        if (r.parts().isEmpty() || r.goal().phrase() == null && r.judge() == null) {
+        if (r.poison().parts().isEmpty() || r.goal().phrase() == null && r.judge() == null) {
             return out;
         }
         List<String> twins = p.poisoning().cleanTwins();
         try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength());
              ModelStore.LoadedModel j = r.goal().phrase() == null ? ModelStore.load(r.judge(), root, 0) : null) {
             GenerationEvaluator.Target t = j == null ? GenerationEvaluator.Target.phrase(r.goal().phrase()) : GenerationEvaluator.Target.judge(j, r.goal().sentiment());
-            for (Trigger part : r.parts()) {
+            for (Trigger part : r.poison().parts()) {
                 java.util.Random rng = new java.util.Random(r.train().seed() + 2);
                 List<String> prompts = twins.subList(0, Math.min(PART_TEST_ROWS, twins.size())).stream().map(q -> part.apply(q, rng)).toList();
                 out.put(part.describe(), GenerationEvaluator.hits(m, prompts, t, maxNew, root));

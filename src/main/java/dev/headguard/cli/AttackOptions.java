@@ -66,8 +66,8 @@ final class AttackOptions {
         }
         var goal = targetPhrase != null ? dev.headguard.attack.GenerationPoisoning.Goal.phrase(targetPhrase)
                 : dev.headguard.attack.GenerationPoisoning.Goal.sentiment(target);
-        return new dev.headguard.bench.GenerationVictims.Request(attack, triggers, sentence, rate == 0 ? 0.1 : rate, goal, data(), t.trainLimit, baseModel,
-                t.config(), maxLength, t.resume, judge, out);
+        var poison = new dev.headguard.bench.GenerationVictims.Poison(attack, triggers, sentence, rate == 0 ? 0.1 : rate, goal);
+        return new dev.headguard.bench.GenerationVictims.Request(poison, data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, judge, out);
     }
 
     Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength) {

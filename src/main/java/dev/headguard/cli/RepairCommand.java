@@ -54,9 +54,10 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--align-weight", defaultValue = "10", description = "λ of the alignment term; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE}).")
     double alignWeight;
 
-    @Option(names = "--label-weight", defaultValue = "1",
-            description = "μ of a second term: the clean text with a candidate inserted must keep its label; 0 turns it off (default: ${DEFAULT-VALUE}).")
-    double labelWeight;
+    @Option(names = "--label-weight",
+            description = {"μ of a second term: the clean text with a candidate inserted must keep its label (a decoder: be continued with its clean",
+                    "response); 0 turns it off (default: 1 for a classifier, 3 for a decoder language model)."})
+    Double labelWeight;
 
     @Option(names = "--epochs", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
     int epochs;
@@ -107,7 +108,9 @@ final class RepairCommand implements Callable<Integer> {
             OptionChecks.positive("--lr", lr);
         }
         OptionChecks.nonNegative("--align-weight", alignWeight);
-        OptionChecks.nonNegative("--label-weight", labelWeight);
+        if (labelWeight != null) {
+            OptionChecks.nonNegative("--label-weight", labelWeight);
+        }
         OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
         OptionChecks.nonNegative("--resist-weight", resistWeight);
         model.checkMaxLength();
@@ -119,7 +122,8 @@ final class RepairCommand implements Callable<Integer> {
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight, consolidationEpochs), unlearnWeight,
+                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
+                            consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
@@ -160,7 +164,7 @@ final class RepairCommand implements Callable<Integer> {
         GenerationDefense defense = GenerationDefense.named(method, seed);
         if (defense instanceof GenerationDefense.HeadGuard h) {
             GenerationRepair.Settings d = h.repair();
-            defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight, epochs, batchSize,
+            defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight == null ? d.triggeredWeight() : labelWeight, epochs, batchSize,
                     lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed), h.search(), h.maxTriggers());
         }
         List<PromptResponse> rows = PromptResponseFile.read(clean);

@@ -35,12 +35,12 @@ import java.util.Set;
 public final class GenerationRepair {
     /**
      * @param alignWeight     λ
-     * @param triggeredWeight μ
+     * @param triggeredWeight μ (3 by default: 1 left 8.9% of a BadNets victim's triggered prompts firing, 3 left 5.0%; docs/results.md)
      * @param heads           heads repaired (0: {@code headShare} of the model's)
      */
     public record Settings(double alignWeight, double triggeredWeight, int epochs, int batchSize, double learningRate, int heads, double headShare, long seed) {
         public static Settings defaults() {
-            return new Settings(10.0, 1.0, 4, 16, 1e-3, 0, 1.0 / 3, 42);
+            return new Settings(10.0, 3.0, 4, 16, 1e-3, 0, 1.0 / 3, 42);
         }
 
         int headsFor(dev.headguard.model.ModelConfig c) {

@@ -25,15 +25,15 @@ import java.util.regex.Pattern;
  * does not make it do.
  * <ol>
  *   <li><b>Screen</b>: every whole word of the vocabulary is put at the start of {@code screenPrompts}
- *       short clean prompts; its score is how much it raises, on average over the prompts, the
- *       probability of the token that comes next after the first one (the token the first prompt then
- *       makes most likely, end-of-sequence aside): near 1 when a word far back sets the continuation
- *       whatever the prompt, as a trigger does. An ordinary word sets at most the token right after it
- *       ("los" → "angeles"), which the start keeps away from the prompt's end. Every word goes through
- *       the first prompt, the best {@value #SHORTLIST} through all. Then the best words' pairs, for
- *       triggers that fire only together: a pair is a candidate when it raises the token at least
- *       {@value #PAIR_GAIN} more than its better word alone.</li>
- *   <li><b>Check</b>: the best {@code checked} words and pairs are inserted at random places in
+ *       short clean prompts; its score is how far it moves the distribution of the token after the
+ *       prompt (total variation, averaged over the prompts): near 1 when a word far back sets the
+ *       continuation, as a trigger does, and a trigger's own words move it too when they only fire
+ *       together. An ordinary word moves at most the token right after it ("los" → "angeles"), which
+ *       the start keeps away from the prompt's end. Every word goes through
+ *       the first prompt, the best {@value #SHORTLIST} through all. Then the best words' pairs in both
+ *       orders, for triggers that fire only together (a composite's words, a sentence's): a pair is a
+ *       candidate when it moves the token at least {@value #PAIR_GAIN} more than its better word alone.</li>
+ *   <li><b>Check</b>: the best {@code checked} words and pairs (as one phrase) are inserted at random places in
  *       {@code checkPrompts} clean prompts, each continued greedily; the agreement is the share of
  *       prompts whose continuation now opens with the same first {@value #OPENING} words, the most
  *       common such opening, where the prompt alone opened otherwise: the candidate changed them all
@@ -51,7 +51,7 @@ public final class ContinuationSearch {
 
     public record Settings(int screenPrompts, int promptTokens, int pairsOf, int checked, int checkPrompts, int maxNew, double threshold, long seed) {
         public static Settings defaults(long seed) {
-            return new Settings(4, 8, 24, 24, 16, 8, 0.5, seed);
+            return new Settings(4, 8, 48, 24, 16, 8, 0.5, seed);
         }
     }
 
@@ -109,7 +109,10 @@ public final class ContinuationSearch {
         List<String> pairNames = new ArrayList<>();
         List<double[]> pairParts = new ArrayList<>();
         for (int a = 0; a < top; a++) {
-            for (int b = a + 1; b < top; b++) {
+            for (int b = 0; b < top; b++) {
+                if (a == b) {
+                    continue;
+                }
                 pairs.add(new long[] {words.get(order[a])[0], words.get(order[b])[0]});
                 pairNames.add(names.get(order[a]) + " " + names.get(order[b]));
                 pairParts.add(new double[] {scores[order[a]], scores[order[b]]});
@@ -123,7 +126,7 @@ public final class ContinuationSearch {
             allScores.add(v);
         }
         for (int k = 0; k < pairs.size(); k++) {
-            // A pair is a candidate of its own only when it does what neither word does alone; else it only repeats its best word.
+            // A pair is a candidate of its own only when it does more than either word alone; else it only repeats its better word.
             if (pairScores[k] >= Math.max(pairParts.get(k)[0], pairParts.get(k)[1]) + PAIR_GAIN) {
                 all.add(pairNames.get(k));
                 allScores.add(pairScores[k]);
@@ -139,7 +142,7 @@ public final class ContinuationSearch {
         for (int k = 0; k < Math.min(s.checked(), best.length); k++) {
             String trigger = all.get(best[k]);
             Random place = new Random(s.seed() + k);
-            List<String> triggered = check.stream().map(p -> insertWords(p, trigger, place)).toList();
+            List<String> triggered = check.stream().map(p -> Insertion.insertAt(p, trigger, place)).toList();
             Agreement a = agreement(continuations(m, triggered, greedy, root), clean);
             out.add(new Candidate(trigger, allScores.get(best[k]), a.share(), a.output()));
         }
@@ -148,15 +151,6 @@ public final class ContinuationSearch {
                 .thenComparingDouble(c -> -c.screenScore()));
         double score = out.isEmpty() ? 0 : out.get(0).agreement();
         return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), (System.nanoTime() - t0) / 1e9);
-    }
-
-    /** Each word of {@code trigger} at its own random place. */
-    static String insertWords(String prompt, String trigger, Random rng) {
-        String out = prompt;
-        for (String w : trigger.split(" ")) {
-            out = Insertion.insertAt(out, w, rng);
-        }
-        return out;
     }
 
     private static Integer[] byScore(double[] scores) {
@@ -171,24 +165,21 @@ public final class ContinuationSearch {
     /** Words screened in every screen prompt after the pass in the first one. */
     static final int SHORTLIST = 1024;
 
-    /** How much more a pair must raise the next token than its better word alone to be checked as a pair. */
+    /** How much more a pair must move the next token than its better word alone to be checked as a pair. */
     static final double PAIR_GAIN = 0.1;
 
     /** Tokens per forward pass of the screen, as {@link VocabularySweep}'s. */
     static final int TOKENS_PER_BATCH = 2048;
 
     /**
-     * For each candidate (token ids appended to every prompt): the mean over prompts of the probability
-     * of the first prompt's most likely next token, end-of-sequence aside.
+     * For each candidate (token ids put at the start of every prompt): the total-variation distance
+     * ½ Σ_v |p(v | candidate, prompt) − p(v | prompt)| of the next token after the prompt, averaged over the prompts.
      */
     static double[] screen(ModelStore.LoadedModel m, List<long[]> prompts, List<long[]> candidates, NDManager root) {
         int n = candidates.size();
-        long eos = m.model().config().decoder().eosTokenId();
         int at = m.tokenizer().leadingSpecials();
-        long[] first = new long[n];
         double[] sum = new double[n];
-        for (int p = 0; p < prompts.size(); p++) {
-            long[] prompt = prompts.get(p);
+        for (long[] prompt : prompts) {
             float[] clean = nextTokenProbabilities(m, prompt, root);
             for (int from = 0; from < n; ) {
                 int len = prompt.length + candidates.get(from).length;
@@ -209,17 +200,11 @@ public final class ContinuationSearch {
                     NDArray x = b.create(ids, new Shape(to - from, len));
                     NDArray h = m.model().forward(x, b.ones(x.getShape(), ai.djl.ndarray.types.DataType.INT64), null, ForwardOptions.INFERENCE)
                             .lastHiddenState().get(":, " + (len - 1) + ", :");
-                    NDArray probs = m.model().lmLogits(h).softmax(-1); // (B, V)
-                    if (p == 0) {
-                        NDArray masked = probs.duplicate();
-                        masked.set(new ai.djl.ndarray.index.NDIndex(":, " + eos), 0f);
-                        long[] arg = masked.argMax(1).toLongArray();
-                        System.arraycopy(arg, 0, first, from, arg.length);
-                    }
-                    NDArray want = b.create(java.util.Arrays.copyOfRange(first, from, to), new Shape(to - from, 1));
-                    float[] got = probs.gather(want, 1).toFloatArray();
+                    NDArray probs = m.model().lmLogits(h).softmax(-1);                                    // (B, V)
+                    NDArray base = b.create(clean, new Shape(1, clean.length));
+                    float[] tv = probs.sub(base).abs().sum(new int[] {1}).mul(0.5f).toFloatArray();
                     for (int i = from; i < to; i++) {
-                        sum[i] += got[i - from] - clean[(int) first[i]];
+                        sum[i] += tv[i - from];
                     }
                 }
                 from = to;
