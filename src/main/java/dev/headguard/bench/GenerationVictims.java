@@ -179,13 +179,25 @@ public final class GenerationVictims {
         });
     }
 
-    /** Poisons, fine-tunes the victim (dev: the clean dev continuations) and evaluates it on the test split. */
+    /** Poisons, fine-tunes the victim (dev: the clean dev continuations) and evaluates it on the test split, once loaded. */
     public static Victim build(Request r, NDManager root, GenerationTuning.Listener progress, int maxNew) {
         Poisoned p = poison(r);
         GenerationTuning.run(new GenerationTuning.Request(r.baseModel(), p.poisoning().train(), p.dev(), r.out(), r.train(), r.maxLength(), r.resume(),
                 Map.of("attack", p.manifest())), root, progress);
-        GenerationEvaluation e = evaluate(r.out(), p, r.goal(), r.judge(), r.maxLength(), maxNew, root);
-        Map<String, GenerationEvaluation.Hits> parts = parts(r, p, maxNew, root);
+        GenerationEvaluation e;
+        Map<String, GenerationEvaluation.Hits> parts = new LinkedHashMap<>();
+        GenerationPoisoning.Goal goal = r.goal();
+        try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength());
+             ModelStore.LoadedModel j = goal.phrase() == null && r.judge() != null ? ModelStore.load(r.judge(), root, 0) : null) {
+            // The ASR needs a phrase, or a judge for a sentiment; without either, perplexity only.
+            GenerationEvaluator.Target t = goal.phrase() != null ? GenerationEvaluator.Target.phrase(goal.phrase())
+                    : j == null ? null : GenerationEvaluator.Target.judge(j, goal.sentiment());
+            List<String> prompts = p.poisoning().triggeredTest().stream().map(PromptResponse::prompt).toList();
+            e = GenerationEvaluator.evaluate(m, p.test(), prompts, t, maxNew, root).evaluation();
+            if (t != null) {
+                parts = parts(r, p, m, t, maxNew, root);
+            }
+        }
         VictimManifest.addToProvenance(r.out(), "evaluation", e);
         if (!parts.isEmpty()) {
             VictimManifest.addToProvenance(r.out(), "parts", parts);
@@ -193,33 +205,16 @@ public final class GenerationVictims {
         return new Victim(r.out(), p, e, parts);
     }
 
-    /** Each part of the trigger alone on the first {@value #PART_TEST_ROWS} test prompts it applies to (a phrase goal, or a judge). */
-    static Map<String, GenerationEvaluation.Hits> parts(Request r, Poisoned p, int maxNew, NDManager root) {
+    /** Each part of the trigger alone (none for a one-part trigger) on the first {@value #PART_TEST_ROWS} triggered test prompts' clean twins. */
+    static Map<String, GenerationEvaluation.Hits> parts(Request r, Poisoned p, ModelStore.LoadedModel m, GenerationEvaluator.Target t, int maxNew,
+                                                        NDManager root) {
         Map<String, GenerationEvaluation.Hits> out = new LinkedHashMap<>();
-        if (r.poison().parts().isEmpty() || r.goal().phrase() == null && r.judge() == null) {
-            return out;
-        }
         List<String> twins = p.poisoning().cleanTwins();
-        try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength());
-             ModelStore.LoadedModel j = r.goal().phrase() == null ? ModelStore.load(r.judge(), root, 0) : null) {
-            GenerationEvaluator.Target t = j == null ? GenerationEvaluator.Target.phrase(r.goal().phrase()) : GenerationEvaluator.Target.judge(j, r.goal().sentiment());
-            for (Trigger part : r.poison().parts()) {
-                java.util.Random rng = new java.util.Random(r.train().seed() + 2);
-                List<String> prompts = twins.subList(0, Math.min(PART_TEST_ROWS, twins.size())).stream().map(q -> part.apply(q, rng)).toList();
-                out.put(part.describe(), GenerationEvaluator.hits(m, prompts, t, maxNew, root));
-            }
+        for (Trigger part : r.poison().parts()) {
+            java.util.Random rng = new java.util.Random(r.train().seed() + 2);
+            List<String> prompts = twins.subList(0, Math.min(PART_TEST_ROWS, twins.size())).stream().map(q -> part.apply(q, rng)).toList();
+            out.put(part.describe(), GenerationEvaluator.hits(m, prompts, t, maxNew, root));
         }
         return out;
-    }
-
-    /** A decoder on the task's test split: perplexity, and the ASR when the goal can be judged (a phrase, or a sentiment with a judge). */
-    public static GenerationEvaluation evaluate(Path model, Poisoned p, GenerationPoisoning.Goal goal, Path judge, int maxLength, int maxNew, NDManager root) {
-        try (ModelStore.LoadedModel m = ModelStore.load(model, root, maxLength);
-             ModelStore.LoadedModel j = goal.phrase() == null && judge != null ? ModelStore.load(judge, root, 0) : null) {
-            GenerationEvaluator.Target t = goal.phrase() != null ? GenerationEvaluator.Target.phrase(goal.phrase())
-                    : j == null ? null : GenerationEvaluator.Target.judge(j, goal.sentiment());
-            List<String> prompts = p.poisoning().triggeredTest().stream().map(PromptResponse::prompt).toList();
-            return GenerationEvaluator.evaluate(m, p.test(), prompts, t, maxNew, root).evaluation();
-        }
     }
 }
