@@ -15,6 +15,7 @@ import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.DatasetReader;
 import dev.headguard.text.Example;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
 
@@ -52,8 +53,12 @@ public final class DetectionBenchmark {
      */
     public record Settings(int target, int limit, double frr, List<String> baselines, boolean variants) {}
 
-    /** How many inputs of each kind were scored. */
-    public record Sizes(int cleanRows, int negatives, int targetClassClean, int positives) {}
+    /**
+     * How many inputs of each kind were scored.
+     *
+     * @param prompts a decoder's prompts: every clean test prompt is a negative, and there is no target class
+     */
+    public record Sizes(int cleanRows, int negatives, int targetClassClean, int positives, boolean prompts) {}
 
     /**
      * One method's line: AUROC and test FRR against the clean inputs of the other classes (the
@@ -104,27 +109,37 @@ public final class DetectionBenchmark {
         }
 
         Result run() {
-            Dataset cleanSet = sample(DatasetReader.read(files.clean()), s.limit());
-            Dataset testSet = DatasetReader.read(files.test());
+            // A decoder language model is scored on prompts: every clean test prompt is a negative, there is no target class.
+            boolean prompts = m.model().config().family().decoder && m.model().config().languageModel();
+            if (prompts && (files.audit() != null || files.scanReport() != null || files.suspect() != null)) {
+                throw new HeadGuardException("--audit, --suspect and --scan: not yet for a decoder language model");
+            }
+            Dataset cleanSet = prompts ? null : sample(DatasetReader.read(files.clean()), s.limit());
+            List<String> cleanTexts = prompts ? samplePrompts(PromptResponseFile.readPrompts(files.clean()), s.limit()) : cleanSet.texts();
             List<String> negatives = new ArrayList<>();
             List<String> targets = new ArrayList<>(); // clean inputs of the target class: what a filter also sees, and must pass
-            for (Example e : testSet.examples()) {
-                (e.label() != s.target() ? negatives : targets).add(e.text());
+            if (prompts) {
+                negatives.addAll(PromptResponseFile.readPrompts(files.test()));
+            } else {
+                for (Example e : DatasetReader.read(files.test()).examples()) {
+                    (e.label() != s.target() ? negatives : targets).add(e.text());
+                }
+                if (negatives.isEmpty() || targets.isEmpty()) {
+                    throw new HeadGuardException(files.test() + ": the clean test set needs rows of label " + s.target() + " and of other labels");
+                }
             }
-            if (negatives.isEmpty() || targets.isEmpty()) {
-                throw new HeadGuardException(files.test() + ": the clean test set needs rows of label " + s.target() + " and of other labels");
-            }
-            List<String> positives = DatasetReader.read(files.triggered(), DatasetReader.Options.defaults()).texts();
+            List<String> positives = prompts ? PromptResponseFile.readPrompts(files.triggered())
+                    : DatasetReader.read(files.triggered(), DatasetReader.Options.defaults()).texts();
             if (s.limit() > 0) {
                 negatives = Sample.of(negatives, s.limit(), 7);
-                targets = Sample.of(targets, s.limit(), 7);
+                targets = targets.isEmpty() ? targets : Sample.of(targets, s.limit(), 7);
                 positives = Sample.of(positives, s.limit(), 7);
             }
-            Sizes sizes = new Sizes(cleanSet.size(), negatives.size(), targets.size(), positives.size());
+            Sizes sizes = new Sizes(cleanTexts.size(), negatives.size(), targets.size(), positives.size(), prompts);
             AttentionFeatures all = new AttentionFeatures(m.model().config(), EnumSet.allOf(Family.class));
             InputScanner.Settings base = InputScanner.Settings.defaults().withFrr(frr);
             // One pass each: the attention features and the hidden states the population rows need.
-            Probe.WithStates cleanPass = Probe.runWithStates(m, cleanSet.texts(), all, root, 32, progress.apply("clean set"));
+            Probe.WithStates cleanPass = Probe.runWithStates(m, cleanTexts, all, root, 32, progress.apply("clean set"));
             long t0 = System.nanoTime();
             Probe.WithStates negPass = Probe.runWithStates(m, negatives, all, root, 32, progress.apply("clean test inputs"));
             Probe.WithStates posPass = Probe.runWithStates(m, positives, all, root, 32, progress.apply("triggered inputs"));
@@ -160,16 +175,16 @@ public final class DetectionBenchmark {
                 DetectionRows.combined(this::add, m, all, cleanProbe, tests, half, root, "hidden-state direction", frr);
             }
             if (files.scanReport() != null) {
-                DetectionRows.scanDirection(this::add, m, all, defaultScanner, cleanSet.texts(), cleanPass, tests,
+                DetectionRows.scanDirection(this::add, m, all, defaultScanner, cleanTexts, cleanPass, tests,
                         dev.headguard.report.ModelScanFile.evidence(files.scanReport()), root, progress, frr);
             }
             // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
             // target, so this says how much of their AUROC the direction adds to the predicted class.
             int target = s.target();
-            add("reference: the victim's probability of label " + target + " (no defense)", column(negPass.result().probabilities(), target),
+            if (!prompts) add("reference: the victim's probability of label " + target + " (no defense)", column(negPass.result().probabilities(), target),
                     column(tgtPass.result().probabilities(), target), column(posPass.result().probabilities(), target),
                     Roc.thresholdAtFrr(column(cleanProbe.probabilities(), target), frr));
-            baselineRows(cleanSet, negatives, targets, positives);
+            baselineRows(cleanSet, cleanTexts, negatives, targets, positives);
             Audit audit = null;
             PopulationAudit population = null;
             if (poisoned != null) {
@@ -210,19 +225,20 @@ public final class DetectionBenchmark {
             }
         }
 
-        private void baselineRows(Dataset cleanSet, List<String> negatives, List<String> targets, List<String> positives) {
+        /** @param cleanSet the labelled clean set RAP trains on (null for prompts: RAP protects a class, and a decoder has none) */
+        private void baselineRows(Dataset cleanSet, List<String> cleanTexts, List<String> negatives, List<String> targets, List<String> positives) {
             if (s.baselines().contains("none")) {
                 return;
             }
             if (s.baselines().contains("strip")) {
-                Strip strip = Strip.fit(cleanSet.texts(), Strip.Settings.defaults());
-                double[] cal = strip.scores(m, cleanSet.texts(), root, 64, progress.apply("STRIP clean set"));
+                Strip strip = Strip.fit(cleanTexts, Strip.Settings.defaults());
+                double[] cal = strip.scores(m, cleanTexts, root, 64, progress.apply("STRIP clean set"));
                 double[] neg = strip.scores(m, negatives, root, 64, progress.apply("STRIP clean test"));
                 double[] pos = strip.scores(m, positives, root, 64, progress.apply("STRIP triggered"));
-                double[] tg = strip.scores(m, targets, root, 64, progress.apply("STRIP clean test, target class"));
-                add("STRIP (8 copies, 50% words swapped)", neg, tg, pos, Roc.thresholdAtFrr(cal, frr));
+                double[] tg = targets.isEmpty() ? new double[0] : strip.scores(m, targets, root, 64, progress.apply("STRIP clean test, target class"));
+                add("STRIP (8 copies, 50% words swapped" + (cleanSet == null ? "; next-token entropy)" : ")"), neg, tg, pos, Roc.thresholdAtFrr(cal, frr));
             }
-            if (s.baselines().contains("rap")) {
+            if (s.baselines().contains("rap") && cleanSet != null) {
                 try (Rap rap = Rap.train(m, cleanSet.texts(), cleanSet.labels(), Rap.Settings.defaults(s.target()), root)) {
                     double[] cal = rap.scores(cleanSet.texts(), 64, progress.apply("RAP clean set"));
                     double[] neg = rap.scores(negatives, 64, progress.apply("RAP clean test"));
@@ -299,6 +315,10 @@ public final class DetectionBenchmark {
 
     private static String keys(Set<Family> f) {
         return String.join("+", f.stream().map(x -> x.key).toList());
+    }
+
+    private static List<String> samplePrompts(List<String> prompts, int n) {
+        return n > 0 && n < prompts.size() ? Sample.of(prompts, n, 7) : prompts;
     }
 
     private static Dataset sample(Dataset d, int n) {

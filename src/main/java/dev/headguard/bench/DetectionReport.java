@@ -12,8 +12,10 @@ public final class DetectionReport {
 
     /** The lines printed once the passes are done: what was scored, and the table's header. */
     public static String header(String model, DetectionBenchmark.Sizes s, int target, double frr) {
-        return String.format(Locale.ROOT, "%s: %d clean-set rows, %d clean test inputs (label != %d), %d triggered; FRR %.2f%n", model, s.cleanRows(),
-                s.negatives(), target, s.positives(), frr)
+        return (s.prompts() ? String.format(Locale.ROOT, "%s: %d clean-set prompts, %d clean test prompts, %d triggered; FRR %.2f%n", model, s.cleanRows(),
+                s.negatives(), s.positives(), frr)
+                : String.format(Locale.ROOT, "%s: %d clean-set rows, %d clean test inputs (label != %d), %d triggered; FRR %.2f%n", model, s.cleanRows(),
+                s.negatives(), target, s.positives(), frr))
                 + String.format(Locale.ROOT, "%-70s %7s %7s %9s %10s %9s%n", "method", "AUROC", "FAR", "test FRR", "AUROC all", "FRR all");
     }
 

@@ -97,7 +97,12 @@ final class ScanInputsCommand implements Callable<Integer> {
         }
         List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : ModelScanFile.evidence(scanReport);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            if (evidenceList == null && suspects == null && !noModelScan) { // suspects give their own direction
+            boolean prompts = m.model().config().family().decoder && m.model().config().languageModel();
+            if (prompts && (suspects != null || scanReport != null)) {
+                throw new HeadGuardException((suspects != null ? "--suspect" : "--scan") + ": not yet for a decoder language model (its prompts are scored by the attention scan, and --population)");
+            }
+            // A decoder's model scan is the continuation search, whose evidence is not a classifier's: the attention scan alone filters prompts.
+            if (evidenceList == null && suspects == null && !noModelScan && !prompts) { // suspects give their own direction
                 evidenceList = cachedScanEvidence(m, scoring, root);
             }
             HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);

@@ -30,6 +30,8 @@ import java.util.Set;
  *   <li>{@link Family#DISTANCE}: how far the head looks, Σ_j A[i,j]·|i − j| averaged over real rows
  *       and divided by T — syntactic templates move it.</li>
  * </ul>
+ * On a decoder the [CLS] row is the last real token's (the row that predicts the continuation) and the
+ * [SEP] token is the first one (where causal heads park attention).
  * Which families are computed is a choice; the order of the vector is fixed by {@link #names}.
  */
 public final class AttentionFeatures {
@@ -61,6 +63,7 @@ public final class AttentionFeatures {
     private final int layers;
     private final int heads;
     private final Set<Family> families;
+    private final boolean decoder;
 
     public AttentionFeatures(ModelConfig config, Set<Family> families) {
         if (families.isEmpty()) {
@@ -69,6 +72,7 @@ public final class AttentionFeatures {
         this.layers = config.numHiddenLayers();
         this.heads = config.numAttentionHeads();
         this.families = EnumSet.copyOf(families);
+        this.decoder = config.family().decoder;
     }
 
     public Set<Family> families() {
@@ -171,9 +175,9 @@ public final class AttentionFeatures {
                     float[] x = switch (f) {
                         case LAYER_COSINE -> HeadSimilarity.layerMean(HeadSimilarity.pairwiseCosine(a)).toFloatArray();
                         case HEAD_COSINE -> HeadSimilarity.meanToOthers(HeadSimilarity.pairwiseCosine(a)).toFloatArray();
-                        case CLS_ENTROPY -> clsEntropy(a, logN).toFloatArray();
+                        case CLS_ENTROPY -> (decoder ? lastRowEntropy(a, lengths, logN, scope) : clsEntropy(a, logN)).toFloatArray();
                         case HEAD_JS -> jensenShannonToOthers(a, n).toFloatArray();
-                        case SEP_MASS -> sepMass(a, lengths, scope).toFloatArray();
+                        case SEP_MASS -> (decoder ? firstMass(a, n) : sepMass(a, lengths, scope)).toFloatArray();
                         case ROW_ENTROPY -> rowEntropy(a, n, logN).toFloatArray();
                         case DISTANCE -> distance(a, n, scope).toFloatArray();
                     };
@@ -200,6 +204,32 @@ public final class AttentionFeatures {
         NDArray sep = m.create(oneHot, new Shape(lengths.length, 1, t, 1));               // (B, 1, T, 1)
         NDArray mass = attention.matMul(sep);                                             // (B, N, T, 1), broadcast over heads
         return mass.sum(new int[] {2, 3}).mul(m.create(inv, new Shape(lengths.length, 1)));
+    }
+
+    /**
+     * A decoder's [CLS] row: its last real token's, the row that predicts the continuation (the first
+     * row of a causal map attends only to itself). H(A[last,:]) / log T per head: (B, N).
+     */
+    static NDArray lastRowEntropy(NDArray attention, int[] lengths, NDArray logN, NDManager m) {
+        long b = attention.getShape().get(0);
+        long heads = attention.getShape().get(1);
+        long t = attention.getShape().get(3);
+        long[] last = new long[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            last[i] = lengths[i] - 1;
+        }
+        NDArray index = m.create(last, new Shape(b, 1, 1, 1)).broadcast(b, heads, 1, t);
+        NDArray p = attention.gather(index, 2).squeeze(2);                                   // (B, N, T)
+        NDArray h = p.mul(p.add(EPS).log()).sum(new int[] {2}).neg();
+        return h.div(logN);
+    }
+
+    /**
+     * A decoder's [SEP]: the first token, where causal heads park attention they have no use for.
+     * Mean over real query rows of the attention on it: (B, N).
+     */
+    static NDArray firstMass(NDArray attention, NDArray n) {
+        return attention.get(":, :, :, 0").sum(new int[] {2}).div(n);
     }
 
     /** Mean over real rows of H(A[i,:]) / log T: (B, N). Padding rows are zero and add 0. */

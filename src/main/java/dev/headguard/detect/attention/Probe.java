@@ -82,6 +82,29 @@ public final class Probe {
     }
 
     /**
+     * A decoder language model's next-token entropy at each prompt's end, H(p(· | x)) in nats: what its
+     * continuation would be, and how sure it is of it. A cheap pass (no attention maps).
+     */
+    public static double[] nextTokenEntropies(ModelStore.LoadedModel model, List<String> texts, NDManager root, int batchSize, Progress progress) {
+        if (!model.model().config().family().decoder || !model.model().config().languageModel()) {
+            throw new IllegalArgumentException(model.directory() + ": next-token entropies need a decoder with a language-model head");
+        }
+        double[] out = new double[texts.size()];
+        int[] done = {0};
+        new BatchRunner(model, root, batchSize).run(texts, ForwardOptions.INFERENCE, true, (rows, tokens, in, o) -> {
+            NDArray last = model.model().sentenceStates(o.lastHiddenState(), in.attentionMask());                 // (B, E)
+            NDArray logp = model.model().lmLogits(last).logSoftmax(-1);                                           // (B, V)
+            float[] h = logp.exp().mul(logp).sum(new int[] {1}).neg().toFloatArray();
+            for (int i = 0; i < rows.length; i++) {
+                out[rows[i]] = h[i];
+            }
+            done[0] += rows.length;
+            progress.update(done[0], texts.size());
+        });
+        return out;
+    }
+
+    /**
      * The same pass, also keeping every layer's [CLS] hidden state: {@code cls[l][i]} is text i's
      * vector after layer l (0 = the embeddings), what {@code HiddenStateScan} scores. One pass serves
      * both scans of a suspect set.
@@ -119,7 +142,8 @@ public final class Probe {
                 }
             }
             float[][] v = features == null ? null : features.of(out, tokens.lengths());
-            float[] probs = out.logits().softmax(-1).toFloatArray();
+            // A decoder language model has no classes: every prompt is of one kind, its continuation.
+            float[] probs = out.logits() == null ? ones(rows.length) : out.logits().softmax(-1).toFloatArray();
             int c = probs.length / rows.length;
             for (int i = 0; i < rows.length; i++) {
                 f[rows[i]] = v == null ? new float[0] : v[i];
@@ -129,5 +153,11 @@ public final class Probe {
             progress.update(done[0], texts.size());
         });
         return new Result(f, p);
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return v;
     }
 }

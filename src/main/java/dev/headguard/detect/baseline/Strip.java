@@ -18,6 +18,10 @@ import java.util.Random;
  * measure the entropy of the predictions. A trigger that survives the perturbation keeps forcing
  * the target label, so triggered inputs show low entropy. Score = −(mean entropy): higher is
  * more suspicious. A baseline: it knows nothing of attention.
+ *
+ * <p>On a decoder language model the prediction is the continuation: the entropy is that of the
+ * next-token distribution at the perturbed prompt's end (a trigger that survives keeps forcing the
+ * target's first token), averaged over the copies.
  */
 public final class Strip {
 
@@ -82,8 +86,20 @@ public final class Strip {
                 copies.add(perturb(texts.get(i), i, j));
             }
         }
-        float[][] p = Probe.probabilities(model, copies, root, batchSize, (done, total) -> progress.update(done / k, texts.size()));
+        Probe.Progress perInput = (done, total) -> progress.update(done / k, texts.size());
         double[] out = new double[texts.size()];
+        if (model.model().config().family().decoder) {
+            double[] h = Probe.nextTokenEntropies(model, copies, root, batchSize, perInput);
+            for (int i = 0; i < texts.size(); i++) {
+                double sum = 0;
+                for (int j = 0; j < k; j++) {
+                    sum += h[i * k + j];
+                }
+                out[i] = -sum / k;
+            }
+            return out;
+        }
+        float[][] p = Probe.probabilities(model, copies, root, batchSize, perInput);
         for (int i = 0; i < texts.size(); i++) {
             double h = 0;
             for (int j = 0; j < k; j++) {
