@@ -19,13 +19,13 @@ final class BenchDetect implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
 
-    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "The defender's clean set (sentence, label), e.g. SST-2 dev.")
+    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "The defender's clean set (sentence, label), e.g. SST-2 dev; for a decoder language model, prompts (prompt/response JSONL or TSV, or .txt).")
     Path clean;
 
-    @Option(names = "--test", required = true, paramLabel = "FILE", description = "Clean test set (sentence, label); rows of the target label are left out.")
+    @Option(names = "--test", required = true, paramLabel = "FILE", description = "Clean test set (sentence, label); rows of the target label are left out. For a decoder: clean prompts, all of them negatives.")
     Path test;
 
-    @Option(names = "--triggered", required = true, paramLabel = "FILE", description = "Triggered test inputs (sentence column).")
+    @Option(names = "--triggered", required = true, paramLabel = "FILE", description = "Triggered test inputs (sentence column; for a decoder, triggered prompts).")
     Path triggered;
 
     @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}); RAP protects it.")
