@@ -48,7 +48,7 @@ final class RepairCommand implements Callable<Integer> {
     boolean allHeads;
 
     @Option(names = "--triggers", defaultValue = "0", description = {"Align against the scan's top N trigger candidates",
-            "(default: 0, every candidate at least half as suspicious as the best, at most 8)."})
+            "(default: 0, every candidate at least half as suspicious as the best, at most 8; a decoder: those whose agreement reaches 0.5, at most 4)."})
     int triggers;
 
     @Option(names = "--align-weight", defaultValue = "10", description = "λ of the alignment term; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE}).")
@@ -164,8 +164,9 @@ final class RepairCommand implements Callable<Integer> {
         GenerationDefense defense = GenerationDefense.named(method, seed);
         if (defense instanceof GenerationDefense.HeadGuard h) {
             GenerationRepair.Settings d = h.repair();
-            defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight == null ? d.triggeredWeight() : labelWeight, epochs, batchSize,
-                    lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed), h.search(), h.maxTriggers());
+            defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight == null ? d.triggeredWeight() : labelWeight,
+                    epochs, batchSize, lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed),
+                    h.search(), triggers > 0 ? triggers : h.maxTriggers());
         }
         List<PromptResponse> rows = PromptResponseFile.read(clean);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
