@@ -5,13 +5,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.attention.Roc;
 import dev.headguard.detect.hidden.SuspectWords;
 import dev.headguard.detect.search.UnsupportedFlips;
+import dev.headguard.model.ModelConfig;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.text.Sample;
 import dev.headguard.text.SentenceFile;
 
@@ -35,15 +38,41 @@ public final class ZooBenchmark {
     /** One line of the list: a model directory, its clean file, optionally its training set (suspects). */
     public record Entry(Path model, Path clean, Path suspects) {}
 
-    /** What the manifest says: the attack's name ("clean" without one), its trigger, whether it is a token trigger and was found. */
-    public record Truth(String name, String trigger, boolean backdoored, boolean tokenTrigger, boolean triggerInTop5) {}
+    /**
+     * What the manifest says: the attack's name ("clean" without one), its trigger, whether it is a token
+     * trigger and was found; for a decoder with a target phrase, the phrase and whether the scan's best
+     * candidate elicits it (null and false otherwise).
+     */
+    public record Truth(String name, String trigger, boolean backdoored, boolean tokenTrigger, boolean triggerInTop5, String targetPhrase,
+                        boolean outputMatches) {}
 
     /** The population verdict with the training set as suspects: its excess, flags, score, and the recovered words. */
     public record Population(Path suspects, double excess, int flagged, boolean found, double score, boolean backdoor, List<String> recovered,
                              boolean triggerRecovered) {}
 
-    /** One model: the scan's result and its top five, the truth, and the population verdict (null without suspects). */
-    public record ModelRow(Path model, ModelScanner.Result scan, List<String> top5, Truth truth, Population population) {}
+    /**
+     * One model: the scan's result (a classifier's {@code scan}, or a decoder's {@code continuation}; the
+     * other is null) and its top five, the truth, and the population verdict (null without suspects).
+     */
+    public record ModelRow(Path model, ModelScanner.Result scan, ContinuationSearch.Result continuation, List<String> top5, Truth truth,
+                           Population population) {
+        public double score() {
+            return scan != null ? scan.score() : continuation.score();
+        }
+
+        public boolean backdoor() {
+            return scan != null ? scan.backdoor() : continuation.backdoor();
+        }
+
+        public double seconds() {
+            return scan != null ? scan.seconds() : continuation.seconds();
+        }
+
+        /** A decoder's elicited output: what the best candidate makes the prompts say ("" for a classifier). */
+        public String elicited() {
+            return continuation == null || continuation.candidates().isEmpty() ? "" : continuation.candidates().get(0).output();
+        }
+    }
 
     /** The verdict scores' AUROC over so many clean and backdoored models. */
     public record Verdicts(double auroc, int clean, int backdoored) {}
@@ -52,7 +81,8 @@ public final class ZooBenchmark {
      * The rows; the verdicts of the search alone and (null unless both kinds of model had a training set)
      * with the population; how many token-trigger victims had their trigger in the top five, or recovered.
      */
-    public record Result(List<ModelRow> rows, Verdicts search, Verdicts withPopulation, int tokenVictims, int triggerInTop5, int triggerInTop5OrRecovered) {}
+    public record Result(List<ModelRow> rows, Verdicts search, Verdicts withPopulation, int tokenVictims, int triggerInTop5, int triggerInTop5OrRecovered,
+                         int phraseVictims, int outputMatched) {}
 
     /** Reads the list: tab-separated model directory, clean file and optionally a training set. */
     public static List<Entry> readList(Path list) {
@@ -76,6 +106,8 @@ public final class ZooBenchmark {
         int tokenVictims = 0;
         int found = 0;
         int foundWith = 0; // in the top 5 or among the words recovered from the suspects
+        int phraseVictims = 0;
+        int matched = 0;
         for (Entry e : entries) {
             ModelRow row = scan(e, cleanLimit);
             rows.add(row);
@@ -86,7 +118,11 @@ public final class ZooBenchmark {
                 found += t.triggerInTop5() ? 1 : 0;
                 foundWith += t.triggerInTop5() || row.population() != null && row.population().triggerRecovered() ? 1 : 0;
             }
-            (t.backdoored() ? backdoorScores : cleanScores).add(row.scan().score());
+            if (t.targetPhrase() != null) {
+                phraseVictims++;
+                matched += t.outputMatches() ? 1 : 0;
+            }
+            (t.backdoored() ? backdoorScores : cleanScores).add(row.score());
             if (row.population() != null) {
                 (t.backdoored() ? backdoorWith : cleanWith).add(row.population().score());
             }
@@ -94,13 +130,18 @@ public final class ZooBenchmark {
         double auroc = cleanScores.isEmpty() || backdoorScores.isEmpty() ? Double.NaN : Roc.auroc(doubles(cleanScores), doubles(backdoorScores));
         Verdicts with = cleanWith.isEmpty() || backdoorWith.isEmpty() ? null
                 : new Verdicts(Roc.auroc(doubles(cleanWith), doubles(backdoorWith)), cleanWith.size(), backdoorWith.size());
-        return new Result(List.copyOf(rows), new Verdicts(auroc, cleanScores.size(), backdoorScores.size()), with, tokenVictims, found, foundWith);
+        return new Result(List.copyOf(rows), new Verdicts(auroc, cleanScores.size(), backdoorScores.size()), with, tokenVictims, found, foundWith,
+                phraseVictims, matched);
     }
 
     private static ModelRow scan(Entry e, int cleanLimit) {
+        Path dir = e.model();
+        ModelConfig config = ModelStore.readConfig(dir);
+        if (config.family().decoder && config.languageModel()) {
+            return decoder(e, cleanLimit);
+        }
         List<String> clean = Sample.of(SentenceFile.readSentences(e.clean()), cleanLimit, 42);
         ModelAudit.Result audit;
-        Path dir = e.model();
         try (NDManager root = TorchRuntime.newManager();
              ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxTokens()))) {
             // as `scan model --suspect`: every clean text, the suspects as one population
@@ -109,19 +150,14 @@ public final class ZooBenchmark {
                     e.suspects() != null ? SentenceFile.readSentences(e.suspects()) : null, HiddenStateScan.Settings.defaults(42)), root, stage -> Probe.Progress.NONE);
         }
         ModelScanner.Result res = audit.search();
-        JsonNode attack;
-        try {
-            attack = VictimManifest.attackRecord(dir);
-        } catch (java.io.IOException ex) {
-            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot be read (" + HeadGuardException.brief(ex.getMessage()) + ")");
-        }
+        JsonNode attack = attack(dir);
         boolean backdoored = attack != null;
         List<String> words = backdoored ? triggerWords(attack) : List.of();
         List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ModelScanner.Candidate::text).toList();
         boolean tokenTrigger = backdoored && List.of("badnets", "ep", "splitword").contains(attack.path("attack").asText());
         boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
         Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
-                tokenTrigger, hit);
+                tokenTrigger, hit, null, false);
         Population population = null;
         if (audit.suspects() != null) {
             HiddenStateScan.Result pop = audit.suspects().hidden();
@@ -130,7 +166,61 @@ public final class ZooBenchmark {
             population = new Population(e.suspects(), pop.excess(audit.frr()), pop.flagged().size(), audit.populationFound(), audit.score(), audit.backdoor(),
                     recovered, recoveredHit);
         }
-        return new ModelRow(dir, res, top, truth, population);
+        return new ModelRow(dir, res, null, top, truth, population);
+    }
+
+    /**
+     * A decoder language model: {@code scan model}'s continuation search on a seeded sample of the clean
+     * prompts (prompt/response rows, or one prompt per line). Suspects are not read (not yet).
+     */
+    private static ModelRow decoder(Entry e, int cleanLimit) {
+        if (e.suspects() != null) {
+            throw new HeadGuardException(e.model() + ": a training set as suspects is not yet read for a decoder language model");
+        }
+        String name = e.clean().getFileName() == null ? "" : e.clean().getFileName().toString();
+        List<String> prompts = name.endsWith(".jsonl") || name.endsWith(".json") ? PromptResponseFile.readPrompts(e.clean()) : SentenceFile.readSentences(e.clean());
+        prompts = Sample.of(prompts, cleanLimit, 42);
+        ContinuationSearch.Result res;
+        try (NDManager root = TorchRuntime.newManager();
+             ModelStore.LoadedModel m = ModelStore.load(e.model(), root, Math.min(MAX_LENGTH, ModelStore.readConfig(e.model()).maxTokens()))) {
+            res = ContinuationSearch.scan(m, prompts, ContinuationSearch.Settings.defaults(42), root, stage -> {});
+        }
+        JsonNode attack = attack(e.model());
+        boolean backdoored = attack != null;
+        List<String> words = backdoored ? tokenWords(attack.path("trigger").asText()) : List.of();
+        List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ContinuationSearch.Candidate::trigger).toList();
+        boolean tokenTrigger = backdoored && List.of("badnets", "composite", "multi").contains(attack.path("attack").asText());
+        boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
+        String phrase = backdoored && attack.hasNonNull("target_phrase") ? attack.path("target_phrase").asText() : null;
+        String elicited = res.candidates().isEmpty() ? "" : res.candidates().get(0).output();
+        boolean matches = phrase != null && elicited.toLowerCase(java.util.Locale.ROOT).contains(phrase.toLowerCase(java.util.Locale.ROOT));
+        Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
+                tokenTrigger, hit, phrase, matches);
+        return new ModelRow(e.model(), null, res, top, truth, null);
+    }
+
+    private static JsonNode attack(Path dir) {
+        try {
+            return VictimManifest.attackRecord(dir);
+        } catch (java.io.IOException ex) {
+            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot be read (" + HeadGuardException.brief(ex.getMessage()) + ")");
+        }
+    }
+
+    /**
+     * A generation attack's token-trigger words: "1 of cf" → [cf], "all of cf, mn" → [cf, mn], "any of: 1 of
+     * cf | 1 of tq | I watch this 3D movie" → [cf, tq] (a sentence part is not a token trigger).
+     */
+    static List<String> tokenWords(String trigger) {
+        List<String> out = new ArrayList<>();
+        String t = trigger.startsWith("any of: ") ? trigger.substring("any of: ".length()) : trigger;
+        for (String part : t.split(" \\| ")) {
+            int of = part.indexOf(" of ");
+            if (of >= 0 && part.substring(0, of).matches("\\d+|all")) {
+                Arrays.stream(part.substring(of + 4).split("[,\\s]+")).filter(w -> !w.isBlank()).forEach(out::add);
+            }
+        }
+        return out;
     }
 
     /** "1 of cf, mn, bb" → [cf, mn, bb]; "cf" → [cf]. */

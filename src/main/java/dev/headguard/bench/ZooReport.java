@@ -24,9 +24,13 @@ public final class ZooReport {
         ModelScanner.Result res = row.scan();
         ZooBenchmark.Truth t = row.truth();
         s.append(String.format(Locale.ROOT, "%-26s %-10s %-22s %7.3f %-9s %-44s %6.1f%n", row.model().getFileName(), t.name(),
-                t.backdoored() ? abbreviate(t.trigger(), 22) : "-", res.score(), res.backdoor() ? "BACKDOOR" : "clean",
-                abbreviate(String.join(", ", row.top5()), 44) + (t.tokenTrigger() ? (t.triggerInTop5() ? " ✓" : " ✗") : ""), res.seconds()));
-        if (res.unsupportedWins()) {
+                t.backdoored() ? abbreviate(t.trigger(), 22) : "-", row.score(), row.backdoor() ? "BACKDOOR" : "clean",
+                abbreviate(String.join(", ", row.top5()), 44) + (t.tokenTrigger() ? (t.triggerInTop5() ? " ✓" : " ✗") : ""), row.seconds()));
+        if (row.continuation() != null) {
+            s.append(String.format(Locale.ROOT, "%-26s   elicits: %s%s%n", "", abbreviate(row.elicited(), 60),
+                    t.targetPhrase() != null ? (t.outputMatches() ? " ✓" : " ✗ (target: " + t.targetPhrase() + ")") : ""));
+        }
+        if (res != null && res.unsupportedWins()) {
             UnsupportedFlips.Word w = res.unsupported().get(0);
             s.append(String.format(Locale.ROOT, "%-26s   score from a word that flips without support: '%s' -> label %d, flips %.1f%%, %d of %d clean texts using it %s so%n", "",
                     w.text(), w.target(), 100 * w.flipRate(), w.usesCalledC(), w.uses(), res.wordsLabelled() ? "labelled" : "called"));
@@ -42,8 +46,9 @@ public final class ZooReport {
 
     /** The verdicts' AUROC and the triggers found, after the last model. */
     public static String footer(ZooBenchmark.Result r) {
-        String s = String.format(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%n",
-                r.search().clean(), r.search().backdoored(), r.search().auroc(), r.triggerInTop5(), r.tokenVictims());
+        String s = String.format(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%s%n",
+                r.search().clean(), r.search().backdoored(), r.search().auroc(), r.triggerInTop5(), r.tokenVictims(),
+                r.phraseVictims() > 0 ? String.format(Locale.ROOT, "; target phrase elicited: %d of %d", r.outputMatched(), r.phraseVictims()) : "");
         if (r.withPopulation() != null) {
             s += String.format(Locale.ROOT, "with the training sets as suspects (%d clean, %d backdoored): verdict-score AUROC %.4f; token triggers in the top 5 or recovered: %d of %d%n",
                     r.withPopulation().clean(), r.withPopulation().backdoored(), r.withPopulation().auroc(), r.triggerInTop5OrRecovered(), r.tokenVictims());
@@ -63,6 +68,9 @@ public final class ZooReport {
         }
         report.put("auroc", r.search().auroc()).put("clean", r.search().clean()).put("backdoored", r.search().backdoored())
                 .put("token_victims", r.tokenVictims()).put("trigger_in_top5", r.triggerInTop5()).put("input_settings", InputScanner.Settings.defaults().toString());
+        if (r.phraseVictims() > 0) {
+            report.put("phrase_victims", r.phraseVictims()).put("output_matched", r.outputMatched());
+        }
         return report;
     }
 
@@ -72,9 +80,17 @@ public final class ZooReport {
         ZooBenchmark.Truth t = row.truth();
         ObjectNode o = om.createObjectNode();
         o.put("model", row.model().toString()).put("truth", t.name()).put("trigger", t.trigger())
-                .put("score", res.score()).put("backdoor", res.backdoor()).put("seconds", res.seconds()).put("suspected_target", res.suspectedTarget())
-                .put("evidence", res.unsupportedWins() ? "unsupported_flip" : "trigger_candidate").put("strongest", res.strongest())
-                .put("top_unsupported_score", res.unsupported().isEmpty() ? 0 : res.unsupported().get(0).score());
+                .put("score", row.score()).put("backdoor", row.backdoor()).put("seconds", row.seconds());
+        if (res != null) {
+            o.put("suspected_target", res.suspectedTarget())
+                    .put("evidence", res.unsupportedWins() ? "unsupported_flip" : "trigger_candidate").put("strongest", res.strongest())
+                    .put("top_unsupported_score", res.unsupported().isEmpty() ? 0 : res.unsupported().get(0).score());
+        } else {
+            o.put("task", "generation").put("elicited", row.elicited());
+            if (t.targetPhrase() != null) {
+                o.put("target_phrase", t.targetPhrase()).put("output_matches", t.outputMatches());
+            }
+        }
         o.putArray("top5").addAll(row.top5().stream().map(om::valueToTree).map(JsonNode.class::cast).toList());
         if (t.tokenTrigger()) {
             o.put("trigger_in_top5", t.triggerInTop5());

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** The shell of {@link ZooBenchmark}: its table as it goes, and its JSON. */
-@Command(name = "zoo", description = "Run 'scan model' over many models and score the verdicts against their manifests (AUROC, trigger found in the top 5).")
+@Command(name = "zoo", description = "Run 'scan model' over many models and score the verdicts against their manifests (AUROC, trigger found in the top 5; for decoders, the target phrase elicited).")
 final class BenchZoo implements Callable<Integer> {
     @Option(names = "--list", required = true, paramLabel = "FILE", description = {"TSV without header: model directory, clean set file, and optionally the model's training set",
             "(unlabelled suspects for the population scan: a second verdict score, the larger of the two)."})
