@@ -94,7 +94,8 @@ final class RepairCommand implements Callable<Integer> {
     double resistWeight;
 
     @Option(names = "--method", defaultValue = "headguard",
-            description = "headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning + attention normalisation).")
+            description = {"headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning",
+                    "+ attention normalisation); a decoder language model: finetune, fineprune, crow (CROW: layer consistency under an FGSM perturbation)."})
     String method;
 
     @Override

@@ -20,7 +20,7 @@ import java.util.Set;
  *                       ranks neurons by them)
  * @param shiftLayer     the hidden state {@code shift} is added to: 0 the embeddings' output, l the output of
  *                       layer l (1-based, as in {@link ModelOutput#hiddenStates}); −1: none
- * @param shift          (E), or (B, E) one per text: added to every real token's hidden state at
+ * @param shift          (E), (B, E) one per text, or (B, T, E) one per token: added to every real token's hidden state at
  *                       {@code shiftLayer}, a universal perturbation of the hidden space (it may require a
  *                       gradient, to search for the one that moves the predictions most). Null: none.
  */

@@ -238,9 +238,10 @@ public final class TransformerModel implements AutoCloseable {
         return Native.of(m, v, new Shape(1, 1, t, keys));
     }
 
-    /** x + δ on every real token: the options' hidden shift (one δ for all texts, or one per text). */
+    /** x + δ on every real token: the options' hidden shift (one δ for all texts, one per text, or one per token). */
     private static NDArray shifted(NDArray x, NDArray mask, ForwardOptions options) {
-        NDArray shift = options.shift().getShape().dimension() == 2 ? options.shift().expandDims(1) : options.shift().reshape(1, 1, -1); // (B or 1, 1, E)
+        int d = options.shift().getShape().dimension();
+        NDArray shift = d == 3 ? options.shift() : d == 2 ? options.shift().expandDims(1) : options.shift().reshape(1, 1, -1); // (B, T, E), (B, 1, E) or (1, 1, E)
         return x.add(mask.expandDims(2).mul(shift));
     }
 

@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * A defense of a decoder language model from a small clean prompt/response set, blind to the trigger
  * and the target: HeadGuard (the continuation search, then {@link GenerationRepair} against what it
- * found) or full fine-tuning, the baseline, on the same rows.
+ * found), or a baseline on the same rows: full fine-tuning, fine-pruning ({@link GenerationFinePruning}),
+ * CROW ({@link Crow}).
  */
 public interface GenerationDefense {
     String name();
@@ -36,12 +37,19 @@ public interface GenerationDefense {
     }
 
     /** The names {@link #named} knows. */
-    List<String> NAMES = List.of("headguard", "finetune");
+    List<String> NAMES = List.of("headguard", "finetune", "fineprune", "crow");
+
+    /** The baselines' fine-tuning of a decoder: every parameter, response loss, 4 epochs, AdamW 2e-4 with 10% warm-up. */
+    static TrainConfig fineTuning(long seed) {
+        return new TrainConfig(4, 16, 2e-4, 0.01, 0.1, 1.0, seed, 0);
+    }
 
     static GenerationDefense named(String name, long seed) {
         return switch (name) {
             case "headguard" -> new HeadGuard(GenerationRepair.Settings.defaults(), ContinuationSearch.Settings.defaults(seed), 4);
-            case "finetune" -> new FineTuning(new TrainConfig(4, 16, 2e-4, 0.01, 0.1, 1.0, seed, 0));
+            case "finetune" -> new FineTuning(fineTuning(seed));
+            case "fineprune" -> new GenerationFinePruning(GenerationFinePruning.Settings.defaults(seed));
+            case "crow" -> new Crow(Crow.Settings.defaults(seed));
             default -> throw new HeadGuardException("--method: " + name + " is not a defense of decoders (" + String.join(", ", NAMES) + ")");
         };
     }

@@ -76,6 +76,16 @@ public final class Trainer {
         NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager step);
     }
 
+    /**
+     * Work done before each step's gradient collector opens, in the step's manager: e.g. an adversarial
+     * perturbation, which needs a backward pass of its own. Gradients it leaves on the model's
+     * parameters are zeroed before the step.
+     */
+    @FunctionalInterface
+    public interface StepPreparation {
+        void prepare(int[] rows, TokenBatch batch, NDManager step);
+    }
+
     /** Callbacks: progress after each step; an epoch's result; a new best model; a checkpoint due. */
     public interface Listener {
         default void onStep(Progress p) {}
@@ -111,6 +121,7 @@ public final class Trainer {
     private final Map<String, NDArray> gradientMasks = new LinkedHashMap<>();
     private ForwardOptions forward = ForwardOptions.INFERENCE.withTraining(true);
     private AuxiliaryLoss auxiliary;
+    private StepPreparation preparation;
     private boolean constantRate;
     private List<long[]> triggeredDev = List.of();
     private int target = -1;
@@ -171,6 +182,12 @@ public final class Trainer {
     /** Adds {@code aux} to every step's loss. */
     public Trainer withAuxiliaryLoss(AuxiliaryLoss aux) {
         this.auxiliary = aux;
+        return this;
+    }
+
+    /** Runs {@code p} before every step ({@link StepPreparation}). */
+    public Trainer withStepPreparation(StepPreparation p) {
+        this.preparation = p;
         return this;
     }
 
@@ -263,6 +280,12 @@ public final class Trainer {
             TokenBatch.Arrays in = tb.toArrays(m);
             NDArray y = m.create(java.util.Arrays.stream(labels).asLongStream().toArray(), new Shape(labels.length));
             engine.setRandomSeed((int) (config.seed() * 1_000_003L + step)); // dropout masks of this step
+            if (preparation != null) {
+                preparation.prepare(rows, tb, m);
+                for (String name : trainable) {
+                    JniUtils.zeroGrad((PtNDArray) model.parameters().get(name));
+                }
+            }
             float loss;
             try (GradientCollector gc = engine.newGradientCollector()) {
                 ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
