@@ -56,27 +56,45 @@ public interface GenerationDefense {
 
     /**
      * HeadGuard, blind: the continuation search on the clean prompts names candidates; those whose
-     * agreement reaches the search's threshold (at most {@code maxTriggers}; the best one when none
-     * does) are aligned against.
+     * agreement reaches the search's threshold and lies within {@link #AGREEMENT_MARGIN} of the best
+     * (at most {@code maxTriggers}; the best one when none does) are aligned against.
      */
     record HeadGuard(GenerationRepair.Settings repair, ContinuationSearch.Settings search, int maxTriggers) implements GenerationDefense {
+        /**
+         * Candidates this far below the best agreement are left out: each aligned row carries one
+         * candidate, so a phrase that fires on half the prompts takes rows from the trigger, and a Llama
+         * victim kept its backdoor (docs/results.md, session 9). 0.15 is two of the search's 16 prompts:
+         * the word pairs of one trigger sentence stay together.
+         */
+        static final double AGREEMENT_MARGIN = 0.15;
+
         @Override
         public String name() {
             return "headguard";
         }
 
+        /**
+         * The candidates aligned against, in the search's order: agreement at least {@code threshold} and
+         * within {@link #AGREEMENT_MARGIN} of the best, at most {@code max}; the first one when none is.
+         */
+        static List<String> chosen(List<ContinuationSearch.Candidate> candidates, double threshold, int max) {
+            double best = candidates.stream().mapToDouble(ContinuationSearch.Candidate::agreement).max().orElse(0);
+            List<String> out = new ArrayList<>();
+            for (ContinuationSearch.Candidate c : candidates) {
+                if (out.size() < max && c.agreement() >= threshold && c.agreement() >= best - AGREEMENT_MARGIN) {
+                    out.add(c.trigger());
+                }
+            }
+            if (out.isEmpty() && !candidates.isEmpty()) {
+                out.add(candidates.get(0).trigger());
+            }
+            return out;
+        }
+
         @Override
         public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
             ContinuationSearch.Result scan = ContinuationSearch.scan(m, clean.stream().map(PromptResponse::prompt).toList(), search, root, progress::stage);
-            List<String> triggers = new ArrayList<>();
-            for (ContinuationSearch.Candidate c : scan.candidates()) {
-                if (triggers.size() < maxTriggers && c.agreement() >= search.threshold()) {
-                    triggers.add(c.trigger());
-                }
-            }
-            if (triggers.isEmpty() && !scan.candidates().isEmpty()) {
-                triggers.add(scan.candidates().get(0).trigger());
-            }
+            List<String> triggers = chosen(scan.candidates(), search.threshold(), maxTriggers);
             progress.stage("aligning against " + triggers + " (scan: " + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score "
                     + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");
             GenerationRepair.Result r = GenerationRepair.run(m, clean, triggers, repair, root, progress);
