@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  * stderr), 1 an internal error (one line; set HEADGUARD_DEBUG=1 for the stack trace).
  */
 @Command(name = "headguard", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, scope = CommandLine.ScopeType.INHERIT, // --help on every subcommand
-        description = "Find and remove backdoors in transformer text classifiers through their attention heads.",
+        description = "Find and remove backdoors in transformer models (text classifiers and decoder language models) through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, GenerateCommand.class, PretrainCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Exit status of a scan that found what --fail-on-detect gates on (1 and 2 are taken by errors). */
