@@ -123,6 +123,9 @@ public final class ModelScanFile {
     public static JsonNode read(Path file) {
         try {
             JsonNode r = new ObjectMapper().readTree(file.toFile());
+            if (r != null && "generation".equals(r.path("task").asText())) {
+                throw new HeadGuardException(file + ": a decoder's 'scan model' report; it is not yet read back (a classifier's report is)");
+            }
             if (r == null || !r.has("heads") || !r.has("triggers")) {
                 throw new HeadGuardException(file + ": not a 'scan model' report (no 'heads' and 'triggers')");
             }
