@@ -10,7 +10,6 @@ import dev.headguard.text.Dataset;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,20 +61,13 @@ public final class FinePruning implements Defense {
         List<long[]> checkIds = m.tokenizer().idsOf(check.texts());
         long pad = m.tokenizer().padId();
         double base = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
-        int kept = 0;
-        double keptAccuracy = base;
+        int kept;
+        double keptAccuracy;
         try (Pruning pruning = new Pruning(m.model(), root)) {
-            int stepSize = Math.max(1, (int) Math.round(settings.step() * mean.length));
-            for (int k = stepSize; k <= settings.maxShare() * mean.length; k += stepSize) {
-                pruning.pruneNeurons(layer, Arrays.copyOf(order, k));
-                double acc = Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64);
-                if (acc < base - settings.floor()) {
-                    break;
-                }
-                kept = k;
-                keptAccuracy = acc;
-            }
-            pruning.pruneNeurons(layer, Arrays.copyOf(order, kept));
+            Pruning.Kept k = pruning.pruneWhile(layer, order, settings.step(), settings.maxShare(), base,
+                    () -> Predictions.accuracy(m.model(), checkIds, check.labels(), pad, root, 64), acc -> acc >= base - settings.floor());
+            kept = k.neurons();
+            keptAccuracy = k.quality();
             progress.stage(String.format(Locale.ROOT, "fine-pruning: %d of %d neurons pruned (held-out accuracy %.3f -> %.3f); fine-tuning all parameters",
                     kept, mean.length, base, keptAccuracy));
             Trainer t = pruning.installGradientMasks(new Trainer(m.model(), pad, settings.training(), root), root);

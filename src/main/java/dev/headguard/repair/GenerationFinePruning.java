@@ -64,20 +64,13 @@ public final class GenerationFinePruning implements GenerationDefense {
         double[] activity = meanAbsActivations(m, rows, layer, root);
         int[] order = IntStream.range(0, activity.length).boxed().sorted((a, b) -> Double.compare(activity[a], activity[b])).mapToInt(Integer::intValue).toArray();
         double base = ResponseLoss.perplexity(m.model(), check, pad, root);
-        int kept = 0;
-        double keptPerplexity = base;
+        int kept;
+        double keptPerplexity;
         try (Pruning pruning = new Pruning(m.model(), root)) {
-            int stepSize = Math.max(1, (int) Math.round(settings.step() * activity.length));
-            for (int k = stepSize; k <= settings.maxShare() * activity.length; k += stepSize) {
-                pruning.pruneNeurons(layer, Arrays.copyOf(order, k));
-                double ppl = ResponseLoss.perplexity(m.model(), check, pad, root);
-                if (!(ppl <= base * (1 + settings.floor()))) {
-                    break;
-                }
-                kept = k;
-                keptPerplexity = ppl;
-            }
-            pruning.pruneNeurons(layer, Arrays.copyOf(order, kept));
+            Pruning.Kept k = pruning.pruneWhile(layer, order, settings.step(), settings.maxShare(), base,
+                    () -> ResponseLoss.perplexity(m.model(), check, pad, root), ppl -> ppl <= base * (1 + settings.floor()));
+            kept = k.neurons();
+            keptPerplexity = k.quality();
             progress.stage(String.format(Locale.ROOT, "fine-pruning: %d of %d neurons pruned (held-out perplexity %.2f -> %.2f); fine-tuning all parameters",
                     kept, activity.length, base, keptPerplexity));
             Trainer t = pruning.installGradientMasks(new Trainer(m.model(), pad, settings.training(), root), root)

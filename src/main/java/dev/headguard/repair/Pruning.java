@@ -84,6 +84,34 @@ public final class Pruning implements AutoCloseable {
         apply(intermediateBias(layer), rows, new Shape(n));
     }
 
+    /** How many neurons a {@link #pruneWhile} kept pruned, and the quality measured with them pruned. */
+    public record Kept(int neurons, double quality) {}
+
+    /**
+     * Fine-pruning's search: prunes the first k of {@code order} (dormant first) for k = step, 2·step, ...
+     * up to {@code maxShare} of the layer, for as long as {@code quality} (measured after each step) is
+     * {@code acceptable}; leaves the largest accepted k pruned.
+     *
+     * @param unpruned the quality before any pruning, returned when no step is accepted
+     */
+    public Kept pruneWhile(int layer, int[] order, double step, double maxShare, double unpruned, java.util.function.DoubleSupplier quality,
+                           java.util.function.DoublePredicate acceptable) {
+        int stepSize = Math.max(1, (int) Math.round(step * order.length));
+        int kept = 0;
+        double keptQuality = unpruned;
+        for (int k = stepSize; k <= maxShare * order.length; k += stepSize) {
+            pruneNeurons(layer, Arrays.copyOf(order, k));
+            double q = quality.getAsDouble();
+            if (!acceptable.test(q)) {
+                break;
+            }
+            kept = k;
+            keptQuality = q;
+        }
+        pruneNeurons(layer, Arrays.copyOf(order, kept));
+        return new Kept(kept, keptQuality);
+    }
+
     /** Weight = original × mask; a mask of all ones is recorded only if the weight was changed before. */
     private void apply(String name, float[] mask, Shape shape) {
         boolean identity = true;
