@@ -67,7 +67,10 @@ public final class ZooReport {
                     .put("backdoored_with_population", r.withPopulation().backdoored()).put("trigger_in_top5_or_recovered", r.triggerInTop5OrRecovered());
         }
         report.put("auroc", r.search().auroc()).put("clean", r.search().clean()).put("backdoored", r.search().backdoored())
-                .put("token_victims", r.tokenVictims()).put("trigger_in_top5", r.triggerInTop5()).put("input_settings", InputScanner.Settings.defaults().toString());
+                .put("token_victims", r.tokenVictims()).put("trigger_in_top5", r.triggerInTop5());
+        if (r.rows().stream().anyMatch(row -> row.scan() != null)) { // the classifier scan's input settings: no decoder row uses them
+            report.put("input_settings", InputScanner.Settings.defaults().toString());
+        }
         if (r.phraseVictims() > 0) {
             report.put("phrase_victims", r.phraseVictims()).put("output_matched", r.outputMatched());
         }
