@@ -152,7 +152,7 @@ public final class DetectionBenchmark {
             // when no other suspects are named, the direction the test inputs are scored along.
             Dataset poisoned = files.audit() == null ? null
                     : DatasetReader.read(files.audit(), new DatasetReader.Options(null, "sentence", "poisoned", true, List.of(), DatasetReader.OnBadRow.FAIL));
-            AttentionFeatures defaults = new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT);
+            AttentionFeatures defaults = new AttentionFeatures(m.model().config(), all.defaults());
             Probe.WithStates auditPass = null;
             double auditRate = 0;
             if (poisoned != null) {
@@ -168,7 +168,7 @@ public final class DetectionBenchmark {
                 suspects = HiddenStateScan.States.of(auditPass);
             }
             // The default attention scan at the FRR, calibrated once for the rows that choose between it and a direction.
-            InputScanner defaultScanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(AttentionFeatures.DEFAULT)), defaults, base, root);
+            InputScanner defaultScanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(all.defaults())), defaults, base, root);
             List<Probe.WithStates> tests = List.of(negPass, tgtPass, posPass);
             HiddenStateScan.Direction half = DetectionRows.hiddenState(this::add, m, all, defaultScanner, cleanPass, tests, suspects, frr);
             if (half != null) {
@@ -188,7 +188,7 @@ public final class DetectionBenchmark {
             Audit audit = null;
             PopulationAudit population = null;
             if (poisoned != null) {
-                InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(AttentionFeatures.DEFAULT)), defaults, base, root);
+                InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(all.defaults())), defaults, base, root);
                 audit = audit(poisoned, scanner.score(auditPass.result()), auditRate);
                 population = populationAudit(poisoned, HiddenStateScan.scan(m, HiddenStateScan.States.of(cleanPass), HiddenStateScan.States.of(auditPass),
                         HiddenStateScan.Settings.defaults(42).withFrr(frr)));
@@ -199,7 +199,7 @@ public final class DetectionBenchmark {
         private void attentionRows(AttentionFeatures all, InputScanner.Settings base, Probe.Result cleanProbe, Probe.Result negProbe, Probe.Result tgtProbe,
                                    Probe.Result posProbe) {
             Map<String, Set<Family>> familySets = new LinkedHashMap<>();
-            familySets.put("default (" + keys(AttentionFeatures.DEFAULT) + ")", AttentionFeatures.DEFAULT);
+            familySets.put("default (" + keys(all.defaults()) + ")", all.defaults());
             if (s.variants()) {
                 familySets.put("default + sep-mass", EnumSet.of(Family.LAYER_COSINE, Family.HEAD_COSINE, Family.CLS_ENTROPY, Family.SEP_MASS));
                 familySets.put("default + row-entropy + distance", EnumSet.of(Family.LAYER_COSINE, Family.HEAD_COSINE, Family.CLS_ENTROPY, Family.ROW_ENTROPY, Family.DISTANCE));

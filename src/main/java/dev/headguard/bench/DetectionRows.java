@@ -72,7 +72,7 @@ final class DetectionRows {
      * whichever flags more of it (both at the FRR).
      */
     private static void batchAudit(Adder rows, AttentionFeatures all, InputScanner scanner, List<Probe.WithStates> parts, HiddenStateScan.Result pop) {
-        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        int[] cols = all.columnsOf(all.defaults());
         List<double[]> scores = new ArrayList<>();
         List<int[]> predicted = new ArrayList<>();
         for (Probe.WithStates p : parts) {
@@ -117,7 +117,7 @@ final class DetectionRows {
         }
         rows.add(name, margins[0], margins[1], margins[2], 0);
         // The filter the carriers choose: attention scan or this direction, whichever flags more of them.
-        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        int[] cols = all.columnsOf(all.defaults());
         CandidateDirection.Choice choice = CandidateDirection.Choice.of(scanner, strongest.carrierPass().result().select(cols), learned);
         double[][] score = new double[3][];
         for (int k = 0; k < 3; k++) {
@@ -133,9 +133,9 @@ final class DetectionRows {
     /** {@link CombinedFilter}: the attention scan or a hidden-state direction, each at half the FRR, as one score. */
     static void combined(Adder rows, ModelStore.LoadedModel m, AttentionFeatures all, Probe.Result cleanProbe, List<Probe.WithStates> tests,
                          HiddenStateScan.Direction half, NDManager root, String directionName, double frr) {
-        int[] cols = all.columnsOf(AttentionFeatures.DEFAULT);
+        int[] cols = all.columnsOf(all.defaults());
         InputScanner.Settings s = InputScanner.Settings.defaults().withFrr(frr / 2);
-        InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), AttentionFeatures.DEFAULT), s, root);
+        InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), all.defaults()), s, root);
         CombinedFilter filter = new CombinedFilter(scanner, half);
         double[][] score = new double[3][];
         for (int k = 0; k < 3; k++) {

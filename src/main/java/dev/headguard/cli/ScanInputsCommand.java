@@ -80,7 +80,7 @@ final class ScanInputsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InputScanner.Settings settings = scoring.settings(); // options checked before any long work
+        InputScanner.Settings settings = scoring.settings(model.config()); // options checked before any long work
         OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
         List<String> clean = scoring.cleanTexts();

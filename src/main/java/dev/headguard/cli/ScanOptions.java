@@ -24,7 +24,7 @@ final class ScanOptions {
     @Option(names = "--frr", defaultValue = "0.05", description = "False-rejection rate on clean texts the threshold is set for (default: ${DEFAULT-VALUE}).")
     double frr;
 
-    @Option(names = "--features", split = ",", description = "Head statistics: layer-cos, head-cos, cls-entropy, head-js, sep-mass, row-entropy, distance (default: layer-cos,head-cos,cls-entropy).")
+    @Option(names = "--features", split = ",", description = "Head statistics: layer-cos, head-cos, cls-entropy, head-js, sep-mass, row-entropy, distance (default: layer-cos,head-cos,cls-entropy; cls-entropy alone for a decoder language model).")
     List<String> features;
 
     @Option(names = "--score", defaultValue = "mahalanobis", description = "mahalanobis or max-z (default: ${DEFAULT-VALUE}).")
@@ -41,10 +41,19 @@ final class ScanOptions {
     long seed;
 
     InputScanner.Settings settings() {
+        return settings(AttentionFeatures.DEFAULT);
+    }
+
+    /** The settings for this model: without --features, its default families ({@link AttentionFeatures#defaultFor}). */
+    InputScanner.Settings settings(dev.headguard.model.ModelConfig config) {
+        return settings(AttentionFeatures.defaultFor(config));
+    }
+
+    private InputScanner.Settings settings(Set<AttentionFeatures.Family> defaults) {
         Set<AttentionFeatures.Family> fams;
         CleanProfile.Score s;
         try {
-            fams = features == null ? AttentionFeatures.DEFAULT : EnumSet.copyOf(features.stream().map(AttentionFeatures.Family::of).toList());
+            fams = features == null ? defaults : EnumSet.copyOf(features.stream().map(AttentionFeatures.Family::of).toList());
             s = CleanProfile.Score.of(score);
         } catch (IllegalArgumentException e) {
             throw new HeadGuardException(e.getMessage());

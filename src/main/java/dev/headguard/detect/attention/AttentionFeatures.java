@@ -58,6 +58,22 @@ public final class AttentionFeatures {
     /** The default: what separated triggered from clean inputs best in {@code bench detect} (docs/how-it-works.md). */
     public static final Set<Family> DEFAULT = EnumSet.of(Family.LAYER_COSINE, Family.HEAD_COSINE, Family.CLS_ENTROPY);
 
+    /**
+     * A decoder's default: its last row's entropy alone. The layer and head cosines average over every
+     * row of a causal map, most of which never see the trigger (docs/results.md, session 9).
+     */
+    public static final Set<Family> DECODER_DEFAULT = EnumSet.of(Family.CLS_ENTROPY);
+
+    /** {@link #DECODER_DEFAULT} for a decoder, else {@link #DEFAULT}. */
+    public static Set<Family> defaultFor(ModelConfig config) {
+        return EnumSet.copyOf(config.family().decoder ? DECODER_DEFAULT : DEFAULT);
+    }
+
+    /** The default families for this vector's model ({@link #defaultFor}). */
+    public Set<Family> defaults() {
+        return EnumSet.copyOf(decoder ? DECODER_DEFAULT : DEFAULT);
+    }
+
     private static final float EPS = 1e-12f;
 
     private final int layers;
