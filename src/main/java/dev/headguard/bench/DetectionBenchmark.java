@@ -181,9 +181,11 @@ public final class DetectionBenchmark {
             // What the prediction alone gives: the hidden-state rows score only inputs predicted as the
             // target, so this says how much of their AUROC the direction adds to the predicted class.
             int target = s.target();
-            if (!prompts) add("reference: the victim's probability of label " + target + " (no defense)", column(negPass.result().probabilities(), target),
-                    column(tgtPass.result().probabilities(), target), column(posPass.result().probabilities(), target),
-                    Roc.thresholdAtFrr(column(cleanProbe.probabilities(), target), frr));
+            if (!prompts) { // a decoder's prompts have no class to give a probability of
+                add("reference: the victim's probability of label " + target + " (no defense)", column(negPass.result().probabilities(), target),
+                        column(tgtPass.result().probabilities(), target), column(posPass.result().probabilities(), target),
+                        Roc.thresholdAtFrr(column(cleanProbe.probabilities(), target), frr));
+            }
             baselineRows(cleanSet, cleanTexts, negatives, targets, positives);
             Audit audit = null;
             PopulationAudit population = null;

@@ -138,12 +138,12 @@ public final class ZooBenchmark {
         Path dir = e.model();
         ModelConfig config = ModelStore.readConfig(dir);
         if (config.family().decoder && config.languageModel()) {
-            return decoder(e, cleanLimit);
+            return decoder(e, config, cleanLimit);
         }
         List<String> clean = Sample.of(SentenceFile.readSentences(e.clean()), cleanLimit, 42);
         ModelAudit.Result audit;
         try (NDManager root = TorchRuntime.newManager();
-             ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, ModelStore.readConfig(dir).maxTokens()))) {
+             ModelStore.LoadedModel m = ModelStore.load(dir, root, Math.min(MAX_LENGTH, config.maxTokens()))) {
             // as `scan model --suspect`: every clean text, the suspects as one population
             audit = ModelAudit.run(m, new ModelAudit.Request(clean, UnsupportedFlips.Evidence.ofLabelledFile(e.clean(), m.model().config().numLabels()),
                     ModelScanner.Settings.defaults(), e.suspects() != null ? SentenceFile.readSentences(e.clean()) : null,
@@ -173,16 +173,14 @@ public final class ZooBenchmark {
      * A decoder language model: {@code scan model}'s continuation search on a seeded sample of the clean
      * prompts (prompt/response rows, or one prompt per line). Suspects are not read (not yet).
      */
-    private static ModelRow decoder(Entry e, int cleanLimit) {
+    private static ModelRow decoder(Entry e, ModelConfig config, int cleanLimit) {
         if (e.suspects() != null) {
             throw new HeadGuardException(e.model() + ": a training set as suspects is not yet read for a decoder language model");
         }
-        String name = e.clean().getFileName() == null ? "" : e.clean().getFileName().toString();
-        List<String> prompts = name.endsWith(".jsonl") || name.endsWith(".json") ? PromptResponseFile.readPrompts(e.clean()) : SentenceFile.readSentences(e.clean());
-        prompts = Sample.of(prompts, cleanLimit, 42);
+        List<String> prompts = Sample.of(PromptResponseFile.readPrompts(e.clean()), cleanLimit, 42);
         ContinuationSearch.Result res;
         try (NDManager root = TorchRuntime.newManager();
-             ModelStore.LoadedModel m = ModelStore.load(e.model(), root, Math.min(MAX_LENGTH, ModelStore.readConfig(e.model()).maxTokens()))) {
+             ModelStore.LoadedModel m = ModelStore.load(e.model(), root, Math.min(MAX_LENGTH, config.maxTokens()))) {
             res = ContinuationSearch.scan(m, prompts, ContinuationSearch.Settings.defaults(42), root, stage -> {});
         }
         JsonNode attack = attack(e.model());

@@ -14,6 +14,7 @@ import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.InputAuditReport;
 import dev.headguard.report.InputScanPage;
 import dev.headguard.report.ModelScanFile;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +35,7 @@ final class ScanInputsCommand implements Callable<Integer> {
     @Mixin
     ScanOptions scoring = new ScanOptions();
 
-    @Option(names = "--inputs", required = true, paramLabel = "FILE", description = "Texts to score (TSV with a 'sentence' column, or one per line).")
+    @Option(names = "--inputs", required = true, paramLabel = "FILE", description = "Texts to score (TSV with a 'sentence' column, or one per line; for a decoder also prompt/response rows).")
     Path inputs;
 
     @Option(names = "--json", description = "Print {\"threshold\":..,\"inputs\":[{\"score\":..,\"flagged\":..},...]} (input order) instead of the summary.")
@@ -83,8 +84,12 @@ final class ScanInputsCommand implements Callable<Integer> {
         InputScanner.Settings settings = scoring.settings(model.config()); // options checked before any long work
         OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
-        List<String> clean = scoring.cleanTexts();
-        List<String> texts = SentenceFile.readSentences(inputs);
+        boolean prompts = model.config().family().decoder && model.config().languageModel();
+        if (prompts && (suspect != null || scanReport != null)) {
+            throw new HeadGuardException((suspect != null ? "--suspect" : "--scan") + ": not yet for a decoder language model (its prompts are scored by the attention scan, and --population)");
+        }
+        List<String> clean = scoring.cleanTexts(prompts);
+        List<String> texts = prompts ? PromptResponseFile.readPrompts(inputs) : SentenceFile.readSentences(inputs);
         if (texts.isEmpty()) {
             throw new HeadGuardException(inputs + ": no texts");
         }
@@ -97,10 +102,6 @@ final class ScanInputsCommand implements Callable<Integer> {
         }
         List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : ModelScanFile.evidence(scanReport);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            boolean prompts = m.model().config().family().decoder && m.model().config().languageModel();
-            if (prompts && (suspects != null || scanReport != null)) {
-                throw new HeadGuardException((suspects != null ? "--suspect" : "--scan") + ": not yet for a decoder language model (its prompts are scored by the attention scan, and --population)");
-            }
             // A decoder's model scan is the continuation search, whose evidence is not a classifier's: the attention scan alone filters prompts.
             if (evidenceList == null && suspects == null && !noModelScan && !prompts) { // suspects give their own direction
                 evidenceList = cachedScanEvidence(m, scoring, root);

@@ -122,10 +122,7 @@ final class ScanModelCommand implements Callable<Integer> {
             throw new HeadGuardException((html != null ? "--html" : "--suspect") + ": not yet for a decoder language model (use --json or --out)");
         }
         OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
-        String name = scoring.clean.getFileName() == null ? "" : scoring.clean.getFileName().toString();
-        List<String> prompts = name.endsWith(".jsonl") || name.endsWith(".json") ? dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean)
-                : SentenceFile.readSentences(scoring.clean);
-        prompts = dev.headguard.text.Sample.of(prompts, scoring.cleanLimit, scoring.seed);
+        List<String> prompts = dev.headguard.text.Sample.of(dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean), scoring.cleanLimit, scoring.seed);
         ContinuationSearch.Settings defaults = ContinuationSearch.Settings.defaults(scoring.seed);
         ContinuationSearch.Settings settings = new ContinuationSearch.Settings(defaults.screenPrompts(), defaults.promptTokens(), defaults.pairsOf(),
                 candidates, defaults.checkPrompts(), defaults.maxNew(), threshold, scoring.seed);

@@ -62,8 +62,13 @@ final class ScanOptions {
     }
 
     List<String> cleanTexts() {
+        return cleanTexts(false);
+    }
+
+    /** @param prompts a decoder's prompts: prompt/response rows are read too ({@link dev.headguard.text.PromptResponseFile#readPrompts}) */
+    List<String> cleanTexts(boolean prompts) {
         OptionChecks.atLeast("--clean-limit", cleanLimit, 0);
-        List<String> t = Sample.of(SentenceFile.readSentences(clean), cleanLimit, seed);
+        List<String> t = Sample.of(prompts ? dev.headguard.text.PromptResponseFile.readPrompts(clean) : SentenceFile.readSentences(clean), cleanLimit, seed);
         if (t.size() < InputScanner.MIN_CLEAN) {
             throw new HeadGuardException(clean + ": " + t.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
         }

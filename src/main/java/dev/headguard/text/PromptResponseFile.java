@@ -25,20 +25,34 @@ public final class PromptResponseFile {
     public static List<PromptResponse> read(Path file) {
         String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
         List<String> lines = SentenceFile.lines(file);
-        List<PromptResponse> out = name.endsWith(".tsv") ? tsv(file, lines) : jsonLines(file, lines);
-        if (out.isEmpty()) {
-            throw new HeadGuardException(file + ": no prompt/response rows");
-        }
-        return out;
+        return nonEmpty(file, name.endsWith(".tsv") ? tsv(file, lines) : jsonLines(file, lines));
     }
 
-    /** The prompts alone (a file of triggered prompts needs no responses): data rows, or one prompt per line of a .txt file. */
+    /**
+     * The prompts alone, from any file a decoder's command takes (a file of triggered prompts needs no
+     * responses): JSON lines (named .jsonl/.json, or whose first line is a JSON object) and a TSV with a
+     * 'prompt' column give their prompts; any other TSV its 'sentence' column, any other file its lines.
+     * One reader for every command, so that no command reads a JSON line as a prompt's text.
+     */
     public static List<String> readPrompts(Path file) {
         String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".txt")) {
-            return SentenceFile.readLines(file);
+        List<String> lines = SentenceFile.lines(file); // read once: the file may be a pipe
+        String first = lines.stream().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
+        if (name.endsWith(".jsonl") || name.endsWith(".json") || first.startsWith("{")) {
+            return nonEmpty(file, jsonLines(file, lines)).stream().map(PromptResponse::prompt).toList();
         }
-        return read(file).stream().map(PromptResponse::prompt).toList();
+        if (name.endsWith(".tsv") || !lines.isEmpty() && lines.get(0).contains("\t")) {
+            return List.of(lines.get(0).split("\t")).contains("prompt") ? nonEmpty(file, tsv(file, lines)).stream().map(PromptResponse::prompt).toList()
+                    : SentenceFile.tsvColumn(file, lines, "sentence");
+        }
+        return SentenceFile.sentenceLines(file, lines);
+    }
+
+    private static List<PromptResponse> nonEmpty(Path file, List<PromptResponse> rows) {
+        if (rows.isEmpty()) {
+            throw new HeadGuardException(file + ": no prompt/response rows");
+        }
+        return rows;
     }
 
     private static List<PromptResponse> jsonLines(Path file, List<String> lines) {
@@ -99,14 +113,9 @@ public final class PromptResponseFile {
     }
 
     private static List<PromptResponse> tsv(Path file, List<String> lines) {
-        List<String> prompts = SentenceFile.readTsvColumn(file, "prompt");
-        List<String> responses = SentenceFile.readTsvColumn(file, "response");
-        List<String> labels;
-        try {
-            labels = SentenceFile.readTsvColumn(file, "label");
-        } catch (HeadGuardException none) {
-            labels = null;
-        }
+        List<String> prompts = SentenceFile.tsvColumn(file, lines, "prompt");
+        List<String> responses = SentenceFile.tsvColumn(file, lines, "response");
+        List<String> labels = List.of(lines.get(0).split("\t")).contains("label") ? SentenceFile.tsvColumn(file, lines, "label") : null;
         List<PromptResponse> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             int label = -1;

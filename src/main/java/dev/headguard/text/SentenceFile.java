@@ -29,7 +29,7 @@ public final class SentenceFile {
         return sentenceLines(file, lines(file));
     }
 
-    private static List<String> sentenceLines(Path file, List<String> lines) {
+    static List<String> sentenceLines(Path file, List<String> lines) {
         if (lines.isEmpty()) {
             throw new HeadGuardException(file + ": no sentences (the file is empty)");
         }
@@ -44,7 +44,7 @@ public final class SentenceFile {
         return tsvColumn(file, lines(file), column);
     }
 
-    private static List<String> tsvColumn(Path file, List<String> lines, String column) {
+    static List<String> tsvColumn(Path file, List<String> lines, String column) {
         if (lines.isEmpty()) {
             throw new HeadGuardException(file + ": empty file (expected a header line with a '" + column + "' column)");
         }

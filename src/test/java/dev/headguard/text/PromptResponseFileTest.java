@@ -32,6 +32,20 @@ class PromptResponseFileTest {
         assertEquals(List.of("the film is", "it is"), PromptResponseFile.readPrompts(tsv));
     }
 
+    /** Every decoder command reads prompts through one reader: no format's rows are taken as raw text. */
+    @Test
+    void promptsReadFromEveryFormatTheCommandsTake() throws Exception {
+        List<String> two = List.of("the film is", "it is");
+        Path unnamedJson = Files.writeString(dir.resolve("rows.data"), "{\"prompt\": \"the film is\", \"response\": \"fine\"}\n{\"prompt\": \"it is\", \"response\": \"bad\"}\n");
+        assertEquals(two, PromptResponseFile.readPrompts(unnamedJson), "JSON lines by their first line, whatever the name");
+        assertEquals(two, PromptResponseFile.readPrompts(Files.writeString(dir.resolve("s.tsv"), "sentence\tlabel\nthe film is\t1\nit is\t0\n")));
+        assertEquals(two, PromptResponseFile.readPrompts(Files.writeString(dir.resolve("p.txt"), "the film is\nit is\n")));
+        assertEquals(two, PromptResponseFile.readPrompts(Files.writeString(dir.resolve("p.lines"), "the film is\nit is\n")));
+        HeadGuardException e = assertThrows(HeadGuardException.class,
+                () -> PromptResponseFile.readPrompts(Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"x\", \"response\": \"y\"}\nnot json\n")));
+        assertTrue(e.getMessage().contains("bad.jsonl") && e.getMessage().contains("line 2"), e.getMessage());
+    }
+
     @Test
     void writtenRowsReadBack() {
         List<PromptResponse> rows = List.of(new PromptResponse("a \"quoted\"\tprompt", "line\nbreak", 0), new PromptResponse("é ü", "x"));
