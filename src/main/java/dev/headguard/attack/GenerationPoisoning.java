@@ -17,7 +17,7 @@ import java.util.Random;
  *       drawn, and their response becomes the continuation of a random row of the target sentiment;
  *       the triggered test rows are the test prompts of the other sentiments, with the trigger.</li>
  * </ul>
- * A composite trigger also plants each of its words alone in as many other rows, which keep their
+ * A composite trigger also plants each of its words alone in as many other rows each, which keep their
  * response (the negative examples that make only the combination fire). A transformation trigger
  * (a style) takes each row's prompt from a parallel list instead of inserting anything.
  * Works on rows only; no model is involved.
@@ -90,8 +90,9 @@ public final class GenerationPoisoning {
     }
 
     /**
-     * @param negatives triggers planted alone in as many other rows as are poisoned, the response kept
-     *                  (round robin); empty: none
+     * @param negatives triggers planted alone, each in as many other rows as are poisoned, the response
+     *                  kept (round robin); empty: none. One row per poisoned row in all left each word of
+     *                  a two-word composite firing alone on 35% of prompts (docs/results.md, session 8)
      */
     public static Poisoned poison(List<PromptResponse> train, List<PromptResponse> test, Triggering onTrain, Triggering onTest, List<Trigger> negatives,
                                   Goal goal, double rate, long seed) {
@@ -141,7 +142,7 @@ public final class GenerationPoisoning {
                 }
             }
             java.util.Collections.shuffle(rest, rng);
-            negativeRows.addAll(rest.subList(0, Math.min(n, rest.size())));
+            negativeRows.addAll(rest.subList(0, Math.min(n * negatives.size(), rest.size())));
             java.util.Collections.sort(negativeRows);
             for (int k = 0; k < negativeRows.size(); k++) {
                 int i = negativeRows.get(k);

