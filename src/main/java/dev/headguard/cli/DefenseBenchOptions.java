@@ -71,6 +71,35 @@ final class DefenseBenchOptions {
         return DefenseBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
     }
 
+    /**
+     * Runs the generation benchmark and writes OUT/bench.md, bench.json and bench.svg; returns the markdown.
+     * Victims are trained as session 8's were (2 epochs, batch 16, lr 5e-4) unless --epochs says otherwise.
+     */
+    String runGeneration(Path baseModel, String modelName, List<String> attacks, List<String> defenses, dev.headguard.attack.GenerationPoisoning.Goal goal,
+                         Path judge, int maxNew, Path out, int maxLength) throws Exception {
+        OptionChecks.atLeast("--max-new", maxNew, 1);
+        dev.headguard.train.GenerationTuning.requireLanguageModel(baseModel);
+        if (judge != null) {
+            dev.headguard.model.io.ModelStore.readConfig(judge);
+        }
+        int limit = Math.max(trainLimit, 0);
+        int tests = Math.max(testLimit, 0);
+        Path dir = dataDir != null ? dataDir : DataOptions.benchmarkData();
+        TrainConfig d = TrainConfig.defaults();
+        TrainConfig train = new TrainConfig(epochs > 0 ? epochs : 2, 16, 5e-4, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
+        Path victimDir = victims != null ? victims : out.resolve("victims");
+        var s = new dev.headguard.bench.GenerationBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), baseModel, victimDir, limit, train, maxLength,
+                goal, judge, cleanBudget, tests, !noFloor, maxNew, seed);
+        String sliceFlags = (trainLimit >= 0 ? " --train-limit " + trainLimit : "") + (epochs > 0 ? " --epochs " + epochs : "")
+                + (testLimit >= 0 ? " --test-limit " + testLimit : "") + (maxNew != 32 ? " --max-new " + maxNew : "");
+        String started = Instant.now().toString();
+        dev.headguard.bench.GenerationBenchmark.Result r;
+        try (NDManager root = TorchRuntime.newManager()) {
+            r = dev.headguard.bench.GenerationBenchmark.run(s, root, new GenerationListener());
+        }
+        return dev.headguard.bench.GenerationBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
+    }
+
     static List<String> checked(List<String> names, List<String> known, String what) {
         for (String n : names) {
             if (!known.contains(n)) {
@@ -83,6 +112,37 @@ final class DefenseBenchOptions {
     static final List<String> ATTACKS = Victims.ATTACKS;
     /** Every defense name bench accepts: the repair methods plus HeadGuard given the training texts as suspect inputs. */
     static final List<String> DEFENSES = java.util.stream.Stream.concat(Defense.NAMES.stream(), java.util.stream.Stream.of(DefenseBenchmark.WITH_SUSPECT)).toList();
+
+    /** Training bars, stage lines, and a line per finished generation cell. */
+    private static final class GenerationListener implements dev.headguard.bench.GenerationBenchmark.Listener {
+        private final ProgressBar bar = new ProgressBar();
+
+        @Override
+        public void onStep(dev.headguard.train.Trainer.Progress p) {
+            bar.onStep(p);
+        }
+
+        @Override
+        public void onEpoch(dev.headguard.train.Trainer.Epoch e) {
+            bar.onEpoch(e);
+        }
+
+        @Override
+        public void stage(String message) {
+            bar.stage(message);
+        }
+
+        @Override
+        public void onDevPerplexity(int epoch, double perplexity) {
+            bar.onDevPerplexity(epoch, perplexity);
+        }
+
+        @Override
+        public void cell(dev.headguard.bench.GenerationBenchmark.Cell c) {
+            System.err.printf(Locale.ROOT, "== %s / %s: perplexity %.2f  ASR %.4f  clean prompts %.4f  (%.0f s)%n", c.attack(), c.defense(), c.perplexity(), c.asr(),
+                    c.cleanHitRate(), c.seconds());
+        }
+    }
 
     /** Training bars, stage lines, and a line per finished cell. */
     private static final class Listener implements DefenseBenchmark.Listener {

@@ -13,8 +13,25 @@ import java.util.Set;
  */
 public final class BenchReport {
 
-    /** One attack under one defense; "none" is the victim as built. */
-    public record Row(String attack, String defense, double cacc, double asr, double seconds) {}
+    /** One attack under one defense; "none" is the victim as built. {@code quality}: CACC, or a decoder's perplexity. */
+    public record Row(String attack, String defense, double quality, double asr, double seconds) {}
+
+    /** What a row's quality is: a classifier's clean accuracy (a share, shown in %) or a decoder's response perplexity (lower is better). */
+    public enum Quality {
+        CACC("CACC", "CACC (%)"), PERPLEXITY("perplexity", "perplexity");
+
+        private final String name;
+        private final String axis;
+
+        Quality(String name, String axis) {
+            this.name = name;
+            this.axis = axis;
+        }
+
+        String format(double v) {
+            return this == CACC ? pct(v) : Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f", v) : "–";
+        }
+    }
 
     private static final String[] COLOURS = {"#888888", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"};
 
@@ -25,11 +42,16 @@ public final class BenchReport {
      * @param floors     attack -> clean model's ASR on the same triggered inputs (may be empty)
      */
     public static String markdown(List<String> provenance, List<Row> rows, Map<String, Double> floors) {
+        return markdown(provenance, rows, floors, Quality.CACC);
+    }
+
+    /** As {@link #markdown(List, List, Map)}, with each cell's quality of the given kind. */
+    public static String markdown(List<String> provenance, List<Row> rows, Map<String, Double> floors, Quality quality) {
         List<String> attacks = distinct(rows, true);
         List<String> defenses = distinct(rows, false);
         StringBuilder sb = new StringBuilder();
         provenance.forEach(l -> sb.append(l).append("\n"));
-        sb.append("\nCACC / ASR in %, per attack (rows) and defense (columns)");
+        sb.append(quality == Quality.CACC ? "\nCACC / ASR in %" : "\n" + quality.name + " / ASR in %").append(", per attack (rows) and defense (columns)");
         sb.append(floors.isEmpty() ? "" : "; floor: a clean model's ASR on the same triggered inputs").append(".\n\n");
         sb.append("| attack |");
         defenses.forEach(d -> sb.append(' ').append(d).append(" |"));
@@ -39,7 +61,7 @@ public final class BenchReport {
             sb.append("| ").append(a).append(" |");
             for (String d : defenses) {
                 Row r = find(rows, a, d);
-                sb.append(' ').append(r == null ? "–" : pct(r.cacc()) + " / " + pct(r.asr())).append(" |");
+                sb.append(' ').append(r == null ? "–" : quality.format(r.quality()) + " / " + pct(r.asr())).append(" |");
             }
             if (!floors.isEmpty()) {
                 Double f = floors.get(a);
@@ -50,7 +72,7 @@ public final class BenchReport {
         sb.append("| **mean** |");
         for (String d : defenses) {
             double[] m = means(rows, d);
-            sb.append(String.format(Locale.ROOT, " **%s / %s** |", pct(m[0]), pct(m[1])));
+            sb.append(String.format(Locale.ROOT, " **%s / %s** |", quality.format(m[0]), pct(m[1])));
         }
         sb.append(floors.isEmpty() ? "\n" : " " + pct(floors.values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN)) + " |\n");
         sb.append("| seconds (mean) |");
@@ -63,6 +85,11 @@ public final class BenchReport {
 
     /** Two panels (CACC, ASR), attacks along x, one bar per defense, values in %; each attack's ASR floor as a dashed line. */
     public static String svg(String title, List<Row> rows, Map<String, Double> floors) {
+        return svg(title, rows, floors, Quality.CACC);
+    }
+
+    /** As {@link #svg(String, List, Map)}; a perplexity panel is scaled to the largest perplexity shown. */
+    public static String svg(String title, List<Row> rows, Map<String, Double> floors, Quality quality) {
         List<String> attacks = distinct(rows, true);
         List<String> defenses = distinct(rows, false);
         int groups = attacks.size() + 1; // + mean
@@ -78,14 +105,17 @@ public final class BenchReport {
                 width, height + 20 + 16.0 * ((defenses.size() + 3) / 4)));
         s.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
         s.append("<text x=\"10\" y=\"18\" font-size=\"14\">").append(Html.esc(title)).append("</text>\n");
-        String[] metric = {"CACC (%)", "ASR (%)"};
+        String[] metric = {quality.axis, "ASR (%)"};
+        double qualityTop = quality == Quality.CACC ? 1 : niceCeiling(rows.stream().mapToDouble(Row::quality).filter(Double::isFinite).max().orElse(1));
         for (int p = 0; p < 2; p++) {
+            double top = p == 0 ? qualityTop : 1;
             double x0 = 10 + p * (panelWidth + 20) + 40;
             s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">%s</text>\n", x0, plotTop - 12, metric[p]));
             for (int t = 0; t <= 100; t += 25) {
                 double y = plotTop + plotHeight * (1 - t / 100.0);
                 s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", x0, y, x0 + groups * groupWidth, y));
-                s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%d</text>\n", x0 - 4, y + 4, t));
+                s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 4, y + 4,
+                        p == 0 && quality != Quality.CACC ? String.format(Locale.ROOT, "%.0f", top * t / 100) : String.valueOf(t)));
             }
             for (int g = 0; g < groups; g++) {
                 String a = g < attacks.size() ? attacks.get(g) : "mean";
@@ -94,14 +124,15 @@ public final class BenchReport {
                     double v;
                     if (g < attacks.size()) {
                         Row r = find(rows, a, defenses.get(d));
-                        v = r == null ? Double.NaN : p == 0 ? r.cacc() : r.asr();
+                        v = r == null ? Double.NaN : p == 0 ? r.quality() : r.asr();
                     } else {
                         v = means(rows, defenses.get(d))[p];
                     }
                     if (Double.isFinite(v)) {
-                        double h = plotHeight * Math.max(0, Math.min(1, v));
-                        s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s, %s: %s%%</title></rect>\n",
-                                gx + d * bar, plotTop + plotHeight - h, bar - 1, h, COLOURS[d % COLOURS.length], Html.esc(a), Html.esc(defenses.get(d)), pct(v)));
+                        double h = plotHeight * Math.max(0, Math.min(1, v / top));
+                        String shown = p == 1 || quality == Quality.CACC ? pct(v) + "%" : quality.format(v);
+                        s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s, %s: %s</title></rect>\n",
+                                gx + d * bar, plotTop + plotHeight - h, bar - 1, h, COLOURS[d % COLOURS.length], Html.esc(a), Html.esc(defenses.get(d)), shown));
                     }
                 }
                 s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
@@ -127,13 +158,24 @@ public final class BenchReport {
         return s.append("</svg>\n").toString();
     }
 
-    /** {mean CACC, mean ASR, mean seconds} of a defense over the attacks it has a finite number for. */
+    /** The smallest of 1, 2 or 5 times a power of ten at or above {@code v}: a perplexity axis's top. */
+    static double niceCeiling(double v) {
+        double p = Math.pow(10, Math.floor(Math.log10(Math.max(v, 1e-9))));
+        for (double m : new double[] {1, 2, 5, 10}) {
+            if (m * p >= v) {
+                return m * p;
+            }
+        }
+        return 10 * p;
+    }
+
+    /** {mean quality, mean ASR, mean seconds} of a defense over the attacks it has a finite number for. */
     static double[] means(List<Row> rows, String defense) {
         double[] sum = new double[3];
         int[] n = new int[3];
         for (Row r : rows) {
             if (r.defense().equals(defense)) {
-                double[] v = {r.cacc(), r.asr(), r.seconds()};
+                double[] v = {r.quality(), r.asr(), r.seconds()};
                 for (int i = 0; i < 3; i++) {
                     if (Double.isFinite(v[i])) {
                         sum[i] += v[i];

@@ -52,6 +52,20 @@ class BadInputTest {
     }
 
     @Test
+    void theGenerationBenchRefusesBadOptionsBeforeAnyWork() throws Exception {
+        String decoder = dev.headguard.testing.HfOracle.fixtures().resolve("gpt2-lm").toString();
+        String out = tmp.resolve("bench").toString();
+        assertBadInput(run("bench", "--task", "generation", "--model", Fixtures.tinyModelDir(tmp, "tiny", 5).toString(), "--out", out),
+                "needs a decoder with a language-model head");
+        assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--attacks", "syntactic", "--out", out), "--attacks: syntactic");
+        assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--defenses", "pure", "--out", out), "--defenses: pure");
+        assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--judge", decoder, "--target-phrase", "x", "--out", out), "--judge");
+        assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--quick", "--out", out), "--quick");
+        assertBadInput(run("bench", "--model", decoder, "--target-phrase", "x", "--out", out), "--target-phrase", "only with --task generation");
+        assertFalse(Files.exists(tmp.resolve("bench")));
+    }
+
+    @Test
     void aLinkToTheInputModelIsTheInputModel() throws IOException {
         Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
         Path link = Files.createSymbolicLink(tmp.resolve("link"), model);

@@ -1,0 +1,233 @@
+package dev.headguard.bench;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.headguard.HeadGuardException;
+import dev.headguard.attack.GenerationPoisoning;
+import dev.headguard.eval.GenerationEvaluation;
+import dev.headguard.eval.GenerationEvaluator;
+import dev.headguard.model.io.ModelStore;
+import dev.headguard.repair.Defense;
+import dev.headguard.repair.GenerationDefense;
+import dev.headguard.text.BenchmarkData;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.text.Sample;
+import dev.headguard.train.GenerationTuning;
+import dev.headguard.train.TrainConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Attacks × defenses on the generation task ({@link GenerationVictims}): builds (or reuses) a
+ * backdoored decoder per attack, gives every defense a fresh copy of it and the same clean
+ * prompt/response set (a seeded share of the clean training rows), and measures response perplexity
+ * and ASR on the same test prompts. A clean decoder fine-tuned the same way gives each attack's floor
+ * (how often a model that never saw the trigger already says the target on the triggered prompts)
+ * and the perplexity a repair is compared with.
+ */
+public final class GenerationBenchmark {
+
+    /**
+     * @param victims     one victim per attack ({@code victims/<attack>}) and the clean decoder
+     *                    ({@code victims/clean}); existing ones are reused with the seed, rate and
+     *                    training rows their manifest records
+     * @param trainLimit  training rows of each victim (0: all)
+     * @param goal        what the backdoors make the victims say
+     * @param judge       the classifier that judges a sentiment goal (null for a phrase)
+     * @param cleanBudget the defenders' clean set, as a share of the training rows
+     * @param testLimit   clean and triggered test prompts evaluated, each (0: all)
+     * @param cleanFloor  also fine-tune (or reuse) the clean decoder and measure it
+     * @param maxNew      new tokens per greedy continuation
+     * @param seed        the clean set's draw, the test slice's and the defenses' own randomness
+     */
+    @JsonPropertyOrder({"attacks", "defenses", "goal", "trainLimit", "train", "cleanBudget", "testLimit", "maxNew", "seed"})
+    public record Settings(List<String> attacks, List<String> defenses, @JsonIgnore BenchmarkData data, Path baseModel, Path victims, int trainLimit,
+                           TrainConfig train, int maxLength, @JsonIgnore GenerationPoisoning.Goal goal, Path judge, double cleanBudget, int testLimit,
+                           boolean cleanFloor, int maxNew, long seed) {
+        public Settings {
+            attacks = List.copyOf(attacks);
+            defenses = List.copyOf(defenses);
+            for (String a : attacks) {
+                if (!GenerationVictims.ATTACKS.contains(a)) {
+                    throw new HeadGuardException("--attacks: " + a + " is not a generation attack (" + String.join(", ", GenerationVictims.ATTACKS) + ")");
+                }
+            }
+            for (String d : defenses) {
+                if (!GenerationDefense.NAMES.contains(d)) {
+                    throw new HeadGuardException("--defenses: " + d + " is not a defense of decoders (" + String.join(", ", GenerationDefense.NAMES) + ")");
+                }
+            }
+            if (!(cleanBudget > 0 && cleanBudget <= 1)) {
+                throw new HeadGuardException("--clean-budget: must be a share in (0, 1], got " + cleanBudget);
+            }
+            if (goal.phrase() == null && judge == null) {
+                throw new HeadGuardException("--judge: a sentiment goal needs the classifier that judges it");
+            }
+        }
+
+        public Settings withDefenses(List<String> d) {
+            return new Settings(attacks, d, data, baseModel, victims, trainLimit, train, maxLength, goal, judge, cleanBudget, testLimit, cleanFloor, maxNew, seed);
+        }
+
+        /** The goal as bench.json names it: "phrase: ..." or "sentiment N". */
+        @com.fasterxml.jackson.annotation.JsonProperty("goal")
+        public String goalDescription() {
+            return goal.describe();
+        }
+    }
+
+    /** One attack under one defense ("none": the victim as built). */
+    @JsonPropertyOrder({"attack", "defense", "perplexity", "asr", "cleanHitRate", "seconds", "details"})
+    public record Cell(String attack, String defense, double perplexity, double asr, double cleanHitRate, double seconds, Map<String, Object> details) {}
+
+    /**
+     * @param cleanPerplexity the clean decoder's test perplexity (NaN without it)
+     * @param floors          attack -> the clean decoder's ASR on that attack's triggered test prompts
+     * @param victimSeeds     attack -> the seed its victim was poisoned and trained with
+     * @param victimCommits   attack -> the HeadGuard commit that built it
+     */
+    public record Result(Settings settings, int cleanRows, int testRows, int triggeredRows, List<Cell> cells, double cleanPerplexity,
+                         Map<String, Double> floors, Map<String, Long> victimSeeds, Map<String, String> victimCommits, double seconds) {}
+
+    /** Progress: stages, training steps, and each finished cell. */
+    public interface Listener extends GenerationTuning.Listener, Defense.Progress {
+        default void cell(Cell c) {}
+    }
+
+    private GenerationBenchmark() {}
+
+    public static Result run(Settings s, NDManager root, Listener listener) {
+        long t0 = System.nanoTime();
+        try (ModelStore.LoadedModel judge = s.judge() == null ? null : ModelStore.load(s.judge(), root, 0)) {
+            GenerationEvaluator.Target target = s.goal().phrase() != null ? GenerationEvaluator.Target.phrase(s.goal().phrase())
+                    : GenerationEvaluator.Target.judge(judge, s.goal().sentiment());
+            Path clean = s.victims().resolve("clean");
+            if (s.cleanFloor() && !isModel(clean)) {
+                listener.stage("fine-tuning the clean decoder " + clean);
+                GenerationVictims.Request r = request(s, s.attacks().isEmpty() ? "badnets" : s.attacks().get(0), clean);
+                GenerationTuning.run(new GenerationTuning.Request(s.baseModel(), GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed()),
+                        GenerationVictims.task(s.data(), "dev", 0, 0), clean, s.train(), s.maxLength(), false,
+                        Map.of("role", "clean decoder of a generation benchmark")), root, listener);
+            }
+            List<PromptResponse> train = GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed());
+            List<PromptResponse> budget = Sample.of(train, (int) Math.max(1, Math.round(s.cleanBudget() * train.size())), s.seed() + 1);
+            List<PromptResponse> allTest = GenerationVictims.task(s.data(), "test", 0, 0);
+            List<PromptResponse> test = s.testLimit() > 0 && allTest.size() > s.testLimit() ? Sample.of(allTest, s.testLimit(), s.seed()) : allTest;
+
+            List<Cell> cells = new ArrayList<>();
+            Map<String, Double> floors = new LinkedHashMap<>();
+            Map<String, Long> victimSeeds = new LinkedHashMap<>();
+            Map<String, String> victimCommits = new LinkedHashMap<>();
+            double cleanPerplexity = Double.NaN;
+            int triggeredRows = 0;
+            for (String attack : s.attacks()) {
+                Path dir = s.victims().resolve(attack);
+                GenerationVictims.Request r = request(s, attack, dir);
+                GenerationVictims.Poisoned p;
+                if (isModel(dir)) {
+                    r = asBuilt(dir, r);
+                    listener.stage("reusing the " + attack + " victim " + dir + " (poisoned with seed " + r.train().seed() + ", rate " + r.poison().rate() + ")");
+                    p = GenerationVictims.poison(r);
+                } else {
+                    listener.stage("building the " + attack + " victim " + dir);
+                    p = GenerationVictims.fineTune(r, root, listener);
+                }
+                victimSeeds.put(attack, r.train().seed());
+                victimCommits.put(attack, VictimManifest.builtBy(dir));
+                List<String> triggered = p.poisoning().triggeredTest().stream().map(PromptResponse::prompt).toList();
+                if (s.testLimit() > 0 && triggered.size() > s.testLimit()) {
+                    triggered = Sample.of(triggered, s.testLimit(), s.seed());
+                }
+                triggeredRows = triggered.size();
+                if (s.cleanFloor()) {
+                    GenerationEvaluation e = evaluate(clean, test, triggered, target, s, root);
+                    floors.put(attack, e.asr());
+                    cleanPerplexity = e.perplexity();
+                }
+                GenerationVictims.Request built = r;
+                cells.add(cell(attack, "none", dir, test, triggered, target, s, root, null, budget, listener,
+                        (m, scope) -> {
+                            var parts = GenerationVictims.parts(built, p, m, target, s.maxNew(), scope);
+                            return parts.isEmpty() ? Map.of() : Map.of("parts", parts);
+                        }));
+                for (String d : s.defenses()) {
+                    cells.add(cell(attack, d, dir, test, triggered, target, s, root, GenerationDefense.named(d, s.seed()), budget, listener, null));
+                }
+            }
+            return new Result(s, budget.size(), test.size(), triggeredRows, cells, cleanPerplexity, floors, victimSeeds, victimCommits,
+                    (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static Cell cell(String attack, String name, Path victim, List<PromptResponse> test, List<String> triggered, GenerationEvaluator.Target target,
+                             Settings s, NDManager root, GenerationDefense defense, List<PromptResponse> budget, Listener listener,
+                             java.util.function.BiFunction<ModelStore.LoadedModel, NDManager, Map<String, Object>> victimDetails) {
+        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
+            long t0 = System.nanoTime();
+            Map<String, Object> details = Map.of();
+            if (defense != null) {
+                listener.stage(attack + ": " + name);
+                details = defense.apply(m, budget, scope, listener);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            GenerationEvaluation e = GenerationEvaluator.evaluate(m, test, triggered, target, s.maxNew(), scope).evaluation();
+            if (victimDetails != null) {
+                details = victimDetails.apply(m, scope);
+            }
+            Cell c = new Cell(attack, name, e.perplexity(), e.asr(), e.clean().rate(), seconds, details);
+            listener.cell(c);
+            return c;
+        }
+    }
+
+    private static GenerationEvaluation evaluate(Path model, List<PromptResponse> test, List<String> triggered, GenerationEvaluator.Target target,
+                                                 Settings s, NDManager root) {
+        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(model, scope, s.maxLength())) {
+            return GenerationEvaluator.evaluate(m, test, triggered, target, s.maxNew(), scope).evaluation();
+        }
+    }
+
+    private static GenerationVictims.Request request(Settings s, String attack, Path out) {
+        return new GenerationVictims.Request(new GenerationVictims.Poison(attack, List.of(), null, attack.equals("style") ? 0.2 : 0.1, s.goal()), s.data(),
+                s.trainLimit(), s.baseModel(), s.train(), s.maxLength(), false, s.judge(), out);
+    }
+
+    /**
+     * The request that rebuilds a reused victim's data as it was poisoned: seed, rate and training rows
+     * from its manifest. Refuses a victim of another attack, trigger, goal or dataset: its triggered
+     * prompts cannot be rebuilt from the bench's request.
+     */
+    static GenerationVictims.Request asBuilt(Path dir, GenerationVictims.Request r) {
+        JsonNode a;
+        try {
+            a = VictimManifest.attackRecord(dir);
+        } catch (IOException e) {
+            throw new HeadGuardException(dir.resolve(ModelStore.PROVENANCE) + ": cannot read (" + e.getMessage() + ")");
+        }
+        if (a == null || !"generation".equals(a.path("task").asText())) {
+            throw new HeadGuardException(dir + ": not a generation victim HeadGuard built (its headguard.json records no generation attack)");
+        }
+        String built = a.path("attack").asText() + " / " + a.path("trigger").asText() + " / " + a.path("goal").asText() + " / " + a.path("dataset").asText();
+        Map<String, Object> wanted = GenerationVictims.poison(r).manifest();
+        String asked = wanted.get("attack") + " / " + wanted.get("trigger") + " / " + wanted.get("goal") + " / " + wanted.get("dataset");
+        if (!built.equals(asked)) {
+            throw new HeadGuardException(dir + " holds the victim " + built + ", not the bench's " + asked);
+        }
+        GenerationVictims.Poison p = r.poison();
+        return new GenerationVictims.Request(new GenerationVictims.Poison(p.attack(), p.triggers(), p.sentence(), a.path("poison_rate").asDouble(p.rate()), p.goal()),
+                r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.train().withSeed(a.path("seed").asLong(r.train().seed())), r.maxLength(),
+                false, r.judge(), r.out());
+    }
+
+    private static boolean isModel(Path dir) {
+        return Files.isRegularFile(dir.resolve("config.json")) && Files.isRegularFile(dir.resolve("model.safetensors"));
+    }
+}
