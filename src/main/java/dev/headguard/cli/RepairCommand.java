@@ -41,7 +41,7 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The repaired model directory.")
     Path out;
 
-    @Option(names = "--heads", defaultValue = "0", description = "Repair the scan's top N heads (default: a third of the model's heads, 24 of MiniLM's 72, 48 of bge-small's 144).")
+    @Option(names = "--heads", defaultValue = "0", description = "Repair the scan's top N heads (default: a third of the model's heads, 24 of MiniLM's 72, 48 of bge-small's 144; every head of a decoder language model).")
     int heads;
 
     @Option(names = "--all-heads", description = "Repair every head (an ablation).")
@@ -154,7 +154,7 @@ final class RepairCommand implements Callable<Integer> {
 
     /**
      * A decoder language model: --clean is prompt/response data; HeadGuard scans for the trigger and
-     * repairs the heads (--heads or a third of them, --align-weight and --label-weight as λ and μ), or a
+     * repairs the heads (--heads, or all of them, --align-weight and --label-weight as λ and μ), or a
      * baseline fine-tunes.
      */
     private int decoder() {

@@ -28,7 +28,8 @@ import java.util.Set;
  * <pre>
  *   L = L_resp(x ⊕ y) + λ · L_align(x ⊕ y, x' ⊕ y) + μ · L_resp(x' ⊕ y)
  * </pre>
- * where x' is the prompt x with one of the candidates inserted, L_resp the response-only loss
+ * where x' is the prompt x with one of the candidates inserted (in every other copy a word pair's
+ * words each at its own place), L_resp the response-only loss
  * ({@link ResponseLoss}) and L_align {@link AttentionAlignment}: the candidate-carrying prompt must be
  * attended to as the clean one, and continued as the clean one is. The model changes in memory.
  */
@@ -37,10 +38,14 @@ public final class GenerationRepair {
      * @param alignWeight     λ
      * @param triggeredWeight μ (3 by default: 1 left 8.9% of a BadNets victim's triggered prompts firing, 3 left 5.0%; docs/results.md)
      * @param heads           heads repaired (0: {@code headShare} of the model's)
+     * @param headShare       1 by default: every head's attention weights, the MLPs and embeddings left as
+     *                        they are (a third left 12.8% of a composite victim's and 11.8% of a style
+     *                        victim's triggered prompts firing, all heads 5.8% and 2.3%, at lower
+     *                        perplexity; docs/results.md, session 10)
      */
     public record Settings(double alignWeight, double triggeredWeight, int epochs, int batchSize, double learningRate, int heads, double headShare, long seed) {
         public static Settings defaults() {
-            return new Settings(10.0, 3.0, 4, 16, 1e-3, 0, 1.0 / 3, 42);
+            return new Settings(10.0, 3.0, 4, 16, 1e-3, 0, 1.0, 42);
         }
 
         int headsFor(dev.headguard.model.ModelConfig c) {
@@ -65,7 +70,7 @@ public final class GenerationRepair {
             Random r = new Random(s.seed() * 1_000_003L + i);
             PromptResponse row = clean.get(i % clean.size());
             rows.add(row);
-            withTrigger.add(row.withPrompt(Insertion.insertAt(row.prompt(), triggers.get(r.nextInt(triggers.size())), r)));
+            withTrigger.add(row.withPrompt(withCandidate(row.prompt(), triggers.get(r.nextInt(triggers.size())), i % 2 == 1, r)));
         }
         long eos = m.model().config().decoder().eosTokenId();
         ResponseLoss.Encoding x = ResponseLoss.encode(m.tokenizer(), rows, eos);
@@ -107,6 +112,24 @@ public final class GenerationRepair {
         } finally {
             t.optimizer().close();
         }
+    }
+
+    /**
+     * The prompt with a candidate inserted: as one phrase, or ({@code apart}) each of its words at its
+     * own place. The search finds word pairs as phrases, but a trigger of words that must co-occur
+     * fires with them apart; a copy with the words apart has no contiguous insertion, so it takes
+     * part in the triggered-response term, not the alignment.
+     */
+    static String withCandidate(String prompt, String candidate, boolean apart, Random r) {
+        String[] words = candidate.strip().split("\\s+");
+        if (!apart || words.length < 2) {
+            return Insertion.insertAt(prompt, candidate, r);
+        }
+        String out = prompt;
+        for (String w : words) {
+            out = Insertion.insertAt(out, w, r);
+        }
+        return out;
     }
 
     /**
