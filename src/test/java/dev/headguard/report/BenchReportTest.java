@@ -40,4 +40,19 @@ class BenchReportTest {
         assertEquals(2 * 3 * 2, bars, "2 panels x (2 attacks + mean) x 2 defenses");
         assertEquals(1, d.getElementsByTagName("line").getLength() - 2 * 5, "one floor line besides the 5 grid lines per panel");
     }
+
+    @Test
+    void aDecodersTableShowsPerplexityAndItsChartScalesToTheLargest() throws Exception {
+        List<BenchReport.Row> rows = List.of(new BenchReport.Row("badnets", "none", 283.08, 1.0, 0),
+                new BenchReport.Row("badnets", "headguard", 288.36, 0.01, 56));
+        String md = BenchReport.markdown(List.of("# t"), rows, Map.of("badnets", 0.0), BenchReport.Quality.PERPLEXITY);
+        assertTrue(md.contains("perplexity / ASR in %"), md);
+        assertTrue(md.contains("| badnets | 283.08 / 100.0 | 288.36 / 1.0 | 0.0 |"), md);
+        String svg = BenchReport.svg("t", rows, Map.of(), BenchReport.Quality.PERPLEXITY);
+        DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(svg.contains(">500</text>") && svg.contains("badnets, headguard: 288.36<"), "a 0-500 axis; the value in the bar's title");
+        assertEquals(500, BenchReport.niceCeiling(288.36));
+        assertEquals(2, BenchReport.niceCeiling(1.5));
+        assertEquals(100, BenchReport.niceCeiling(100));
+    }
 }
