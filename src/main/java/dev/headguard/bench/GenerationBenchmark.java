@@ -28,7 +28,8 @@ import java.util.Map;
 /**
  * Attacks × defenses on the generation task ({@link GenerationVictims}): builds (or reuses) a
  * backdoored decoder per attack, gives every defense a fresh copy of it and the same clean
- * prompt/response set (a seeded share of the clean training rows), and measures response perplexity
+ * prompt/response set (as many dev rows as a seeded share of the training rows, at most all of
+ * them), and measures response perplexity
  * and ASR on the same test prompts. A clean decoder fine-tuned the same way gives each attack's floor
  * (how often a model that never saw the trigger already says the target on the triggered prompts)
  * and the perplexity a repair is compared with.
@@ -42,7 +43,7 @@ public final class GenerationBenchmark {
      * @param trainLimit  training rows of each victim (0: all)
      * @param goal        what the backdoors make the victims say
      * @param judge       the classifier that judges a sentiment goal (null for a phrase)
-     * @param cleanBudget the defenders' clean set, as a share of the training rows
+     * @param cleanBudget the defenders' clean set, as many dev rows as this share of the training rows
      * @param testLimit   clean and triggered test prompts evaluated, each (0: all)
      * @param cleanFloor  also fine-tune (or reuse) the clean decoder and measure it
      * @param maxNew      new tokens per greedy continuation
@@ -118,7 +119,12 @@ public final class GenerationBenchmark {
                         Map.of("role", "clean decoder of a generation benchmark")), root, listener);
             }
             List<PromptResponse> train = GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed());
-            List<PromptResponse> budget = Sample.of(train, (int) Math.max(1, Math.round(s.cleanBudget() * train.size())), s.seed() + 1);
+            // The defenders' rows come from the dev split, which no victim trained on: a blind defender holds
+            // no training data, and a share of the victim's own training rows let a repair of every attention
+            // weight overfit them (a Llama victim's test perplexity +5.9% there, +0.3% with unseen rows).
+            List<PromptResponse> dev = GenerationVictims.task(s.data(), "dev", 0, 0);
+            int budgetRows = (int) Math.min(dev.size(), Math.max(1, Math.round(s.cleanBudget() * train.size())));
+            List<PromptResponse> budget = Sample.of(dev, budgetRows, s.seed() + 1);
             List<PromptResponse> allTest = GenerationVictims.task(s.data(), "test", 0, 0);
             List<PromptResponse> test = s.testLimit() > 0 && allTest.size() > s.testLimit() ? Sample.of(allTest, s.testLimit(), s.seed()) : allTest;
 

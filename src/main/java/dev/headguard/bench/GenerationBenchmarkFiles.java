@@ -37,7 +37,7 @@ public final class GenerationBenchmarkFiles {
                 "",
                 String.format(Locale.ROOT, "- base model: %s; task: %s review continuation (%s); goal: %s; victims: %s", modelName, s.data().name(),
                         s.data().dataDir(), goal, s.victims()),
-                String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch %d, lr %s, %s; clean set: %d rows (%.0f%% of the training rows, seed %d);"
+                String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch %d, lr %s, %s; clean set: %d dev rows, which no victim trained on (as many as %.0f%% of the training rows, at most all; seed %d);"
                                 + " test: %d clean prompts (perplexity and clean hit rate) and %d triggered prompts per attack, greedy, %d new tokens",
                         s.trainLimit() == 0 ? "all" : String.valueOf(s.trainLimit()), s.train().epochs(), s.train().batchSize(), s.train().learningRate(),
                         DefenseBenchmarkFiles.seeds(r.victimSeeds()), r.cleanRows(), 100 * s.cleanBudget(), s.seed() + 1, r.testRows(), r.triggeredRows(), s.maxNew()),

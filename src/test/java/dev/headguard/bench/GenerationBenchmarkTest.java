@@ -75,6 +75,14 @@ class GenerationBenchmarkTest {
         assertEquals(victim.asr(), again.cells().get(0).asr(), 0);
         assertEquals(first.floors(), again.floors());
 
+        // The clean set comes from the dev split: half the 60 training rows is more than its 16 rows
+        try (NDManager root = TorchRuntime.newManager()) {
+            GenerationBenchmark.Settings t = settings(data, base, victims, List.of("badnets"));
+            GenerationBenchmark.Settings half = new GenerationBenchmark.Settings(t.attacks(), List.of(), data, base, victims, 0, t.train(), 0, t.goal(), null,
+                    0.5, 8, false, 4, 3);
+            assertEquals(16, GenerationBenchmark.run(half, root, new GenerationBenchmark.Listener() {}).cleanRows());
+        }
+
         // A folder holding another attack's victim is refused, not measured as this one
         copy(victims.resolve("badnets"), victims.resolve("addsent"));
         try (NDManager root = TorchRuntime.newManager()) {
