@@ -74,19 +74,24 @@ public final class DefenseBenchmarkFiles {
             }
         }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode json = om.createObjectNode();
-        json.put("model", modelName);
-        json.put("dataset", dataset);
-        json.put("started", started);
-        json.put("machine", EngineBenchmark.cpuName());
-        json.put("headguard_version", BuildInfo.version());
-        json.put("headguard_commit", BuildInfo.commit());
+        ObjectNode json = provenance(om.createObjectNode(), modelName, dataset, started);
         json.set("settings", om.valueToTree(s));
         json.set("result", om.valueToTree(r));
         AtomicFiles.write(out.resolve("bench.md"), md.toString());
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
         AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows, r.floors()));
         return md.toString();
+    }
+
+    /** bench.json's provenance fields (both benchmarks write them first): model, dataset, start, machine, HeadGuard version and commit. */
+    static ObjectNode provenance(ObjectNode json, String modelName, String dataset, String started) {
+        json.put("model", modelName);
+        json.put("dataset", dataset);
+        json.put("started", started);
+        json.put("machine", EngineBenchmark.cpuName());
+        json.put("headguard_version", BuildInfo.version());
+        json.put("headguard_commit", BuildInfo.commit());
+        return json;
     }
 
     /**

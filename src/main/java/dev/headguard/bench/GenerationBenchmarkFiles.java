@@ -64,12 +64,7 @@ public final class GenerationBenchmarkFiles {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode json = om.createObjectNode();
         json.put("task", "generation");
-        json.put("model", modelName);
-        json.put("dataset", s.data().name());
-        json.put("started", started);
-        json.put("machine", EngineBenchmark.cpuName());
-        json.put("headguard_version", BuildInfo.version());
-        json.put("headguard_commit", BuildInfo.commit());
+        DefenseBenchmarkFiles.provenance(json, modelName, s.data().name(), started);
         json.set("settings", om.valueToTree(s));
         json.set("result", om.valueToTree(r));
         AtomicFiles.write(out.resolve("bench.md"), md.toString());

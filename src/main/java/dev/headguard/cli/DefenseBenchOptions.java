@@ -95,7 +95,7 @@ final class DefenseBenchOptions {
         String started = Instant.now().toString();
         dev.headguard.bench.GenerationBenchmark.Result r;
         try (NDManager root = TorchRuntime.newManager()) {
-            r = dev.headguard.bench.GenerationBenchmark.run(s, root, new GenerationListener());
+            r = dev.headguard.bench.GenerationBenchmark.run(s, root, new Listener());
         }
         return dev.headguard.bench.GenerationBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
     }
@@ -113,8 +113,8 @@ final class DefenseBenchOptions {
     /** Every defense name bench accepts: the repair methods plus HeadGuard given the training texts as suspect inputs. */
     static final List<String> DEFENSES = java.util.stream.Stream.concat(Defense.NAMES.stream(), java.util.stream.Stream.of(DefenseBenchmark.WITH_SUSPECT)).toList();
 
-    /** Training bars, stage lines, and a line per finished generation cell. */
-    private static final class GenerationListener implements dev.headguard.bench.GenerationBenchmark.Listener {
+    /** Training bars, stage lines, and a line per finished cell (of either benchmark). */
+    private static final class Listener implements DefenseBenchmark.Listener, dev.headguard.bench.GenerationBenchmark.Listener {
         private final ProgressBar bar = new ProgressBar();
 
         @Override
@@ -141,26 +141,6 @@ final class DefenseBenchOptions {
         public void cell(dev.headguard.bench.GenerationBenchmark.Cell c) {
             System.err.printf(Locale.ROOT, "== %s / %s: perplexity %.2f  ASR %.4f  clean prompts %.4f  (%.0f s)%n", c.attack(), c.defense(), c.perplexity(), c.asr(),
                     c.cleanHitRate(), c.seconds());
-        }
-    }
-
-    /** Training bars, stage lines, and a line per finished cell. */
-    private static final class Listener implements DefenseBenchmark.Listener {
-        private final ProgressBar bar = new ProgressBar();
-
-        @Override
-        public void onStep(dev.headguard.train.Trainer.Progress p) {
-            bar.onStep(p);
-        }
-
-        @Override
-        public void onEpoch(dev.headguard.train.Trainer.Epoch e) {
-            bar.onEpoch(e);
-        }
-
-        @Override
-        public void stage(String message) {
-            bar.stage(message);
         }
 
         @Override
