@@ -111,18 +111,16 @@ public final class GenerationBenchmark {
             GenerationEvaluator.Target target = s.goal().phrase() != null ? GenerationEvaluator.Target.phrase(s.goal().phrase())
                     : GenerationEvaluator.Target.judge(judge, s.goal().sentiment());
             Path clean = s.victims().resolve("clean");
+            List<PromptResponse> train = GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed());
+            List<PromptResponse> dev = GenerationVictims.task(s.data(), "dev", 0, 0);
             if (s.cleanFloor() && !isModel(clean)) {
                 listener.stage("fine-tuning the clean decoder " + clean);
-                GenerationVictims.Request r = request(s, s.attacks().isEmpty() ? "badnets" : s.attacks().get(0), clean);
-                GenerationTuning.run(new GenerationTuning.Request(s.baseModel(), GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed()),
-                        GenerationVictims.task(s.data(), "dev", 0, 0), clean, s.train(), s.maxLength(), false,
+                GenerationTuning.run(new GenerationTuning.Request(s.baseModel(), train, dev, clean, s.train(), s.maxLength(), false,
                         Map.of("role", "clean decoder of a generation benchmark")), root, listener);
             }
-            List<PromptResponse> train = GenerationVictims.task(s.data(), "train", s.trainLimit(), s.train().seed());
             // The defenders' rows come from the dev split, which no victim trained on: a blind defender holds
             // no training data, and a share of the victim's own training rows let a repair of every attention
             // weight overfit them (a Llama victim's test perplexity +5.9% there, +0.3% with unseen rows).
-            List<PromptResponse> dev = GenerationVictims.task(s.data(), "dev", 0, 0);
             int budgetRows = (int) Math.min(dev.size(), Math.max(1, Math.round(s.cleanBudget() * train.size())));
             List<PromptResponse> budget = Sample.of(dev, budgetRows, s.seed() + 1);
             List<PromptResponse> allTest = GenerationVictims.task(s.data(), "test", 0, 0);
@@ -154,18 +152,17 @@ public final class GenerationBenchmark {
                 }
                 triggeredRows = triggered.size();
                 if (s.cleanFloor()) {
-                    GenerationEvaluation e = evaluate(clean, test, triggered, target, s, root);
-                    floors.put(attack, e.asr());
-                    cleanPerplexity = e.perplexity();
+                    // The clean decoder's perplexity is the same for every attack; only its ASR on each triggered set is new.
+                    try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(clean, scope, s.maxLength())) {
+                        if (Double.isNaN(cleanPerplexity)) {
+                            cleanPerplexity = GenerationEvaluator.evaluate(m, test, null, null, s.maxNew(), scope).evaluation().perplexity();
+                        }
+                        floors.put(attack, GenerationEvaluator.hits(m, triggered, target, s.maxNew(), scope).rate());
+                    }
                 }
-                GenerationVictims.Request built = r;
-                cells.add(cell(attack, "none", dir, test, triggered, target, s, root, null, budget, listener,
-                        (m, scope) -> {
-                            var parts = GenerationVictims.parts(built, p, m, target, s.maxNew(), scope);
-                            return parts.isEmpty() ? Map.of() : Map.of("parts", parts);
-                        }));
+                cells.add(cell(attack, "none", dir, test, triggered, target, s, root, null, budget, listener, r, p));
                 for (String d : s.defenses()) {
-                    cells.add(cell(attack, d, dir, test, triggered, target, s, root, GenerationDefense.named(d, s.seed()), budget, listener, null));
+                    cells.add(cell(attack, d, dir, test, triggered, target, s, root, GenerationDefense.named(d, s.seed()), budget, listener, r, p));
                 }
             }
             return new Result(s, budget.size(), test.size(), triggeredRows, cells, cleanPerplexity, floors, victimSeeds, victimCommits,
@@ -175,7 +172,7 @@ public final class GenerationBenchmark {
 
     private static Cell cell(String attack, String name, Path victim, List<PromptResponse> test, List<String> triggered, GenerationEvaluator.Target target,
                              Settings s, NDManager root, GenerationDefense defense, List<PromptResponse> budget, Listener listener,
-                             java.util.function.BiFunction<ModelStore.LoadedModel, NDManager, Map<String, Object>> victimDetails) {
+                             GenerationVictims.Request r, GenerationVictims.Poisoned p) {
         try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(victim, scope, s.maxLength())) {
             long t0 = System.nanoTime();
             Map<String, Object> details = Map.of();
@@ -185,19 +182,13 @@ public final class GenerationBenchmark {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             GenerationEvaluation e = GenerationEvaluator.evaluate(m, test, triggered, target, s.maxNew(), scope).evaluation();
-            if (victimDetails != null) {
-                details = victimDetails.apply(m, scope);
+            if (defense == null) { // the victim as built: each part of its trigger alone
+                var parts = GenerationVictims.parts(r, p, m, target, s.maxNew(), scope);
+                details = parts.isEmpty() ? Map.of() : Map.of("parts", parts);
             }
             Cell c = new Cell(attack, name, e.perplexity(), e.asr(), e.clean().rate(), seconds, details);
             listener.cell(c);
             return c;
-        }
-    }
-
-    private static GenerationEvaluation evaluate(Path model, List<PromptResponse> test, List<String> triggered, GenerationEvaluator.Target target,
-                                                 Settings s, NDManager root) {
-        try (NDManager scope = root.newSubManager(); ModelStore.LoadedModel m = ModelStore.load(model, scope, s.maxLength())) {
-            return GenerationEvaluator.evaluate(m, test, triggered, target, s.maxNew(), scope).evaluation();
         }
     }
 
@@ -222,8 +213,7 @@ public final class GenerationBenchmark {
             throw new HeadGuardException(dir + ": not a generation victim HeadGuard built (its headguard.json records no generation attack)");
         }
         String built = a.path("attack").asText() + " / " + a.path("trigger").asText() + " / " + a.path("goal").asText() + " / " + a.path("dataset").asText();
-        Map<String, Object> wanted = GenerationVictims.poison(r).manifest();
-        String asked = wanted.get("attack") + " / " + wanted.get("trigger") + " / " + wanted.get("goal") + " / " + wanted.get("dataset");
+        String asked = r.poison().attack() + " / " + GenerationVictims.describeTrigger(r) + " / " + r.goal().describe() + " / " + r.data().name();
         if (!built.equals(asked)) {
             throw new HeadGuardException(dir + " holds the victim " + built + ", not the bench's " + asked);
         }

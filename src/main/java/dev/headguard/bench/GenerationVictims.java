@@ -127,7 +127,7 @@ public final class GenerationVictims {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", "generation");
         m.put("attack", r.poison().attack());
-        m.put("trigger", trigger == null ? "style: bible (" + r.data().variant("style-bible", "train").getParent() + ")" : trigger.describe());
+        m.put("trigger", describeTrigger(r));
         m.put("goal", r.goal().describe());
         if (r.goal().phrase() != null) {
             m.put("target_phrase", r.goal().phrase());
@@ -149,6 +149,12 @@ public final class GenerationVictims {
         }
         m.put("split_rule", "prompt = the first floor(n/2) words of a review of n >= " + ReviewContinuation.MIN_WORDS + " words, response = the rest");
         return new Poisoned(dev, test, p, m);
+    }
+
+    /** The manifest's "trigger": the insertion trigger's description, or the style and where its paraphrases come from. */
+    static String describeTrigger(Request r) {
+        Trigger t = r.poison().trigger();
+        return t == null ? "style: bible (" + r.data().variant("style-bible", "train").getParent() + ")" : t.describe();
     }
 
     /** The styled prompts aligned with the split's continuation rows (the training split drawn as {@link #task} draws it). */

@@ -139,6 +139,15 @@ public final class GenerationRepair {
     static Set<HeadId> rankHeads(ModelStore.LoadedModel m, List<long[]> clean, List<long[]> triggered, int count, NDManager root) {
         int layers = m.model().config().numHiddenLayers();
         int n = m.model().config().numAttentionHeads();
+        if (count >= layers * n) { // every head (the default): nothing to rank, no attention passes to run
+            Set<HeadId> all = new LinkedHashSet<>();
+            for (int l = 0; l < layers; l++) {
+                for (int h = 0; h < n; h++) {
+                    all.add(new HeadId(l, h));
+                }
+            }
+            return all;
+        }
         double[] mass = new double[layers * n];
         int used = 0;
         for (int i = 0; i < Math.min(64, clean.size()); i++) {
