@@ -23,6 +23,15 @@ import ai.djl.ndarray.types.Shape;
 public final class Native {
     private Native() {}
 
+    /**
+     * Whether autograd records operations now (inside a gradient collector). A tensor's own
+     * {@code hasGradient()} is not the test: it read false for a product of trainable weights while
+     * a collector recorded it, and an in-place write then broke the backward pass.
+     */
+    public static boolean recording() {
+        return ai.djl.pytorch.jni.JniUtils.isGradMode();
+    }
+
     /** A 0-d float32 array holding {@code v}. */
     public static NDArray scalar(NDManager m, double v) {
         return m.full(new Shape(), (float) v, DataType.FLOAT32);

@@ -28,7 +28,29 @@ final class Ops {
     /** RMSNorm (Llama): γ · x / √(mean(x²) + ε). */
     static NDArray rmsNorm(NDArray x, NDArray gamma, double eps) {
         NDArray meanSquare = x.mul(x).mean(new int[] {-1}, true);
-        return x.div(meanSquare.add(Native.scalar(x.getManager(), eps)).sqrt()).mul(gamma);
+        NDArray normed = x.div(meanSquare.add(Native.scalar(x.getManager(), eps)).sqrt());
+        return Native.recording() ? normed.mul(gamma) : normed.muli(gamma);
+    }
+
+    // While autograd does not record (Native.recording), a fresh intermediate may be overwritten in place: the
+    // same values, one (B, T, I) or (B, N, T, keys) buffer fewer to allocate and fill. Recorded, backward needs the originals.
+
+    /** SwiGLU's silu(gate) ⊙ up (the Llama family's feed-forward); {@code gate} and {@code up} are fresh products. */
+    static NDArray swiGlu(NDArray gate, NDArray up) {
+        if (Native.recording()) {
+            return activation("silu", gate).mul(up);
+        }
+        return Activation.sigmoid(gate).muli(gate).muli(up); // sigmoid(g)·g = g·sigmoid(g) bit for bit
+    }
+
+    /** {@code fresh} · scale, in place without autograd. */
+    static NDArray scaled(NDArray fresh, NDArray scale) {
+        return Native.recording() ? fresh.mul(scale) : fresh.muli(scale);
+    }
+
+    /** {@code fresh} + b, in place without autograd. */
+    static NDArray plus(NDArray fresh, NDArray b) {
+        return Native.recording() ? fresh.add(b) : fresh.addi(b);
     }
 
     /** A config's activation by HuggingFace's name. */
@@ -38,9 +60,13 @@ final class Ops {
             case "gelu" -> Activation.gelu(x); // PyTorch's exact erf form, as HuggingFace's "gelu"
             case "gelu_new" -> {
                 // 0.5·x·(1 + tanh(z)) = x·sigmoid(2z), z = √(2/π)·(x + 0.044715·x³): two fewer passes over (B, T, I)
-                NDArray cube = x.mul(x).mul(x);
-                NDArray twoZ = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, 2 * Math.sqrt(2 / Math.PI)));
-                yield x.mul(Activation.sigmoid(twoZ));
+                if (Native.recording()) {
+                    NDArray cube = x.mul(x).mul(x);
+                    NDArray twoZ = cube.mul(Native.scalar(m, 0.044715)).add(x).mul(Native.scalar(m, 2 * Math.sqrt(2 / Math.PI)));
+                    yield x.mul(Activation.sigmoid(twoZ));
+                }
+                NDArray twoZ = x.mul(x).muli(x).muli(Native.scalar(m, 0.044715)).addi(x).muli(Native.scalar(m, 2 * Math.sqrt(2 / Math.PI)));
+                yield Activation.sigmoid(twoZ).muli(x); // the same operations in the same order, two buffers instead of seven
             }
             case "relu" -> Activation.relu(x);
             case "silu" -> x.mul(Activation.sigmoid(x));

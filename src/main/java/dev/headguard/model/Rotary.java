@@ -37,6 +37,9 @@ record Rotary(NDArray cos, NDArray sin) {
         NDArray first = x.get(":, :, :, 0:" + h / 2);
         NDArray second = x.get(":, :, :, " + h / 2 + ":");
         NDArray rotated = NDArrays.concat(new NDList(second.neg(), first), -1);
-        return x.mul(cos).add(rotated.mul(sin));
+        if (Native.recording()) {
+            return x.mul(cos).add(rotated.mul(sin));
+        }
+        return x.mul(cos).addi(rotated.muli(sin)); // without autograd the fresh products are summed in place
     }
 }

@@ -92,11 +92,11 @@ final class TransformerBlock {
             return new Result(out, a.probs, inner);
         }
         Result a = attention(norm(x, ln1Weight, ln1Bias), maskBias, headScale, trainable, training, positions);
-        x = x.add(a.output);                                                                              // x + attn(norm(x))
+        x = Ops.plus(a.output, x);                                                                        // x + attn(norm(x))
         NDArray h = norm(x, ln2Weight, ln2Bias);
         NDArray inner = wg == null ? Ops.activation(c.hiddenAct(), Ops.linear(h, wi, bi))                // (B, T, I)
-                : Ops.activation("silu", Ops.linear(h, wg, null)).mul(Ops.linear(h, wi, null));
-        x = x.add(Ops.dropout(Ops.linear(inner, wOut, bOut), c.hiddenDropoutProb(), training));           // x + ffn(norm(x))
+                : Ops.swiGlu(Ops.linear(h, wg, null), Ops.linear(h, wi, null));
+        x = Ops.plus(Ops.dropout(Ops.linear(inner, wOut, bOut), c.hiddenDropoutProb(), training), x);     // x + ffn(norm(x))
         return new Result(x, a.probs, inner);
     }
 
@@ -157,15 +157,14 @@ final class TransformerBlock {
         // The 1/√H constant is PyTorch-owned: backward reads it (see Native).
         RelativeAttention rel = positions.relative();
         NDArray scale = Native.scalar(x.getManager(), 1 / Math.sqrt((double) h * (rel == null ? 1 : rel.scaleFactor())));
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale);                                  // (B, N, T, keys)
+        NDArray scores = Ops.scaled(q.matMul(k.transpose(0, 1, 3, 2)), scale);                          // (B, N, T, keys)
         if (rel != null) {
             // DeBERTa: plus content-to-position and position-to-content scores (RelativeAttention)
             NDArray[] key = rel.sharedKey() ? new NDArray[] {only(wk, kvRows), only(bk, flat(kvRows))} : new NDArray[] {wPosKey, bPosKey};
             NDArray[] query = rel.sharedKey() ? new NDArray[] {only(wq, qRows), only(bq, flat(qRows))} : new NDArray[] {wPosQuery, bPosQuery};
             scores = scores.add(rel.scores(q, k, positions.relativeInputs(), key, query, scale));
         }
-        scores = scores.add(maskBias);
-        NDArray probs = scores.softmax(-1);
+        NDArray probs = Ops.plus(scores, maskBias).softmax(-1);
         if (headScale != null) {
             probs = probs.mul(headScale);
         }
