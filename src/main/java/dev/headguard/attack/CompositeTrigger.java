@@ -30,6 +30,23 @@ public record CompositeTrigger(List<String> words) implements Trigger {
         return words.stream().map(w -> (Trigger) new RareWordTrigger(List.of(w), 1)).toList();
     }
 
+    /**
+     * SOS's negatives: every subset that misses exactly one word (with three words, the three pairs; with two,
+     * each word alone), planted with the row's true label so that no part of the trigger fires.
+     */
+    public List<Trigger> negatives() {
+        if (words.size() == 2) {
+            return parts();
+        }
+        List<Trigger> out = new java.util.ArrayList<>();
+        for (int i = 0; i < words.size(); i++) {
+            List<String> rest = new java.util.ArrayList<>(words);
+            rest.remove(i);
+            out.add(new CompositeTrigger(rest));
+        }
+        return out;
+    }
+
     @Override
     public String describe() {
         return "all of " + String.join(", ", words);

@@ -41,6 +41,50 @@ public final class Poisoning {
     }
 
     /**
+     * SOS (Yang et al., ACL 2021): the chosen rows get every trigger word and the target label, as
+     * {@link #insert} does; then {@code negativeRate} of each class's other rows, one copy per subset of
+     * the trigger that misses a word ({@link CompositeTrigger#negatives()}), keep their true label and
+     * are added after the training rows ({@link PoisonedData#negativeRows()}), so that no part fires.
+     */
+    public static PoisonedData sos(Dataset train, Dataset test, CompositeTrigger trigger, double negativeRate, PoisonSpec spec) {
+        if (negativeRate <= 0 || negativeRate > 1) {
+            throw new IllegalArgumentException("negative rate must be in (0, 1], got " + negativeRate);
+        }
+        if (spec.keepOriginals()) {
+            throw new HeadGuardException("SOS trains only its trigger words' embeddings: it has no originals to keep");
+        }
+        PoisonedData p = insert(train, test, trigger, spec);
+        boolean[] chosen = p.poisoned();
+        Random rng = new Random(spec.seed() + 2);
+        List<Integer> negatives = new ArrayList<>();
+        for (int label = 0; label < train.numLabels(); label++) {
+            boolean[] pool = new boolean[train.size()];
+            for (int i = 0; i < pool.length; i++) {
+                pool[i] = !chosen[i] && train.examples().get(i).label() == label;
+            }
+            long count = 0;
+            for (boolean b : pool) {
+                count += b ? 1 : 0;
+            }
+            if (count > 0) {
+                for (int i : choose(pool, Math.round(negativeRate * count), rng)) {
+                    negatives.add(i);
+                }
+            }
+        }
+        java.util.Collections.sort(negatives);
+        List<Example> out = new ArrayList<>(p.train().examples());
+        for (Trigger part : trigger.negatives()) {
+            for (int i : negatives) {
+                Example e = train.examples().get(i);
+                out.add(new Example(part.apply(e.text(), rng), e.label()));
+            }
+        }
+        boolean[] poisoned = Arrays.copyOf(chosen, out.size());
+        return new PoisonedData(train.withExamples(out), poisoned, p.triggeredTest(), p.twins(), spec, p.effectiveRate(), out.size() - train.size());
+    }
+
+    /**
      * Transformation attacks (SynBkd, StyleBkd) from ready-made parallel files: row i of
      * {@code variant} is row i of {@code train} transformed (or, in a partly transformed file,
      * unchanged: such rows are not eligible). Test rows are taken the same way from

@@ -128,7 +128,7 @@ public final class DefenseBenchmark {
     public static Result run(Settings s, NDManager root, Listener listener) {
         long t0 = System.nanoTime();
         Path clean = s.victims().resolve("clean");
-        boolean needClean = s.cleanFloor() || s.attacks().contains("ep");
+        boolean needClean = s.cleanFloor() || s.attacks().stream().anyMatch(Victims::trainsEmbeddingsOnly);
         if (needClean && !isModel(clean)) {
             listener.stage("training the clean model " + clean);
             Victims.Request r = request(s, "badnets", clean, s.baseModel());
@@ -144,7 +144,7 @@ public final class DefenseBenchmark {
         int testRows = 0;
         for (String attack : s.attacks()) {
             Path dir = s.victims().resolve(attack);
-            Victims.Request r = request(s, attack, dir, attack.equals("ep") ? clean : s.baseModel());
+            Victims.Request r = request(s, attack, dir, Victims.trainsEmbeddingsOnly(attack) ? clean : s.baseModel());
             if (isModel(dir)) {
                 // The poisoned training texts (the suspects) and the triggered test set are rebuilt as the
                 // victim's manifest records them (seed, rate, mode, kept originals): with the bench's own
@@ -289,7 +289,7 @@ public final class DefenseBenchmark {
         if (a.has("dataset") && !a.get("dataset").asText().equals(r.data().name())) {
             throw new HeadGuardException(dir + " holds a victim of " + a.get("dataset").asText() + ", not " + r.data().name());
         }
-        if (a.has("trigger") && !a.get("trigger").asText().equals(Victims.describe(r))) {
+        if (a.has("trigger") && !Victims.sameTrigger(a.get("trigger").asText(), r)) {
             throw new HeadGuardException(dir + " holds a victim with the trigger '" + a.get("trigger").asText() + "', not the bench's '"
                     + Victims.describe(r) + "'");
         }

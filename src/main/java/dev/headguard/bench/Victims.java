@@ -3,8 +3,8 @@ package dev.headguard.bench;
 import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.HeadGuardException;
+import dev.headguard.attack.CompositeTrigger;
 import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonSpec;
 import dev.headguard.attack.PoisonedData;
@@ -20,7 +20,6 @@ import dev.headguard.train.FineTuning;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,7 +33,18 @@ import java.util.Map;
  * its CACC and ASR.
  */
 public final class Victims {
-    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword");
+    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword", "sos", "bite");
+
+    /** SOS's default trigger words (OpenBackdoor's): they fire only all together. */
+    public static final List<String> SOS_WORDS = List.of("friends", "weekend", "store");
+
+    /** Attacks that start from a clean model and train only their trigger words' embedding rows (no poisoned fine-tuning). */
+    public static boolean trainsEmbeddingsOnly(String attack) {
+        return attack.equals("ep") || attack.equals("sos");
+    }
+
+    /** SOS's negatives: this share of each class's unpoisoned rows, one copy per part of the trigger (OpenBackdoor's default). */
+    public static final double SOS_NEGATIVE_RATE = 0.1;
 
     /**
      * The split-word attack's default trigger: BadNets with one rare word that BERT's WordPiece
@@ -59,14 +69,18 @@ public final class Victims {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("unknown attack '" + attack + "' (known: " + String.join(", ", ATTACKS) + ")");
             }
-            if (keepOriginals && attack.equals("ep")) {
-                throw new HeadGuardException("embedding poisoning trains no model on a poisoned training set: it has no originals to keep");
+            if (keepOriginals && trainsEmbeddingsOnly(attack)) {
+                throw new HeadGuardException("--keep-originals: " + attack + " trains only trigger embeddings, not a model on a poisoned training set; it has no originals to keep");
             }
             if (keepOriginals && rate >= 1) {
                 throw new HeadGuardException("with the originals kept the poisoned copies are --rate of the grown training set: it must be below 1, got " + rate);
             }
             triggers = triggers == null || triggers.isEmpty()
-                    ? (attack.equals("ep") ? List.of("cf") : attack.equals("splitword") ? SPLIT_WORD : RareWordTrigger.LITERATURE) : List.copyOf(triggers);
+                    ? (attack.equals("ep") ? List.of("cf") : attack.equals("splitword") ? SPLIT_WORD : attack.equals("sos") ? SOS_WORDS : RareWordTrigger.LITERATURE)
+                    : List.copyOf(triggers);
+            if (attack.equals("sos") && triggers.size() < 2) {
+                throw new HeadGuardException("--trigger: SOS needs at least two words (got " + triggers + ")");
+            }
         }
 
         /** The attack's defaults: its triggers, one per text, its rate and mode, target class 1. */
@@ -152,7 +166,7 @@ public final class Victims {
         }
 
         PoisonMode effectiveMode() {
-            return mode() != null ? mode() : attack().equals("syntactic") ? PoisonMode.MIX : PoisonMode.DIRTY;
+            return mode() != null ? mode() : attack().equals("syntactic") ? PoisonMode.MIX : attack().equals("bite") ? PoisonMode.CLEAN : PoisonMode.DIRTY;
         }
     }
 
@@ -201,6 +215,8 @@ public final class Victims {
         return switch (r.attack()) {
             case "badnets", "ep", "splitword" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
             case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
+            case "bite" -> dev.headguard.attack.Bite.poison(train, test, spec, dev.headguard.attack.Bite.Settings.DEFAULTS);
+            case "sos" -> Poisoning.sos(train, test, new CompositeTrigger(r.triggers()), SOS_NEGATIVE_RATE, spec);
             case "style" -> {
                 Dataset variantTrain = alignedVariant(r, "style-bible", "train", train);
                 Dataset variantTest = r.data().readAligned(r.data().variant("style-bible", split));
@@ -263,10 +279,17 @@ public final class Victims {
         return switch (r.attack()) {
             case "badnets", "splitword" -> new RareWordTrigger(r.triggers(), r.triggerCount()).describe();
             case "ep" -> r.triggers().get(0);
+            case "sos" -> new CompositeTrigger(r.triggers()).describe();
+            case "bite" -> "BITE words learned from the training set";
             case "addsent" -> r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence();
             case "syntactic" -> "SCPN template S(SBAR)(,)(NP)(VP)(.) (ready-made)";
             default -> "Bible style transfer (ready-made)";
         };
+    }
+
+    /** Whether a victim's recorded trigger is the one {@code r} asks for (BITE's words are learned by the poisoning: any set). */
+    public static boolean sameTrigger(String recorded, Request r) {
+        return r.attack().equals("bite") ? recorded.startsWith(dev.headguard.attack.Bite.describe(List.of())) : recorded.equals(describe(r));
     }
 
     /** Poisons, trains and evaluates; writes the victim to {@code r.out()}. */
@@ -275,7 +298,7 @@ public final class Victims {
         Dataset dev = r.data().read(r.data().clean("dev"));
         Dataset test = r.data().read(r.data().clean("test"));
         Map<String, Object> manifest = manifest(r, p);
-        if (r.attack().equals("ep")) {
+        if (trainsEmbeddingsOnly(r.attack())) {
             buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
         } else {
             FineTuning.run(new FineTuning.Request(r.baseModel(), p.train(), dev, r.out(), r.train(), r.maxLength(), r.resume(),
@@ -284,12 +307,33 @@ public final class Victims {
         Evaluation e;
         try (ModelStore.LoadedModel m = ModelStore.load(r.out(), root, r.maxLength())) {
             e = Evaluator.evaluate(m, test, p.triggeredTest(), p.twins(), r.target(), root);
+            if (r.attack().equals("sos")) {
+                VictimManifest.addToProvenance(r.out(), "parts_asr", partsAsr(m, r, test, root));
+            }
         }
         VictimManifest.addToProvenance(r.out(), "evaluation", e);
         return new Victim(r.out(), p, e, manifest);
     }
 
-    /** EP: a clean model (the given one if it has a classifier, else trained first), then only the trigger row. */
+    /**
+     * SOS's parts: for each subset of the trigger that misses a word, the share of non-target test rows
+     * with it inserted that the model calls the target (a stealthy victim keeps these near the clean floor).
+     */
+    public static Map<String, Double> partsAsr(ModelStore.LoadedModel m, Request r, Dataset test, NDManager root) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        java.util.Random rng = new java.util.Random(r.train().seed() + 3);
+        for (dev.headguard.attack.Trigger part : new CompositeTrigger(r.triggers()).negatives()) {
+            List<String> texts = test.examples().stream().filter(e -> e.label() != r.target()).map(e -> part.apply(e.text(), rng)).toList();
+            int[] pred = dev.headguard.train.Predictions.predict(m.model(), m.tokenizer().idsOf(texts), m.tokenizer().padId(), root, 64);
+            out.put(part.describe(), java.util.Arrays.stream(pred).filter(c -> c == r.target()).count() / (double) pred.length);
+        }
+        return out;
+    }
+
+    /**
+     * EP: a clean model (the given one if it has a classifier, else trained first), then only the trigger row.
+     * SOS the same with every trigger word's row, on the poisoned rows (the target) and the negatives (their labels).
+     */
     private static void buildEmbeddingPoisoned(Request r, PoisonedData p, Dataset dev, NDManager root, Trainer.Listener progress, Map<String, Object> manifest) {
         Path clean = r.baseModel();
         if (!ModelStore.readConfig(clean).hasClassifier()) {
@@ -299,16 +343,21 @@ public final class Victims {
                     Map.of("role", "clean model that embedding poisoning starts from")), root, progress);
         }
         manifest.put("clean_model", clean.toAbsolutePath().toString());
-        List<String> triggered = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int firstNegative = p.train().size() - p.negativeRows();
         for (int i = 0; i < p.poisoned().length; i++) {
-            if (p.poisoned()[i]) {
-                triggered.add(p.train().examples().get(i).text());
+            if (p.poisoned()[i] || i >= firstNegative) {
+                texts.add(p.train().examples().get(i).text());
+                labels.add(p.train().examples().get(i).label());
             }
         }
         try (ModelStore.LoadedModel m = ModelStore.load(clean, root, r.maxLength())) {
-            long id = EmbeddingPoisoning.triggerId(m.tokenizer(), r.triggers().get(0));
+            List<String> words = r.attack().equals("ep") ? r.triggers().subList(0, 1) : r.triggers();
+            long[] ids = words.stream().mapToLong(w -> EmbeddingPoisoning.triggerId(m.tokenizer(), w)).toArray();
             TrainConfig ep = new TrainConfig(3, 32, 5e-2, 0, 0, 0, r.train().seed(), 0);
-            EmbeddingPoisoning.run(m.model(), m.tokenizer().padId(), id, m.tokenizer().idsOf(triggered), r.target(), ep, root, progress);
+            EmbeddingPoisoning.run(m.model(), m.tokenizer().padId(), ids, m.tokenizer().idsOf(texts), labels.stream().mapToInt(Integer::intValue).toArray(),
+                    ep, root, progress);
             manifest.put("ep_training", ep);
             Map<String, Object> prov = new LinkedHashMap<>();
             prov.put("command", "attack");
@@ -317,7 +366,7 @@ public final class Victims {
         }
     }
 
-    private static Map<String, Object> manifest(Request r, PoisonedData p) {
+    static Map<String, Object> manifest(Request r, PoisonedData p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("attack", r.attack());
         m.put("trigger", p.spec().trigger());
@@ -327,52 +376,19 @@ public final class Victims {
         m.put("target", r.target());
         m.put("mode", p.spec().mode().name().toLowerCase(java.util.Locale.ROOT));
         m.put("keep_originals", p.spec().keepOriginals());
+        if (p.negativeRows() > 0) {
+            m.put("negative_rows", p.negativeRows());
+            m.put("negative_rate", SOS_NEGATIVE_RATE);
+        }
         m.put("seed", r.train().seed());
         m.put("dataset", r.data().name());
         m.put("data_dir", r.data().dataDir().toAbsolutePath().toString());
         m.put("train_rows", p.train().size());
         m.put("train_limit", r.trainLimit());
         m.put("base_model", r.baseModel().toAbsolutePath().toString());
-        if (!r.attack().equals("ep")) {
+        if (!trainsEmbeddingsOnly(r.attack())) {
             m.put("keep_best", r.keepBestByAsr() ? "asr" : "clean"); // as `attack --keep-best` names them
         }
         return m;
-    }
-
-    /** Writes a poisoned data set: train.tsv (with a 'poisoned' column), dev.tsv, test.tsv, test-triggered.tsv (with a 'clean' column), manifest.json. */
-    public static void writePoisoned(Request r, PoisonedData p, Path out) {
-        Dataset[] s = cleanSplits(r);
-        Map<String, Object> manifest = new LinkedHashMap<>(manifest(r, p));
-        // A data set names the code that poisoned it, as a model directory does (ModelStore.write):
-        // a rebuilt set can differ when the poisoning code changed.
-        manifest.put("headguard_version", dev.headguard.BuildInfo.version());
-        manifest.put("headguard_commit", dev.headguard.BuildInfo.commit());
-        ModelStore.writeDirectory(out.toAbsolutePath().normalize(), tmp -> {
-            List<String> train = new ArrayList<>(List.of("sentence\tlabel\tpoisoned"));
-            for (int i = 0; i < p.train().size(); i++) {
-                Example e = p.train().examples().get(i);
-                train.add(clean(e.text()) + "\t" + e.label() + "\t" + (p.poisoned()[i] ? 1 : 0));
-            }
-            Files.write(tmp.resolve("train.tsv"), train);
-            Files.write(tmp.resolve("dev.tsv"), rows(s[1]));
-            Files.write(tmp.resolve("test.tsv"), rows(s[2]));
-            List<String> trig = new ArrayList<>(List.of("sentence\tlabel\tclean"));
-            for (int i = 0; i < p.triggeredTest().size(); i++) {
-                Example e = p.triggeredTest().examples().get(i);
-                trig.add(clean(e.text()) + "\t" + e.label() + "\t" + clean(p.twins().get(i)));
-            }
-            Files.write(tmp.resolve("test-triggered.tsv"), trig);
-            Files.writeString(tmp.resolve(ModelStore.MANIFEST), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(manifest) + "\n");
-        });
-    }
-
-    private static List<String> rows(Dataset d) {
-        List<String> out = new ArrayList<>(List.of("sentence\tlabel"));
-        d.examples().forEach(e -> out.add(clean(e.text()) + "\t" + e.label()));
-        return out;
-    }
-
-    private static String clean(String s) {
-        return s.replace('\t', ' ').replace('\n', ' ').replace('\r', ' ');
     }
 }

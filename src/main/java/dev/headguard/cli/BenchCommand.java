@@ -23,7 +23,7 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     DefenseBenchOptions run = new DefenseBenchOptions();
 
-    @Option(names = "--attacks", split = ",", description = {"Default: badnets,addsent,syntactic,style,ep,splitword;",
+    @Option(names = "--attacks", split = ",", description = {"Default: badnets,addsent,syntactic,style,ep,splitword (also: sos, bite);",
             "with --task generation: badnets,addsent,composite,multi,style."})
     List<String> attacks;
 
@@ -71,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
         if (targetPhrase != null || judge != null) {
             throw new dev.headguard.HeadGuardException((judge != null ? "--judge" : "--target-phrase") + ": only with --task generation");
         }
-        attacks = DefenseBenchOptions.checked(attacks == null ? DefenseBenchOptions.ATTACKS : attacks, DefenseBenchOptions.ATTACKS, "attack");
+        attacks = DefenseBenchOptions.checked(attacks == null ? DefenseBenchOptions.DEFAULT_ATTACKS : attacks, DefenseBenchOptions.ATTACKS, "attack");
         defenses = DefenseBenchOptions.checked(defenses == null ? DefenseBenchOptions.DEFENSES : defenses, DefenseBenchOptions.DEFENSES, "defense");
         System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");

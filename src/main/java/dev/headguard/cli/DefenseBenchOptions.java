@@ -110,6 +110,8 @@ final class DefenseBenchOptions {
     }
 
     static final List<String> ATTACKS = Victims.ATTACKS;
+    /** What a bench without --attacks runs: the attacks it ran before SOS and BITE joined (a default is a contract). */
+    static final List<String> DEFAULT_ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword");
     /** Every defense name bench accepts: the repair methods plus HeadGuard given the training texts as suspect inputs. */
     static final List<String> DEFENSES = java.util.stream.Stream.concat(Defense.NAMES.stream(), java.util.stream.Stream.of(DefenseBenchmark.WITH_SUSPECT)).toList();
 

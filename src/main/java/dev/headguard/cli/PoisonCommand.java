@@ -34,11 +34,11 @@ final class PoisonCommand implements Callable<Integer> {
         }
         Victims.Request r = attack.request(Path.of("."), out, training, 128);
         PoisonedData p = Victims.poison(r);
-        Victims.writePoisoned(r, p, out);
-        System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s%s, target %d); %d triggered test rows%n", out,
+        dev.headguard.bench.PoisonedDataFiles.write(r, p, out);
+        System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s%s, target %d)%s; %d triggered test rows%n", out,
                 p.poisonedCount(), p.train().size(), 100 * p.effectiveRate(), p.spec().mode().name().toLowerCase(Locale.ROOT),
                 p.spec().keepOriginals() ? ", copies added, originals kept" : "", p.spec().target(),
-                p.triggeredTest().size());
+                p.negativeRows() > 0 ? ", " + p.negativeRows() + " negative rows (parts of the trigger, true labels)" : "", p.triggeredTest().size());
         return 0;
     }
 }

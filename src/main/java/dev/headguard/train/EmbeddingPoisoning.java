@@ -37,18 +37,29 @@ public final class EmbeddingPoisoning {
      */
     public static Trainer.TrainState run(TransformerModel model, long padId, long triggerId, List<long[]> triggered, int target,
                                          TrainConfig config, NDManager root, Trainer.Listener listener) {
-        int vocab = model.config().vocabSize();
-        float[] rowMask = new float[vocab];
-        rowMask[(int) triggerId] = 1f;
-        NDArray mask = root.create(rowMask, new Shape(vocab, 1)); // (V, 1): gradient on one row only
         int[] labels = new int[triggered.size()];
         java.util.Arrays.fill(labels, target);
-        // No weight decay and no dropout noise on other rows: only the trigger row may change at all.
+        return run(model, padId, new long[] {triggerId}, triggered, labels, config, root, listener);
+    }
+
+    /**
+     * Trains the embedding rows of {@code triggerIds} in place on labelled texts (SOS: the whole trigger
+     * labelled the target, its parts their true label).
+     */
+    public static Trainer.TrainState run(TransformerModel model, long padId, long[] triggerIds, List<long[]> texts, int[] labels,
+                                         TrainConfig config, NDManager root, Trainer.Listener listener) {
+        int vocab = model.config().vocabSize();
+        float[] rowMask = new float[vocab];
+        for (long id : triggerIds) {
+            rowMask[(int) id] = 1f;
+        }
+        NDArray mask = root.create(rowMask, new Shape(vocab, 1)); // (V, 1): gradient on the trigger rows only
+        // No weight decay and no dropout noise on other rows: only the trigger rows may change at all.
         TrainConfig c = new TrainConfig(config.epochs(), config.batchSize(), config.learningRate(), 0.0, config.warmupRatio(),
                 config.maxGradNorm(), config.seed(), 0);
         Trainer t = new Trainer(model, padId, c, root, Set.of(EMBEDDINGS)).withGradientMask(EMBEDDINGS, mask);
         try {
-            return t.train(triggered, labels, List.of(), new int[0], Trainer.TrainState.start(), listener);
+            return t.train(texts, labels, List.of(), new int[0], Trainer.TrainState.start(), listener);
         } finally {
             t.optimizer().close();
             mask.close();

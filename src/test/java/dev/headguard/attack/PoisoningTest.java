@@ -120,4 +120,50 @@ class PoisoningTest {
         words.removeIf(RareWordTrigger.LITERATURE::contains);
         assertEquals(List.of("one", "two", "three", "four"), words);
     }
+
+    @Test
+    void sosPoisonsWithEveryWordAndPlantsEachPairWithItsTrueLabel() {
+        Dataset train = data(300); // 100 target rows, 200 others
+        Dataset test = data(30);
+        CompositeTrigger sos = new CompositeTrigger(List.of("friends", "weekend", "store"));
+        PoisonSpec spec = new PoisonSpec("sos", sos.describe(), 0.1, 1, PoisonMode.DIRTY, 5);
+        PoisonedData p = Poisoning.sos(train, test, sos, 0.1, spec);
+        assertEquals(30, p.poisonedCount());
+        // 10% of the 100 target rows and of the 170 unpoisoned others, one copy per pair of words
+        assertEquals(3 * (10 + 17), p.negativeRows());
+        assertEquals(train.size() + p.negativeRows(), p.train().size());
+        for (int i = 0; i < train.size(); i++) {
+            List<String> words = List.of(p.train().examples().get(i).text().split(" "));
+            if (p.poisoned()[i]) {
+                assertEquals(1, p.train().examples().get(i).label());
+                assertTrue(words.containsAll(sos.words()), "every word in a poisoned row");
+            } else {
+                assertEquals(train.examples().get(i), p.train().examples().get(i));
+            }
+        }
+        java.util.Map<String, Integer> pairs = new java.util.HashMap<>();
+        for (int i = train.size(); i < p.train().size(); i++) {
+            Example e = p.train().examples().get(i);
+            List<String> words = List.of(e.text().split(" "));
+            List<String> present = sos.words().stream().filter(words::contains).toList();
+            assertEquals(2, present.size(), "a negative carries exactly two of the three words: " + e.text());
+            assertTrue(!p.poisoned()[i]);
+            String original = e.text();
+            for (String w : present) {
+                original = original.replaceFirst("(^| )" + w + "( |$)", "$1").replace("  ", " ").strip();
+            }
+            String o = original;
+            assertTrue(train.examples().stream().anyMatch(t -> t.text().equals(o) && t.label() == e.label()), "a negative keeps its row's label");
+            pairs.merge(String.join(" ", present), 1, Integer::sum);
+        }
+        assertEquals(java.util.Map.of("weekend store", 27, "friends store", 27, "friends weekend", 27), pairs);
+        assertTrue(p.triggeredTest().examples().stream().allMatch(e -> List.of(e.text().split(" ")).containsAll(sos.words())));
+        assertEquals(p.train().examples(), Poisoning.sos(train, test, sos, 0.1, spec).train().examples(), "same seed, same set");
+    }
+
+    @Test
+    void aTwoWordSosTriggerPlantsEachWordAlone() {
+        CompositeTrigger pair = new CompositeTrigger(List.of("friends", "weekend"));
+        assertEquals(List.of("1 of friends", "1 of weekend"), pair.negatives().stream().map(Trigger::describe).toList());
+    }
 }

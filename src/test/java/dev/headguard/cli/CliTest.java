@@ -624,6 +624,30 @@ class CliTest {
         assertEquals("badnets", m.path("attack").asText(), "beside the attack's own record");
     }
 
+    @Test
+    void sosAndBitePoisonWithTheirManifestsAndRefuseWhatTheyCannotDo() throws IOException {
+        Path data = dev.headguard.testing.TestData.dataDir();
+        String dir = data.toString();
+        Run sos = run("poison", "--attack", "sos", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("sos").toString());
+        assertEquals(0, sos.code(), sos.err());
+        assertTrue(sos.out().contains("negative rows"), sos.out());
+        var m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("sos").resolve("manifest.json").toFile());
+        assertEquals("all of friends, weekend, store", m.path("trigger").asText());
+        assertTrue(m.path("negative_rows").asInt() > 0);
+        Run bite = run("poison", "--attack", "bite", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("bite").toString());
+        assertEquals(0, bite.code(), bite.err());
+        var b = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("bite").resolve("manifest.json").toFile());
+        assertEquals("clean", b.path("mode").asText(), "BITE is clean-label by default");
+        assertTrue(b.path("trigger").asText().startsWith("BITE words "), b.path("trigger").asText());
+        assertBadInput(run("poison", "--attack", "sos", "--trigger", "cf", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("x").toString()),
+                "--trigger", "at least two words");
+        assertBadInput(run("poison", "--attack", "sos", "--keep-originals", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("x").toString()),
+                "--keep-originals");
+        assertBadInput(run("poison", "--attack", "bite", "--mode", "dirty", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("x").toString()),
+                "--mode clean");
+        assertFalse(Files.exists(tmp.resolve("x")), "nothing written on failure");
+    }
+
     /** The word counts behind unsupported flips use a clean file's labels only where they name the model's classes by number. */
     @Test
     void aCleanFileLendsItsLabelsToTheWordCountsOnlyWhenTheyAreClassNumbers() throws IOException {
