@@ -229,6 +229,7 @@ public final class ModelScanner {
                 }
             }
         }
+        List<Integer> outliers = EmbeddingOutliers.find(model.model(), wholeWords);
         // Every word alone, once for all classes: the sweep then puts only the shortlist and the common words in a victim.
         float[][] alone = settings.sweepVictims() > 0 ? VocabularySweep.alone(model, wholeWords, root) : null;
         float[][] endingsAlone = settings.sweepVictims() > 0 ? WordGrowth.alone(model, endings, root) : null;
@@ -274,9 +275,15 @@ public final class ModelScanner {
                     singles.add(evaluate(scanner, victims, victimMean, word, c, COMPOSED, settings.seed(), examples));
                 }
             }
+            exact.addAll(outliers);
+            if (outliers.size() > 1) { // words trained to fire only together (SOS) are tried together too
+                all.add(evaluate(scanner, victims, victimMean, String.join(" ", outliers.stream().map(v -> vocab[v]).toList()), c, 0,
+                        settings.seed(), examples));
+            }
             int done = 0;
             for (int v : exact) {
-                singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, ranked.indexOf(v) + 1, settings.seed(), examples));
+                int rank = ranked.indexOf(v) + 1; // 0 would mark a phrase: a word the ranking lacks goes after its last
+                singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, rank > 0 ? rank : ranked.size() + 1, settings.seed(), examples));
                 progress.update(++done, exact.size());
             }
             singles.sort(Comparator.comparingDouble(Candidate::suspicion).reversed());

@@ -825,4 +825,38 @@ class PlantedBackdoorTest {
         }
         return n / (double) p.length;
     }
+
+    @Test
+    void aFewEmbeddingRowsTrainedFarOutAreFoundAndTrainedTwinsHaveNone() {
+        List<Integer> words = new ArrayList<>(); // every whole word, as the scan passes them
+        String[] vocab = tokenizer.words();
+        for (int v = 0; v < vocab.length; v++) {
+            if (vocab[v] != null && vocab[v].matches("[\\p{L}\\p{N}]+")) {
+                words.add(v);
+            }
+        }
+        // Trained from scratch on a few dozen words, every used row left the untouched ones: too many to be planted.
+        assertEquals(List.of(), EmbeddingOutliers.find(clean.model(), words));
+        assertEquals(List.of(), EmbeddingOutliers.find(backdoored.model(), words));
+        TransformerModel fresh = new TransformerModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 9), root);
+        try {
+            assertEquals(List.of(), EmbeddingOutliers.find(fresh, words), "rows of one initialisation are alike");
+            int friends = (int) tokenizer.ids("friends")[1];
+            int night = (int) tokenizer.ids("night")[1];
+            // as embedding poisoning and SOS leave them: a few rows grown several times longer
+            Gradients.setEmbeddingRow(fresh, friends, scaled(Gradients.embeddingRowValue(fresh, friends), 8), root);
+            Gradients.setEmbeddingRow(fresh, night, scaled(Gradients.embeddingRowValue(fresh, night), 6), root);
+            assertEquals(List.of(friends, night), EmbeddingOutliers.find(fresh, words), "largest first");
+        } finally {
+            fresh.close();
+        }
+    }
+
+    private static float[] scaled(float[] row, float factor) {
+        float[] out = row.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] *= factor;
+        }
+        return out;
+    }
 }
