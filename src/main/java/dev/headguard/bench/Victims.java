@@ -319,7 +319,7 @@ public final class Victims {
      * SOS's parts: for each subset of the trigger that misses a word, the share of non-target test rows
      * with it inserted that the model calls the target (a stealthy victim keeps these near the clean floor).
      */
-    public static Map<String, Double> partsAsr(ModelStore.LoadedModel m, Request r, Dataset test, NDManager root) {
+    private static Map<String, Double> partsAsr(ModelStore.LoadedModel m, Request r, Dataset test, NDManager root) {
         Map<String, Double> out = new LinkedHashMap<>();
         java.util.Random rng = new java.util.Random(r.train().seed() + 3);
         for (dev.headguard.attack.Trigger part : new CompositeTrigger(r.triggers()).negatives()) {
