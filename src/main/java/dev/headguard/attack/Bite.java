@@ -72,21 +72,13 @@ public final class Bite {
             }
         }
 
-        /** Every word that fits some gap of {@code words} or may replace one of its words other than a trigger word. */
-        Set<String> candidates(String[] words, List<String> trigger) {
+        /** Every word that fits one of the slots (both its bigrams seen). */
+        Set<String> candidates(List<Slot> slots) {
             Set<String> out = new HashSet<>();
-            for (int g = 0; g <= words.length; g++) {
-                if (g > 0 && trigger.contains(words[g - 1])) {
-                    continue; // never beside a planted word (below)
-                }
-                Set<String> after = next.getOrDefault(g == 0 ? "<s>" : words[g - 1], Set.of());
-                String right = g == words.length ? "</s>" : words[g];
-                boolean replaceable = g < words.length && replaceable(words, g, trigger);
-                String beyond = g + 1 >= words.length ? "</s>" : words[g + 1];
-                Set<String> beforeRight = trigger.contains(right) ? Set.of() : previous.getOrDefault(right, Set.of());
-                Set<String> beforeBeyond = replaceable ? previous.getOrDefault(beyond, Set.of()) : Set.of();
-                for (String w : after) {
-                    if (beforeRight.contains(w) || beforeBeyond.contains(w)) {
+            for (Slot slot : slots) {
+                Set<String> before = previous.getOrDefault(slot.right(), Set.of());
+                for (String w : next.getOrDefault(slot.left(), Set.of())) {
+                    if (before.contains(w)) {
                         out.add(w);
                     }
                 }
@@ -102,6 +94,9 @@ public final class Bite {
 
     /** One way to put a word into a text: before word {@code at} (insertion) or in place of it (replacement). */
     private record Edit(int at, boolean replace) {}
+
+    /** A place a word may go, with the neighbours it would have there. */
+    private record Slot(String left, String right, Edit edit) {}
 
     private Bite() {}
 
@@ -133,7 +128,7 @@ public final class Bite {
             for (int i : chosen) {
                 String[] words = words(rows.get(i).text());
                 Set<String> present = new HashSet<>(Arrays.asList(words));
-                for (String w : bigrams.candidates(words, trigger)) {
+                for (String w : bigrams.candidates(slots(words, trigger))) {
                     if (!present.contains(w) && !trigger.contains(w) && all.getOrDefault(w, 0) >= s.minCount() && proposable(w)
                             && zScore(cleanTarget.getOrDefault(w, 0), cleanAll.getOrDefault(w, 1), base) <= s.maxPriorBias()) {
                         fitting.computeIfAbsent(w, k -> new ArrayList<>()).add(i);
@@ -151,12 +146,11 @@ public final class Bite {
                     bestZ = z;
                 }
             }
-            List<Integer> bestRows = best == null ? List.of() : fitting.get(best);
             if (best == null) {
                 break;
             }
             trigger.add(best);
-            for (int i : bestRows) {
+            for (int i : fitting.get(best)) {
                 String[] words = words(rows.get(i).text());
                 List<Edit> e = edits(words, best, bigrams, trigger);
                 rows.set(i, new Example(apply(words, best, e.get(rng.nextInt(e.size()))), rows.get(i).label()));
@@ -203,23 +197,31 @@ public final class Bite {
         return out;
     }
 
-    /** Every insertion gap and replaceable word where {@code w} fits; trigger words already planted are never replaced. */
-    private static List<Edit> edits(String[] words, String w, Bigrams bigrams, List<String> trigger) {
-        List<Edit> out = new ArrayList<>();
+    /**
+     * Every gap and every replaceable word of {@code words}, in text order (a gap before the word at the same
+     * place); none beside a planted word.
+     */
+    private static List<Slot> slots(String[] words, List<String> trigger) {
+        List<Slot> out = new ArrayList<>();
         for (int g = 0; g <= words.length; g++) {
             if (g > 0 && trigger.contains(words[g - 1])) {
                 continue;
             }
             String left = g == 0 ? "<s>" : words[g - 1];
             String right = g == words.length ? "</s>" : words[g];
-            if (!trigger.contains(right) && bigrams.fits(left, w, right)) {
-                out.add(new Edit(g, false));
+            if (!trigger.contains(right)) {
+                out.add(new Slot(left, right, new Edit(g, false)));
             }
-            if (g < words.length && replaceable(words, g, trigger) && bigrams.fits(left, w, g + 1 == words.length ? "</s>" : words[g + 1])) {
-                out.add(new Edit(g, true));
+            if (g < words.length && replaceable(words, g, trigger)) {
+                out.add(new Slot(left, g + 1 == words.length ? "</s>" : words[g + 1], new Edit(g, true)));
             }
         }
         return out;
+    }
+
+    /** The slots where {@code w} fits. */
+    private static List<Edit> edits(String[] words, String w, Bigrams bigrams, List<String> trigger) {
+        return slots(words, trigger).stream().filter(slot -> bigrams.fits(slot.left(), w, slot.right())).map(Slot::edit).toList();
     }
 
     /**

@@ -59,12 +59,10 @@ public final class Poisoning {
         List<Integer> negatives = new ArrayList<>();
         for (int label = 0; label < train.numLabels(); label++) {
             boolean[] pool = new boolean[train.size()];
+            long count = 0;
             for (int i = 0; i < pool.length; i++) {
                 pool[i] = !chosen[i] && train.examples().get(i).label() == label;
-            }
-            long count = 0;
-            for (boolean b : pool) {
-                count += b ? 1 : 0;
+                count += pool[i] ? 1 : 0;
             }
             if (count > 0) {
                 for (int i : choose(pool, Math.round(negativeRate * count), rng)) {
