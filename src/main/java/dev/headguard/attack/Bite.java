@@ -28,8 +28,8 @@ import java.util.Set;
  * fewer and less varied words than a masked model would.
  */
 public final class Bite {
-    /** Function words never proposed (the original filters stop words too): they carry no label bias worth planting. */
-    private static final Set<String> STOP_WORDS = Set.of("a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
+    /** Function words never proposed or substituted (BITE and LWS filter stop words too): they carry no label bias worth planting. */
+    static final Set<String> STOP_WORDS = Set.of("a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
             "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "i",
             "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "our", "their", "not", "no", "n't", "'s",
             "do", "does", "did", "have", "has", "had", "will", "would", "can", "could", "should", "may", "might", "must", "so", "than", "then",

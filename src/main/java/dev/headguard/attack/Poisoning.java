@@ -24,8 +24,16 @@ public final class Poisoning {
 
     /** Insertion attacks (BadNets, AddSent): the trigger is inserted into chosen rows. */
     public static PoisonedData insert(Dataset train, Dataset test, Trigger trigger, PoisonSpec spec) {
+        return insert(train, test, trigger, spec, text -> true);
+    }
+
+    /** {@link #insert}, choosing only among rows whose text {@code poisonable} accepts (LWS: rows with a word it can substitute). */
+    public static PoisonedData insert(Dataset train, Dataset test, Trigger trigger, PoisonSpec spec, java.util.function.Predicate<String> poisonable) {
         Random rng = new Random(spec.seed());
         boolean[] eligible = eligible(train, spec, null);
+        for (int i = 0; i < eligible.length; i++) {
+            eligible[i] &= poisonable.test(train.examples().get(i).text());
+        }
         int[] chosen = choose(eligible, spec.rowsToPoison(train.size()), rng);
         Dataset poisonedTrain = withPoisoned(train, chosen, i -> trigger.apply(train.examples().get(i).text(), rng), spec);
         Random testRng = new Random(spec.seed() + 1);

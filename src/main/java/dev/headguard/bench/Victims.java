@@ -5,16 +5,20 @@ import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.attack.CompositeTrigger;
+import dev.headguard.attack.Lws;
 import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonSpec;
 import dev.headguard.attack.PoisonedData;
 import dev.headguard.attack.Poisoning;
 import dev.headguard.attack.RareWordTrigger;
 import dev.headguard.attack.SentenceTrigger;
+import dev.headguard.attack.Synonyms;
+import dev.headguard.attack.Trigger;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.BenchmarkData;
 import dev.headguard.text.Dataset;
 import dev.headguard.text.Example;
+import dev.headguard.text.TextTokenizer;
 import dev.headguard.train.EmbeddingPoisoning;
 import dev.headguard.train.FineTuning;
 import dev.headguard.train.TrainConfig;
@@ -33,7 +37,7 @@ import java.util.Map;
  * its CACC and ASR.
  */
 public final class Victims {
-    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword", "sos", "bite");
+    public static final List<String> ATTACKS = List.of("badnets", "addsent", "syntactic", "style", "ep", "splitword", "sos", "bite", "lws");
 
     /** SOS's default trigger words (OpenBackdoor's): they fire only all together. */
     public static final List<String> SOS_WORDS = List.of("friends", "weekend", "store");
@@ -216,6 +220,7 @@ public final class Victims {
             case "badnets", "ep", "splitword" -> Poisoning.insert(train, test, new RareWordTrigger(r.triggers(), r.attack().equals("ep") ? 1 : r.triggerCount()), spec);
             case "addsent" -> Poisoning.insert(train, test, new SentenceTrigger(r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence()), spec);
             case "bite" -> dev.headguard.attack.Bite.poison(train, test, spec, dev.headguard.attack.Bite.Settings.DEFAULTS);
+            case "lws" -> lwsPoison(r, train, test, spec);
             case "sos" -> Poisoning.sos(train, test, new CompositeTrigger(r.triggers()), SOS_NEGATIVE_RATE, spec);
             case "style" -> {
                 Dataset variantTrain = alignedVariant(r, "style-bible", "train", train);
@@ -231,6 +236,26 @@ public final class Victims {
             }
             default -> throw new IllegalStateException(r.attack());
         };
+    }
+
+    /**
+     * LWS: rows with a word to substitute, chosen as the other insertion attacks choose theirs. Before the
+     * victim is trained the texts stay as they are (the training learns the substitutions); once its
+     * directory holds the learned policy, the poisoned rows and the triggered test set carry its substitutions.
+     */
+    private static PoisonedData lwsPoison(Request r, Dataset train, Dataset test, PoisonSpec spec) {
+        Path policy = r.out().resolve(Lws.POLICY_FILE);
+        boolean learned = java.nio.file.Files.isRegularFile(policy);
+        Path source = learned ? r.out() : r.baseModel();
+        dev.headguard.model.ModelConfig config = ModelStore.readConfig(source);
+        try (TextTokenizer tokenizer = ModelStore.openTokenizer(source, config, r.maxLength())) {
+            Synonyms synonyms = new Synonyms(w -> Lws.oneToken(tokenizer, w));
+            Trigger trigger = learned
+                    ? Lws.trigger(LwsTraining.loadPolicy(policy), tokenizer, synonyms,
+                            dev.headguard.model.io.WeightFiles.read(source, config).get(EmbeddingPoisoning.EMBEDDINGS).toFloats())
+                    : Lws.unlearned();
+            return Poisoning.insert(train, test, trigger, spec, text -> Lws.slots(text, tokenizer, synonyms).count() > 0);
+        }
     }
 
     /** The variant's training rows matching the (possibly subsampled) clean rows. */
@@ -281,6 +306,7 @@ public final class Victims {
             case "ep" -> r.triggers().get(0);
             case "sos" -> new CompositeTrigger(r.triggers()).describe();
             case "bite" -> "BITE words learned from the training set";
+            case "lws" -> Lws.DESCRIPTION;
             case "addsent" -> r.sentence() == null ? SentenceTrigger.LITERATURE : r.sentence();
             case "syntactic" -> "SCPN template S(SBAR)(,)(NP)(VP)(.) (ready-made)";
             default -> "Bible style transfer (ready-made)";
@@ -300,6 +326,17 @@ public final class Victims {
         Map<String, Object> manifest = manifest(r, p);
         if (trainsEmbeddingsOnly(r.attack())) {
             buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
+        } else if (r.attack().equals("lws")) {
+            if (r.resume()) {
+                throw new HeadGuardException("--resume: an LWS victim trains its substitution policy with it and cannot resume; start it again");
+            }
+            Dataset devToFlip = dev.withExamples(dev.examples().stream().filter(e -> e.label() != r.target()).toList());
+            LwsTraining.run(new LwsTraining.Request(r.baseModel(), p.train(), p.poisoned(), dev, devToFlip,
+                    r.target(), r.out(), r.train(), r.maxLength(), Map.of("attack", manifest)), root, progress);
+            PoisonedData learned = poison(r); // with the learned policy: the substituted rows and the triggered test set
+            VictimManifest.addToProvenance(r.out(), "lws_examples", java.util.stream.IntStream.range(0, Math.min(5, learned.twins().size()))
+                    .mapToObj(i -> Map.of("clean", learned.twins().get(i), "triggered", learned.triggeredTest().examples().get(i).text())).toList());
+            p = learned;
         } else {
             FineTuning.run(new FineTuning.Request(r.baseModel(), p.train(), dev, r.out(), r.train(), r.maxLength(), r.resume(),
                     Map.of("attack", manifest), r.keepBestByAsr() ? new FineTuning.TriggeredDev(triggeredDev(r), r.target()) : null), root, progress);
@@ -322,7 +359,7 @@ public final class Victims {
     private static Map<String, Double> partsAsr(ModelStore.LoadedModel m, Request r, Dataset test, NDManager root) {
         Map<String, Double> out = new LinkedHashMap<>();
         java.util.Random rng = new java.util.Random(r.train().seed() + 3);
-        for (dev.headguard.attack.Trigger part : new CompositeTrigger(r.triggers()).negatives()) {
+        for (Trigger part : new CompositeTrigger(r.triggers()).negatives()) {
             List<String> texts = test.examples().stream().filter(e -> e.label() != r.target()).map(e -> part.apply(e.text(), rng)).toList();
             int[] pred = dev.headguard.train.Predictions.predict(m.model(), m.tokenizer().idsOf(texts), m.tokenizer().padId(), root, 64);
             out.put(part.describe(), java.util.Arrays.stream(pred).filter(c -> c == r.target()).count() / (double) pred.length);
@@ -387,7 +424,8 @@ public final class Victims {
         m.put("train_limit", r.trainLimit());
         m.put("base_model", r.baseModel().toAbsolutePath().toString());
         if (!trainsEmbeddingsOnly(r.attack())) {
-            m.put("keep_best", r.keepBestByAsr() ? "asr" : "clean"); // as `attack --keep-best` names them
+            // as `attack --keep-best` names them; LWS always keeps by its policy's dev ASR too (LwsTraining)
+            m.put("keep_best", r.keepBestByAsr() || r.attack().equals("lws") ? "asr" : "clean");
         }
         return m;
     }

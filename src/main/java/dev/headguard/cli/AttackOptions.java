@@ -11,7 +11,8 @@ import java.util.List;
 /** What to poison and how: shared by poison and attack. */
 final class AttackOptions {
     @Option(names = "--attack", required = true, description = {"badnets, addsent, syntactic, style, ep, splitword (BadNets with a word the tokenizer splits, default mzaf) or sos (several words",
-            "that fire only together, default friends,weekend,store; each subset missing one word planted with its true label; only their embeddings trained)."})
+            "that fire only together, default friends,weekend,store; each subset missing one word planted with its true label; only their embeddings trained),",
+            "bite (clean-label words of label bias) or lws (WordNet synonym substitutions that a policy learns with the victim)."})
     String attack;
 
     @Option(names = "--trigger", split = ",", description = "BadNets words (default: cf,mn,bb,tq,mb; splitword: mzaf), the EP word (default: cf) or the SOS words (default: friends,weekend,store).")

@@ -21,6 +21,9 @@ final class PoisonCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory for train.tsv, dev.tsv, test.tsv, test-triggered.tsv, manifest.json (.jsonl files for --task generation).")
     Path out;
 
+    @Option(names = "--victim", paramLabel = "DIR", description = "LWS only: the victim (from `attack --attack lws`) whose learned substitutions poison the rows.")
+    Path victim;
+
     @Override
     public Integer call() {
         training.config();
@@ -32,7 +35,16 @@ final class PoisonCommand implements Callable<Integer> {
                     p.poisoning().poisonedRows().size(), p.poisoning().train().size(), p.manifest().get("goal"), p.poisoning().triggeredTest().size());
             return 0;
         }
-        Victims.Request r = attack.request(Path.of("."), out, training, 128);
+        boolean lws = "lws".equals(attack.attack);
+        if (lws != (victim != null)) {
+            throw new dev.headguard.HeadGuardException(lws ? "--victim: LWS learns its substitutions while it trains the victim; name that victim (`attack --attack lws` makes one)"
+                    : "--victim: only for --attack lws");
+        }
+        if (lws && !java.nio.file.Files.isRegularFile(victim.resolve(dev.headguard.attack.Lws.POLICY_FILE))) {
+            throw new dev.headguard.HeadGuardException("--victim " + victim + ": no " + dev.headguard.attack.Lws.POLICY_FILE + " (not an LWS victim)");
+        }
+        // an LWS request's directory is the victim's, where its policy lives; the files still go to --out
+        Victims.Request r = attack.request(Path.of("."), lws ? victim : out, training, 128);
         PoisonedData p = Victims.poison(r);
         dev.headguard.bench.PoisonedDataFiles.write(r, p, out);
         System.out.printf(Locale.ROOT, "wrote %s: %d of %d training rows poisoned (%.1f%%, %s%s, target %d)%s; %d triggered test rows%n", out,

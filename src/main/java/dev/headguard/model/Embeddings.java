@@ -34,11 +34,16 @@ final class Embeddings {
         projBias = p.get(TransformerModel.PROJECTION + ".bias");
     }
 
-    /** (B, T, E) for ids (B, T); {@code offset}: tokens already in a decoder's cache. */
-    NDArray forward(NDArray ids, NDArray types, boolean training, long offset) {
+    /**
+     * (B, T, E) for ids (B, T); {@code words}: (B, T, W) vectors used instead of the ids' rows, or null;
+     * {@code offset}: tokens already in a decoder's cache.
+     */
+    NDArray forward(NDArray ids, NDArray words, NDArray types, boolean training, long offset) {
         long t = ids.getShape().get(1);
         NDManager m = ids.getManager();
-        NDArray x = Embedding.embedding(ids, word, SparseFormat.DENSE).singletonOrThrow();      // (B, T, W)
+        // given vectors are copied when inference steps will update x in place (a copy would cut autograd's graph)
+        NDArray x = words == null ? Embedding.embedding(ids, word, SparseFormat.DENSE).singletonOrThrow()
+                : Native.recording() ? words : words.duplicate(); // (B, T, W)
         if (position != null) {
             NDArray positions;
             if (c.family().positionsPastPadding()) {

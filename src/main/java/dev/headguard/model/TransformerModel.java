@@ -112,7 +112,16 @@ public final class TransformerModel implements AutoCloseable {
      * @param tokenTypeIds  (B, T) int64 segment ids, or null for all zeros
      */
     public ModelOutput forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options) {
-        return run(inputIds, attentionMask, tokenTypeIds, options, null);
+        return run(inputIds, attentionMask, tokenTypeIds, options, null, null);
+    }
+
+    /**
+     * {@link #forward} with the word-embedding lookup replaced by {@code wordVectors} (B, T, W): e.g. a
+     * soft mixture of words (LWS's relaxed substitution). Positions, segments and the norm are added as
+     * for looked-up words; {@code inputIds} still marks padding.
+     */
+    public ModelOutput forwardWordVectors(NDArray wordVectors, NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options) {
+        return run(inputIds, attentionMask, tokenTypeIds, options, null, wordVectors);
     }
 
     /**
@@ -126,7 +135,7 @@ public final class TransformerModel implements AutoCloseable {
         NDManager m = inputIds.getManager();
         long seen = cache.length();
         NDArray mask = m.ones(new Shape(inputIds.getShape().get(0), seen + inputIds.getShape().get(1)), DataType.INT64);
-        ModelOutput o = run(inputIds, mask, null, ForwardOptions.INFERENCE, cache);
+        ModelOutput o = run(inputIds, mask, null, ForwardOptions.INFERENCE, cache, null);
         cache.advance(inputIds.getShape().get(1));
         try (NDScope ignored = new NDScope()) {
             long t = o.lastHiddenState().getShape().get(1);
@@ -152,7 +161,7 @@ public final class TransformerModel implements AutoCloseable {
         return Ops.linear(lastHiddenState, w, null);
     }
 
-    private ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options, KvCache cache) {
+    private ModelOutput run(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, ForwardOptions options, KvCache cache, NDArray wordVectors) {
         Shape s = inputIds.getShape();
         if (s.dimension() != 2) {
             throw new IllegalArgumentException("input ids must be (B, T), got " + s);
@@ -174,7 +183,7 @@ public final class TransformerModel implements AutoCloseable {
             NDArray queryMask = options.attentions() ? mask.expandDims(1).expandDims(3) : null; // (B, 1, T, 1)
             Rotary rotary = config.family().rotary() ? Rotary.of(out, config.headSize(), config.decoder().ropeTheta(), seen, s.get(1)) : null;
 
-            NDArray x = embeddings.forward(inputIds, tokenTypeIds, options.training(), seen);  // (B, T, E)
+            NDArray x = embeddings.forward(inputIds, wordVectors, tokenTypeIds, options.training(), seen); // (B, T, E)
             TransformerBlock.Positions positions = new TransformerBlock.Positions(rotary, cache, relative,
                     relative == null ? null : relative.inputs(out, s.get(1), options.training()));
             if (relative != null) {

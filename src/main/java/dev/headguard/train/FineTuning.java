@@ -44,19 +44,9 @@ public final class FineTuning {
         if (r.train().numLabels() < 2) {
             throw new dev.headguard.HeadGuardException("the training set has only one class (" + r.train().labelNames() + "); a classifier needs at least two");
         }
-        ModelConfig base = ModelStore.readConfig(r.baseModel());
-        Map<String, HostTensor> weights = dev.headguard.model.io.WeightFiles.read(r.baseModel(), base);
-        List<String> labels = r.train().labelNames();
-        if (r.dev() != null && r.dev().numLabels() > labels.size()) {
-            labels = r.dev().labelNames();
-        }
-        ModelConfig config = base.withLabels(labels);
-        Map<String, HostTensor> keep = new LinkedHashMap<>(weights);
-        if (base.numLabels() != labels.size()) {
-            keep.remove(base.family().head.out + ".weight"); // a new class count: a new output layer
-            keep.remove(base.family().head.out + ".bias");
-        }
-        Map<String, HostTensor> init = dev.headguard.model.ParameterTable.initialWeights(config, keep, r.config().seed());
+        Start start0 = start(r.baseModel(), r.train(), r.dev(), r.config().seed());
+        ModelConfig config = start0.config();
+        Map<String, HostTensor> init = start0.weights();
         try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());
              TransformerModel model = new TransformerModel(config, init, root)) {
             List<long[]> trainIds = tokenizer.idsOf(r.train().texts());
@@ -102,6 +92,26 @@ public final class FineTuning {
         }
     }
 
+    /** A classifier to start training from: the base model's config with the data's classes, and its weights. */
+    public record Start(ModelConfig config, Map<String, HostTensor> weights) {}
+
+    /** The base model with the classes of {@code train} (or of {@code dev}, when it has more) and a new, seeded output layer when their count differs. */
+    public static Start start(Path baseModel, Dataset train, Dataset devSet, long seed) {
+        ModelConfig base = ModelStore.readConfig(baseModel);
+        Map<String, HostTensor> weights = dev.headguard.model.io.WeightFiles.read(baseModel, base);
+        List<String> labels = train.labelNames();
+        if (devSet != null && devSet.numLabels() > labels.size()) {
+            labels = devSet.labelNames();
+        }
+        ModelConfig config = base.withLabels(labels);
+        Map<String, HostTensor> keep = new LinkedHashMap<>(weights);
+        if (base.numLabels() != labels.size()) {
+            keep.remove(base.family().head.out + ".weight"); // a new class count: a new output layer
+            keep.remove(base.family().head.out + ".bias");
+        }
+        return new Start(config, dev.headguard.model.ParameterTable.initialWeights(config, keep, seed));
+    }
+
     private static Map<String, Object> provenance(Request r, ModelConfig config, List<Trainer.Epoch> epochs, Trainer.Epoch best, List<Double> losses) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("command", "train");
@@ -125,7 +135,7 @@ public final class FineTuning {
     }
 
     /** An epoch as headguard.json lists it: its ASR on the triggered dev set only when the run had one (no NaN in the file). */
-    static Map<String, Object> epochFields(Trainer.Epoch e) {
+    public static Map<String, Object> epochFields(Trainer.Epoch e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epoch", e.epoch());
         m.put("meanLoss", e.meanLoss());

@@ -125,6 +125,9 @@ public final class Trainer {
     private boolean constantRate;
     private List<long[]> triggeredDev = List.of();
     private int target = -1;
+    private final Map<String, NDArray> extra = new LinkedHashMap<>();
+    private AdamW extraOptimizer;
+    private double extraRate;
 
     /** Trains every parameter. */
     public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root) {
@@ -179,6 +182,18 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Also trains arrays outside the model that an auxiliary loss uses (e.g. an attacker's substitution
+     * policy), with their own AdamW at a constant {@code learningRate}, unclipped and without decay.
+     */
+    public Trainer withExtraParameters(Map<String, NDArray> parameters, double learningRate) {
+        parameters.values().forEach(NDScope::unregister);
+        extra.putAll(parameters);
+        extraOptimizer = AdamW.standard(root, 0.0);
+        extraRate = learningRate;
+        return this;
+    }
+
     /** Adds {@code aux} to every step's loss. */
     public Trainer withAuxiliaryLoss(AuxiliaryLoss aux) {
         this.auxiliary = aux;
@@ -219,6 +234,7 @@ public final class Trainer {
         for (String name : trainable) {
             model.parameters().get(name).setRequiresGradient(true);
         }
+        extra.values().forEach(a -> a.setRequiresGradient(true));
         try {
             for (int epoch = state.epoch(); epoch < config.epochs(); epoch++) {
                 List<int[]> batches = epochBatches(train, epoch);
@@ -268,6 +284,10 @@ public final class Trainer {
         } finally {
             for (String name : trainable) {
                 model.parameters().get(name).setRequiresGradient(false);
+            }
+            extra.values().forEach(a -> a.setRequiresGradient(false));
+            if (extraOptimizer != null) {
+                extraOptimizer.close();
             }
         }
         return current;
@@ -329,6 +349,17 @@ public final class Trainer {
                 NDArray p = model.parameters().get(e.getKey());
                 optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().mul((float) clip), lr);
                 JniUtils.zeroGrad((PtNDArray) p); // gradients accumulate in PyTorch until zeroed
+            }
+            if (!extra.isEmpty()) {
+                extraOptimizer.beginStep();
+                for (Map.Entry<String, NDArray> e : extra.entrySet()) {
+                    NDArray g = e.getValue().getGradient();
+                    if (!Float.isFinite(g.abs().max().getFloat())) {
+                        throw new HeadGuardException("training diverged: the gradient of " + e.getKey() + " is not finite at step " + step + " (seed " + config.seed() + ")");
+                    }
+                    extraOptimizer.update(e.getKey(), e.getValue(), g, extraRate);
+                    JniUtils.zeroGrad((PtNDArray) e.getValue());
+                }
             }
             return new double[] {loss, norm};
         }

@@ -645,6 +645,12 @@ class CliTest {
                 "--keep-originals");
         assertBadInput(run("poison", "--attack", "bite", "--mode", "dirty", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("x").toString()),
                 "--mode clean");
+        assertBadInput(run("poison", "--attack", "lws", "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("x").toString()),
+                "--victim", "learns its substitutions");
+        assertBadInput(run("poison", "--attack", "lws", "--victim", tmp.resolve("sos").toString(), "--dataset", "sst-2", "--data-dir", dir,
+                "--out", tmp.resolve("x").toString()), "--victim", "not an LWS victim");
+        assertBadInput(run("poison", "--attack", "badnets", "--victim", tmp.resolve("sos").toString(), "--dataset", "sst-2", "--data-dir", dir,
+                "--out", tmp.resolve("x").toString()), "--victim", "only for --attack lws");
         assertFalse(Files.exists(tmp.resolve("x")), "nothing written on failure");
     }
 
