@@ -82,6 +82,35 @@ class TrainerTest {
     }
 
     /**
+     * Extra parameters (an attacker's policy, say) are trained through the auxiliary loss by their own
+     * AdamW at a constant rate: a loss that always pushes the same way moves them about that rate per step,
+     * whatever the model's schedule (here warm-up and decay at another rate).
+     */
+    @Test
+    void extraParametersFollowTheirOwnConstantRate() {
+        int[] y = new int[64];
+        List<long[]> x = planted(64, 3, y);
+        int[] unlabelled = new int[64];
+        java.util.Arrays.fill(unlabelled, -1); // only the auxiliary loss trains
+        TrainConfig cfg = new TrainConfig(2, 16, 2e-3, 0.01, 0.5, 1.0, 4, 0);
+        double rate = 0.01;
+        try (NDManager root = TorchRuntime.newManager();
+             TransformerModel m = new TransformerModel(TINY, ParameterTable.initialWeights(TINY, Map.of(), 5), root)) {
+            NDArray offset = root.zeros(new Shape(2));
+            Trainer t = new Trainer(m, 0, cfg, root).withExtraParameters(Map.of("offset", offset), rate)
+                    .withAuxiliaryLoss((rows, batch, out, step) -> Losses.crossEntropy(out.logits().add(offset),
+                            step.create(new long[rows.length]).add(1)));
+            Trainer.TrainState s = t.train(x, unlabelled, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
+            t.optimizer().close();
+            float[] o = offset.toFloatArray();
+            double moved = rate * s.step();
+            assertTrue(o[1] > 0.8 * moved && o[1] <= 1.01 * moved, "toward class 1 at about the rate per step: " + o[1] + " of " + moved);
+            assertTrue(o[0] < -0.8 * moved && o[0] >= -1.01 * moved, "away from class 0: " + o[0]);
+            assertEquals(8, s.step());
+        }
+    }
+
+    /**
      * With a triggered dev set the kept epoch is the one with the best dev accuracy plus ASR (the
      * literature's attacker), each epoch reports its ASR, and without one the ASR is NaN and the
      * kept epoch is the best by dev accuracy alone.
