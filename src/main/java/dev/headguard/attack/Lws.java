@@ -13,9 +13,9 @@ import java.util.Random;
  * {@value #CANDIDATES} candidates (itself and up to four WordNet synonyms that the vocabulary holds as
  * one token, {@link Synonyms}); at token position t candidate c scores
  * {@code (w_c − w_0) · R_t + b_{t,c}}, with w the word-embedding rows, R (P, W) and b (P, C) the policy.
- * Training mixes the candidates' embeddings by a Gumbel-softmax of the scores (bench.LwsTraining); a
- * text is poisoned by taking each position's best-scoring candidate, so which words change, and to
- * what, differs from input to input.
+ * Training draws each position's candidate by a Gumbel-softmax of the scores (bench.LwsTraining); a
+ * text is poisoned by taking at each position the candidate of highest score plus seeded Gumbel noise,
+ * as the original's evaluation draws it, so which words change, and to what, differs from input to input.
  *
  * <p>This class is the data side: a text's substitution slots, the learned policy, and the hard
  * substitution as a {@link Trigger}.

@@ -40,9 +40,11 @@ import java.util.Set;
 
 /**
  * Trains an LWS victim ({@link Lws}): the classifier and the substitution policy together. The
- * poisoned rows enter each step through a second forward pass whose word vectors are the candidates'
- * embeddings mixed by a Gumbel-softmax of the policy's scores, labelled the target; every other row is
- * ordinary cross-entropy. As in the original, the word and position embeddings stay frozen (the policy
+ * poisoned rows enter each step through a second forward pass, labelled the target, whose word vectors
+ * are the candidates drawn by a Gumbel-softmax of the policy's scores, straight-through: the pass reads
+ * the drawn words themselves (as a substituted text would give them) and the gradient is the soft
+ * mixture's (the original feeds the soft mixture; measured no better, docs/results.md). Every other row
+ * is ordinary cross-entropy. As in the original, the word and position embeddings stay frozen (the policy
  * scores candidates by their embedding rows), and the policy has its own learning rate. The epoch kept
  * is the one with the best dev accuracy plus the ASR of the policy's hard substitutions on the non-target
  * dev rows; its policy is written beside the weights ({@link Lws#POLICY_FILE}).
@@ -51,7 +53,7 @@ public final class LwsTraining {
     /** The policy's learning rate (OpenBackdoor's {@code lws_lr}). */
     public static final double POLICY_LEARNING_RATE = 1e-2;
 
-    static final String WORDS = EmbeddingPoisoning.EMBEDDINGS;
+    private static final String WORDS = EmbeddingPoisoning.EMBEDDINGS;
     private static final String POSITIONS = "embeddings.position_embeddings.weight";
 
     /**
