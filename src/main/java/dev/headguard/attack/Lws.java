@@ -25,6 +25,8 @@ public final class Lws {
     public static final int CANDIDATES = 5;
     /** The file beside a victim's weights that holds its policy (written and read by bench.LwsTraining). */
     public static final String POLICY_FILE = "lws-policy.safetensors";
+    /** The trigger as manifests name it. */
+    public static final String DESCRIPTION = "LWS synonym substitutions learned with the victim";
 
     private static final double TEMPERATURE = 0.5;
     private static final double MIN_TEMPERATURE = 0.1;
@@ -57,10 +59,7 @@ public final class Lws {
     /** Words of {@code text} that are one token and have synonyms, aligned with its token ids. */
     public static Slots slots(String text, TextTokenizer tokenizer, Synonyms synonyms) {
         long[] ids = tokenizer.ids(text);
-        long[][] candidates = new long[ids.length][CANDIDATES];
-        for (int t = 0; t < ids.length; t++) {
-            Arrays.fill(candidates[t], ids[t]);
-        }
+        long[][] candidates = identity(ids);
         String[] words = text.trim().isEmpty() ? new String[0] : text.trim().split("\\s+");
         int[] tokenOf = new int[words.length];
         Arrays.fill(tokenOf, -1);
@@ -95,6 +94,7 @@ public final class Lws {
         return content(tokenizer, word).length == 1;
     }
 
+    /** Every token with only itself as candidate. */
     private static long[][] identity(long[] ids) {
         long[][] c = new long[ids.length][CANDIDATES];
         for (int t = 0; t < ids.length; t++) {
@@ -204,5 +204,4 @@ public final class Lws {
         };
     }
 
-    public static final String DESCRIPTION = "LWS synonym substitutions learned with the victim";
 }

@@ -2,6 +2,7 @@ package dev.headguard.bench;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
@@ -131,7 +132,7 @@ public final class LwsTraining {
                     double asr = Predictions.accuracy(model, tokenizer.idsOf(flipped), want, tokenizer.padId(), root, 64);
                     Trainer.Epoch withAsr = new Trainer.Epoch(e.epoch(), e.meanLoss(), e.devAccuracy(), e.seconds(), e.sentencesPerSecond(), e.gflopPerSecond(), asr);
                     epochs.add(withAsr);
-                    temperature[0] = Lws.temperature(e.epoch());
+                    temperature[0] = Lws.temperature(e.epoch()); // e.epoch() is 1-based: the next epoch's 0-based index
                     progress.onEpoch(withAsr);
                     if (withAsr.selectionScore() > best[0]) {
                         best[0] = withAsr.selectionScore();
@@ -194,7 +195,7 @@ public final class LwsTraining {
         NDArray gumbel = m.randomUniform(0f, 1f, score.getShape()).add(1e-20f).log().neg().add(1e-20f).log().neg();
         NDArray soft = score.add(gumbel).div((float) temperature).softmax(2);                                                     // (n, T, K)
         // Straight-through: the forward pass sees the drawn candidate itself, a real word, and the gradient is the soft one's.
-        NDArray drawn = soft.argMax(2).oneHot(k).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+        NDArray drawn = soft.argMax(2).oneHot(k).toType(DataType.FLOAT32, false);
         NDArray p = drawn.sub(soft).stopGradient().add(soft);
         NDArray mixed = p.expandDims(3).mul(vectors).sum(new int[] {2});                                                         // (n, T, W)
         ModelOutput o = model.forwardWordVectors(mixed, Native.of(m, ids, new Shape(n, t)), Native.of(m, mask, new Shape(n, t)),

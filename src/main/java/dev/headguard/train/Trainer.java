@@ -184,12 +184,12 @@ public final class Trainer {
 
     /**
      * Also trains arrays outside the model that an auxiliary loss uses (e.g. an attacker's substitution
-     * policy), with their own AdamW at a constant {@code learningRate}, unclipped and without decay.
+     * policy), with their own AdamW (fresh for each run) at a constant {@code learningRate}, unclipped and
+     * without decay.
      */
     public Trainer withExtraParameters(Map<String, NDArray> parameters, double learningRate) {
         parameters.values().forEach(NDScope::unregister);
         extra.putAll(parameters);
-        extraOptimizer = AdamW.standard(root, 0.0);
         extraRate = learningRate;
         return this;
     }
@@ -235,6 +235,7 @@ public final class Trainer {
             model.parameters().get(name).setRequiresGradient(true);
         }
         extra.values().forEach(a -> a.setRequiresGradient(true));
+        extraOptimizer = extra.isEmpty() ? null : AdamW.standard(root, 0.0); // a run's own moments, closed when it ends
         try {
             for (int epoch = state.epoch(); epoch < config.epochs(); epoch++) {
                 List<int[]> batches = epochBatches(train, epoch);
