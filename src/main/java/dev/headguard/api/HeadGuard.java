@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.InputAudit;
+import dev.headguard.detect.attention.AttentionFeatures;
+import dev.headguard.detect.attention.CleanProfile;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
@@ -53,9 +56,14 @@ public final class HeadGuard implements AutoCloseable {
 
     /** A HuggingFace model directory, or a built-in model's name ({@code minilm}, {@code bge-small}). */
     public static HeadGuard load(String model) {
+        return load(model, 0);
+    }
+
+    /** The same, with texts cut at {@code maxLength} tokens (0: the model's limit, at most 512). */
+    public static HeadGuard load(String model, int maxLength) {
         NDManager root = TorchRuntime.newManager();
         try {
-            return new HeadGuard(root, ModelStore.load(BuiltinModel.resolve(model), root, 0));
+            return new HeadGuard(root, ModelStore.load(BuiltinModel.resolve(model), root, maxLength));
         } catch (RuntimeException e) {
             root.close();
             throw e;
@@ -88,20 +96,34 @@ public final class HeadGuard implements AutoCloseable {
      * cannot run.
      */
     public InputFilter inputFilter(Path cleanFile, double frr) {
-        List<String> clean = cleanTexts(cleanFile);
-        InputScanner.Settings settings = InputScanner.Settings.defaults().withFrr(frr);
-        List<CandidateDirection.Evidence> evidence;
-        try {
-            evidence = ModelScanFile.filterEvidence(model, cleanFile, clean, 0, settings, root, Probe.Progress.NONE);
-        } catch (HeadGuardException e) {
-            evidence = null;
+        return inputFilter(cleanFile, InputFilter.Settings.defaults().withFrr(frr));
+    }
+
+    /** The same with {@code scan inputs}' other settings ({@code --clean-limit}, {@code --seed}, {@code --no-model-scan}). */
+    public InputFilter inputFilter(Path cleanFile, InputFilter.Settings s) {
+        if (s.cleanLimit() < 0) {
+            throw new HeadGuardException("--clean-limit must be at least 0, got " + s.cleanLimit());
         }
-        HiddenStateScan.Settings hidden = HiddenStateScan.Settings.defaults(settings.seed()).withFrr(frr);
+        List<String> clean = Sample.of(cleanTexts(cleanFile), s.cleanLimit(), s.seed());
+        if (clean.size() < InputScanner.MIN_CLEAN) {
+            throw new HeadGuardException(cleanFile + ": " + clean.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
+        }
+        InputScanner.Settings settings = new InputScanner.Settings(AttentionFeatures.defaultFor(model.model().config()), CleanProfile.Score.MAHALANOBIS,
+                InputScanner.Settings.defaults().shrinkage(), s.frr(), s.seed(), InputScanner.Settings.defaults().batchSize(), true);
+        List<CandidateDirection.Evidence> evidence = null;
+        if (s.modelScan()) {
+            try {
+                evidence = ModelScanFile.filterEvidence(model, cleanFile, clean, s.cleanLimit(), settings, root, Probe.Progress.NONE);
+            } catch (HeadGuardException e) {
+                evidence = null; // a model scan that cannot run (a model that calls almost everything one class): the attention scan serves
+            }
+        }
+        HiddenStateScan.Settings hidden = HiddenStateScan.Settings.defaults(settings.seed()).withFrr(s.frr());
         // The audit of no inputs calibrates every part of the filter; each text is scored on its own later.
         InputAudit.Result calibrated = InputAudit.run(model, new InputAudit.Request(clean, List.of(clean.get(0)), settings, hidden, false, null, evidence, false),
                 root, stage -> Probe.Progress.NONE);
         int calibratedAt = repairs;
-        return new InputFilter(model, calibrated, root, () -> repairs == calibratedAt);
+        return new InputFilter(CalibratedFilter.of(model, calibrated), root, () -> repairs == calibratedAt);
     }
 
     /**

@@ -1,11 +1,8 @@
 package dev.headguard.api;
 
 import ai.djl.ndarray.NDManager;
-import dev.headguard.detect.attention.AttentionFeatures;
-import dev.headguard.detect.hidden.HiddenStateScan;
-import dev.headguard.detect.InputAudit;
+import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.attention.Probe;
-import dev.headguard.model.io.ModelStore;
 
 import java.util.List;
 
@@ -15,39 +12,52 @@ import java.util.List;
  * scan, its attention margins).
  */
 public final class InputFilter {
-    private final ModelStore.LoadedModel model;
-    private final InputAudit.Result calibrated;
-    private final AttentionFeatures features;
+    private final CalibratedFilter calibrated;
     private final NDManager root;
     private final java.util.function.BooleanSupplier current;
 
-    InputFilter(ModelStore.LoadedModel model, InputAudit.Result calibrated, NDManager root, java.util.function.BooleanSupplier current) {
-        this.current = current;
-        this.model = model;
+    InputFilter(CalibratedFilter calibrated, NDManager root, java.util.function.BooleanSupplier current) {
         this.calibrated = calibrated;
-        this.features = new AttentionFeatures(model.model().config(), calibrated.scanner().settings().families());
+        this.current = current;
         this.root = root;
+    }
+
+    /**
+     * How the filter was calibrated, among them the model scan and the frr.
+     *
+     * @param frr        the false-rejection rate on clean texts
+     * @param cleanLimit a seeded sample of so many clean texts (0: all)
+     * @param seed       the seed of the clean split and the samples
+     * @param modelScan  let the model scan's evidence choose between the attention scan and a hidden-state
+     *                   direction (cached under {@code HEADGUARD_HOME}); false: the attention scan alone
+     */
+    public record Settings(double frr, int cleanLimit, long seed, boolean modelScan) {
+        /** scan inputs' defaults at a false-rejection rate of 5%. */
+        public static Settings defaults() {
+            return new Settings(0.05, 0, 42, true);
+        }
+
+        public Settings withFrr(double f) {
+            return new Settings(f, cleanLimit, seed, modelScan);
+        }
     }
 
     /** "attention" or "direction": which detector the clean texts carrying the scan's evidence chose. */
     public String kind() {
-        return calibrated.scanDirection() == null ? "attention" : calibrated.scanDirection().choice().chosen();
+        return calibrated.kind();
     }
 
     /** One score per text, in order; above 0 is flagged. */
     public double[] scores(List<String> texts) {
+        return scored(texts).scores();
+    }
+
+    /** Scores (above 0 flagged) and the model's predicted classes, in text order. */
+    public CalibratedFilter.Scored scored(List<String> texts) {
         if (!current.getAsBoolean()) {
             throw new IllegalStateException("the model was repaired after this filter was calibrated: make a new filter");
         }
-        if (texts.isEmpty()) {
-            return new double[0];
-        }
-        Probe.WithStates pass = Probe.runWithStates(model, texts, features, root, calibrated.scanner().settings().batchSize(), Probe.Progress.NONE);
-        InputAudit.ScanDirection sd = calibrated.scanDirection();
-        if (sd == null) {
-            return calibrated.scanner().margins(calibrated.scanner().score(pass.result()));
-        }
-        return sd.choice().scores(calibrated.scanner(), pass.result(), sd.strongest().learned().direction(), HiddenStateScan.States.of(pass));
+        return calibrated.score(texts, root, Probe.Progress.NONE);
     }
 
     public double score(String text) {
@@ -56,5 +66,10 @@ public final class InputFilter {
 
     public boolean flagged(String text) {
         return score(text) > 0;
+    }
+
+    /** The calibrated filter itself: {@link CalibratedFilter#toBytes} ships it to another JVM holding the same model. */
+    public CalibratedFilter calibrated() {
+        return calibrated;
     }
 }

@@ -78,11 +78,57 @@ public final class ZooBenchmark {
     public record Verdicts(double auroc, int clean, int backdoored) {}
 
     /**
-     * The rows; the verdicts of the search alone and (null unless both kinds of model had a training set)
-     * with the population; how many token-trigger victims had their trigger in the top five, or recovered.
+     * What the totals need of one model, in plain values (a Spark task sends it back to the driver).
+     *
+     * @param populationScore the verdict score with the training set as suspects (null without suspects)
      */
-    public record Result(List<ModelRow> rows, Verdicts search, Verdicts withPopulation, int tokenVictims, int triggerInTop5, int triggerInTop5OrRecovered,
+    public record Outcome(boolean backdoored, double score, Double populationScore, boolean tokenTrigger, boolean triggerInTop5,
+                          boolean triggerRecovered, boolean phraseVictim, boolean outputMatched) implements java.io.Serializable {
+        public static Outcome of(ModelRow row) {
+            Truth t = row.truth();
+            Population p = row.population();
+            return new Outcome(t.backdoored(), row.score(), p == null ? null : p.score(), t.tokenTrigger(), t.triggerInTop5(),
+                    p != null && p.triggerRecovered(), t.targetPhrase() != null, t.outputMatches());
+        }
+    }
+
+    /**
+     * The verdicts of the search alone and (null unless both kinds of model had a training set) with the
+     * population; how many token-trigger victims had their trigger in the top five, or recovered.
+     */
+    public record Totals(Verdicts search, Verdicts withPopulation, int tokenVictims, int triggerInTop5, int triggerInTop5OrRecovered,
                          int phraseVictims, int outputMatched) {}
+
+    /** The rows and their totals. */
+    public record Result(List<ModelRow> rows, Totals totals) {
+        public Verdicts search() {
+            return totals.search();
+        }
+
+        public Verdicts withPopulation() {
+            return totals.withPopulation();
+        }
+
+        public int tokenVictims() {
+            return totals.tokenVictims();
+        }
+
+        public int triggerInTop5() {
+            return totals.triggerInTop5();
+        }
+
+        public int triggerInTop5OrRecovered() {
+            return totals.triggerInTop5OrRecovered();
+        }
+
+        public int phraseVictims() {
+            return totals.phraseVictims();
+        }
+
+        public int outputMatched() {
+            return totals.outputMatched();
+        }
+    }
 
     /** Reads the list: tab-separated model directory, clean file and optionally a training set. */
     public static List<Entry> readList(Path list) {
@@ -99,6 +145,16 @@ public final class ZooBenchmark {
 
     public static Result run(List<Entry> entries, int cleanLimit, Consumer<ModelRow> listener) {
         List<ModelRow> rows = new ArrayList<>();
+        for (Entry e : entries) {
+            ModelRow row = scan(e, cleanLimit);
+            rows.add(row);
+            listener.accept(row);
+        }
+        return new Result(List.copyOf(rows), totals(rows.stream().map(Outcome::of).toList()));
+    }
+
+    /** The totals over the models' outcomes. */
+    public static Totals totals(List<Outcome> outcomes) {
         List<Double> cleanScores = new ArrayList<>();
         List<Double> backdoorScores = new ArrayList<>();
         List<Double> cleanWith = new ArrayList<>();
@@ -108,33 +164,29 @@ public final class ZooBenchmark {
         int foundWith = 0; // in the top 5 or among the words recovered from the suspects
         int phraseVictims = 0;
         int matched = 0;
-        for (Entry e : entries) {
-            ModelRow row = scan(e, cleanLimit);
-            rows.add(row);
-            listener.accept(row);
-            Truth t = row.truth();
-            if (t.tokenTrigger()) {
+        for (Outcome o : outcomes) {
+            if (o.tokenTrigger()) {
                 tokenVictims++;
-                found += t.triggerInTop5() ? 1 : 0;
-                foundWith += t.triggerInTop5() || row.population() != null && row.population().triggerRecovered() ? 1 : 0;
+                found += o.triggerInTop5() ? 1 : 0;
+                foundWith += o.triggerInTop5() || o.triggerRecovered() ? 1 : 0;
             }
-            if (t.targetPhrase() != null) {
+            if (o.phraseVictim()) {
                 phraseVictims++;
-                matched += t.outputMatches() ? 1 : 0;
+                matched += o.outputMatched() ? 1 : 0;
             }
-            (t.backdoored() ? backdoorScores : cleanScores).add(row.score());
-            if (row.population() != null) {
-                (t.backdoored() ? backdoorWith : cleanWith).add(row.population().score());
+            (o.backdoored() ? backdoorScores : cleanScores).add(o.score());
+            if (o.populationScore() != null) {
+                (o.backdoored() ? backdoorWith : cleanWith).add(o.populationScore());
             }
         }
         double auroc = cleanScores.isEmpty() || backdoorScores.isEmpty() ? Double.NaN : Roc.auroc(doubles(cleanScores), doubles(backdoorScores));
         Verdicts with = cleanWith.isEmpty() || backdoorWith.isEmpty() ? null
                 : new Verdicts(Roc.auroc(doubles(cleanWith), doubles(backdoorWith)), cleanWith.size(), backdoorWith.size());
-        return new Result(List.copyOf(rows), new Verdicts(auroc, cleanScores.size(), backdoorScores.size()), with, tokenVictims, found, foundWith,
-                phraseVictims, matched);
+        return new Totals(new Verdicts(auroc, cleanScores.size(), backdoorScores.size()), with, tokenVictims, found, foundWith, phraseVictims, matched);
     }
 
-    private static ModelRow scan(Entry e, int cleanLimit) {
+    /** One model's scan and its truth, as {@code bench zoo} makes each row. */
+    public static ModelRow scan(Entry e, int cleanLimit) {
         Path dir = e.model();
         ModelConfig config = ModelStore.readConfig(dir);
         if (config.family().decoder && config.languageModel()) {

@@ -8,6 +8,7 @@ import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
 
+import java.util.List;
 import java.util.Locale;
 
 /** The zoo benchmark's table lines and its JSON ({@code bench zoo --json}): the one owner of that format. */
@@ -46,6 +47,11 @@ public final class ZooReport {
 
     /** The verdicts' AUROC and the triggers found, after the last model. */
     public static String footer(ZooBenchmark.Result r) {
+        return footer(r.totals());
+    }
+
+    /** The same from the totals alone. */
+    public static String footer(ZooBenchmark.Totals r) {
         String s = String.format(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%s%n",
                 r.search().clean(), r.search().backdoored(), r.search().auroc(), r.triggerInTop5(), r.tokenVictims(),
                 r.phraseVictims() > 0 ? String.format(Locale.ROOT, "; target phrase elicited: %d of %d", r.outputMatched(), r.phraseVictims()) : "");
@@ -59,16 +65,22 @@ public final class ZooReport {
     /** The whole run as JSON: "models" (one entry per model, in the list's order) and the totals. */
     public static ObjectNode json(ZooBenchmark.Result r) {
         ObjectMapper om = new ObjectMapper();
+        return json(r.rows().stream().map(row -> json(om, row)).toList(), r.totals());
+    }
+
+    /** The same from each model's entry ({@link #json(ObjectMapper, ZooBenchmark.ModelRow)}) and the totals. */
+    public static ObjectNode json(List<ObjectNode> modelEntries, ZooBenchmark.Totals r) {
+        ObjectMapper om = new ObjectMapper();
         ObjectNode report = om.createObjectNode();
         ArrayNode models = report.putArray("models");
-        r.rows().forEach(row -> models.add(json(om, row)));
+        modelEntries.forEach(models::add);
         if (r.withPopulation() != null) {
             report.put("auroc_with_population", r.withPopulation().auroc()).put("clean_with_population", r.withPopulation().clean())
                     .put("backdoored_with_population", r.withPopulation().backdoored()).put("trigger_in_top5_or_recovered", r.triggerInTop5OrRecovered());
         }
         report.put("auroc", r.search().auroc()).put("clean", r.search().clean()).put("backdoored", r.search().backdoored())
                 .put("token_victims", r.tokenVictims()).put("trigger_in_top5", r.triggerInTop5());
-        if (r.rows().stream().anyMatch(row -> row.scan() != null)) { // the classifier scan's input settings: no decoder row uses them
+        if (modelEntries.stream().anyMatch(m -> !m.has("task"))) { // the classifier scan's input settings: no decoder row uses them
             report.put("input_settings", InputScanner.Settings.defaults().toString());
         }
         if (r.phraseVictims() > 0) {
@@ -78,7 +90,7 @@ public final class ZooReport {
     }
 
     /** One model's entry of the JSON's "models". */
-    static ObjectNode json(ObjectMapper om, ZooBenchmark.ModelRow row) {
+    public static ObjectNode json(ObjectMapper om, ZooBenchmark.ModelRow row) {
         ModelScanner.Result res = row.scan();
         ZooBenchmark.Truth t = row.truth();
         ObjectNode o = om.createObjectNode();

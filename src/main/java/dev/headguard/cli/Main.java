@@ -15,6 +15,9 @@ import java.io.PrintWriter;
         description = "Find and remove backdoors in transformer models (text classifiers and decoder language models) through their attention heads.",
         subcommands = {HeadsCommand.class, ImportCommand.class, EmbedCommand.class, GenerateCommand.class, PretrainCommand.class, TrainCommand.class, PoisonCommand.class, AttackCommand.class, EvalCommand.class, ScanCommand.class, RepairCommand.class, DemoCommand.class, ModelsCommand.class, BenchCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
+    /** The Spark module's commands ({@link CommandExtension}): named when asked for without it. */
+    private static final java.util.Set<String> SPARK_COMMANDS = java.util.Set.of("audit", "audit-zoo");
+
     /** Exit status of a scan that found what --fail-on-detect gates on (1 and 2 are taken by errors). */
     static final int DETECTED = 3;
 
@@ -51,6 +54,14 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Runs a command line and returns its exit code (tests call this). */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        for (CommandExtension extension : java.util.ServiceLoader.load(CommandExtension.class)) {
+            extension.commands().forEach(cl::addSubcommand);
+        }
+        if (args.length > 0 && SPARK_COMMANDS.contains(args[0]) && !cl.getSubcommands().containsKey(args[0])) {
+            System.err.println("headguard: " + args[0] + " runs on Apache Spark, in the spark module, which this class path lacks: "
+                    + "run it through ./headguard (it builds the module), or see docs/spark.md");
+            return 2;
+        }
         cl.setCaseInsensitiveEnumValuesAllowed(true); // --mode mix, as documented, not only MIX
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();

@@ -111,7 +111,8 @@ public final class InputAudit {
         Probe.WithStates cleanPass = pass(m, r.clean(), f, r.states(), settings, root, progress.apply("calibrating on clean texts"));
         InputScanner scanner = InputScanner.calibrate(m, cleanPass.result(), f, settings, root);
         long t0 = System.nanoTime();
-        Probe.WithStates inPass = pass(m, r.inputs(), f, r.states(), settings, root, progress.apply("scoring inputs"));
+        // Each input as if alone (batches of one length): its score does not hang on the other inputs, as a per-input filter's must not.
+        Probe.WithStates inPass = Probe.runEachAlone(m, r.inputs(), f, r.states(), root, settings.batchSize(), progress.apply("scoring inputs"));
         InputScanner.Scores s = scanner.score(inPass.result());
         double seconds = (System.nanoTime() - t0) / 1e9;
         HiddenStateScan.States cleanStates = r.states() ? HiddenStateScan.States.of(cleanPass) : null;

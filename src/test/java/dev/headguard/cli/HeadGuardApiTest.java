@@ -3,7 +3,11 @@ package dev.headguard.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.api.HeadGuard;
+import ai.djl.ndarray.NDManager;
+import dev.headguard.HeadGuardException;
 import dev.headguard.api.InputFilter;
+import dev.headguard.detect.CalibratedFilter;
+import dev.headguard.model.TorchRuntime;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.RepairOutcome;
@@ -16,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -78,6 +83,52 @@ class HeadGuardApiTest {
                 } else {
                     assertFalse(Double.isFinite(api[i]) && api[i] > 0, "not scored by the direction, not flagged: input " + i);
                 }
+            }
+        } finally {
+            if (home == null) {
+                System.clearProperty("headguard.home");
+            } else {
+                System.setProperty("headguard.home", home);
+            }
+        }
+    }
+
+    @Test
+    void aFilterShippedAsBytesScoresAsTheOneCalibrated() throws Exception {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path other = Fixtures.tinyModelDir(tmp, "other", 6);
+        Path clean = CliTest.tsv(tmp, "clean.tsv", 60, 1);
+        List<String> texts = SentenceFile.readSentences(CliTest.tsv(tmp, "inputs.tsv", 12, 2));
+        String home = System.getProperty("headguard.home");
+        System.setProperty("headguard.home", tmp.resolve("home").toString());
+        try (HeadGuard hg = HeadGuard.load(model.toString()); HeadGuard copy = HeadGuard.load(model.toString())) {
+            InputFilter filter = hg.inputFilter(clean, InputFilter.Settings.defaults().withFrr(0.1));
+            CalibratedFilter.Scored here = filter.scored(texts);
+            byte[] bytes = filter.calibrated().toBytes();
+            try (NDManager root = TorchRuntime.newManager()) {
+                CalibratedFilter shipped = CalibratedFilter.fromBytes(bytes, copy.model(), root);
+                CalibratedFilter.Scored there = shipped.score(texts, root, dev.headguard.detect.attention.Probe.Progress.NONE);
+                assertEquals(filter.kind(), shipped.kind());
+                assertArrayEquals(here.predictions(), there.predictions());
+                assertArrayEquals(here.scores(), there.scores(), 0.0, "the same numbers, bit for bit, from the same model and texts");
+                assertArrayEquals(bytes, shipped.toBytes(), "read and written again, the same bytes");
+                HeadGuardException damaged = assertThrows(HeadGuardException.class,
+                        () -> CalibratedFilter.fromBytes(java.util.Arrays.copyOf(bytes, bytes.length - 3), copy.model(), root));
+                assertTrue(damaged.getMessage().contains("damaged"), damaged.getMessage());
+                byte[] longer = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+                assertThrows(HeadGuardException.class, () -> CalibratedFilter.fromBytes(longer, copy.model(), root));
+            }
+            // A model of another shape: refused with both shapes named.
+            Path wider = tmp.resolve("wide");
+            dev.headguard.model.ModelConfig c = dev.headguard.model.ModelConfig.tiny(Fixtures.VOCAB, 2, 2, 16, 2);
+            dev.headguard.model.io.ModelStore.write(c, Fixtures.tinyWeights(c, 3), Fixtures.tokenizer(tmp), wider, java.util.Map.of());
+            try (HeadGuard w = HeadGuard.load(wider.toString()); NDManager root = TorchRuntime.newManager()) {
+                HeadGuardException e = assertThrows(HeadGuardException.class, () -> CalibratedFilter.fromBytes(bytes, w.model(), root));
+                assertTrue(e.getMessage().contains("hidden=8") && e.getMessage().contains("hidden=16"), e.getMessage());
+            }
+            try (HeadGuard o = HeadGuard.load(other.toString()); NDManager root = TorchRuntime.newManager()) {
+                double[] otherScores = CalibratedFilter.fromBytes(bytes, o.model(), root).score(texts, root, dev.headguard.detect.attention.Probe.Progress.NONE).scores();
+                assertFalse(java.util.Arrays.equals(here.scores(), otherScores), "the weights score, not the bytes alone");
             }
         } finally {
             if (home == null) {

@@ -186,6 +186,43 @@ public final class CleanProfile {
         return mean.clone();
     }
 
+    /** Writes μ, σ, S⁻¹ and λ: a part of {@code CalibratedFilter}'s format, read back by {@link #read}. */
+    public void write(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeInt(mean.length);
+        out.writeDouble(shrinkage);
+        for (int k = 0; k < mean.length; k++) {
+            out.writeDouble(mean[k]);
+            out.writeDouble(sd[k]);
+        }
+        for (double[] row : inverse) {
+            for (double v : row) {
+                out.writeDouble(v);
+            }
+        }
+    }
+
+    /** A profile {@link #write} wrote. */
+    public static CleanProfile read(java.io.DataInputStream in) throws java.io.IOException {
+        int d = in.readInt();
+        if (d < 1 || d > 1 << 16) {
+            throw new java.io.IOException("a clean profile of dimension " + d);
+        }
+        double shrinkage = in.readDouble();
+        double[] mean = new double[d];
+        double[] sd = new double[d];
+        for (int k = 0; k < d; k++) {
+            mean[k] = in.readDouble();
+            sd[k] = in.readDouble();
+        }
+        double[][] inverse = new double[d][d];
+        for (double[] row : inverse) {
+            for (int j = 0; j < d; j++) {
+                row[j] = in.readDouble();
+            }
+        }
+        return new CleanProfile(mean, sd, inverse, shrinkage);
+    }
+
     public double[] sd() {
         return sd.clone();
     }

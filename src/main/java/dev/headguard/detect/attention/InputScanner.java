@@ -191,6 +191,80 @@ public final class InputScanner {
         return new InputScanner(model, root, settings, f, profile, perClass, pooled, thresholds, counts, probe, calScores);
     }
 
+    /**
+     * Writes what scoring needs (settings, profiles, thresholds, the calibration scores), not the clean
+     * set's probe: a part of {@code CalibratedFilter}'s format, read back by {@link #read}.
+     */
+    public void write(java.io.DataOutputStream out) throws java.io.IOException {
+        out.writeInt(settings.families().size());
+        for (AttentionFeatures.Family f : settings.families()) {
+            out.writeUTF(f.key);
+        }
+        out.writeUTF(settings.score().key);
+        out.writeDouble(settings.shrinkage());
+        out.writeDouble(settings.frr());
+        out.writeLong(settings.seed());
+        out.writeInt(settings.batchSize());
+        out.writeBoolean(settings.byClass());
+        profile.write(out);
+        out.writeInt(byClass.length);
+        for (CleanProfile p : byClass) {
+            out.writeBoolean(p != null);
+            if (p != null) {
+                p.write(out);
+            }
+        }
+        out.writeDouble(threshold);
+        for (int c = 0; c < byClass.length; c++) {
+            out.writeDouble(thresholds[c]);
+            out.writeInt(calibrationCounts[c]);
+        }
+        out.writeInt(calibrationScores.length);
+        for (double v : calibrationScores) {
+            out.writeDouble(v);
+        }
+    }
+
+    /**
+     * A scanner {@link #write} wrote, scoring with {@code model}; its {@link #clean()} is null (the clean
+     * set stayed where it was calibrated).
+     */
+    public static InputScanner read(java.io.DataInputStream in, ModelStore.LoadedModel model, NDManager root) throws java.io.IOException {
+        int nf = in.readInt();
+        Set<AttentionFeatures.Family> families = java.util.EnumSet.noneOf(AttentionFeatures.Family.class);
+        for (int i = 0; i < nf; i++) {
+            families.add(AttentionFeatures.Family.of(in.readUTF()));
+        }
+        Settings settings = new Settings(families, CleanProfile.Score.of(in.readUTF()), in.readDouble(), in.readDouble(), in.readLong(), in.readInt(),
+                in.readBoolean());
+        AttentionFeatures f = new AttentionFeatures(model.model().config(), settings.families());
+        CleanProfile profile = CleanProfile.read(in);
+        if (profile.dimension() != f.size()) {
+            throw new java.io.IOException("the filter's attention profile has " + profile.dimension() + " statistics, this model gives " + f.size());
+        }
+        int classes = in.readInt();
+        int own = Math.max(1, model.model().config().numLabels()); // a language model's prompts are all of one kind
+        if (classes != own) {
+            throw new java.io.IOException("the filter was calibrated for " + classes + " classes, this model has " + own);
+        }
+        CleanProfile[] byClass = new CleanProfile[classes];
+        for (int c = 0; c < classes; c++) {
+            byClass[c] = in.readBoolean() ? CleanProfile.read(in) : null;
+        }
+        double threshold = in.readDouble();
+        double[] thresholds = new double[classes];
+        int[] counts = new int[classes];
+        for (int c = 0; c < classes; c++) {
+            thresholds[c] = in.readDouble();
+            counts[c] = in.readInt();
+        }
+        double[] calScores = new double[in.readInt()];
+        for (int i = 0; i < calScores.length; i++) {
+            calScores[i] = in.readDouble();
+        }
+        return new InputScanner(model, root, settings, f, profile, byClass, threshold, thresholds, counts, null, calScores);
+    }
+
     /** Distance of one vector from clean behaviour (of its predicted class, when scoring by class). */
     public double score(float[] x, int predicted) {
         return distance(profile, byClass, settings, x, predicted);
@@ -250,7 +324,7 @@ public final class InputScanner {
         return profile;
     }
 
-    /** The clean set's probe (features and probabilities of every clean text). */
+    /** The clean set's probe (features and probabilities of every clean text); null for a scanner {@link #read} back. */
     public Probe.Result clean() {
         return clean;
     }

@@ -113,24 +113,42 @@ public final class Probe {
 
     public static WithStates runWithStates(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root,
                                            int batchSize, Progress progress) {
+        return runWithStates(model, texts, features, root, batchSize, BatchRunner.Grouping.BY_LENGTH, progress);
+    }
+
+    /**
+     * The inputs' pass of a per-input scan: batches of one token length ({@link BatchRunner.Grouping#SAME_LENGTH}),
+     * so that each text scores as it would among any other texts (a corpus split over Spark tasks
+     * scores as it does in one process). With hidden states when {@code states}.
+     */
+    public static WithStates runEachAlone(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, boolean states, NDManager root,
+                                          int batchSize, Progress progress) {
+        if (states) {
+            return runWithStates(model, texts, features, root, batchSize, BatchRunner.Grouping.SAME_LENGTH, progress);
+        }
+        return new WithStates(pass(model, texts, features, null, root, batchSize, BatchRunner.Grouping.SAME_LENGTH, progress), null);
+    }
+
+    private static WithStates runWithStates(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root,
+                                            int batchSize, BatchRunner.Grouping grouping, Progress progress) {
         float[][][] cls = new float[model.model().config().numHiddenLayers() + 1][texts.size()][];
-        return new WithStates(pass(model, texts, features, cls, root, batchSize, progress), cls);
+        return new WithStates(pass(model, texts, features, cls, root, batchSize, grouping, progress), cls);
     }
 
     private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, NDManager root, int batchSize,
                                Progress progress) {
-        return pass(model, texts, features, null, root, batchSize, progress);
+        return pass(model, texts, features, null, root, batchSize, BatchRunner.Grouping.BY_LENGTH, progress);
     }
 
     /** One pass; attention maps are computed only when there are features to take from them, hidden states only when {@code cls} is given. */
     private static Result pass(ModelStore.LoadedModel model, List<String> texts, AttentionFeatures features, float[][][] cls, NDManager root,
-                               int batchSize, Progress progress) {
+                               int batchSize, BatchRunner.Grouping grouping, Progress progress) {
         float[][] f = new float[texts.size()][];
         float[][] p = new float[texts.size()][];
         int[] done = {0};
         ForwardOptions options = features == null ? ForwardOptions.INFERENCE : ForwardOptions.INFERENCE.withAttentions();
         options = cls == null ? options : options.withHiddenStates();
-        new BatchRunner(model, root, batchSize).run(texts, options, true, (rows, tokens, in, out) -> {
+        new BatchRunner(model, root, batchSize).run(texts, options, grouping, (rows, tokens, in, out) -> {
             if (cls != null) {
                 for (int l = 0; l < cls.length; l++) {
                     NDArray h = model.model().sentenceStates(out.hiddenStates().get(l), in.attentionMask()); // (B, E): [CLS], or a decoder's last token

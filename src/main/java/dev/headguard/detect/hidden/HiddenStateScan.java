@@ -276,6 +276,29 @@ public final class HiddenStateScan {
             }
             return out;
         }
+
+        /** Writes the direction: a part of {@code CalibratedFilter}'s format, read back by {@link #read}. */
+        public void write(java.io.DataOutputStream out) throws java.io.IOException {
+            out.writeInt(layer);
+            out.writeInt(target);
+            profile.write(out);
+            for (double v : w) {
+                out.writeDouble(v);
+            }
+            out.writeDouble(threshold);
+            out.writeDouble(sd);
+        }
+
+        public static Direction read(java.io.DataInputStream in) throws java.io.IOException {
+            int layer = in.readInt();
+            int target = in.readInt();
+            CleanProfile profile = CleanProfile.read(in);
+            double[] w = new double[profile.dimension()];
+            for (int k = 0; k < w.length; k++) {
+                w[k] = in.readDouble();
+            }
+            return new Direction(layer, target, profile, w, in.readDouble(), in.readDouble());
+        }
     }
 
     /**
