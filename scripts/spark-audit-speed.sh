@@ -3,6 +3,8 @@
 # alternating, with the process RSS sampled every 5 s (docs/results.md). Run it alone on the machine.
 # Usage: scripts/spark-audit-speed.sh MODEL CLEAN CORPUS OUTDIR [ROUNDS] [MASTER]
 # Build first: mvn -B -f all.xml package -DskipTests. The first single run fills the model-scan cache.
+# AUDIT_JAVA_OPTS: JVM options of the audit (e.g. "-Xms3g -Xmx3g -XX:+AlwaysPreTouch" for a memory reading
+# in which the heap is committed from the start, so that RSS growth is native memory).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 model=$1 clean=$2 corpus=$3 out=$4 rounds=${5:-2} master=${6:-local[2]}
@@ -16,7 +18,7 @@ single() {
 audit() {
   rm -rf "$out/spark$1"
   (while true; do ps -o rss= -C java | awk '{s += $1} END {print strftime("%s"), s}' >>"$out/rss$1.log"; sleep 5; done) & sampler=$!
-  /usr/bin/time -f "spark $1: wall %e s, max RSS %M KB" java -Xms3g -Xmx3g -XX:+AlwaysPreTouch @"$here/spark/jvm.options" -Dai.djl.offline=true \
+  /usr/bin/time -f "spark $1: wall %e s, max RSS %M KB" java ${AUDIT_JAVA_OPTS:-} @"$here/spark/jvm.options" -Dai.djl.offline=true \
     -cp "$here/spark/target/headguard-spark.jar:$here/spark/target/lib/*:$here/spark/target/spark-lib/*" dev.headguard.cli.Main \
     audit --spark "$master" --model "$model" --clean "$clean" --inputs "$corpus" --out "$out/spark$1" >"$out/spark$1.out" 2>"$out/spark$1.err"
   kill "$sampler"

@@ -132,13 +132,18 @@ public final class ZooBenchmark {
 
     /** Reads the list: tab-separated model directory, clean file and optionally a training set. */
     public static List<Entry> readList(Path list) {
-        List<Entry> out = new ArrayList<>();
+        return listFields(list).stream().map(f -> new Entry(Path.of(f[0]), Path.of(f[1]), f.length > 2 ? Path.of(f[2]) : null)).toList();
+    }
+
+    /** The list's lines as their fields, unparsed (a Spark job reads the model's as any Hadoop filesystem path). */
+    public static List<String[]> listFields(Path list) {
+        List<String[]> out = new ArrayList<>();
         for (String line : SentenceFile.readLines(list)) {
             String[] f = line.split("\t");
             if (f.length < 2) {
                 throw new HeadGuardException(list + ": each line needs a model directory and a clean file, tab-separated");
             }
-            out.add(new Entry(Path.of(f[0]), Path.of(f[1]), f.length > 2 ? Path.of(f[2]) : null));
+            out.add(f);
         }
         return out;
     }

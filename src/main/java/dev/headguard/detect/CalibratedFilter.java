@@ -72,6 +72,11 @@ public final class CalibratedFilter {
         return new Scored(direction.margins(HiddenStateScan.States.of(pass)), pass.result().predictions());
     }
 
+    /** Texts per model pass (the calibration's batch size). */
+    public int batchSize() {
+        return scanner.settings().batchSize();
+    }
+
     /** The scanner behind the attention scores (its thresholds, its settings). */
     public InputScanner scanner() {
         return scanner;

@@ -71,7 +71,7 @@ final class AuditCommand implements Callable<Integer> {
         Tables.Format in = inputFormat != null ? Tables.Format.of(inputFormat) : Tables.Format.ofPath(inputs);
         Tables.Format outFormat = spark.outputFormat();
         spark.checkOutLocally();
-        if (!inputs.contains("://") && !Files.exists(Path.of(inputs))) {
+        if (dev.headguard.spark.ModelFiles.isLocal(inputs) && !inputs.startsWith("file:") && !Files.exists(Path.of(inputs))) {
             throw new HeadGuardException(inputs + ": file not found");
         }
         String dir = model.directory().toString();
@@ -95,7 +95,7 @@ final class AuditCommand implements Callable<Integer> {
             }
             double calibrated = (System.nanoTime() - t0) / 1e9;
             System.err.println("headguard: scoring " + inputs + " with the " + kind + " filter on " + session.sparkContext().master());
-            Tables.write(CorpusAudit.score(corpus, textColumn, new CorpusAudit.Job(dir, maxLength, filter, CorpusAudit.CHUNK, partitions == null ? 0 : partitions)), spark.out, outFormat);
+            Tables.write(CorpusAudit.score(corpus, textColumn, new CorpusAudit.Job(dir, maxLength, filter, partitions == null ? 0 : partitions)), spark.out, outFormat);
             Row totals = Tables.read(session, spark.out, outFormat)
                     .selectExpr("count(*)", "sum(CASE WHEN CAST(flagged AS STRING) = 'true' THEN 1 ELSE 0 END)").first();
             long rows = totals.getLong(0);

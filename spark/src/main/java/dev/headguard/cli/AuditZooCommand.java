@@ -3,7 +3,6 @@ package dev.headguard.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
-import dev.headguard.bench.ZooBenchmark;
 import dev.headguard.bench.ZooReport;
 import dev.headguard.spark.Tables;
 import dev.headguard.spark.Sessions;
@@ -42,13 +41,13 @@ final class AuditZooCommand implements Callable<Integer> {
         }
         Tables.Format format = spark.outputFormat();
         spark.checkOutLocally();
-        List<ZooBenchmark.Entry> entries = ZooBenchmark.readList(list);
-        for (ZooBenchmark.Entry e : entries) { // a local path that is not there fails here, not in a task an hour later
-            if (!e.model().toString().contains("://") && !java.nio.file.Files.isRegularFile(e.model().resolve("config.json"))) {
+        List<ZooScan.Task> entries = ZooScan.readList(list);
+        for (ZooScan.Task e : entries) { // a local path that is not there fails here, not in a task an hour later
+            if (e.localModel() && !java.nio.file.Files.isRegularFile(Path.of(e.model()).resolve("config.json"))) {
                 throw new HeadGuardException(list + ": " + e.model() + ": no config.json (not a model folder)");
             }
-            for (Path f : e.suspects() == null ? List.of(e.clean()) : List.of(e.clean(), e.suspects())) {
-                if (!java.nio.file.Files.isRegularFile(f)) {
+            for (String f : e.suspects() == null ? List.of(e.clean()) : List.of(e.clean(), e.suspects())) {
+                if (!java.nio.file.Files.isRegularFile(Path.of(f))) {
                     throw new HeadGuardException(list + ": " + f + ": file not found");
                 }
             }

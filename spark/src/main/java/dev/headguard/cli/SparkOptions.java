@@ -25,8 +25,7 @@ final class SparkOptions {
         if (out.isBlank()) {
             throw new HeadGuardException("--out: an empty path");
         }
-        java.net.URI uri = java.net.URI.create(out.replace(" ", "%20"));
-        if (uri.getScheme() == null) {
+        if (dev.headguard.spark.ModelFiles.isLocal(out) && !out.startsWith("file:")) {
             java.nio.file.Path p = java.nio.file.Path.of(out);
             if (java.nio.file.Files.exists(p)) {
                 throw new HeadGuardException("--out " + out + ": exists; the job writes a new folder");

@@ -16,15 +16,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * path ({@code hdfs://}, {@code s3a://}, ...) copied once per JVM into a temporary folder, with the
  * Hadoop configuration the executor's classpath gives ({@code HADOOP_CONF_DIR}).
  */
-final class ModelFiles {
+public final class ModelFiles {
     private ModelFiles() {}
+
+    private static final java.util.regex.Pattern SCHEME = java.util.regex.Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:.*");
+
+    /** Whether a path is on this machine's filesystem: no scheme, or {@code file:} (a one-letter "scheme" is a Windows drive). */
+    public static boolean isLocal(String path) {
+        return !SCHEME.matcher(path).matches() || path.startsWith("file:");
+    }
 
     private static final Map<String, Path> COPIES = new ConcurrentHashMap<>();
 
     static Path local(String dir) {
-        URI uri = URI.create(dir.replace(" ", "%20"));
-        if (uri.getScheme() == null || uri.getScheme().equals("file") || uri.getScheme().length() == 1) { // c:\ on Windows is a path
-            return uri.getScheme() == null ? Path.of(dir) : Path.of(uri);
+        if (isLocal(dir)) {
+            return dir.startsWith("file:") ? Path.of(URI.create(dir)) : Path.of(dir);
         }
         return COPIES.computeIfAbsent(dir, d -> {
             try {

@@ -64,15 +64,26 @@ public final class ZooScan {
         }
     }
 
-    /** A zoo list's entry as a task receives it (paths as text: any Hadoop filesystem path for the model). */
-    record Task(String model, String clean, String suspects) implements Serializable {}
+    /**
+     * A zoo list's entry: the model directory as written (a local path or any Hadoop filesystem path),
+     * the clean file and optionally the training set (local to where the tasks run).
+     */
+    public record Task(String model, String clean, String suspects) implements Serializable {
+        /** Whether the model is on this machine's filesystem (then it is checked before any work). */
+        public boolean localModel() {
+            return ModelFiles.isLocal(model);
+        }
+    }
 
-    public static Result run(SparkSession spark, List<ZooBenchmark.Entry> entries, int cleanLimit) {
-        if (entries.isEmpty()) {
+    /** bench zoo's list ({@link ZooBenchmark#listFields}), the model paths kept as written. */
+    public static List<Task> readList(Path list) {
+        return ZooBenchmark.listFields(list).stream().map(f -> new Task(f[0], f[1], f.length > 2 ? f[2] : null)).toList();
+    }
+
+    public static Result run(SparkSession spark, List<Task> tasks, int cleanLimit) {
+        if (tasks.isEmpty()) {
             throw new HeadGuardException("the zoo list names no models");
         }
-        List<Task> tasks = entries.stream().map(e -> new Task(e.model().toString(), e.clean().toString(),
-                e.suspects() == null ? null : e.suspects().toString())).toList();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Verdict> verdicts = jsc.parallelize(tasks, tasks.size()).map(t -> scan(t, cleanLimit)).collect();
         return new Result(List.copyOf(verdicts), ZooBenchmark.totals(verdicts.stream().map(Verdict::outcome).toList()));

@@ -69,9 +69,9 @@ class CorpusAuditTest {
             api = f.scores(texts);
         }
         int loadsBefore = ExecutorModels.loads();
-        // Three partitions, passes of 64 rows (not scan inputs' one pass), partition 1 failing on its first attempt.
+        // Three partitions (not scan inputs' one pass), partition 1 failing on its first attempt.
         Dataset<Row> corpus = Tables.read(spark, inputs.toString(), Tables.Format.TSV);
-        List<Row> rows = CorpusAudit.score(corpus, "sentence", new CorpusAudit.Job(model.toString(), 0, filter, 64, 3), 1).collectAsList();
+        List<Row> rows = CorpusAudit.score(corpus, "sentence", new CorpusAudit.Job(model.toString(), 0, filter, 3), 1).collectAsList();
 
         assertEquals(texts.size(), rows.size(), "one row per input, none twice after the retry");
         assertEquals(texts.size(), rows.stream().mapToLong(r -> r.getLong(0)).distinct().count());
@@ -96,7 +96,7 @@ class CorpusAuditTest {
 
         // Written through Spark's committer with the same forced failure: every row once.
         Path written = tmp.resolve("written");
-        Tables.write(CorpusAudit.score(corpus, "sentence", new CorpusAudit.Job(model.toString(), 0, filter, 64, 3), 2), written.toString(), Tables.Format.PARQUET);
+        Tables.write(CorpusAudit.score(corpus, "sentence", new CorpusAudit.Job(model.toString(), 0, filter, 3), 2), written.toString(), Tables.Format.PARQUET);
         Dataset<Row> back = spark.read().parquet(written.toString());
         assertEquals(texts.size(), back.count());
         assertEquals(texts.size(), back.select("index").distinct().count());
@@ -124,6 +124,37 @@ class CorpusAuditTest {
                 "--out", tmp.resolve("out3").toString()), "absent.tsv", "not found");
         assertBadInput(Main.capture("audit", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--format", "xls",
                 "--out", tmp.resolve("out4").toString()), "unknown format 'xls'");
+    }
+
+    @Test
+    void parquetCsvAndJsonLinesInputsScoreAsTheTsv() throws Exception {
+        byte[] filter;
+        try (HeadGuard hg = HeadGuard.load(model.toString())) {
+            filter = hg.inputFilter(clean, InputFilter.Settings.defaults()).calibrated().toBytes();
+        }
+        CorpusAudit.Job job = new CorpusAudit.Job(model.toString(), 0, filter);
+        Dataset<Row> tsv = Tables.read(spark, inputs.toString(), Tables.Format.TSV);
+        List<Row> expected = CorpusAudit.score(tsv, "sentence", job).orderBy("index").collectAsList();
+        // The same rows in the other formats, one part file each so that the row order is the file's.
+        Path parquet = tmp.resolve("inputs.parquet");
+        Path csv = tmp.resolve("inputs-csv");
+        Path jsonl = tmp.resolve("inputs-jsonl");
+        tsv.coalesce(1).write().parquet(parquet.toString());
+        tsv.coalesce(1).write().option("header", "true").csv(csv.toString());
+        tsv.coalesce(1).write().json(jsonl.toString());
+        for (Dataset<Row> in : List.of(Tables.read(spark, parquet.toString(), Tables.Format.ofPath(parquet.toString())),
+                Tables.read(spark, csv.toString(), Tables.Format.CSV), Tables.read(spark, jsonl.toString(), Tables.Format.JSONL))) {
+            List<Row> got = CorpusAudit.score(in, "sentence", job).orderBy("index").collectAsList();
+            assertEquals(expected, got);
+        }
+        // A null text: a row with null score, flagged and prediction, the others scored.
+        Dataset<Row> withNull = spark.createDataFrame(List.of(org.apache.spark.sql.RowFactory.create("a fine film ."), org.apache.spark.sql.RowFactory.create((Object) null)),
+                new org.apache.spark.sql.types.StructType().add("sentence", org.apache.spark.sql.types.DataTypes.StringType, true));
+        List<Row> scored = CorpusAudit.score(withNull, "sentence", job).orderBy("index").collectAsList();
+        assertFalse(scored.get(0).isNullAt(1));
+        assertTrue(scored.get(1).isNullAt(1) && scored.get(1).isNullAt(2) && scored.get(1).isNullAt(3), scored.get(1).toString());
+        assertEquals(Tables.Format.JSONL, Tables.Format.ofPath("x/corpus.jsonl"));
+        assertEquals(Tables.Format.TSV, Tables.Format.ofPath("corpus.TSV"));
     }
 
     static void assertBadInput(Main.Captured r, String... fragments) {

@@ -62,7 +62,7 @@ class ZooScanTest {
     void verdictsEqualBenchZooModelForModel() throws Exception {
         List<ZooBenchmark.Entry> entries = ZooBenchmark.readList(list);
         ZooBenchmark.Result bench = ZooBenchmark.run(entries, 60, row -> {});
-        ZooScan.Result onSpark = ZooScan.run(spark, entries, 60);
+        ZooScan.Result onSpark = ZooScan.run(spark, ZooScan.readList(list), 60);
 
         assertEquals(3, onSpark.verdicts().size());
         for (int i = 0; i < 3; i++) {
