@@ -48,7 +48,9 @@ public final class Tables {
     public static Dataset<Row> read(SparkSession spark, String path, Format format) {
         return switch (format) {
             case PARQUET -> spark.read().parquet(path);
-            case CSV -> spark.read().option("header", "true").option("multiLine", "true").csv(path);
+            // One row per line, so that a large file splits into many tasks (a quoted line break would not):
+            // texts with line breaks belong in Parquet or JSON lines.
+            case CSV -> spark.read().option("header", "true").csv(path);
             case TSV -> spark.read().option("header", "true").option("sep", "\t").option("quote", "").option("escape", "").csv(path);
             case JSONL -> spark.read().json(path);
         };
