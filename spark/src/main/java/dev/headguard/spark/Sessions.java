@@ -31,6 +31,9 @@ public final class Sessions {
             conf.setIfMissing("spark.ui.enabled", "false"); // a CLI run on one machine opens no web port
         }
         conf.setIfMissing("spark.ui.showConsoleProgress", "true");
-        return SparkSession.builder().config(conf).getOrCreate();
+        SparkSession session = SparkSession.builder().config(conf).getOrCreate();
+        // In local mode the driver's JVM is the executor: size PyTorch's pool before the driver's calibration starts it.
+        ExecutorModels.sizeThreads();
+        return session;
     }
 }
