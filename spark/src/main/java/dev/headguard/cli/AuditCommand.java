@@ -65,6 +65,9 @@ final class AuditCommand implements Callable<Integer> {
             OptionChecks.atLeast("--partitions", partitions, 1);
         }
         model.checkMaxLength();
+        if (model.config().family().decoder && model.config().languageModel()) {
+            throw new HeadGuardException(model.directory() + ": audit is not yet for a decoder language model (scan inputs scores its prompts)");
+        }
         if (!Files.isRegularFile(clean)) {
             throw new HeadGuardException(clean + ": file not found");
         }
