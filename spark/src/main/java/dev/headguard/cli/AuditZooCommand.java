@@ -32,7 +32,7 @@ final class AuditZooCommand implements Callable<Integer> {
         spark.checkOutLocally();
         List<ZooScan.Task> entries = ZooScan.readList(zoo.list);
         for (ZooScan.Task e : entries) { // a local path that is not there fails here, not in a task an hour later
-            if (e.localModel() && !java.nio.file.Files.isRegularFile(Path.of(e.model()).resolve("config.json"))) {
+            if (e.localModel() && !java.nio.file.Files.isRegularFile(dev.headguard.spark.ModelFiles.local(e.model()).resolve("config.json"))) {
                 throw new HeadGuardException(zoo.list + ": " + e.model() + ": no config.json (not a model folder)");
             }
             for (String f : e.suspects() == null ? List.of(e.clean()) : List.of(e.clean(), e.suspects())) {

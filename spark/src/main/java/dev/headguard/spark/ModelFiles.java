@@ -28,7 +28,8 @@ public final class ModelFiles {
 
     private static final Map<String, Path> COPIES = new ConcurrentHashMap<>();
 
-    static Path local(String dir) {
+    /** The directory on this machine: a local path (or {@code file:} URI) as a path, any other copied here once per JVM. */
+    public static Path local(String dir) {
         if (isLocal(dir)) {
             return dir.startsWith("file:") ? Path.of(URI.create(dir)) : Path.of(dir);
         }

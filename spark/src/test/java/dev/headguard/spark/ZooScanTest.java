@@ -92,6 +92,11 @@ class ZooScanTest {
         assertTrue(List.of(spark.read().json(out.toString()).columns()).containsAll(List.of("model", "backdoor", "score", "top_candidates", "seconds")));
         assertEquals(3, new ObjectMapper().readTree(json.toFile()).get("models").size());
         CorpusAuditTest.assertBadInput(Main.capture("audit-zoo", "--list", list.toString(), "--out", out.toString()), "--out", "exists");
+        // A model named by a file: URI (as a Hadoop path would be) is scanned as the plain path is.
+        Path uriList = Files.writeString(tmp.resolve("uri.tsv"), tmp.resolve("m1").toUri() + "\t" + tmp.resolve("clean.tsv") + "\n");
+        Main.Captured uri = Main.capture("audit-zoo", "--list", uriList.toString(), "--clean-limit", "60", "--out", tmp.resolve("v3").toString());
+        assertEquals(0, uri.code(), uri.err());
+        assertTrue(uri.out().contains("m1"), uri.out());
         Path broken = Files.writeString(tmp.resolve("broken.tsv"), tmp.resolve("nowhere") + "\t" + tmp.resolve("clean.tsv") + "\n");
         CorpusAuditTest.assertBadInput(Main.capture("audit-zoo", "--list", broken.toString(), "--out", tmp.resolve("v2").toString()), "nowhere", "config.json");
     }
