@@ -7,8 +7,6 @@ import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.InputAudit;
-import dev.headguard.detect.attention.AttentionFeatures;
-import dev.headguard.detect.attention.CleanProfile;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
@@ -99,17 +97,16 @@ public final class HeadGuard implements AutoCloseable {
         return inputFilter(cleanFile, InputFilter.Settings.defaults().withFrr(frr));
     }
 
-    /** The same with {@code scan inputs}' other settings ({@code --clean-limit}, {@code --seed}, {@code --no-model-scan}). */
+    /** The same with {@code scan inputs}' other settings ({@code --features}, {@code --clean-limit}, {@code --seed}, {@code --no-model-scan}, ...). */
     public InputFilter inputFilter(Path cleanFile, InputFilter.Settings s) {
         if (s.cleanLimit() < 0) {
             throw new HeadGuardException("--clean-limit must be at least 0, got " + s.cleanLimit());
         }
-        List<String> clean = Sample.of(cleanTexts(cleanFile), s.cleanLimit(), s.seed());
+        InputScanner.Settings settings = s.scoring();
+        List<String> clean = Sample.of(cleanTexts(cleanFile), s.cleanLimit(), settings.seed());
         if (clean.size() < InputScanner.MIN_CLEAN) {
             throw new HeadGuardException(cleanFile + ": " + clean.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
         }
-        InputScanner.Settings settings = new InputScanner.Settings(AttentionFeatures.defaultFor(model.model().config()), CleanProfile.Score.MAHALANOBIS,
-                InputScanner.Settings.defaults().shrinkage(), s.frr(), s.seed(), InputScanner.Settings.defaults().batchSize(), true);
         List<CandidateDirection.Evidence> evidence = null;
         if (s.modelScan()) {
             try {
@@ -118,7 +115,7 @@ public final class HeadGuard implements AutoCloseable {
                 evidence = null; // a model scan that cannot run (a model that calls almost everything one class): the attention scan serves
             }
         }
-        HiddenStateScan.Settings hidden = HiddenStateScan.Settings.defaults(settings.seed()).withFrr(s.frr());
+        HiddenStateScan.Settings hidden = HiddenStateScan.Settings.defaults(settings.seed()).withFrr(settings.frr());
         // The audit of no inputs calibrates every part of the filter; each text is scored on its own later.
         InputAudit.Result calibrated = InputAudit.run(model, new InputAudit.Request(clean, List.of(clean.get(0)), settings, hidden, false, null, evidence, false),
                 root, stage -> Probe.Progress.NONE);

@@ -2,6 +2,7 @@ package dev.headguard.api;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.CalibratedFilter;
+import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
 
 import java.util.List;
@@ -23,22 +24,22 @@ public final class InputFilter {
     }
 
     /**
-     * How the filter was calibrated, among them the model scan and the frr.
+     * How the filter is calibrated: {@code scan inputs}' settings.
      *
-     * @param frr        the false-rejection rate on clean texts
+     * @param scoring    the attention scan's settings (statistics, distance, shrinkage, by class), the
+     *                   false-rejection rate on clean texts and the seed of the clean split and samples
      * @param cleanLimit a seeded sample of so many clean texts (0: all)
-     * @param seed       the seed of the clean split and the samples
      * @param modelScan  let the model scan's evidence choose between the attention scan and a hidden-state
      *                   direction (cached under {@code HEADGUARD_HOME}); false: the attention scan alone
      */
-    public record Settings(double frr, int cleanLimit, long seed, boolean modelScan) {
-        /** scan inputs' defaults at a false-rejection rate of 5%. */
+    public record Settings(InputScanner.Settings scoring, int cleanLimit, boolean modelScan) {
+        /** scan inputs' defaults: a false-rejection rate of 5%, every clean text, the model scan. */
         public static Settings defaults() {
-            return new Settings(0.05, 0, 42, true);
+            return new Settings(InputScanner.Settings.defaults(), 0, true);
         }
 
         public Settings withFrr(double f) {
-            return new Settings(f, cleanLimit, seed, modelScan);
+            return new Settings(scoring.withFrr(f), cleanLimit, modelScan);
         }
     }
 

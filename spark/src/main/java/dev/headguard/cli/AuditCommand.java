@@ -28,17 +28,8 @@ final class AuditCommand implements Callable<Integer> {
     @Mixin
     SparkOptions spark = new SparkOptions();
 
-    @Option(names = "--clean", required = true, paramLabel = "FILE", description = "Clean texts the model is known to behave on (as for 'scan inputs').")
-    Path clean;
-
-    @Option(names = "--clean-limit", defaultValue = "0", description = "Use a seeded sample of N clean texts (0: all).")
-    int cleanLimit;
-
-    @Option(names = "--frr", defaultValue = "0.05", description = "False-rejection rate on clean texts the threshold is set for (default: ${DEFAULT-VALUE}).")
-    double frr;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the clean split and the samples (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    ScanOptions scoring = new ScanOptions();
 
     @Option(names = "--no-model-scan", description = "Score with the attention scan alone (by default the model scan's evidence chooses the filter, as in 'scan inputs').")
     boolean noModelScan;
@@ -57,10 +48,8 @@ final class AuditCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!(frr > 0 && frr < 1)) {
-            throw new HeadGuardException("--frr must be between 0 and 1 (exclusive), got " + frr);
-        }
-        OptionChecks.atLeast("--clean-limit", cleanLimit, 0);
+        InputFilter.Settings settings = new InputFilter.Settings(scoring.settings(model.config()), scoring.cleanLimit, !noModelScan); // options checked first
+        OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
         if (partitions != null) {
             OptionChecks.atLeast("--partitions", partitions, 1);
         }
@@ -68,6 +57,7 @@ final class AuditCommand implements Callable<Integer> {
         if (model.config().family().decoder && model.config().languageModel()) {
             throw new HeadGuardException(model.directory() + ": audit is not yet for a decoder language model (scan inputs scores its prompts)");
         }
+        Path clean = scoring.clean;
         if (!Files.isRegularFile(clean)) {
             throw new HeadGuardException(clean + ": file not found");
         }
@@ -92,7 +82,7 @@ final class AuditCommand implements Callable<Integer> {
             byte[] filter;
             String kind;
             try (HeadGuard hg = HeadGuard.load(dir, maxLength)) {
-                InputFilter f = hg.inputFilter(clean, new InputFilter.Settings(frr, cleanLimit, seed, !noModelScan));
+                InputFilter f = hg.inputFilter(clean, settings);
                 filter = f.calibrated().toBytes();
                 kind = f.kind();
             }
@@ -105,7 +95,7 @@ final class AuditCommand implements Callable<Integer> {
             long flagged = totals.isNullAt(1) ? 0 : totals.getLong(1);
             double seconds = (System.nanoTime() - t0) / 1e9;
             System.out.printf(Locale.ROOT, "%d rows, %d flagged (%.2f%%) by the %s filter at FRR %.3f; %.1f s (calibration %.1f s), %.1f rows/s; written to %s%n",
-                    rows, flagged, rows == 0 ? 0 : 100.0 * flagged / rows, kind, frr, seconds, calibrated, rows / Math.max(seconds - calibrated, 1e-9), spark.out);
+                    rows, flagged, rows == 0 ? 0 : 100.0 * flagged / rows, kind, scoring.frr, seconds, calibrated, rows / Math.max(seconds - calibrated, 1e-9), spark.out);
             return 0;
         } finally {
             if (!running) {

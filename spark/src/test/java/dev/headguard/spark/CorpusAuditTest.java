@@ -122,6 +122,8 @@ class CorpusAuditTest {
         assertFalse(Files.exists(tmp.resolve("out2")), "nothing written");
         assertBadInput(Main.capture("audit", "--model", model.toString(), "--clean", clean.toString(), "--inputs", tmp.resolve("absent.tsv").toString(),
                 "--out", tmp.resolve("out3").toString()), "absent.tsv", "not found");
+        assertBadInput(Main.capture("audit", "--model", model.toString(), "--clean", clean.toString(), "--inputs", inputs.toString(), "--shrinkage", "2",
+                "--out", tmp.resolve("out6").toString()), "--shrinkage"); // scan inputs' own options and checks
         Path decoder = Files.createDirectories(tmp.resolve("decoder")); // refused on its config alone
         Files.writeString(decoder.resolve("config.json"), "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": 8, "
                 + "\"n_layer\": 2, \"n_head\": 2, \"vocab_size\": 30522, \"n_positions\": 64}");
