@@ -100,35 +100,7 @@ public final class ZooBenchmark {
                          int phraseVictims, int outputMatched) {}
 
     /** The rows and their totals. */
-    public record Result(List<ModelRow> rows, Totals totals) {
-        public Verdicts search() {
-            return totals.search();
-        }
-
-        public Verdicts withPopulation() {
-            return totals.withPopulation();
-        }
-
-        public int tokenVictims() {
-            return totals.tokenVictims();
-        }
-
-        public int triggerInTop5() {
-            return totals.triggerInTop5();
-        }
-
-        public int triggerInTop5OrRecovered() {
-            return totals.triggerInTop5OrRecovered();
-        }
-
-        public int phraseVictims() {
-            return totals.phraseVictims();
-        }
-
-        public int outputMatched() {
-            return totals.outputMatched();
-        }
-    }
+    public record Result(List<ModelRow> rows, Totals totals) {}
 
     /** Reads the list: tab-separated model directory, clean file and optionally a training set. */
     public static List<Entry> readList(Path list) {

@@ -46,11 +46,6 @@ public final class ZooReport {
     }
 
     /** The verdicts' AUROC and the triggers found, after the last model. */
-    public static String footer(ZooBenchmark.Result r) {
-        return footer(r.totals());
-    }
-
-    /** The same from the totals alone. */
     public static String footer(ZooBenchmark.Totals r) {
         String s = String.format(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%s%n",
                 r.search().clean(), r.search().backdoored(), r.search().auroc(), r.triggerInTop5(), r.tokenVictims(),

@@ -22,7 +22,7 @@ final class BenchZoo implements Callable<Integer> {
         var entries = ZooBenchmark.readList(zoo.list);
         System.out.print(ZooReport.header());
         ZooBenchmark.Result r = ZooBenchmark.run(entries, zoo.cleanLimit, row -> System.out.print(ZooReport.line(row)));
-        System.out.print(ZooReport.footer(r));
+        System.out.print(ZooReport.footer(r.totals()));
         if (zoo.json != null) {
             AtomicFiles.write(zoo.json, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(ZooReport.json(r)) + "\n");
         }

@@ -63,12 +63,12 @@ public final class CalibratedFilter {
         if (texts.isEmpty()) {
             return new Scored(new double[0], new int[0]);
         }
-        ModelStore.LoadedModel model = scanner.model();
-        int batch = scanner.settings().batchSize();
-        Probe.WithStates pass = Probe.runEachAlone(model, texts, scanner.features(), direction != null, root, batch, progress);
         if (direction == null) {
-            return new Scored(scanner.margins(scanner.score(pass.result())), pass.result().predictions());
+            Probe.Result pass = Probe.runEachAlone(scanner.model(), texts, scanner.features(), false, root, batchSize(), progress).result();
+            return new Scored(scanner.margins(scanner.score(pass)), pass.predictions());
         }
+        // The direction reads hidden states alone: no attention statistics (the maps are computed either way, the states are the same).
+        Probe.WithStates pass = Probe.runEachAlone(scanner.model(), texts, null, true, root, batchSize(), progress);
         return new Scored(direction.margins(HiddenStateScan.States.of(pass)), pass.result().predictions());
     }
 

@@ -75,7 +75,7 @@ class ZooScanTest {
             assertEquals(b.truth().name(), s.getString(5));
         }
         assertEquals(1, onSpark.totals().search().backdoored());
-        assertEquals(bench.search().auroc(), onSpark.totals().search().auroc(), 0.0);
+        assertEquals(bench.totals().search().auroc(), onSpark.totals().search().auroc(), 0.0);
         assertEquals(withoutSeconds(ZooReport.json(bench)), withoutSeconds(onSpark.json()), "bench zoo's JSON, but for the seconds");
     }
 
