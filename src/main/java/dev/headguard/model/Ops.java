@@ -48,6 +48,11 @@ final class Ops {
         return Native.recording() ? fresh.mul(scale) : fresh.muli(scale);
     }
 
+    /** {@code fresh} · b, in place without autograd. */
+    static NDArray times(NDArray fresh, NDArray b) {
+        return Native.recording() ? fresh.mul(b) : fresh.muli(b);
+    }
+
     /** {@code fresh} + b, in place without autograd. */
     static NDArray plus(NDArray fresh, NDArray b) {
         return Native.recording() ? fresh.add(b) : fresh.addi(b);

@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDManager;
  */
 public final class TorchRuntime {
     private static volatile Engine engine;
+    private static volatile MklDispatch.Outcome mkl = MklDispatch.Outcome.NATIVE;
 
     private TorchRuntime() {}
 
@@ -22,9 +23,17 @@ public final class TorchRuntime {
             System.setProperty("ai.djl.pytorch.num_threads", threads);
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
             System.setProperty("ai.djl.default_engine", "PyTorch");
-            engine = Engine.getEngine("PyTorch");
+            Engine e = Engine.getEngine("PyTorch");
+            mkl = MklDispatch.apply();
+            engine = e;
         }
         return engine;
+    }
+
+    /** Which matrix kernels the engine's MKL uses, in words for reports (see {@link MklDispatch}). */
+    public static String matrixKernels() {
+        engine();
+        return mkl.words;
     }
 
     /** A root manager on the PyTorch engine's CPU device. */

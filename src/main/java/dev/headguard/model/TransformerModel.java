@@ -210,7 +210,7 @@ public final class TransformerModel implements AutoCloseable {
                     hidden.add(x);
                 }
                 if (options.attentions()) {
-                    attentions.add(r.probs().mul(queryMask)); // zero the rows of padding queries too
+                    attentions.add(Ops.times(r.probs(), queryMask)); // zero the rows of padding queries too
                 }
                 if (options.intermediates()) {
                     intermediates.add(r.inner());

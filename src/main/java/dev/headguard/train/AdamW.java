@@ -53,13 +53,16 @@ public final class AdamW implements AutoCloseable {
         return step;
     }
 
-    /** Updates {@code weight} in place from {@code grad}. Must run with autograd off (outside a GradientCollector). */
+    /**
+     * Updates {@code weight} in place from {@code grad}, which it overwrites (the step is memory-bound,
+     * so every array it need not allocate counts). Must run with autograd off (outside a GradientCollector).
+     */
     public void update(String name, NDArray weight, NDArray grad, double lr) {
         NDArray mState = m.computeIfAbsent(name, k -> state(weight));
         NDArray vState = v.computeIfAbsent(name, k -> state(weight));
         try (NDScope scope = new NDScope()) {
-            mState.muli((float) beta1).addi(grad.mul((float) (1 - beta1)));
             vState.muli((float) beta2).addi(grad.square().muli((float) (1 - beta2)));
+            mState.muli((float) beta1).addi(grad.muli((float) (1 - beta1)));
             double c1 = 1 - Math.pow(beta1, step);
             double c2 = 1 - Math.pow(beta2, step);
             if (weightDecay > 0 && decays(name)) {

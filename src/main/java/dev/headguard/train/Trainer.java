@@ -348,7 +348,7 @@ public final class Trainer {
             optimizer.beginStep();
             for (Map.Entry<String, NDArray> e : grads.entrySet()) {
                 NDArray p = model.parameters().get(e.getKey());
-                optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().mul((float) clip), lr);
+                optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().muli((float) clip), lr); // the gradient is consumed
                 JniUtils.zeroGrad((PtNDArray) p); // gradients accumulate in PyTorch until zeroed
             }
             if (!extra.isEmpty()) {
