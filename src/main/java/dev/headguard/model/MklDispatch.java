@@ -93,8 +93,9 @@ final class MklDispatch {
         if (offsets == null) {
             return Outcome.REFUSED;
         }
-        long answer = lib.base + offsets[0];
-        long cpuType = lib.base + offsets[1];
+        long bias = lib.base - offsets[2]; // where the file's first segment was mapped, less its own address
+        long answer = bias + offsets[0];
+        long cpuType = bias + offsets[1];
         if (!Mapping.writable(answer) || !Mapping.writable(cpuType)) {
             return Outcome.REFUSED;
         }
@@ -110,14 +111,38 @@ final class MklDispatch {
     }
 
     /**
-     * Offsets of 4-byte objects named in an ELF64 shared object's symbol table, or null when the
-     * file is not one or lacks any of them.
+     * The addresses of 4-byte objects named in an ELF64 shared object's symbol table, each inside a
+     * writable loaded segment, followed by the (page-aligned) address of the segment that starts the
+     * file; null when the file is not such an object or lacks any of them.
      */
     static long[] symbols(Path so, String... names) throws IOException {
         try (FileChannel ch = FileChannel.open(so)) {
             ByteBuffer h = read(ch, 0, 64);
             if (h.getInt(0) != 0x464c457f || h.get(4) != 2 || h.get(5) != 1 || h.getShort(0x10) != 3) {
                 return null; // not a little-endian 64-bit shared object
+            }
+            long[] writable = new long[0];
+            long fileStart = -1;
+            int phEntSize = h.getShort(0x36) & 0xffff;
+            int phCount = h.getShort(0x38) & 0xffff;
+            ByteBuffer segments = read(ch, h.getLong(0x20), phEntSize * phCount);
+            for (int i = 0; i < phCount; i++) {
+                int p = i * phEntSize;
+                if (segments.getInt(p) != 1) {
+                    continue; // PT_LOAD only
+                }
+                long vaddr = segments.getLong(p + 16);
+                if (segments.getLong(p + 8) == 0) {
+                    fileStart = vaddr & ~0xfffL;
+                }
+                if ((segments.getInt(p + 4) & 2) != 0) { // PF_W
+                    writable = java.util.Arrays.copyOf(writable, writable.length + 2);
+                    writable[writable.length - 2] = vaddr;
+                    writable[writable.length - 1] = vaddr + segments.getLong(p + 40);
+                }
+            }
+            if (fileStart < 0) {
+                return null;
             }
             long shoff = h.getLong(0x28);
             int entSize = h.getShort(0x3A) & 0xffff;
@@ -146,14 +171,31 @@ final class MklDispatch {
                                 return null; // not a defined 4-byte object
                             }
                             found[n] = table.getLong(at + 8);
+                            if (!inside(writable, found[n])) {
+                                return null; // not in memory the library may write: not the variable we mean
+                            }
                             left--;
                         }
                     }
                 }
-                return left == 0 ? found : null;
+                if (left > 0) {
+                    return null;
+                }
+                long[] out = java.util.Arrays.copyOf(found, names.length + 1);
+                out[names.length] = fileStart;
+                return out;
             }
             return null;
         }
+    }
+
+    private static boolean inside(long[] ranges, long address) {
+        for (int i = 0; i < ranges.length; i += 2) {
+            if (address >= ranges[i] && address + 4 <= ranges[i + 1]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean named(ByteBuffer strings, int at, byte[] name) {
