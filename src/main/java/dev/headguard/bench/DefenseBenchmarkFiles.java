@@ -44,7 +44,7 @@ public final class DefenseBenchmarkFiles {
                 String.format(Locale.ROOT, "- victims: %s training rows, %d epochs, batch " + s.train().batchSize() + ", %s; clean budget: %d rows (%.0f%% of the training rows, seed %d); test: %d clean rows and the matching triggered rows",
                         s.trainLimit() == 0 ? "all" : String.valueOf(s.trainLimit()), s.train().epochs(), seeds(r.victimSeeds()), r.cleanRows(), 100 * s.cleanBudget(), s.seed() + 1, r.testRows()),
                 String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --model %s --dataset %s --attacks %s --defenses %s%s --clean-budget %s --seed %d%s",
-                        started, r.seconds(), EngineBenchmark.cpuName(), modelName, dataset, String.join(",", s.attacks()), String.join(",", s.defenses()),
+                        started, r.seconds(), EngineBenchmark.machine(), modelName, dataset, String.join(",", s.attacks()), String.join(",", s.defenses()),
                         sliceFlags, s.cleanBudget(), s.seed(), victimSeedFlag(r.victimSeeds(), s.seed())),
                 "- code: " + BuildInfo.describe() + "; " + builders(r.victimCommits()));
         StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors()));
@@ -83,12 +83,13 @@ public final class DefenseBenchmarkFiles {
         return md.toString();
     }
 
-    /** bench.json's provenance fields (both benchmarks write them first): model, dataset, start, machine, HeadGuard version and commit. */
+    /** bench.json's provenance fields (both benchmarks write them first): model, dataset, start, machine and its matrix kernels, HeadGuard version and commit. */
     static ObjectNode provenance(ObjectNode json, String modelName, String dataset, String started) {
         json.put("model", modelName);
         json.put("dataset", dataset);
         json.put("started", started);
         json.put("machine", EngineBenchmark.cpuName());
+        json.put("matrix_kernels", dev.headguard.model.TorchRuntime.matrixKernels());
         json.put("headguard_version", BuildInfo.version());
         json.put("headguard_commit", BuildInfo.commit());
         return json;

