@@ -47,8 +47,8 @@ final class BenchEncoder implements Callable<Integer> {
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             List<TokenBatch> batches = EngineBenchmark.batches(m, sentences, batchSize);
             long tokens = batches.stream().mapToLong(b -> (long) b.batch() * b.length()).sum();
-            System.out.printf(Locale.ROOT, "%d sentences in %d batches of %d (file order, padded to the longest in each batch: %d token slots); %d threads; %s; %s%n",
-                    sentences.size(), batches.size(), batchSize, tokens, threads, EngineBenchmark.cpuName(), TorchRuntime.matrixKernels());
+            System.out.printf(Locale.ROOT, "%d sentences in %d batches of %d (file order, padded to the longest in each batch: %d token slots); %d threads; %s%n",
+                    sentences.size(), batches.size(), batchSize, tokens, threads, EngineBenchmark.machine());
             EngineBenchmark.Encoder r = EngineBenchmark.encoder(m, root, batches, onnxBytes, threads, repeats);
             System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), all attention maps returned: %.1f sentences/s%n", r.withMaps());
             System.out.printf(Locale.ROOT, "HeadGuard (DJL PyTorch), no attention maps:           %.1f sentences/s%n", r.plain());

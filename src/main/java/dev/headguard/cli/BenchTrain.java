@@ -45,8 +45,8 @@ final class BenchTrain implements Callable<Integer> {
         Path target = out != null ? out : Files.createTempDirectory("headguard-bench-train").resolve("model");
         try (NDManager root = TorchRuntime.newManager()) {
             double peak = EngineBenchmark.matmulPeak(root);
-            System.out.printf(Locale.ROOT, "matrix-multiply peak through DJL (2048x2048 float32, best of 5): %.1f GFLOP/s; %s, %d threads; %s%n", peak,
-                    EngineBenchmark.cpuName(), EngineBenchmark.threads(), TorchRuntime.matrixKernels());
+            System.out.printf(Locale.ROOT, "matrix-multiply peak through DJL (2048x2048 float32, best of 5): %.1f GFLOP/s; %s, %d threads%n", peak,
+                    EngineBenchmark.machine(), EngineBenchmark.threads());
             long[] peakRss = {Rss.current()};
             ProgressBar bar = new ProgressBar();
             FineTuning.Result r = FineTuning.run(new FineTuning.Request(
