@@ -121,7 +121,7 @@ public final class EngineBenchmark {
 
     /** The CPU and the matrix kernels PyTorch's MKL runs on it, for reports: figures depend on both. */
     public static String machine() {
-        return cpuName() + " (" + dev.headguard.model.TorchRuntime.matrixKernels() + ")";
+        return cpuName() + ", " + dev.headguard.model.TorchRuntime.matrixKernels();
     }
 
     /** The engine's thread count ({@code -Dheadguard.threads}, else the processors available). */
