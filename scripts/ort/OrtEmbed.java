@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * What `headguard embed --model minilm --input FILE` does, through ONNX Runtime on the ONNX export in
- * the langchain4j jar: the same tokenizer file, batches of 32 padded to their longest sentence, mean
+ * the langchain4j jar: the same tokenizer file and length limit (512, the model's), batches of 32 padded to their longest sentence, mean
  * pooling over real tokens, one JSON line per sentence. The yardstick of scripts/embed-speed.sh.
  * Usage: java -cp "target/lib/*:CLASSES" OrtEmbed FILE [THREADS]
  */
@@ -31,7 +31,7 @@ public final class OrtEmbed {
         }
         HuggingFaceTokenizer tokenizer;
         try (InputStream in = OrtEmbed.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
-            tokenizer = HuggingFaceTokenizer.newInstance(in, Map.of("padding", "true", "truncation", "true", "maxLength", "128"));
+            tokenizer = HuggingFaceTokenizer.newInstance(in, Map.of("padding", "true", "truncation", "true", "maxLength", "512"));
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();

@@ -18,8 +18,8 @@ import java.util.Locale;
  * Lets the MKL inside libtorch use its AVX-512 matrix kernels on AMD processors.
  *
  * <p>Why: MKL picks its kernels by CPU vendor before it looks at the instruction sets, and on an
- * AMD CPU it takes a generic path at about half the speed of the AVX-512 one (2048-square float32
- * products: about 200 against 450 GFLOP/s on a 2-core Zen 5). libtorch links MKL statically but
+ * AMD CPU it takes a generic path at about half the speed of the AVX-512 one (docs/how-it-works.md,
+ * "Design records"). libtorch links MKL statically but
  * keeps its symbols, so the vendor test's cached answer, {@code mkl_serv_intel_cpu_true.cached},
  * sits at a known offset in {@code libtorch_cpu.so}. Before MKL's first call, while that answer and
  * {@code mkl_cpu_type} still read -1 (not yet detected), setting the answer to 1 makes MKL choose
@@ -96,7 +96,7 @@ final class MklDispatch {
         long bias = lib.base - offsets[2]; // where the file's first segment was mapped, less its own address
         long answer = bias + offsets[0];
         long cpuType = bias + offsets[1];
-        if (!Mapping.writable(answer) || !Mapping.writable(cpuType)) {
+        if (!lib.writable(answer) || !lib.writable(cpuType)) {
             return Outcome.REFUSED;
         }
         Memory memory = Memory.get();
@@ -220,20 +220,22 @@ final class MklDispatch {
         return b.flip();
     }
 
-    /** A shared object as this process mapped it: its file and its load address. */
-    private record Mapping(Path file, long base) {
+    /** A shared object as this process mapped it: its file, its load address, and the process's map read once. */
+    private record Mapping(Path file, long base, List<String> maps) {
         static Mapping of(String suffix) throws IOException {
-            for (String line : maps()) {
+            List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
+            for (String line : maps) {
                 String[] f = line.trim().split("\\s+");
                 if (f.length >= 6 && f[5].endsWith(suffix) && Long.parseLong(f[2], 16) == 0) {
-                    return new Mapping(Path.of(f[5]), Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16));
+                    return new Mapping(Path.of(f[5]), Long.parseUnsignedLong(f[0].substring(0, f[0].indexOf('-')), 16), maps);
                 }
             }
             return null;
         }
 
-        static boolean writable(long address) throws IOException {
-            for (String line : maps()) {
+        /** Whether the 4 bytes at {@code address} lie in memory mapped writable now (RELRO pages no longer are). */
+        boolean writable(long address) {
+            for (String line : maps) {
                 String[] f = line.trim().split("\\s+");
                 int dash = f[0].indexOf('-');
                 long start = Long.parseUnsignedLong(f[0].substring(0, dash), 16);
@@ -243,10 +245,6 @@ final class MklDispatch {
                 }
             }
             return false;
-        }
-
-        private static List<String> maps() throws IOException {
-            return Files.readAllLines(Path.of("/proc/self/maps"));
         }
     }
 

@@ -43,11 +43,6 @@ final class Ops {
         return Activation.sigmoid(gate).muli(gate).muli(up); // sigmoid(g)·g = g·sigmoid(g) bit for bit
     }
 
-    /** {@code fresh} · scale, in place without autograd. */
-    static NDArray scaled(NDArray fresh, NDArray scale) {
-        return Native.recording() ? fresh.mul(scale) : fresh.muli(scale);
-    }
-
     /** {@code fresh} · b, in place without autograd. */
     static NDArray times(NDArray fresh, NDArray b) {
         return Native.recording() ? fresh.mul(b) : fresh.muli(b);

@@ -148,7 +148,7 @@ final class TransformerBlock {
         // The 1/√H constant is PyTorch-owned: backward reads it (see Native).
         RelativeAttention rel = positions.relative();
         NDArray scale = Native.scalar(x.getManager(), 1 / Math.sqrt((double) h * (rel == null ? 1 : rel.scaleFactor())));
-        NDArray scores = Ops.scaled(q.matMul(k.transpose(0, 1, 3, 2)), scale);                          // (B, N, T, keys)
+        NDArray scores = Ops.times(q.matMul(k.transpose(0, 1, 3, 2)), scale);                           // (B, N, T, keys)
         if (rel != null) {
             // DeBERTa: plus content-to-position and position-to-content scores (RelativeAttention)
             NDArray[] key = rel.sharedKey() ? new NDArray[] {only(wk, kvRows), only(bk, flat(kvRows))} : new NDArray[] {wPosKey, bPosKey};
