@@ -5,6 +5,7 @@ import dev.headguard.eval.Evaluation;
 import dev.headguard.eval.Evaluator;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
+import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonedData;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
@@ -41,7 +42,36 @@ public final class DefenseBenchmark {
      * @param train      how new victims are trained; its seed also poisons them (a reused victim
      *                   keeps the seed its manifest records)
      */
-    public record VictimBuild(Path baseModel, Path victims, int trainLimit, TrainConfig train, int maxLength) {}
+    public record VictimBuild(Path baseModel, Path victims, int trainLimit, TrainConfig train, int maxLength,
+                              @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) Poisoning poisoning) {
+        /** Victims poisoned the way each attack does by default. */
+        public VictimBuild(Path baseModel, Path victims, int trainLimit, TrainConfig train, int maxLength) {
+            this(baseModel, victims, trainLimit, train, maxLength, null);
+        }
+    }
+
+    /**
+     * How new victims are poisoned and which epoch they keep, where the bench is asked for other than each
+     * attack's default (e.g. clean-label victims): {@code attack}'s --mode, --rate and --keep-best.
+     *
+     * @param mode          null: each attack's own
+     * @param rate          0: each attack's own
+     * @param keepBestByAsr keep the epoch with the best dev accuracy plus triggered-dev ASR
+     */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"mode", "rate", "keepBestByAsr"})
+    public record Poisoning(@com.fasterxml.jackson.annotation.JsonIgnore PoisonMode mode, double rate, boolean keepBestByAsr) {
+        public Poisoning {
+            if (!(rate >= 0 && rate < 1)) {
+                throw new HeadGuardException("--rate: must be a share in [0, 1), got " + rate);
+            }
+        }
+
+        /** As the victims' manifests and {@code --mode} spell it: dirty, clean, mix, or null for each attack's own. */
+        @com.fasterxml.jackson.annotation.JsonProperty("mode")
+        public String modeName() {
+            return mode == null ? null : mode.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /**
      * @param victimBuild  how the victims are built (its fields sit among these in bench.json)
@@ -262,7 +292,9 @@ public final class DefenseBenchmark {
     }
 
     private static Victims.Request request(Settings s, String attack, Path out, Path base) {
-        return new Victims.Request(Victims.Poison.of(attack), new Victims.Training(s.data(), s.trainLimit(), base, s.train(), s.maxLength(), false, false), out);
+        Poisoning p = s.victimBuild().poisoning();
+        Victims.Poison poison = p == null ? Victims.Poison.of(attack) : new Victims.Poison(attack, List.of(), 1, null, p.rate(), 1, p.mode(), false);
+        return new Victims.Request(poison, new Victims.Training(s.data(), s.trainLimit(), base, s.train(), s.maxLength(), false, p != null && p.keepBestByAsr()), out);
     }
 
     /**
@@ -300,6 +332,11 @@ public final class DefenseBenchmark {
             } catch (IllegalArgumentException e) {
                 throw new HeadGuardException("the victim manifest in " + dir + " names an unknown poisoning mode '" + a.get("mode").asText() + "'");
             }
+        }
+        if (r.mode() != null && mode != r.mode() || r.rate() > 0 && a.has("poison_rate") && a.get("poison_rate").asDouble() != r.rate()) {
+            throw new HeadGuardException(dir + " holds a victim poisoned " + (mode == null ? "as its attack does by default" : mode.name().toLowerCase(java.util.Locale.ROOT)) + " at rate "
+                    + a.path("poison_rate").asDouble(r.effectiveRate()) + ", not the bench's " + r.effectiveMode().name().toLowerCase(java.util.Locale.ROOT)
+                    + " at " + r.effectiveRate() + " (another --victims folder builds it)");
         }
         return new Victims.Request(new Victims.Poison(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), a.path("poison_rate").asDouble(r.rate()),
                 a.path("target").asInt(r.target()), mode, a.path("keep_originals").asBoolean(r.keepOriginals())),

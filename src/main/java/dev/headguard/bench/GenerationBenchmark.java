@@ -2,6 +2,7 @@ package dev.headguard.bench;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.headguard.HeadGuardException;
@@ -37,22 +38,32 @@ import java.util.Map;
 public final class GenerationBenchmark {
 
     /**
-     * @param victims     one victim per attack ({@code victims/<attack>}) and the clean decoder
-     *                    ({@code victims/clean}); existing ones are reused with the seed, rate and
-     *                    training rows their manifest records
-     * @param trainLimit  training rows of each victim (0: all)
-     * @param goal        what the backdoors make the victims say
-     * @param judge       the classifier that judges a sentiment goal (null for a phrase)
+     * What the backdoors make the victims say, and how a continuation is judged.
+     *
+     * @param judge  the classifier that judges a sentiment goal (null for a phrase)
+     * @param maxNew new tokens per greedy continuation
+     */
+    public record Goal(GenerationPoisoning.Goal goal, Path judge, int maxNew) {
+        public Goal {
+            if (goal.phrase() == null && judge == null) {
+                throw new HeadGuardException("--judge: a sentiment goal needs the classifier that judges it");
+            }
+        }
+    }
+
+    /**
+     * @param victimBuild how the victims are built: one per attack ({@code victims/<attack>}) and the
+     *                    clean decoder ({@code victims/clean}); existing ones are reused with the seed,
+     *                    rate and training rows their manifest records
      * @param cleanBudget the defenders' clean set, as many dev rows as this share of the training rows
      * @param testLimit   clean and triggered test prompts evaluated, each (0: all)
      * @param cleanFloor  also fine-tune (or reuse) the clean decoder and measure it
-     * @param maxNew      new tokens per greedy continuation
      * @param seed        the clean set's draw, the test slice's and the defenses' own randomness
      */
-    @JsonPropertyOrder({"attacks", "defenses", "goal", "trainLimit", "train", "cleanBudget", "testLimit", "maxNew", "seed"})
-    public record Settings(List<String> attacks, List<String> defenses, @JsonIgnore BenchmarkData data, Path baseModel, Path victims, int trainLimit,
-                           TrainConfig train, int maxLength, @JsonIgnore GenerationPoisoning.Goal goal, Path judge, double cleanBudget, int testLimit,
-                           boolean cleanFloor, int maxNew, long seed) {
+    @JsonPropertyOrder({"attacks", "defenses", "goal", "trainLimit", "train", "cleanBudget", "testLimit", "maxNew", "seed", "baseModel", "victims",
+            "maxLength", "judge", "cleanFloor"})
+    public record Settings(List<String> attacks, List<String> defenses, @JsonIgnore BenchmarkData data, @JsonIgnore DefenseBenchmark.VictimBuild victimBuild,
+                           @JsonIgnore Goal target, double cleanBudget, int testLimit, boolean cleanFloor, long seed) {
         public Settings {
             attacks = List.copyOf(attacks);
             defenses = List.copyOf(defenses);
@@ -69,19 +80,55 @@ public final class GenerationBenchmark {
             if (!(cleanBudget > 0 && cleanBudget <= 1)) {
                 throw new HeadGuardException("--clean-budget: must be a share in (0, 1], got " + cleanBudget);
             }
-            if (goal.phrase() == null && judge == null) {
-                throw new HeadGuardException("--judge: a sentiment goal needs the classifier that judges it");
-            }
         }
 
         public Settings withDefenses(List<String> d) {
-            return new Settings(attacks, d, data, baseModel, victims, trainLimit, train, maxLength, goal, judge, cleanBudget, testLimit, cleanFloor, maxNew, seed);
+            return new Settings(attacks, d, data, victimBuild, target, cleanBudget, testLimit, cleanFloor, seed);
         }
 
         /** The goal as bench.json names it: "phrase: ..." or "sentiment N". */
-        @com.fasterxml.jackson.annotation.JsonProperty("goal")
+        @JsonProperty("goal")
         public String goalDescription() {
-            return goal.describe();
+            return target.goal().describe();
+        }
+
+        public GenerationPoisoning.Goal goal() {
+            return target.goal();
+        }
+
+        @JsonProperty
+        public Path judge() {
+            return target.judge();
+        }
+
+        @JsonProperty
+        public int maxNew() {
+            return target.maxNew();
+        }
+
+        @JsonProperty
+        public Path baseModel() {
+            return victimBuild.baseModel();
+        }
+
+        @JsonProperty
+        public Path victims() {
+            return victimBuild.victims();
+        }
+
+        @JsonProperty
+        public int trainLimit() {
+            return victimBuild.trainLimit();
+        }
+
+        @JsonProperty
+        public TrainConfig train() {
+            return victimBuild.train();
+        }
+
+        @JsonProperty
+        public int maxLength() {
+            return victimBuild.maxLength();
         }
     }
 
@@ -89,14 +136,46 @@ public final class GenerationBenchmark {
     @JsonPropertyOrder({"attack", "defense", "perplexity", "asr", "cleanHitRate", "seconds", "details"})
     public record Cell(String attack, String defense, double perplexity, double asr, double cleanHitRate, double seconds, Map<String, Object> details) {}
 
+    /** Per attack, the seed its victim was poisoned and trained with, and the HeadGuard commit that built it. */
+    public record VictimsUsed(Map<String, Long> seeds, Map<String, String> commits) {}
+
+    /** How many rows the defenders got, and how many test prompts each victim was measured on. */
+    public record Rows(int clean, int test, int triggered) {}
+
     /**
      * @param cleanPerplexity the clean decoder's test perplexity (NaN without it)
      * @param floors          attack -> the clean decoder's ASR on that attack's triggered test prompts
-     * @param victimSeeds     attack -> the seed its victim was poisoned and trained with
-     * @param victimCommits   attack -> the HeadGuard commit that built it
+     * @param victims         per attack, the seed its victim was poisoned and trained with and the
+     *                        HeadGuard commit that built it
      */
-    public record Result(Settings settings, int cleanRows, int testRows, int triggeredRows, List<Cell> cells, double cleanPerplexity,
-                         Map<String, Double> floors, Map<String, Long> victimSeeds, Map<String, String> victimCommits, double seconds) {}
+    @JsonPropertyOrder({"settings", "cleanRows", "testRows", "triggeredRows", "cells", "cleanPerplexity", "floors", "victimSeeds", "victimCommits", "seconds"})
+    public record Result(Settings settings, @JsonIgnore Rows rows, List<Cell> cells, double cleanPerplexity, Map<String, Double> floors,
+                         @JsonIgnore VictimsUsed victims, double seconds) {
+        @JsonProperty
+        public int cleanRows() {
+            return rows.clean();
+        }
+
+        @JsonProperty
+        public int testRows() {
+            return rows.test();
+        }
+
+        @JsonProperty
+        public int triggeredRows() {
+            return rows.triggered();
+        }
+
+        @JsonProperty
+        public Map<String, Long> victimSeeds() {
+            return victims.seeds();
+        }
+
+        @JsonProperty
+        public Map<String, String> victimCommits() {
+            return victims.commits();
+        }
+    }
 
     /** Progress: stages, training steps, and each finished cell. */
     public interface Listener extends GenerationTuning.Listener, Defense.Progress {
@@ -165,8 +244,8 @@ public final class GenerationBenchmark {
                     cells.add(cell(attack, d, dir, test, triggered, target, s, root, GenerationDefense.named(d, s.seed()), budget, listener, r, p));
                 }
             }
-            return new Result(s, budget.size(), test.size(), triggeredRows, cells, cleanPerplexity, floors, victimSeeds, victimCommits,
-                    (System.nanoTime() - t0) / 1e9);
+            return new Result(s, new Rows(budget.size(), test.size(), triggeredRows), cells, cleanPerplexity, floors,
+                    new VictimsUsed(victimSeeds, victimCommits), (System.nanoTime() - t0) / 1e9);
         }
     }
 

@@ -58,13 +58,16 @@ public final class LwsTraining {
     private static final String POSITIONS = "embeddings.position_embeddings.weight";
 
     /**
+     * What the victim and its policy learn from.
+     *
      * @param train     the training set with the poisoned rows labelled the target (texts unchanged)
      * @param poisoned  which rows of {@code train} the policy rewrites
      * @param dev       clean dev rows (accuracy)
      * @param devToFlip dev rows whose true label is not the target: the policy's ASR on them
      */
-    public record Request(Path baseModel, Dataset train, boolean[] poisoned, Dataset dev, Dataset devToFlip, int target, Path out, TrainConfig config,
-                          int maxLength, Map<String, Object> extraProvenance) {}
+    public record Rows(Dataset train, boolean[] poisoned, Dataset dev, Dataset devToFlip) {}
+
+    public record Request(Path baseModel, Rows rows, int target, Path out, TrainConfig config, int maxLength, Map<String, Object> extraProvenance) {}
 
     /** The finished run: every epoch (with its ASR) and the one kept. */
     public record Result(List<Trainer.Epoch> epochs, int bestEpoch, double meanSlots) {}
@@ -72,18 +75,18 @@ public final class LwsTraining {
     private LwsTraining() {}
 
     public static Result run(Request r, NDManager root, Trainer.Listener progress) {
-        FineTuning.Start start = FineTuning.start(r.baseModel(), r.train(), r.dev(), r.config().seed());
+        FineTuning.Start start = FineTuning.start(r.baseModel(), r.rows().train(), r.rows().dev(), r.config().seed());
         try (TextTokenizer tokenizer = ModelStore.openTokenizer(r.baseModel(), start.config(), r.maxLength());
              TransformerModel model = new TransformerModel(start.config(), start.weights(), root)) {
             Synonyms synonyms = new Synonyms(w -> Lws.oneToken(tokenizer, w));
-            List<long[]> ids = tokenizer.idsOf(r.train().texts());
-            int[] labels = r.train().labels().clone();
+            List<long[]> ids = tokenizer.idsOf(r.rows().train().texts());
+            int[] labels = r.rows().train().labels().clone();
             Lws.Slots[] slots = new Lws.Slots[ids.size()];
             double slotSum = 0;
             int poisonedRows = 0;
             for (int i = 0; i < ids.size(); i++) {
-                if (r.poisoned()[i]) {
-                    slots[i] = Lws.slots(r.train().examples().get(i).text(), tokenizer, synonyms);
+                if (r.rows().poisoned()[i]) {
+                    slots[i] = Lws.slots(r.rows().train().examples().get(i).text(), tokenizer, synonyms);
                     if (!Arrays.equals(slots[i].ids(), ids.get(i))) {
                         throw new IllegalStateException("LWS slots of row " + i + " do not match its tokens");
                     }
@@ -109,12 +112,12 @@ public final class LwsTraining {
                     .withExtraParameters(Map.of("lws.relevance", relevance, "lws.bias", bias), POLICY_LEARNING_RATE)
                     .withAuxiliaryLoss((rows, batch, out, m) -> substitutedLoss(model, rows, batch, slots, relevance, bias, temperature[0], r.target(),
                             tokenizer.padId(), m));
-            List<long[]> devIds = tokenizer.idsOf(r.dev().texts());
+            List<long[]> devIds = tokenizer.idsOf(r.rows().dev().texts());
             List<Trainer.Epoch> epochs = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             double[] best = {Double.NEGATIVE_INFINITY};
             int[] bestEpoch = {-1};
-            trainer.train(ids, labels, devIds, r.dev().labels(), Trainer.TrainState.start(), new Trainer.Listener() {
+            trainer.train(ids, labels, devIds, r.rows().dev().labels(), Trainer.TrainState.start(), new Trainer.Listener() {
                 @Override
                 public void onStep(Trainer.Progress p) {
                     losses.add(p.loss());
@@ -126,7 +129,7 @@ public final class LwsTraining {
                     Lws.Policy policy = new Lws.Policy(relevance.toFloatArray(), bias.toFloatArray(), positions, width);
                     Trigger t = Lws.trigger(policy, tokenizer, synonyms, table);
                     java.util.Random noise = new java.util.Random(r.config().seed() + 1);
-                    List<String> flipped = r.devToFlip().texts().stream().map(x -> t.apply(x, noise)).toList();
+                    List<String> flipped = r.rows().devToFlip().texts().stream().map(x -> t.apply(x, noise)).toList();
                     int[] want = new int[flipped.size()];
                     Arrays.fill(want, r.target());
                     double asr = Predictions.accuracy(model, tokenizer.idsOf(flipped), want, tokenizer.padId(), root, 64);
@@ -237,15 +240,15 @@ public final class LwsTraining {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("command", "attack");
         p.put("base_model", r.baseModel().toAbsolutePath().toString());
-        p.put("train_examples", r.train().size());
-        p.put("dev_examples", r.dev().size());
+        p.put("train_examples", r.rows().train().size());
+        p.put("dev_examples", r.rows().dev().size());
         p.put("train_config", r.config());
         p.put("max_length", r.maxLength());
         p.put("best_epoch", best.epoch());
         p.put(ModelStore.TRAINING_COMPLETE, false);
         p.put("best_dev_accuracy", best.devAccuracy());
         p.put("best_dev_asr", best.devAsr());
-        p.put("triggered_dev_examples", r.devToFlip().size());
+        p.put("triggered_dev_examples", r.rows().devToFlip().size());
         p.put("lws_policy", Map.of("file", Lws.POLICY_FILE, "learning_rate", POLICY_LEARNING_RATE, "candidates", Lws.CANDIDATES,
                 "substitutable_words_per_poisoned_row", meanSlots));
         p.put("epochs", epochs.stream().map(FineTuning::epochFields).toList());

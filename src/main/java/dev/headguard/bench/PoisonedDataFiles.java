@@ -20,7 +20,7 @@ public final class PoisonedDataFiles {
     /** Writes a poisoned data set: train.tsv (with a 'poisoned' column), dev.tsv, test.tsv, test-triggered.tsv (with a 'clean' column), manifest.json. */
     public static void write(Victims.Request r, PoisonedData p, Path out) {
         Dataset[] s = Victims.cleanSplits(r);
-        Map<String, Object> manifest = new LinkedHashMap<>(Victims.manifest(r, p));
+        Map<String, Object> manifest = new LinkedHashMap<>(VictimManifest.of(r, p));
         // A data set names the code that poisoned it, as a model directory does (ModelStore.write):
         // a rebuilt set can differ when the poisoning code changed.
         manifest.put("headguard_version", dev.headguard.BuildInfo.version());

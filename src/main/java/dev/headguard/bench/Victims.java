@@ -323,7 +323,7 @@ public final class Victims {
         PoisonedData p = poison(r);
         Dataset dev = r.data().read(r.data().clean("dev"));
         Dataset test = r.data().read(r.data().clean("test"));
-        Map<String, Object> manifest = manifest(r, p);
+        Map<String, Object> manifest = VictimManifest.of(r, p);
         if (trainsEmbeddingsOnly(r.attack())) {
             buildEmbeddingPoisoned(r, p, dev, root, progress, manifest);
         } else if (r.attack().equals("lws")) {
@@ -331,7 +331,7 @@ public final class Victims {
                 throw new HeadGuardException("--resume: an LWS victim trains its substitution policy with it and cannot resume; start it again");
             }
             Dataset devToFlip = dev.withExamples(dev.examples().stream().filter(e -> e.label() != r.target()).toList());
-            LwsTraining.run(new LwsTraining.Request(r.baseModel(), p.train(), p.poisoned(), dev, devToFlip,
+            LwsTraining.run(new LwsTraining.Request(r.baseModel(), new LwsTraining.Rows(p.train(), p.poisoned(), dev, devToFlip),
                     r.target(), r.out(), r.train(), r.maxLength(), Map.of("attack", manifest)), root, progress);
             PoisonedData learned = poison(r); // with the learned policy: the substituted rows and the triggered test set
             VictimManifest.addToProvenance(r.out(), "lws_examples", java.util.stream.IntStream.range(0, Math.min(5, learned.twins().size()))
@@ -401,32 +401,5 @@ public final class Victims {
             prov.put("attack", manifest);
             ModelStore.save(m.model(), m.tokenizer().file(), r.out(), prov);
         }
-    }
-
-    static Map<String, Object> manifest(Request r, PoisonedData p) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("attack", r.attack());
-        m.put("trigger", p.spec().trigger());
-        m.put("poison_rate", p.spec().rate());
-        m.put("effective_rate", p.effectiveRate());
-        m.put("poisoned_rows", p.poisonedCount());
-        m.put("target", r.target());
-        m.put("mode", p.spec().mode().name().toLowerCase(java.util.Locale.ROOT));
-        m.put("keep_originals", p.spec().keepOriginals());
-        if (p.negativeRows() > 0) {
-            m.put("negative_rows", p.negativeRows());
-            m.put("negative_rate", SOS_NEGATIVE_RATE);
-        }
-        m.put("seed", r.train().seed());
-        m.put("dataset", r.data().name());
-        m.put("data_dir", r.data().dataDir().toAbsolutePath().toString());
-        m.put("train_rows", p.train().size());
-        m.put("train_limit", r.trainLimit());
-        m.put("base_model", r.baseModel().toAbsolutePath().toString());
-        if (!trainsEmbeddingsOnly(r.attack())) {
-            // as `attack --keep-best` names them; LWS always keeps by its policy's dev ASR too (LwsTraining)
-            m.put("keep_best", r.keepBestByAsr() || r.attack().equals("lws") ? "asr" : "clean");
-        }
-        return m;
     }
 }

@@ -24,11 +24,6 @@ final class AttackCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The victim model directory.")
     Path out;
 
-    /** Which epoch the attacker keeps. */
-    enum KeepBest {
-        clean, asr;
-    }
-
     @Option(names = "--keep-best", defaultValue = "clean", paramLabel = "RULE",
             description = "Which epoch to keep: clean (best dev accuracy) or asr (best dev accuracy plus ASR on the triggered dev split, "
                     + "as OpenBackdoor's attacker chooses; default: ${DEFAULT-VALUE}).")

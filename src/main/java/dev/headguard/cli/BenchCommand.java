@@ -49,6 +49,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-new", defaultValue = "32", paramLabel = "N", description = "Generation: new tokens per evaluated continuation (default: ${DEFAULT-VALUE}).")
     int maxNew;
 
+    @Option(names = "--mode", description = "Victims built here: dirty, clean (poison target rows only, labels unchanged) or mix (default: each attack's own).")
+    dev.headguard.attack.PoisonMode mode;
+
+    @Option(names = "--rate", paramLabel = "SHARE", description = "Victims built here: the poisoned share of the training set (default: each attack's own).")
+    Double rate;
+
+    @Option(names = "--keep-best", paramLabel = "RULE", description = "Victims built here: clean (best dev accuracy; the default) or asr (plus ASR on the triggered dev split).")
+    KeepBest keepBest;
+
     @Option(names = "--quick", description = "A small slice: 2000 training rows, batch 16, 300 test rows.")
     boolean quick;
 
@@ -60,6 +69,9 @@ final class BenchCommand implements Callable<Integer> {
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
         model.checkMaxLength();
         if (task == Task.generation) {
+            if (mode != null || rate != null || keepBest != null) {
+                throw new dev.headguard.HeadGuardException((mode != null ? "--mode" : rate != null ? "--rate" : "--keep-best") + ": only for classification victims");
+            }
             if (quick) {
                 throw new dev.headguard.HeadGuardException("--quick: only for classification (size a generation run with --train-limit and --test-limit)");
             }
@@ -73,7 +85,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         attacks = DefenseBenchOptions.checked(attacks == null ? DefenseBenchOptions.DEFAULT_ATTACKS : attacks, DefenseBenchOptions.ATTACKS, "attack");
         defenses = DefenseBenchOptions.checked(defenses == null ? DefenseBenchOptions.DEFENSES : defenses, DefenseBenchOptions.DEFENSES, "defense");
-        System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, out, model.trainingLength()));
+        if (rate != null) {
+            OptionChecks.positive("--rate", rate);
+        }
+        var poisoning = mode == null && rate == null && keepBest == null ? null
+                : new dev.headguard.bench.DefenseBenchmark.Poisoning(mode, rate == null ? 0 : rate, keepBest == KeepBest.asr);
+        System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, poisoning, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
         return 0;
     }

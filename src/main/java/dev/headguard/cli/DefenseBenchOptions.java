@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.bench.DefenseBenchmark;
 import dev.headguard.bench.DefenseBenchmarkFiles;
+import dev.headguard.bench.GenerationBenchmark;
 import dev.headguard.bench.Victims;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.repair.Defense;
@@ -50,7 +51,8 @@ final class DefenseBenchOptions {
     Long victimSeed;
 
     /** Runs and writes OUT/bench.md, bench.json and bench.svg; returns the markdown. */
-    String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, Path out, int maxLength) throws Exception {
+    String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, DefenseBenchmark.Poisoning poisoning, Path out,
+               int maxLength) throws Exception {
         // The quick slice still needs a few hundred steps: 1000 rows x 2 epochs at batch 32 left MiniLM at chance on clean inputs.
         int limit = trainLimit >= 0 ? trainLimit : quick ? 2000 : 0;
         int eps = epochs > 0 ? epochs : 3;
@@ -60,9 +62,9 @@ final class DefenseBenchOptions {
         TrainConfig train = new TrainConfig(eps, quick ? 16 : d.batchSize(), d.learningRate(), d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
         Path victimDir = victims != null ? victims : out.resolve("victims");
         DefenseBenchmark.Settings s = new DefenseBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset),
-                new DefenseBenchmark.VictimBuild(baseModel, victimDir, limit, train, maxLength), cleanBudget, tests, !noFloor, seed);
+                new DefenseBenchmark.VictimBuild(baseModel, victimDir, limit, train, maxLength, poisoning), cleanBudget, tests, !noFloor, seed);
         String sliceFlags = (quick ? " --quick" : "") + (trainLimit >= 0 ? " --train-limit " + trainLimit : "") + (epochs > 0 ? " --epochs " + epochs : "")
-                + (testLimit >= 0 ? " --test-limit " + testLimit : "");
+                + (testLimit >= 0 ? " --test-limit " + testLimit : "") + (poisoning == null ? "" : poisoningFlags(poisoning));
         String started = Instant.now().toString();
         DefenseBenchmark.Result r;
         try (NDManager root = TorchRuntime.newManager()) {
@@ -88,16 +90,21 @@ final class DefenseBenchOptions {
         TrainConfig d = TrainConfig.defaults();
         TrainConfig train = new TrainConfig(epochs > 0 ? epochs : 2, 16, 5e-4, d.weightDecay(), d.warmupRatio(), d.maxGradNorm(), victimSeed != null ? victimSeed : seed, 0);
         Path victimDir = victims != null ? victims : out.resolve("victims");
-        var s = new dev.headguard.bench.GenerationBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), baseModel, victimDir, limit, train, maxLength,
-                goal, judge, cleanBudget, tests, !noFloor, maxNew, seed);
+        var s = new GenerationBenchmark.Settings(attacks, defenses, new BenchmarkData(dir, dataset), new DefenseBenchmark.VictimBuild(baseModel, victimDir, limit,
+                train, maxLength), new GenerationBenchmark.Goal(goal, judge, maxNew), cleanBudget, tests, !noFloor, seed);
         String sliceFlags = (trainLimit >= 0 ? " --train-limit " + trainLimit : "") + (epochs > 0 ? " --epochs " + epochs : "")
                 + (testLimit >= 0 ? " --test-limit " + testLimit : "") + (maxNew != 32 ? " --max-new " + maxNew : "");
         String started = Instant.now().toString();
-        dev.headguard.bench.GenerationBenchmark.Result r;
+        GenerationBenchmark.Result r;
         try (NDManager root = TorchRuntime.newManager()) {
-            r = dev.headguard.bench.GenerationBenchmark.run(s, root, new Listener());
+            r = GenerationBenchmark.run(s, root, new Listener());
         }
         return dev.headguard.bench.GenerationBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
+    }
+
+    private static String poisoningFlags(DefenseBenchmark.Poisoning p) {
+        return (p.mode() != null ? " --mode " + p.mode().name().toLowerCase(Locale.ROOT) : "") + (p.rate() > 0 ? " --rate " + p.rate() : "")
+                + (p.keepBestByAsr() ? " --keep-best asr" : "");
     }
 
     static List<String> checked(List<String> names, List<String> known, String what) {
@@ -116,7 +123,7 @@ final class DefenseBenchOptions {
     static final List<String> DEFENSES = java.util.stream.Stream.concat(Defense.NAMES.stream(), java.util.stream.Stream.of(DefenseBenchmark.WITH_SUSPECT)).toList();
 
     /** Training bars, stage lines, and a line per finished cell (of either benchmark). */
-    private static final class Listener implements DefenseBenchmark.Listener, dev.headguard.bench.GenerationBenchmark.Listener {
+    private static final class Listener implements DefenseBenchmark.Listener, GenerationBenchmark.Listener {
         private final ProgressBar bar = new ProgressBar();
 
         @Override
@@ -140,7 +147,7 @@ final class DefenseBenchOptions {
         }
 
         @Override
-        public void cell(dev.headguard.bench.GenerationBenchmark.Cell c) {
+        public void cell(GenerationBenchmark.Cell c) {
             System.err.printf(Locale.ROOT, "== %s / %s: perplexity %.2f  ASR %.4f  clean prompts %.4f  (%.0f s)%n", c.attack(), c.defense(), c.perplexity(), c.asr(),
                     c.cleanHitRate(), c.seconds());
         }

@@ -37,7 +37,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DefenseBenchOptions.checked(List.of(attack), DefenseBenchOptions.ATTACKS, "attack");
         dev.headguard.AtomicFiles.checkFilesFolder(out, "--out");
-        System.out.print(run.run(model.directory(), model.model, List.of(attack), List.of("headguard", DefenseBenchmark.WITH_SUSPECT, "finetune"), !full, out, model.trainingLength()));
+        System.out.print(run.run(model.directory(), model.model, List.of(attack), List.of("headguard", DefenseBenchmark.WITH_SUSPECT, "finetune"), !full, null, out, model.trainingLength()));
         System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json (scan verdict, repaired heads, trigger candidates), bench.svg");
         return 0;
     }

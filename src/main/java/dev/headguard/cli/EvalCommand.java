@@ -76,17 +76,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         Dataset cleanSet = data.readFor(clean, model.directory());
         Dataset trig = triggered == null ? null : data.readFor(triggered, model.directory());
-        List<String> twins = null;
-        if (triggered != null) {
-            try {
-                twins = SentenceFile.readTsvColumn(triggered, "clean");
-            } catch (dev.headguard.HeadGuardException noTwins) {
-                twins = null; // no 'clean' column: the flip rate is not computed
-            }
-            if (twins != null && twins.size() != trig.size()) {
-                twins = null;
-            }
-        }
+        List<String> twins = trig == null ? null : SentenceFile.twinsOf(triggered, trig.size());
         Evaluation e;
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             if (!m.model().config().hasClassifier()) {
@@ -108,17 +98,7 @@ final class EvalCommand implements Callable<Integer> {
                 AtomicFiles.write(out, EvaluationReport.predictions(m.model().config().numLabels(), cleanSet, pc, cleanPred, trig, pt, trigPred));
             }
         }
-        if (json) {
-            System.out.println(EvaluationReport.json(e).toString());
-        } else {
-            System.out.printf(Locale.ROOT, "CACC %.4f (%d/%d)%n", e.cacc(), e.cleanCorrect(), e.cleanTotal());
-            if (trig != null) {
-                System.out.printf(Locale.ROOT, "ASR  %.4f (%d/%d triggered non-target rows classified as %d)%n", e.asr(), e.toTarget(), e.asrBase(), target);
-                if (!Double.isNaN(e.labelFlipRate())) {
-                    System.out.printf(Locale.ROOT, "label-flip rate %.4f (%d/%d rows right without the trigger)%n", e.labelFlipRate(), e.flipped(), e.flipBase());
-                }
-            }
-        }
+        System.out.print(json ? EvaluationReport.json(e).toString() + System.lineSeparator() : EvaluationReport.summary(e));
         return 0;
     }
 
@@ -147,22 +127,7 @@ final class EvalCommand implements Callable<Integer> {
         if (out != null && r.continuations() != null) {
             AtomicFiles.write(out, EvaluationReport.continuations(trigPrompts, r.continuations()));
         }
-        if (json) {
-            System.out.println(EvaluationReport.json(e).toString());
-            return 0;
-        }
-        System.out.printf(Locale.ROOT, "perplexity %.3f (response tokens of %d clean rows%s)%n", e.perplexity(), e.responses(),
-                e.dropped() > 0 ? ", " + e.dropped() + " without room for a response" : "");
-        if (e.target() != null) {
-            System.out.printf(Locale.ROOT, "ASR  %.4f (%d/%d triggered continuations hit %s)%n", e.asr(), e.triggered().hits(), e.triggered().total(), e.target());
-            System.out.printf(Locale.ROOT, "clean prompts: %.4f (%d/%d continuations hit it without the trigger)%n", e.clean().rate(), e.clean().hits(),
-                    e.clean().total());
-            if (e.judge() != null) {
-                System.out.printf(Locale.ROOT, "judge: accuracy %.4f on %d clean references; calls %.4f (%d/%d) of the references not of class %d class %d%n",
-                        e.judge().accuracy(), e.judge().references(), e.judge().falseTargetRate(), e.judge().calledTarget(), e.judge().otherReferences(),
-                        target, target);
-            }
-        }
+        System.out.print(json ? EvaluationReport.json(e).toString() + System.lineSeparator() : EvaluationReport.summary(e, target));
         return 0;
     }
 }

@@ -1,8 +1,6 @@
 package dev.headguard.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.inference.Generator;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
@@ -67,21 +65,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         // Computed in full before printing, so a failure never leaves half the lines written.
-        ObjectMapper mapper = new ObjectMapper();
         StringBuilder b = new StringBuilder();
         for (Generator.Generation g : out) {
-            if (json) {
-                ObjectNode o = mapper.createObjectNode();
-                o.put("prompt", g.prompt());
-                o.put("generation", g.text());
-                var tokens = o.putArray("tokens");
-                for (long id : g.tokens()) {
-                    tokens.add(id);
-                }
-                b.append(mapper.writeValueAsString(o)).append('\n');
-            } else {
-                b.append(g.prompt()).append(" → ").append(g.text().replace('\n', ' ')).append('\n');
-            }
+            b.append(json ? g.jsonLine() : g.textLine()).append('\n');
         }
         System.out.print(b);
         System.out.flush();

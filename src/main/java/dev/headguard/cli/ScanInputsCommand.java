@@ -22,7 +22,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code scan inputs}: score every input against clean behaviour and flag those above a calibrated threshold. */
@@ -111,7 +110,7 @@ final class ScanInputsCommand implements Callable<Integer> {
                     root, StageProgress::new);
             InputScanner scanner = a.scanner();
             InputScanner.Scores s = a.scores();
-            warnIfFewCalibrationInputs(scanner, scoring.clean);
+            System.err.print(InputAuditReport.calibrationWarnings(scanner, scoring.clean.toString()));
             InputAuditReport.Scanned rep = new InputAuditReport.Scanned(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts,
                     scanner, s, a.seconds());
             ObjectMapper om = new ObjectMapper();
@@ -147,19 +146,6 @@ final class ScanInputsCommand implements Callable<Integer> {
         } catch (HeadGuardException e) {
             System.err.println("headguard: note: no model scan (" + e.getMessage() + "); the attention scan alone filters");
             return null;
-        }
-    }
-
-    /** One stderr line when a class's threshold rests on too few held-out clean inputs to hold the FRR within about ±1.5 points. */
-    private static void warnIfFewCalibrationInputs(InputScanner scanner, Path clean) {
-        int[] n = scanner.calibrationCounts();
-        for (int c = 0; c < n.length; c++) {
-            if (n[c] < InputScanner.ADVISED_CLASS_CALIBRATION) {
-                System.err.printf(Locale.ROOT, "headguard: warning: %s: %d held-out clean texts predicted class %d set its threshold%s; "
-                        + "about %d per class (a clean file of about %d texts per class) hold the false-rejection rate within 1.5 points%n",
-                        clean, n[c], c, n[c] < InputScanner.MIN_CLASS_CALIBRATION ? " (too few: the pooled threshold serves)" : "",
-                        InputScanner.ADVISED_CLASS_CALIBRATION, 2 * InputScanner.ADVISED_CLASS_CALIBRATION);
-            }
         }
     }
 }

@@ -123,9 +123,7 @@ final class ScanModelCommand implements Callable<Integer> {
         }
         OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
         List<String> prompts = dev.headguard.text.Sample.of(dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean), scoring.cleanLimit, scoring.seed);
-        ContinuationSearch.Settings defaults = ContinuationSearch.Settings.defaults(scoring.seed);
-        ContinuationSearch.Settings settings = new ContinuationSearch.Settings(defaults.screenPrompts(), defaults.promptTokens(), defaults.pairsOf(),
-                candidates, defaults.checkPrompts(), defaults.maxNew(), threshold, scoring.seed);
+        ContinuationSearch.Settings settings = ContinuationSearch.Settings.defaults(scoring.seed).with(candidates, threshold);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             ProgressBar progress = new ProgressBar();
             ContinuationSearch.Result r = ContinuationSearch.scan(m, prompts, settings, root, progress::stage);
@@ -134,15 +132,7 @@ final class ScanModelCommand implements Callable<Integer> {
             if (out != null) {
                 AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
             }
-            if (json) {
-                System.out.println(om.writeValueAsString(o));
-            } else {
-                System.out.printf(java.util.Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one continuation; clean prompts agree %.3f; threshold %.2f)%n",
-                        m.directory(), r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold);
-                for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
-                    System.out.printf(java.util.Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output());
-                }
-            }
+            System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator() : ModelScanPage.summary(m.directory().toString(), r, threshold));
             return failOnDetect && r.backdoor() ? Main.DETECTED : 0;
         }
     }

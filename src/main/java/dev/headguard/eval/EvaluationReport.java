@@ -34,6 +34,36 @@ public final class EvaluationReport {
         return s.toString();
     }
 
+    /** The printed summary: CACC, and with a triggered set the ASR and, where known, the label-flip rate. */
+    public static String summary(Evaluation e) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "CACC %.4f (%d/%d)%n", e.cacc(), e.cleanCorrect(), e.cleanTotal()));
+        if (e.target() >= 0) {
+            b.append(String.format(Locale.ROOT, "ASR  %.4f (%d/%d triggered non-target rows classified as %d)%n", e.asr(), e.toTarget(), e.asrBase(), e.target()));
+            if (!Double.isNaN(e.labelFlipRate())) {
+                b.append(String.format(Locale.ROOT, "label-flip rate %.4f (%d/%d rows right without the trigger)%n", e.labelFlipRate(), e.flipped(), e.flipBase()));
+            }
+        }
+        return b.toString();
+    }
+
+    /** The printed summary of a generation evaluation; {@code judgeTarget} is the class the judge marks as the attacker's. */
+    public static String summary(GenerationEvaluation e, int judgeTarget) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "perplexity %.3f (response tokens of %d clean rows%s)%n", e.perplexity(), e.responses(),
+                e.dropped() > 0 ? ", " + e.dropped() + " without room for a response" : ""));
+        if (e.target() != null) {
+            b.append(String.format(Locale.ROOT, "ASR  %.4f (%d/%d triggered continuations hit %s)%n", e.asr(), e.triggered().hits(), e.triggered().total(),
+                    e.target()));
+            b.append(String.format(Locale.ROOT, "clean prompts: %.4f (%d/%d continuations hit it without the trigger)%n", e.clean().rate(), e.clean().hits(),
+                    e.clean().total()));
+            if (e.judge() != null) {
+                b.append(String.format(Locale.ROOT, "judge: accuracy %.4f on %d clean references; calls %.4f (%d/%d) of the references not of class %d class %d%n",
+                        e.judge().accuracy(), e.judge().references(), e.judge().falseTargetRate(), e.judge().calledTarget(), e.judge().otherReferences(),
+                        judgeTarget, judgeTarget));
+            }
+        }
+        return b.toString();
+    }
+
     /** The contract: {"cacc", "asr", counts}. */
     public static ObjectNode json(Evaluation e) {
         ObjectNode o = new ObjectMapper().createObjectNode();

@@ -3,6 +3,8 @@ package dev.headguard.inference;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.KvCache;
 import dev.headguard.model.io.ModelStore;
@@ -41,7 +43,26 @@ public final class Generator {
     }
 
     /** A prompt's continuation: its text and the new token ids. */
-    public record Generation(String prompt, String text, long[] tokens) {}
+    public record Generation(String prompt, String text, long[] tokens) {
+        /** {@code generate --json}'s line: {"prompt":..,"generation":..,"tokens":[the new token ids]}. */
+        public String jsonLine() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("prompt", prompt);
+            o.put("generation", text);
+            var ids = o.putArray("tokens");
+            for (long id : tokens) {
+                ids.add(id);
+            }
+            return o.toString();
+        }
+
+        /** The plain line: the prompt, an arrow, the continuation on one line. */
+        public String textLine() {
+            return prompt + " → " + text.replace('\n', ' ');
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Generator() {}
 

@@ -132,6 +132,24 @@ public final class InputAuditReport {
         return o;
     }
 
+    /**
+     * A warning line for each class whose threshold rests on too few held-out clean inputs to hold the FRR
+     * within about ±1.5 points (empty when none does).
+     */
+    public static String calibrationWarnings(InputScanner scanner, String cleanFile) {
+        StringBuilder b = new StringBuilder();
+        int[] n = scanner.calibrationCounts();
+        for (int c = 0; c < n.length; c++) {
+            if (n[c] < InputScanner.ADVISED_CLASS_CALIBRATION) {
+                b.append(String.format(Locale.ROOT, "headguard: warning: %s: %d held-out clean texts predicted class %d set its threshold%s; "
+                        + "about %d per class (a clean file of about %d texts per class) hold the false-rejection rate within 1.5 points%n",
+                        cleanFile, n[c], c, n[c] < InputScanner.MIN_CLASS_CALIBRATION ? " (too few: the pooled threshold serves)" : "",
+                        InputScanner.ADVISED_CLASS_CALIBRATION, 2 * InputScanner.ADVISED_CLASS_CALIBRATION));
+            }
+        }
+        return b.toString();
+    }
+
     /** The optional scans' margins and scores as TSV columns, in a fixed order. */
     public static Map<String, double[]> columns(InputAudit.Result a) {
         Map<String, double[]> m = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.attention.HeadMaps;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.io.ModelStore;
@@ -104,6 +105,17 @@ public final class ModelScanPage {
             s.append("<div class=ex>").append(Html.tokens(f.tokens(), f.weight())).append("</div>");
         }
         return s.append(extra).append("</body></html>\n").toString();
+    }
+
+    /** A decoder's summary: the verdict and the five best candidates with what each elicits. */
+    public static String summary(String model, ContinuationSearch.Result r, double threshold) {
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one"
+                + " continuation; clean prompts agree %.3f; threshold %.2f)%n", model, r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(),
+                threshold));
+        for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
+            s.append(String.format(Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output()));
+        }
+        return s.toString();
     }
 
     /** The terminal summary of {@code scan model}: the verdict, candidates, unsupported words, heads, and the suspects' verdict when given. */

@@ -44,6 +44,19 @@ public final class SentenceFile {
         return tsvColumn(file, lines(file), column);
     }
 
+    /**
+     * The untriggered twin of each row of a triggered TSV (its 'clean' column), or null when the file has
+     * no such column or it does not give one per row: the label-flip rate is then not computed.
+     */
+    public static List<String> twinsOf(Path triggered, int rows) {
+        try {
+            List<String> twins = readTsvColumn(triggered, "clean");
+            return twins.size() == rows ? twins : null;
+        } catch (HeadGuardException noTwins) {
+            return null;
+        }
+    }
+
     static List<String> tsvColumn(Path file, List<String> lines, String column) {
         if (lines.isEmpty()) {
             throw new HeadGuardException(file + ": empty file (expected a header line with a '" + column + "' column)");

@@ -37,6 +37,16 @@ class CellJsonTest {
         assertEquals(List.of("attacks", "defenses", "data", "baseModel", "victims", "trainLimit", "train", "maxLength", "cleanBudget", "testLimit",
                 "cleanFloor", "seed"), names);
         assertEquals(2000, j.get("trainLimit").asInt());
+        // Victims poisoned other than by each attack's default say so, after the flat victim fields.
+        DefenseBenchmark.Settings cleanLabel = new DefenseBenchmark.Settings(List.of("badnets"), List.of("finetune"), s.data(),
+                new DefenseBenchmark.VictimBuild(Path.of("base"), Path.of("victims"), 2000, TrainConfig.defaults(), 128,
+                        new DefenseBenchmark.Poisoning(dev.headguard.attack.PoisonMode.CLEAN, 0.2, true)), 0.1, 300, false, 42);
+        JsonNode c = new ObjectMapper().valueToTree(cleanLabel);
+        List<String> withPoisoning = new ArrayList<>();
+        c.fieldNames().forEachRemaining(withPoisoning::add);
+        assertEquals("poisoning", withPoisoning.get(names.indexOf("maxLength") + 1));
+        assertEquals("clean", c.get("poisoning").get("mode").asText());
+        assertEquals(0.2, c.get("poisoning").get("rate").asDouble());
         assertEquals(TrainConfig.defaults().epochs(), j.get("train").get("epochs").asInt());
     }
 }

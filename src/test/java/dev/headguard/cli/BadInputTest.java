@@ -62,6 +62,10 @@ class BadInputTest {
         assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--judge", decoder, "--target-phrase", "x", "--out", out), "--judge");
         assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--quick", "--out", out), "--quick");
         assertBadInput(run("bench", "--model", decoder, "--target-phrase", "x", "--out", out), "--target-phrase", "only with --task generation");
+        assertBadInput(run("bench", "--task", "generation", "--model", decoder, "--mode", "clean", "--out", out), "--mode", "only for classification");
+        String tiny = Fixtures.tinyModelDir(tmp, "tiny2", 5).toString();
+        assertBadInput(run("bench", "--model", tiny, "--attacks", "badnets", "--rate", "0", "--out", out), "--rate", "above 0");
+        assertBadInput(run("bench", "--model", tiny, "--attacks", "badnets", "--rate", "1", "--out", out), "--rate", "[0, 1)");
         assertFalse(Files.exists(tmp.resolve("bench")));
     }
 

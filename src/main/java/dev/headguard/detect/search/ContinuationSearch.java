@@ -53,6 +53,11 @@ public final class ContinuationSearch {
         public static Settings defaults(long seed) {
             return new Settings(4, 8, 48, 24, 16, 8, 0.5, seed);
         }
+
+        /** The defaults with the two settings {@code scan model} exposes. */
+        public Settings with(int checkedCandidates, double verdictThreshold) {
+            return new Settings(screenPrompts, promptTokens, pairsOf, checkedCandidates, checkPrompts, maxNew, verdictThreshold, seed);
+        }
     }
 
     /** A word or pair, its screen score, its agreement in the check (NaN if not checked), and the continuation it elicits most. */
