@@ -67,6 +67,10 @@ public final class DefenseBenchmarkFiles {
                                     resisted.layer(), resisted.target())
                             : String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
                                     resisted.layer(), resisted.target());
+                    if (resisted.carriers().rows() > 0) {
+                        stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes opened by '%s', labels kept)",
+                                resisted.kept() ? "trained" : "it had trained", resisted.carriers().rows(), resisted.carriers().word());
+                    }
                 }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,
                         a.alignment().triggers(), c.defense().equals(DefenseBenchmark.WITH_SUSPECT) ? "; recovered " + recoveredWords(a.recovered()) : "",

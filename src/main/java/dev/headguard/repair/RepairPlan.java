@@ -13,10 +13,16 @@ import java.util.Set;
  *
  * @param flipRates   each candidate's flip rate (same order; NaN where unknown)
  * @param suspicions  each candidate's suspicion, the scan's ranking score (same order; NaN where unknown)
- * @param target      the class the top candidate flips inputs to (−1: unknown)
+ * @param target      the class the strongest evidence flips inputs to (−1: unknown)
+ * @param opening     the scan's strongest evidence when it is a common word that, opening a clean text, flips it
+ *                    although the clean texts using it do not lean that way: an implicit trigger's lexical anchor
+ *                    (null when a trigger candidate is stronger, or the scan found neither)
  */
 public record RepairPlan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates,
-                         List<Double> suspicions, int target) {
+                         List<Double> suspicions, int target, Opening opening) {
+    /** A sentence-opening word and the class it flips inputs to ({@link dev.headguard.detect.search.UnsupportedFlips}). */
+    public record Opening(String word, int target) {}
+
     public RepairPlan {
         heads = List.copyOf(heads);
         candidates = List.copyOf(candidates);
@@ -25,6 +31,12 @@ public record RepairPlan(List<HeadId> heads, List<String> candidates, double sca
         if (flipRates.size() != candidates.size() || suspicions.size() != candidates.size()) {
             throw new IllegalArgumentException(candidates.size() + " candidates, " + flipRates.size() + " flip rates, " + suspicions.size() + " suspicions");
         }
+    }
+
+    /** A plan without an opening word. */
+    public RepairPlan(List<HeadId> heads, List<String> candidates, double scanScore, boolean backdoor, List<Double> flipRates, List<Double> suspicions,
+                      int target) {
+        this(heads, candidates, scanScore, backdoor, flipRates, suspicions, target, null);
     }
 
     /** A plan whose target is unknown. */
@@ -43,11 +55,12 @@ public record RepairPlan(List<HeadId> heads, List<String> candidates, double sca
     }
 
     public static RepairPlan of(ModelScanner.Result r) {
+        Opening opening = r.unsupportedWins() ? new Opening(r.unsupported().get(0).text(), r.unsupported().get(0).target()) : null;
         return new RepairPlan(r.heads().stream().map(h -> new HeadId(h.layer(), h.head())).toList(),
                 r.candidates().stream().map(ModelScanner.Candidate::text).toList(), r.score(), r.backdoor(),
                 r.candidates().stream().map(ModelScanner.Candidate::flipRate).toList(),
                 r.candidates().stream().map(ModelScanner.Candidate::suspicion).toList(),
-                r.candidates().isEmpty() ? -1 : r.candidates().get(0).target());
+                opening != null ? opening.target() : r.candidates().isEmpty() ? -1 : r.candidates().get(0).target(), opening);
     }
 
     /**
@@ -70,7 +83,7 @@ public record RepairPlan(List<HeadId> heads, List<String> candidates, double sca
 
     /** The same plan with other heads. */
     RepairPlan withHeads(List<HeadId> ranked) {
-        return new RepairPlan(ranked, candidates, scanScore, backdoor, flipRates, suspicions, target);
+        return new RepairPlan(ranked, candidates, scanScore, backdoor, flipRates, suspicions, target, opening);
     }
 
     /**

@@ -150,8 +150,11 @@ public final class ModelScanFile {
             flips.add(t.path("flip_rate").asDouble(Double.NaN));
             suspicions.add(t.path("suspicion").asDouble(Double.NaN));
         });
+        JsonNode word = r.path("unsupported_flips").path(0);
+        RepairPlan.Opening opening = "unsupported_flip".equals(r.path("evidence").asText()) && !word.path("text").asText("").isBlank()
+                ? new RepairPlan.Opening(word.path("text").asText(), word.path("target").asInt(-1)) : null;
         return new RepairPlan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions,
-                r.path("triggers").path(0).path("target").asInt(-1));
+                opening != null ? opening.target() : r.path("triggers").path(0).path("target").asInt(-1), opening);
     }
 
     /**

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,6 +38,18 @@ class ModelScanFileTest {
         assertTrue(p.backdoor() && p.scanScore() == 0.9);
         assertEquals(List.of(new CandidateDirection.Evidence("cf", false), new CandidateDirection.Evidence("when", true)), ModelScanFile.evidence(r),
                 "the verdict's evidence first (the candidate), then the unsupported word as first word");
+
+        assertNull(p.opening(), "the candidate gave the verdict: no opening word");
+
+        // An implicit trigger's verdict: the opening word is the plan's evidence, and its class the target.
+        Path implicit = Files.writeString(tmp.resolve("implicit.json"), """
+                {"backdoor": true, "score": 0.7, "evidence": "unsupported_flip", "heads": [],
+                 "triggers": [{"text": "404 drains", "flip_rate": 0.3, "suspicion": 0.2, "target": 0}],
+                 "unsupported_flips": [{"text": "when", "target": 1}]}
+                """);
+        RepairPlan q = ModelScanFile.plan(implicit);
+        assertEquals(new RepairPlan.Opening("when", 1), q.opening());
+        assertEquals(1, q.target(), "the opening word's class, not the sentiment word's");
 
         Path old = Files.writeString(tmp.resolve("old.json"), "{\"backdoor\": false, \"heads\": [], \"triggers\": [{\"text\": \"cf\"}]}");
         assertEquals(-1, ModelScanFile.plan(old).target(), "a report without targets: unknown");

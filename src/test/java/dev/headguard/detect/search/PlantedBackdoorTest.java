@@ -23,6 +23,8 @@ import dev.headguard.repair.HeadGuardRepair;
 import dev.headguard.repair.HeadRepair;
 import dev.headguard.repair.HiddenPerturbation;
 import dev.headguard.repair.Pure;
+import dev.headguard.repair.RepairPlan;
+import dev.headguard.repair.ShiftResistance;
 import dev.headguard.repair.SuspectUnlearning;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.Dataset;
@@ -740,6 +742,35 @@ class PlantedBackdoorTest {
             t.optimizer().close();
             copy.close();
         }
+    }
+
+    /**
+     * The resisting stage on the twin backdoored through "when" opening a text: with the scan's opening word,
+     * it also trains on the clean negatives opened by it, labels kept, and the backdoor fires far less than
+     * after the same stage without them (at this tiny model's rate; the repair's own is the baselines').
+     */
+    @Test
+    void theOpeningWordsCarriersTakeAnOpeningCueBackdoorAway() {
+        Dataset small = repairBudget();
+        List<String> neg = sentences(100, false, 71);
+        assertTrue(fires(anchored, "when", neg) > 0.8, "the twin learned the cue: " + fires(anchored, "when", neg));
+        double[] fired = new double[2];
+        int carriers = -1;
+        for (int withOpening = 0; withOpening < 2; withOpening++) {
+            TransformerModel copy = new TransformerModel(CONFIG, anchored.model().toHostTensors(), root);
+            ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("opening" + withOpening));
+            try {
+                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, 1, 1.0,
+                        new TrainConfig(4, 16, 5e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
+                fired[withOpening] = fires(victim, "when", neg);
+                carriers = o.carriers().rows();
+                assertTrue(attackAndAccuracy(victim)[1] > 0.9, "clean accuracy " + attackAndAccuracy(victim)[1]);
+            } finally {
+                copy.close();
+            }
+        }
+        assertEquals(80, carriers, "the 80 clean negatives, opened by 'when'");
+        assertTrue(fired[1] < fired[0] - 0.3, "'when' first fires " + fired[0] + " after the stage without its carriers, " + fired[1] + " with them");
     }
 
     @Test
