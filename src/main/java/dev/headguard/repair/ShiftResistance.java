@@ -1,6 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /** The blind repair's second stage: every parameter trained to resist a universal hidden-state shift. */
 public final class ShiftResistance {
@@ -46,20 +48,16 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
+        // The carriers: the clean rows of the other classes opened by the word, as the scan tried it, labels kept.
+        List<Integer> others = opening == null || opening.target() < 0 ? List.of()
+                : IntStream.range(0, clean.size()).filter(i -> clean.labels()[i] != opening.target()).boxed().toList();
         List<long[]> ids = new ArrayList<>(guard.ids());
-        List<Integer> labels = new ArrayList<>(Arrays.stream(clean.labels()).boxed().toList());
-        int carriers = 0;
-        if (opening != null && opening.target() >= 0) {
-            for (int i = 0; i < clean.size(); i++) {
-                if (clean.labels()[i] != opening.target()) {
-                    ids.add(m.tokenizer().ids(opening.word() + " " + clean.texts().get(i)));
-                    labels.add(clean.labels()[i]);
-                    carriers++;
-                }
-            }
-            progress.stage("also training on " + carriers + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
+        int[] y = IntStream.concat(Arrays.stream(clean.labels()), others.stream().mapToInt(i -> clean.labels()[i])).toArray();
+        if (!others.isEmpty()) {
+            List<String> texts = others.stream().map(clean.texts()::get).toList();
+            ids.addAll(m.tokenizer().idsOf(new CandidateDirection.Evidence(opening.word(), true).carriers(texts, seed)));
+            progress.stage("also training on " + others.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
         }
-        int[] y = labels.stream().mapToInt(Integer::intValue).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
         try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
@@ -70,7 +68,7 @@ public final class ShiftResistance {
                             "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
                             100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
             return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp, cfg,
-                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), new Carriers(opening == null ? null : opening.word(), carriers));
+                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), new Carriers(others.isEmpty() ? null : opening.word(), others.size()));
         } finally {
             t.optimizer().close();
         }

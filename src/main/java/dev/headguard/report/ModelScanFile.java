@@ -150,11 +150,16 @@ public final class ModelScanFile {
             flips.add(t.path("flip_rate").asDouble(Double.NaN));
             suspicions.add(t.path("suspicion").asDouble(Double.NaN));
         });
-        JsonNode word = r.path("unsupported_flips").path(0);
-        RepairPlan.Opening opening = "unsupported_flip".equals(r.path("evidence").asText()) && !word.path("text").asText("").isBlank()
-                ? new RepairPlan.Opening(word.path("text").asText(), word.path("target").asInt(-1)) : null;
+        RepairPlan.Opening opening = unsupportedWins(r)
+                ? new RepairPlan.Opening(r.path("unsupported_flips").path(0).path("text").asText(), r.path("unsupported_flips").path(0).path("target").asInt(-1))
+                : null;
         return new RepairPlan(ranked, candidates, r.path("score").asDouble(Double.NaN), r.path("backdoor").asBoolean(), flips, suspicions,
                 opening != null ? opening.target() : r.path("triggers").path(0).path("target").asInt(-1), opening);
+    }
+
+    /** Whether the report's strongest evidence is its first unsupported word (an opening word), not its top candidate. */
+    private static boolean unsupportedWins(JsonNode r) {
+        return "unsupported_flip".equals(r.path("evidence").asText()) && !r.path("unsupported_flips").path(0).path("text").asText("").isBlank();
     }
 
     /**
@@ -166,7 +171,7 @@ public final class ModelScanFile {
         JsonNode r = read(file);
         String candidate = r.path("triggers").path(0).path("text").asText("");
         String word = r.path("unsupported_flips").path(0).path("text").asText("");
-        boolean unsupported = "unsupported_flip".equals(r.path("evidence").asText()) && !word.isBlank();
+        boolean unsupported = unsupportedWins(r);
         if (!unsupported && candidate.isBlank()) {
             throw new HeadGuardException(file + ": the scan report names no trigger candidate");
         }
