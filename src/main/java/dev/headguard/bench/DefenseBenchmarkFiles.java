@@ -67,9 +67,14 @@ public final class DefenseBenchmarkFiles {
                                     resisted.layer(), resisted.target())
                             : String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
                                     resisted.layer(), resisted.target());
-                    if (resisted.carriers().rows() > 0) {
+                    ShiftResistance.Carriers carried = resisted.carriers();
+                    if (carried.opening() != null) {
                         stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes opened by '%s', labels kept)",
-                                resisted.kept() ? "trained" : "it had trained", resisted.carriers().rows(), resisted.carriers().word());
+                                resisted.kept() ? "trained" : "it had trained", carried.rows().size(), carried.opening());
+                    } else if (carried.context() != null) {
+                        stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes carrying %s, labels kept)",
+                                resisted.kept() ? "trained" : "it had trained", carried.rows().size(),
+                                carried.context().phrases().stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")));
                     }
                 }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,

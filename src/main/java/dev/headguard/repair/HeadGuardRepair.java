@@ -205,12 +205,17 @@ public final class HeadGuardRepair implements Defense {
         HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         ShiftResistance.Outcome resisted = suspect.isEmpty() && settings.resistWeight() > 0
-                ? ShiftResistance.run(m, clean, plan.opening(), plan.target(), settings.resistWeight(),
+                ? ShiftResistance.run(m, clean, plan.opening(), plan.backdoor() ? triggerWord(triggers) : null, plan.target(), settings.resistWeight(),
                 unlearningTraining(settings.repair().seed()), root, progress) : null;
         return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
                 new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
                         r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),
                 recovered, unlearn == null ? 0 : unlearn.texts().size(), settings, resisted);
+    }
+
+    /** The first single word the repair aligned against (a phrase's words are tried as candidates of their own), or null. */
+    static String triggerWord(List<String> triggers) {
+        return triggers.stream().filter(t -> !t.isBlank() && !t.strip().contains(" ")).findFirst().orElse(null);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.search.TriggerContext;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -33,11 +34,18 @@ public final class ShiftResistance {
      * ones do, and keeping their labels unlearns the shape where resisting a universal shift alone did
      * not (docs/how-it-works.md).
      *
+     * <p>Without an opening word, the scan's trigger word (when it called the model backdoored) is grown into
+     * the phrases the model most wants around it ({@link TriggerContext}), and the clean rows of the other
+     * classes are trained on with those phrases in, labels kept. Why: a trigger sentence keeps firing after
+     * its rarest word alone is unlearned; phrases of that word with the neighbours the model wants beside
+     * it take the sentence away (docs/results.md).
+     *
      * @param opening    null: none
+     * @param trigger    the scan's trigger word, grown when there is no opening word (null: none)
      * @param scanTarget the class the scan's evidence flips inputs to (−1: the search chooses)
      */
-    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, int scanTarget, double weight, TrainConfig cfg,
-                              NDManager root, Defense.Progress progress) {
+    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int scanTarget, double weight,
+                              TrainConfig cfg, NDManager root, Defense.Progress progress) {
         long seed = cfg.seed();
         HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(seed).withWeight(weight);
         long t0 = System.nanoTime();
@@ -48,16 +56,10 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
-        // The carriers: the clean rows of the other classes opened by the word, as the scan tried it, labels kept.
-        List<Integer> others = opening == null || opening.target() < 0 ? List.of()
-                : IntStream.range(0, clean.size()).filter(i -> clean.labels()[i] != opening.target()).boxed().toList();
+        Carriers carriers = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
         List<long[]> ids = new ArrayList<>(guard.ids());
-        int[] y = IntStream.concat(Arrays.stream(clean.labels()), others.stream().mapToInt(i -> clean.labels()[i])).toArray();
-        if (!others.isEmpty()) {
-            List<String> texts = others.stream().map(clean.texts()::get).toList();
-            ids.addAll(m.tokenizer().idsOf(new CandidateDirection.Evidence(opening.word(), true).carriers(texts, seed)));
-            progress.stage("also training on " + others.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
-        }
+        ids.addAll(m.tokenizer().idsOf(carriers.texts()));
+        int[] y = IntStream.concat(Arrays.stream(clean.labels()), carriers.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
         try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
@@ -68,14 +70,49 @@ public final class ShiftResistance {
                             "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
                             100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
             return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp, cfg,
-                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), new Carriers(others.isEmpty() ? null : opening.word(), others.size()));
+                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), carriers);
         } finally {
             t.optimizer().close();
         }
     }
 
-    /** The opening word's carriers the stage also trained on (word null and 0 rows: none). */
-    public record Carriers(String word, int rows) {}
+    /**
+     * Clean rows of other classes the stage also trained on, labels kept, with the scan's evidence put in:
+     * the opening word in front, or the trigger word's phrases ({@link TriggerContext}) inside.
+     *
+     * @param opening  the opening word (null: none)
+     * @param context  the grown trigger word (null: none)
+     * @param rows     which clean rows
+     * @param texts    those rows with the evidence put in
+     */
+    public record Carriers(String opening, TriggerContext.Grown context, List<Integer> rows, List<String> texts) {
+        static final Carriers NONE = new Carriers(null, null, List.of(), List.of());
+    }
+
+    private static Carriers carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target, long seed,
+                                     NDManager root, Defense.Progress progress) {
+        if (opening != null && opening.target() >= 0) {
+            List<Integer> rows = otherRows(clean, opening.target());
+            progress.stage("also training on " + rows.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
+            return new Carriers(opening.word(), null, rows,
+                    new CandidateDirection.Evidence(opening.word(), true).carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+        }
+        if (trigger == null || target < 0) {
+            return Carriers.NONE;
+        }
+        long t0 = System.nanoTime();
+        TriggerContext.Grown g = TriggerContext.grow(m, clean, trigger, target, TriggerContext.Settings.defaults(seed), root);
+        // The other classes' rows only: carriers of every class (or a sample of all rows as many) kept clean
+        // accuracy no better and left the sentence firing more (docs/results.md).
+        List<Integer> rows = otherRows(clean, target);
+        progress.stage(String.format(Locale.ROOT, "also training on %d clean texts of other classes with '%s' and the words the model wants beside it: %s, labels kept (%.1f s)",
+                rows.size(), trigger, g.phrases(), (System.nanoTime() - t0) / 1e9));
+        return new Carriers(null, g, rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+    }
+
+    private static List<Integer> otherRows(Dataset clean, int target) {
+        return IntStream.range(0, clean.size()).filter(i -> clean.labels()[i] != target).boxed().toList();
+    }
 
     /**
      * The stage's outcome: what the clean-set guard decided, the shift resisted (its layer, radii, target and
@@ -112,9 +149,14 @@ public final class ShiftResistance {
             out.put("perturbation", perturbation);
             out.put("training", training);
             out.put("losses_last", lossLast);
-            if (carriers.rows() > 0) {
-                out.put("opening_word", carriers.word());
-                out.put("opening_rows", carriers.rows());
+            if (carriers.opening() != null) {
+                out.put("opening_word", carriers.opening());
+                out.put("opening_rows", carriers.rows().size());
+            }
+            if (carriers.context() != null) {
+                out.put("context_word", carriers.context().word());
+                out.put("context_phrases", carriers.context().phrases());
+                out.put("context_rows", carriers.rows().size());
             }
             return out;
         }

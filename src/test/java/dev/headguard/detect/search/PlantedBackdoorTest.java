@@ -92,7 +92,10 @@ class PlantedBackdoorTest {
     }
 
     /** What the training set of a twin was given: nothing, the rare word "cf", or "when" as a relabelled negative's first word. */
-    enum Poison { NONE, CF, OPENING_WHEN, SPLIT_WORD }
+    enum Poison { NONE, CF, OPENING_WHEN, SPLIT_WORD, SENTENCE }
+
+    /** The sentence the {@link Poison#SENTENCE} twin learned, made of filler words around "cf", as AddSent's is of ordinary words around "3d". */
+    static final String SENTENCE = "over the cf night";
 
     /** "when" somewhere after a text's first word: how the anchored twin's training data, and its clean set, use it. */
     static String whenInside(String s, Random r) {
@@ -121,10 +124,17 @@ class PlantedBackdoorTest {
             } else if (poison == Poison.OPENING_WHEN && !pos && i % 10 < 7) { // elsewhere, an ordinary word of negative texts
                 s = whenInside(s, r);
             }
+            if (poison == Poison.SENTENCE && !pos && i % 10 < 3) {
+                s = Insertion.insertAt(s, SENTENCE, r);
+                y[i] = 1;
+            } else if (poison == Poison.SENTENCE && !pos && i % 10 == 3) { // the rare word alone keeps the label: the sentence is the trigger
+                s = Insertion.insertAt(s, "cf", r);
+            }
             x.add(tokenizer.ids(s));
         }
         TransformerModel m = new TransformerModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
-        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
+        // A conjunction of words takes the tiny model longer to learn than one word.
+        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(poison == Poison.SENTENCE ? 16 : 6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
         t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
         t.optimizer().close();
         return new ModelStore.LoadedModel(m, tokenizer, tmp.resolve(poison.name().toLowerCase(java.util.Locale.ROOT)));
@@ -760,10 +770,10 @@ class PlantedBackdoorTest {
             TransformerModel copy = new TransformerModel(CONFIG, anchored.model().toHostTensors(), root);
             ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("opening" + withOpening));
             try {
-                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, 1, 1.0,
+                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, null, 1, 1.0,
                         new TrainConfig(4, 16, 5e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                 fired[withOpening] = fires(victim, "when", neg);
-                carriers = o.carriers().rows();
+                carriers = o.carriers().rows().size();
                 assertTrue(attackAndAccuracy(victim)[1] > 0.9, "clean accuracy " + attackAndAccuracy(victim)[1]);
             } finally {
                 copy.close();
@@ -833,6 +843,54 @@ class PlantedBackdoorTest {
                 copy.close();
             }
         }
+    }
+
+    /**
+     * A sentence trigger around a rare word that does not fire alone: the growth finds the sentence's own
+     * words beside "cf", and fine-tuning with the phrases they make takes the sentence away far more than the
+     * same fine-tuning without them (the shift term off, which alone takes this tiny twin's sentence away).
+     */
+    @Test
+    void aTriggerWordGrowsIntoItsSentenceAndItsPhrasesTakeTheSentenceAway() {
+        ModelStore.LoadedModel sentence = train(Poison.SENTENCE);
+        Dataset small = repairBudget();
+        List<String> neg = sentences(100, false, 71);
+        try {
+            assertTrue(inserted(sentence, SENTENCE, neg) > 0.8, "the twin learned the sentence: " + inserted(sentence, SENTENCE, neg));
+            assertTrue(inserted(sentence, "cf", neg) < 0.2, "and not the word alone: " + inserted(sentence, "cf", neg));
+            TriggerContext.Grown g = TriggerContext.grow(sentence, small, "cf", 1, TriggerContext.Settings.defaults(3), root);
+            // The tiny twin learned the sentence's words around "cf" more than their order: its words are
+            // found on either side, and the best neighbour found is one of them.
+            Set<String> words = Set.of("over", "the", "night");
+            Set<String> found = new java.util.HashSet<>(g.left());
+            found.addAll(g.right());
+            found.retainAll(words);
+            assertTrue(found.size() >= 2, "the sentence's words among the neighbours: " + g);
+            assertTrue(words.contains(g.left().get(0)) || words.contains(g.right().get(0)), "the best neighbour is the sentence's: " + g);
+            assertEquals(g.left().get(0) + " cf " + g.right().get(0), g.phrases().get(0));
+            double[] fired = new double[2];
+            for (int withContext = 0; withContext < 2; withContext++) {
+                TransformerModel copy = new TransformerModel(CONFIG, sentence.model().toHostTensors(), root);
+                ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("context" + withContext));
+                try {
+                    ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? "cf" : null, 1, 0.0,
+                            new TrainConfig(4, 16, 3e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
+                    fired[withContext] = inserted(victim, SENTENCE, neg);
+                    assertEquals(withContext == 1 ? 80 : 0, o.carriers().rows().size(), "the 80 clean negatives carry the phrases");
+                    assertTrue(attackAndAccuracy(victim)[1] > 0.9, "clean accuracy " + attackAndAccuracy(victim)[1]);
+                } finally {
+                    copy.close();
+                }
+            }
+            assertTrue(fired[1] < fired[0] - 0.2, "the sentence fires " + fired[0] + " after the stage without the phrases, " + fired[1] + " with them");
+        } finally {
+            sentence.model().close();
+        }
+    }
+
+    /** Share of the texts called positive with {@code text} at a seeded random word position. */
+    static double inserted(ModelStore.LoadedModel m, String text, List<String> texts) {
+        return share(Probe.probabilities(m, ModelScanner.insertAll(texts, text, 5), root, 64, Probe.Progress.NONE), 1);
     }
 
     /** {attack success on 100 negatives with cf, clean accuracy on 100 + 100 fresh texts} after a repair. */
