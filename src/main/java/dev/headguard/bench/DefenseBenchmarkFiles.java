@@ -70,10 +70,10 @@ public final class DefenseBenchmarkFiles {
                     ShiftResistance.Carriers carried = resisted.carriers();
                     if (carried.opening() != null) {
                         stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes opened by '%s', labels kept)",
-                                resisted.kept() ? "trained" : "it had trained", carried.rows().size(), carried.opening());
+                                resisted.kept() ? "trained" : "it had trained", carried.rows(), carried.opening());
                     } else if (carried.context() != null) {
                         stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes carrying %s, labels kept)",
-                                resisted.kept() ? "trained" : "it had trained", carried.rows().size(),
+                                resisted.kept() ? "trained" : "it had trained", carried.rows(),
                                 carried.context().phrases().stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")));
                     }
                 }

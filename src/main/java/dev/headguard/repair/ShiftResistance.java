@@ -56,10 +56,10 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
-        Carriers carriers = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
+        Carried carried = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
         List<long[]> ids = new ArrayList<>(guard.ids());
-        ids.addAll(m.tokenizer().idsOf(carriers.texts()));
-        int[] y = IntStream.concat(Arrays.stream(clean.labels()), carriers.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
+        ids.addAll(m.tokenizer().idsOf(carried.texts()));
+        int[] y = IntStream.concat(Arrays.stream(clean.labels()), carried.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
         try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
@@ -70,7 +70,7 @@ public final class ShiftResistance {
                             "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
                             100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
             return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp, cfg,
-                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), carriers);
+                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), carried.summary());
         } finally {
             t.optimizer().close();
         }
@@ -82,23 +82,25 @@ public final class ShiftResistance {
      *
      * @param opening  the opening word (null: none)
      * @param context  the grown trigger word (null: none)
-     * @param rows     which clean rows
-     * @param texts    those rows with the evidence put in
+     * @param rows     how many clean rows
      */
-    public record Carriers(String opening, TriggerContext.Grown context, List<Integer> rows, List<String> texts) {
-        static final Carriers NONE = new Carriers(null, null, List.of(), List.of());
+    public record Carriers(String opening, TriggerContext.Grown context, int rows) {}
+
+    /** The carriers to train on: which clean rows, and those rows with the evidence put in. */
+    private record Carried(Carriers summary, List<Integer> rows, List<String> texts) {
+        static final Carried NONE = new Carried(new Carriers(null, null, 0), List.of(), List.of());
     }
 
-    private static Carriers carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target, long seed,
-                                     NDManager root, Defense.Progress progress) {
+    private static Carried carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target, long seed,
+                                    NDManager root, Defense.Progress progress) {
         if (opening != null && opening.target() >= 0) {
             List<Integer> rows = otherRows(clean, opening.target());
             progress.stage("also training on " + rows.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
-            return new Carriers(opening.word(), null, rows,
+            return new Carried(new Carriers(opening.word(), null, rows.size()), rows,
                     new CandidateDirection.Evidence(opening.word(), true).carriers(rows.stream().map(clean.texts()::get).toList(), seed));
         }
         if (trigger == null || target < 0) {
-            return Carriers.NONE;
+            return Carried.NONE;
         }
         long t0 = System.nanoTime();
         TriggerContext.Grown g = TriggerContext.grow(m, clean, trigger, target, TriggerContext.Settings.defaults(seed), root);
@@ -107,7 +109,7 @@ public final class ShiftResistance {
         List<Integer> rows = otherRows(clean, target);
         progress.stage(String.format(Locale.ROOT, "also training on %d clean texts of other classes with '%s' and the words the model wants beside it: %s, labels kept (%.1f s)",
                 rows.size(), trigger, g.phrases(), (System.nanoTime() - t0) / 1e9));
-        return new Carriers(null, g, rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+        return new Carried(new Carriers(null, g, rows.size()), rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
     }
 
     private static List<Integer> otherRows(Dataset clean, int target) {
@@ -151,12 +153,12 @@ public final class ShiftResistance {
             out.put("losses_last", lossLast);
             if (carriers.opening() != null) {
                 out.put("opening_word", carriers.opening());
-                out.put("opening_rows", carriers.rows().size());
+                out.put("opening_rows", carriers.rows());
             }
             if (carriers.context() != null) {
                 out.put("context_word", carriers.context().word());
                 out.put("context_phrases", carriers.context().phrases());
-                out.put("context_rows", carriers.rows().size());
+                out.put("context_rows", carriers.rows());
             }
             return out;
         }

@@ -392,9 +392,14 @@ public final class ModelScanner {
 
     /** Inserts {@code text} into each victim at a seeded random word position (the same positions for every candidate). */
     public static List<String> insertAll(List<String> victims, String text, long seed) {
+        return insertInTurn(victims, List.of(text), seed);
+    }
+
+    /** As {@link #insertAll}, the i-th victim getting {@code texts[i mod n]}. */
+    public static List<String> insertInTurn(List<String> victims, List<String> texts, long seed) {
         List<String> out = new ArrayList<>(victims.size());
         for (int i = 0; i < victims.size(); i++) {
-            out.add(Insertion.insertAt(victims.get(i), text, new Random(seed * 7919 + i)));
+            out.add(Insertion.insertAt(victims.get(i), texts.get(i % texts.size()), new Random(seed * 7919 + i)));
         }
         return out;
     }

@@ -5,7 +5,6 @@ import dev.headguard.detect.attention.Probe;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
-import dev.headguard.text.Insertion;
 import dev.headguard.text.Sample;
 
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
@@ -61,11 +59,7 @@ public final class TriggerContext {
 
         /** Each text with one of the phrases (in turn) at a seeded random word position, as the candidate search inserts. */
         public List<String> carriers(List<String> texts, long seed) {
-            List<String> out = new ArrayList<>(texts.size());
-            for (int i = 0; i < texts.size(); i++) {
-                out.add(Insertion.insertAt(texts.get(i), phrases.get(i % phrases.size()), new Random(seed * 7919 + i)));
-            }
-            return out;
+            return ModelScanner.insertInTurn(texts, phrases, seed);
         }
     }
 

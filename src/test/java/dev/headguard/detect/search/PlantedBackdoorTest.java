@@ -773,7 +773,7 @@ class PlantedBackdoorTest {
                 ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, null, 1, 1.0,
                         new TrainConfig(4, 16, 5e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                 fired[withOpening] = fires(victim, "when", neg);
-                carriers = o.carriers().rows().size();
+                carriers = o.carriers().rows();
                 assertTrue(attackAndAccuracy(victim)[1] > 0.9, "clean accuracy " + attackAndAccuracy(victim)[1]);
             } finally {
                 copy.close();
@@ -876,7 +876,7 @@ class PlantedBackdoorTest {
                     ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? "cf" : null, 1, 0.0,
                             new TrainConfig(4, 16, 3e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                     fired[withContext] = inserted(victim, SENTENCE, neg);
-                    assertEquals(withContext == 1 ? 80 : 0, o.carriers().rows().size(), "the 80 clean negatives carry the phrases");
+                    assertEquals(withContext == 1 ? 80 : 0, o.carriers().rows(), "the 80 clean negatives carry the phrases");
                     assertTrue(attackAndAccuracy(victim)[1] > 0.9, "clean accuracy " + attackAndAccuracy(victim)[1]);
                 } finally {
                     copy.close();
