@@ -97,6 +97,21 @@ public final class TransformerModel implements AutoCloseable {
         parameters.forEach((name, a) -> a.set(weights.get(name).toFloats()));
     }
 
+    /**
+     * Adds {@code delta} to one class's output bias: that class's log-odds against the others move by
+     * {@code delta} on every input. False, and nothing changed, when the head has no bias (a decoder's score).
+     */
+    public boolean shiftClassBias(int cls, float delta) {
+        NDArray bias = parameters.get(config.family().head.out + ".bias");
+        if (bias == null) {
+            return false;
+        }
+        float[] b = bias.toFloatArray();
+        b[cls] += delta;
+        bias.set(b);
+        return true;
+    }
+
     /** A copy of every parameter in Java memory, by checkpoint name: what a save writes. */
     public Map<String, HostTensor> toHostTensors() {
         Map<String, HostTensor> out = new LinkedHashMap<>();

@@ -40,6 +40,9 @@ public final class ShiftResistance {
      * its rarest word alone is unlearned; phrases of that word with the neighbours the model wants beside
      * it take the sentence away (docs/results.md).
      *
+     * <p>When a grown word's stage is kept, the class mix its carriers gave it is taken back from the
+     * classifier's bias ({@link #takeBackPrior}).
+     *
      * @param opening    null: none
      * @param trigger    the scan's trigger word, grown when there is no opening word (null: none)
      * @param scanTarget the class the scan's evidence flips inputs to (−1: the search chooses)
@@ -69,11 +72,49 @@ public final class ShiftResistance {
                     o.kept() ? "stage kept" : String.format(Locale.ROOT,
                             "balanced accuracy fell %.1f points (over %.0f): the stage taught a lean, not resistance, so it is undone",
                             100 * o.loss(), 100 * CleanSetGuard.MAX_LOSS)));
-            return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp, cfg,
-                    s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), carried.summary());
+            // Only for a grown trigger word: with an opening word, the lean is part of resisting a trigger of
+            // the text's shape (SynBkd's ASR rose over its bar when it was taken back; docs/results.md).
+            double[] correction = o.kept() && carried.summary().context() != null
+                    ? takeBackPrior(m, clean.labels(), y, progress) : new double[0];
+            return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp,
+                    new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1)), carried.summary(), correction);
         } finally {
             t.optimizer().close();
         }
+    }
+
+    /**
+     * Takes the class mix of the stage's rows back out of the classifier's bias (logit adjustment for a
+     * shift of the class prior): class c's bias gains log π(c) − log π'(c), π the clean rows' class
+     * shares and π' the shares of the rows the stage trained on. Why: the carriers are all of other
+     * classes, so the stage learns a prior that calls the target less on every input; that costs clean
+     * accuracy and is no part of the trigger's removal (docs/results.md).
+     *
+     * @return the shift added to each class's bias (empty when the head has no bias: a decoder's score)
+     */
+    static double[] takeBackPrior(ModelStore.LoadedModel m, int[] cleanLabels, int[] stageLabels, Defense.Progress progress) {
+        double[] shift = priorCorrection(cleanLabels, stageLabels, m.model().config().numLabels());
+        for (int c = 0; c < shift.length; c++) {
+            if (!m.model().shiftClassBias(c, (float) shift[c])) {
+                return new double[0];
+            }
+        }
+        progress.stage("the carriers' class mix taken back from the classifier's bias: " + rounded(shift));
+        return shift;
+    }
+
+    /** Per class, log π(c) − log π'(c): the clean rows' share of c over the stage rows' share (0 for a class in neither). */
+    static double[] priorCorrection(int[] cleanLabels, int[] stageLabels, int classes) {
+        double[] clean = new double[classes];
+        double[] stage = new double[classes];
+        Arrays.stream(cleanLabels).forEach(y -> clean[y]++);
+        Arrays.stream(stageLabels).forEach(y -> stage[y]++);
+        double[] out = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            out[c] = clean[c] == 0 || stage[c] == 0 ? 0
+                    : Math.log(clean[c] / cleanLabels.length) - Math.log(stage[c] / stageLabels.length);
+        }
+        return out;
     }
 
     /**
@@ -116,12 +157,16 @@ public final class ShiftResistance {
         return IntStream.range(0, clean.size()).filter(i -> clean.labels()[i] != target).boxed().toList();
     }
 
+    /** The stage's schedule and its last logged loss. */
+    public record Training(TrainConfig config, double lossLast) {}
+
     /**
      * The stage's outcome: what the clean-set guard decided, the shift resisted (its layer, radii, target and
-     * where the target came from: the scan or the search), and the training it ran.
+     * where the target came from: the scan or the search), the training it ran, and the shift added to each
+     * class's bias to take the carriers' class mix back ({@link #takeBackPrior}; empty: none).
      */
     public record Outcome(CleanSetGuard.Outcome guard, HiddenPerturbation.Found found, String targetFrom, int searchTarget,
-                          HiddenPerturbation.Settings perturbation, TrainConfig training, double lossLast, Carriers carriers) {
+                          HiddenPerturbation.Settings perturbation, Training training, Carriers carriers, double[] biasShift) {
         public boolean kept() {
             return guard.kept();
         }
@@ -149,8 +194,11 @@ public final class ShiftResistance {
             out.put("target_from", targetFrom);
             out.put("search_target", searchTarget);
             out.put("perturbation", perturbation);
-            out.put("training", training);
-            out.put("losses_last", lossLast);
+            out.put("training", training.config());
+            out.put("losses_last", training.lossLast());
+            if (biasShift.length > 0) {
+                out.put("bias_shift", biasShift);
+            }
             if (carriers.opening() != null) {
                 out.put("opening_word", carriers.opening());
                 out.put("opening_rows", carriers.rows());

@@ -45,6 +45,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -803,6 +804,13 @@ class PlantedBackdoorTest {
             assertTrue(java.util.Arrays.equals(bias, copy.parameters().get("classifier.bias").toFloatArray()), "the weights are put back");
             CleanSetGuard.Outcome back = guard.after(CleanSetGuard.MAX_LOSS, root);
             assertTrue(back.kept() && java.util.Arrays.equals(back.before(), back.after()), "the model predicts as before the stage");
+            // A class's bias moved by a shift, and moved back: the other class's is untouched.
+            assertTrue(copy.shiftClassBias(0, 0.5f));
+            float[] shifted = copy.parameters().get("classifier.bias").toFloatArray();
+            assertEquals(bias[0] + 0.5f, shifted[0], 1e-6f);
+            assertEquals(bias[1], shifted[1], 0f);
+            assertTrue(copy.shiftClassBias(0, -0.5f));
+            assertArrayEquals(bias, copy.parameters().get("classifier.bias").toFloatArray(), 1e-6f);
         } finally {
             copy.close();
         }
