@@ -68,13 +68,12 @@ public final class DefenseBenchmarkFiles {
                             : String.format(Locale.ROOT, "; then every parameter resisted the hidden shift at layer %s toward class %s",
                                     resisted.layer(), resisted.target());
                     ShiftResistance.Carriers carried = resisted.carriers();
-                    if (carried.opening() != null) {
-                        stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes opened by '%s', labels kept)",
-                                resisted.kept() ? "trained" : "it had trained", carried.rows(), carried.opening());
-                    } else if (carried.context() != null) {
-                        stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes carrying %s, labels kept)",
-                                resisted.kept() ? "trained" : "it had trained", carried.rows(),
-                                carried.context().phrases().stream().map(x -> "'" + x + "'").collect(java.util.stream.Collectors.joining(", ")));
+                    String evidence = carried.opening() != null ? "opened by '" + carried.opening() + "'"
+                            : carried.context() != null ? "carrying " + carried.context().phrases().stream().map(x -> "'" + x + "'")
+                            .collect(java.util.stream.Collectors.joining(", ")) : null;
+                    if (evidence != null) {
+                        stripped += String.format(Locale.ROOT, " (%s, with %d clean texts of other classes %s, labels kept)",
+                                resisted.kept() ? "trained" : "it had trained", carried.rows(), evidence);
                     }
                 }
                 md.append(String.format(Locale.ROOT, "- %s / %s: %s; aligned against %s%s%s%n", c.attack(), c.defense(), scan,

@@ -98,16 +98,18 @@ public final class TransformerModel implements AutoCloseable {
     }
 
     /**
-     * Adds {@code delta} to one class's output bias: that class's log-odds against the others move by
-     * {@code delta} on every input. False, and nothing changed, when the head has no bias (a decoder's score).
+     * Adds {@code delta[c]} to class c's output bias: each class's logit moves by its delta on every input.
+     * False, and nothing changed, when the head has no bias (a decoder's score).
      */
-    public boolean shiftClassBias(int cls, float delta) {
+    public boolean shiftClassBias(double[] delta) {
         NDArray bias = parameters.get(config.family().head.out + ".bias");
         if (bias == null) {
             return false;
         }
         float[] b = bias.toFloatArray();
-        b[cls] += delta;
+        for (int c = 0; c < b.length; c++) {
+            b[c] += (float) delta[c];
+        }
         bias.set(b);
         return true;
     }

@@ -94,10 +94,8 @@ public final class ShiftResistance {
      */
     static double[] takeBackPrior(ModelStore.LoadedModel m, int[] cleanLabels, int[] stageLabels, Defense.Progress progress) {
         double[] shift = priorCorrection(cleanLabels, stageLabels, m.model().config().numLabels());
-        for (int c = 0; c < shift.length; c++) {
-            if (!m.model().shiftClassBias(c, (float) shift[c])) {
-                return new double[0];
-            }
+        if (!m.model().shiftClassBias(shift)) {
+            return new double[0];
         }
         progress.stage("the carriers' class mix taken back from the classifier's bias: " + rounded(shift));
         return shift;

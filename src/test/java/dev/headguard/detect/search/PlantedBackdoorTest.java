@@ -805,11 +805,11 @@ class PlantedBackdoorTest {
             CleanSetGuard.Outcome back = guard.after(CleanSetGuard.MAX_LOSS, root);
             assertTrue(back.kept() && java.util.Arrays.equals(back.before(), back.after()), "the model predicts as before the stage");
             // A class's bias moved by a shift, and moved back: the other class's is untouched.
-            assertTrue(copy.shiftClassBias(0, 0.5f));
+            assertTrue(copy.shiftClassBias(new double[] {0.5, 0}));
             float[] shifted = copy.parameters().get("classifier.bias").toFloatArray();
             assertEquals(bias[0] + 0.5f, shifted[0], 1e-6f);
             assertEquals(bias[1], shifted[1], 0f);
-            assertTrue(copy.shiftClassBias(0, -0.5f));
+            assertTrue(copy.shiftClassBias(new double[] {-0.5, 0}));
             assertArrayEquals(bias, copy.parameters().get("classifier.bias").toFloatArray(), 1e-6f);
         } finally {
             copy.close();
