@@ -32,6 +32,9 @@ public final class BertKeys {
     public static final String RELATIVE_EMBEDDINGS = "encoder.rel_embeddings";
     public static final String RELATIVE_NORM = "encoder.LayerNorm";
 
+    /** The word embedding matrix (every family's, under HeadGuard's names). */
+    public static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
+
     /** Where every layer's tensors start. */
     public static final String LAYER_PREFIX = "encoder.layer.";
 

@@ -25,7 +25,7 @@ final class Embeddings {
 
     Embeddings(ModelConfig c, Map<String, NDArray> p) {
         this.c = c;
-        word = p.get("embeddings.word_embeddings.weight");
+        word = p.get(BertKeys.WORD_EMBEDDINGS);
         position = p.get("embeddings.position_embeddings.weight");
         tokenType = p.get("embeddings.token_type_embeddings.weight");
         lnWeight = p.get("embeddings.LayerNorm.weight");

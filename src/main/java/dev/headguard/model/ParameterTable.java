@@ -26,7 +26,7 @@ public final class ParameterTable {
         long i = c.intermediateSize();
         long w = c.embeddingSize();
         LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), w});
+        m.put(BertKeys.WORD_EMBEDDINGS, new long[] {c.vocabSize(), w});
         ModelConfig.Relative r = c.relative();
         if (r == null || r.absolute()) {
             m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), w});
@@ -91,7 +91,7 @@ public final class ParameterTable {
         boolean gpt2 = c.family() == Family.GPT2;
         boolean qkvBias = c.decoder().qkvBias();
         LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new long[] {c.vocabSize(), e});
+        m.put(BertKeys.WORD_EMBEDDINGS, new long[] {c.vocabSize(), e});
         if (gpt2) {
             m.put("embeddings.position_embeddings.weight", new long[] {c.maxPositionEmbeddings(), e});
         }
@@ -176,7 +176,7 @@ public final class ParameterTable {
                 for (int k = 0; k < v.length; k++) {
                     v[k] = (float) (rng.nextGaussian() * c.initializerRange());
                 }
-                if (name.equals("embeddings.word_embeddings.weight")) {
+                if (name.equals(BertKeys.WORD_EMBEDDINGS)) {
                     Arrays.fill(v, c.padTokenId() * c.hiddenSize(), (c.padTokenId() + 1) * c.hiddenSize(), 0f);
                 }
             }

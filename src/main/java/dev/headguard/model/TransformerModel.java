@@ -174,7 +174,7 @@ public final class TransformerModel implements AutoCloseable {
     /** A decoder's next-token logits at every position (B, T, V): the LM head, or the word embeddings when tied. */
     public NDArray lmLogits(NDArray lastHiddenState) {
         NDArray w = parameters.containsKey(BertKeys.LM_HEAD + ".weight") ? parameters.get(BertKeys.LM_HEAD + ".weight")
-                : parameters.get("embeddings.word_embeddings.weight");
+                : parameters.get(BertKeys.WORD_EMBEDDINGS);
         return Ops.linear(lastHiddenState, w, null);
     }
 

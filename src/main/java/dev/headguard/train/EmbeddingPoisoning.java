@@ -17,7 +17,7 @@ import java.util.Set;
  * attack invisible to defenses that look for poisoned data: the defender never sees any.
  */
 public final class EmbeddingPoisoning {
-    public static final String EMBEDDINGS = "embeddings.word_embeddings.weight";
+    public static final String EMBEDDINGS = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
 
     private EmbeddingPoisoning() {}
 

@@ -9,6 +9,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.headguard.HeadGuardException;
+import dev.headguard.model.BertKeys;
 import dev.headguard.model.ModelConfig;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ModelOutput;
@@ -19,6 +20,7 @@ import dev.headguard.text.TokenBatch;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -322,6 +324,7 @@ public final class Trainer {
                         + "); lower the learning rate or check the data");
             }
             Map<String, NDArray> grads = new LinkedHashMap<>();
+            Map<String, boolean[]> rowsWithGradient = new HashMap<>();
             double sq = 0;
             for (String name : trainable) {
                 NDArray g = model.parameters().get(name).getGradient();
@@ -330,7 +333,11 @@ public final class Trainer {
                     g = g.mul(mask);
                 }
                 grads.put(name, g);
-                double gsq = g.square().sum().getFloat();
+                NDArray squares = g.square();
+                double gsq = squares.sum().getFloat();
+                if (name.equals(BertKeys.WORD_EMBEDDINGS) && mask == null) {
+                    rowsWithGradient.put(name, squares.sum(new int[] {1}).gt(0).toBooleanArray());
+                }
                 if (!Double.isFinite(gsq)) {
                     // Either a non-finite gradient, or a large finite one whose squares overflow float32:
                     // recompute as max² · Σ(g/max)² before deciding.
@@ -348,7 +355,12 @@ public final class Trainer {
             optimizer.beginStep();
             for (Map.Entry<String, NDArray> e : grads.entrySet()) {
                 NDArray p = model.parameters().get(e.getKey());
-                optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().muli((float) clip), lr); // the gradient is consumed
+                boolean[] reached = rowsWithGradient.get(e.getKey());
+                if (reached != null) { // a batch reaches a few hundred of the embedding's rows
+                    optimizer.updateRows(e.getKey(), p, e.getValue(), clip, reached, lr);
+                } else {
+                    optimizer.update(e.getKey(), p, clip == 1.0 ? e.getValue() : e.getValue().muli((float) clip), lr); // the gradient is consumed
+                }
                 JniUtils.zeroGrad((PtNDArray) p); // gradients accumulate in PyTorch until zeroed
             }
             if (!extra.isEmpty()) {

@@ -21,7 +21,7 @@ import java.util.function.Function;
  * head). Gradients are zeroed and switched off again before returning.
  */
 public final class Gradients {
-    public static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
+    public static final String WORD_EMBEDDINGS = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
 
     private Gradients() {}
 
