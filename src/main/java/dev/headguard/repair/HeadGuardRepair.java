@@ -205,7 +205,7 @@ public final class HeadGuardRepair implements Defense {
         HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         ShiftResistance.Outcome resisted = suspect.isEmpty() && settings.resistWeight() > 0
-                ? ShiftResistance.run(m, clean, plan.opening(), plan.backdoor() ? triggerWord(triggers) : null, plan.target(), settings.resistWeight(),
+                ? ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), settings.resistWeight(),
                 unlearningTraining(settings.repair().seed()), root, progress) : null;
         return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
                 new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),

@@ -34,11 +34,13 @@ public final class ShiftResistance {
      * ones do, and keeping their labels unlearns the shape where resisting a universal shift alone did
      * not (docs/how-it-works.md).
      *
-     * <p>Without an opening word, the scan's trigger word (when it called the model backdoored) is grown into
-     * the phrases the model most wants around it ({@link TriggerContext}), and the clean rows of the other
+     * <p>Without an opening word, the scan's trigger word is grown into the phrases the model most wants
+     * around it ({@link TriggerContext}), whatever the scan's verdict, and the clean rows of the other
      * classes are trained on with those phrases in, labels kept. Why: a trigger sentence keeps firing after
      * its rarest word alone is unlearned; phrases of that word with the neighbours the model wants beside
-     * it take the sentence away (docs/results.md).
+     * it take the sentence away (docs/results.md). The verdict is not asked: a scan can rank the trigger
+     * first and still score under its threshold, and carriers keep their labels, so growing a word that is
+     * no trigger cost nothing where measured.
      *
      * <p>When a grown word's stage is kept, the class mix its carriers gave it is taken back from the
      * classifier's bias ({@link #takeBackPrior}).
