@@ -179,6 +179,11 @@ public final class HeadGuardRepair implements Defense {
                 progress.stage("scanning the model on " + Math.min(settings.scanTexts(), clean.size()) + " clean texts");
                 plan = scan(m, clean, settings, root);
             }
+            if (!plan.backdoor() && !Double.isNaN(plan.scanScore())) {
+                // Repairing a model the scan calls clean trains against ordinary words (docs/results.md, session 18).
+                progress.stage(String.format(Locale.ROOT, "warning: the scan calls the model clean (score %.3f); "
+                        + "a repair of a clean model costs clean accuracy", plan.scanScore()));
+            }
         }
         RepairPlan used = plan;
         Set<String> union = new LinkedHashSet<>(SuspectWords.texts(recovered));

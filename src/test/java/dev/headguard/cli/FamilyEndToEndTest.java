@@ -33,8 +33,11 @@ class FamilyEndToEndTest {
         assertTrue(Files.readString(tmp.resolve("scan.json")).contains("\"backdoor\""));
         ok(Main.capture("scan", "inputs", "--model", model.toString(), "--clean", clean.toString(), "--inputs", clean.toString(), "--no-model-scan",
                 "--out", tmp.resolve("inputs.json").toString()));
-        ok(Main.capture("repair", "--model", model.toString(), "--clean", clean.toString(), "--scan", tmp.resolve("scan.json").toString(),
-                "--epochs", "1", "--out", tmp.resolve("repaired").toString()));
+        Main.Captured repair = Main.capture("repair", "--model", model.toString(), "--clean", clean.toString(), "--scan", tmp.resolve("scan.json").toString(),
+                "--epochs", "1", "--out", tmp.resolve("repaired").toString());
+        ok(repair);
+        boolean calledClean = !new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("scan.json").toFile()).get("backdoor").asBoolean();
+        assertEquals(calledClean, repair.err().contains("warning: the scan calls the model clean"), "warned exactly when the scan said clean: " + repair.err());
         Main.Captured eval = Main.capture("eval", "--model", tmp.resolve("repaired").toString(), "--clean", clean.toString(), "--json");
         ok(eval);
         assertTrue(eval.out().contains("\"cacc\""), eval.out());
