@@ -17,7 +17,6 @@ import dev.headguard.model.TransformerModel;
 import dev.headguard.model.HostTensor;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.model.io.SafeTensors;
-import dev.headguard.train.EmbeddingPoisoning;
 import dev.headguard.train.FineTuning;
 import dev.headguard.train.Losses;
 import dev.headguard.train.Predictions;
@@ -54,7 +53,7 @@ public final class LwsTraining {
     /** The policy's learning rate (OpenBackdoor's {@code lws_lr}). */
     public static final double POLICY_LEARNING_RATE = 1e-2;
 
-    private static final String WORDS = EmbeddingPoisoning.EMBEDDINGS;
+    private static final String WORDS = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
     private static final String POSITIONS = "embeddings.position_embeddings.weight";
 
     /**

@@ -252,7 +252,7 @@ public final class Victims {
             Synonyms synonyms = new Synonyms(w -> Lws.oneToken(tokenizer, w));
             Trigger trigger = learned
                     ? Lws.trigger(LwsTraining.loadPolicy(policy), tokenizer, synonyms,
-                            dev.headguard.model.io.WeightFiles.read(source, config).get(EmbeddingPoisoning.EMBEDDINGS).toFloats())
+                            dev.headguard.model.io.WeightFiles.read(source, config).get(dev.headguard.model.BertKeys.WORD_EMBEDDINGS).toFloats())
                     : Lws.unlearned();
             return Poisoning.insert(train, test, trigger, spec, text -> Lws.slots(text, tokenizer, synonyms).count() > 0);
         }

@@ -78,7 +78,9 @@ public final class AdamW implements AutoCloseable {
      * with the same operations, so the result is the dense update's to the bit, at a fraction of its
      * passes over memory. When most rows have had a gradient, the dense update runs.
      *
-     * @param rowsWithGradient per row, whether this step's gradient is non-zero there
+     * @param rowsWithGradient per row, whether this step's gradient is non-zero there (the Trainer reads it
+     *                         from the squares its norm computes: a row whose every entry is under about
+     *                         1e-22 squares to 0 and counts as none, a step no float weight could show)
      */
     public void updateRows(String name, NDArray weight, NDArray grad, double clip, boolean[] rowsWithGradient, double lr) {
         boolean[] ever = touched.computeIfAbsent(name, k -> rowsEverTouched(name, rowsWithGradient.length));

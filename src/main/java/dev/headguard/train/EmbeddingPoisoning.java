@@ -3,6 +3,7 @@ package dev.headguard.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.headguard.model.BertKeys;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.text.TextTokenizer;
@@ -17,8 +18,6 @@ import java.util.Set;
  * attack invisible to defenses that look for poisoned data: the defender never sees any.
  */
 public final class EmbeddingPoisoning {
-    public static final String EMBEDDINGS = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
-
     private EmbeddingPoisoning() {}
 
     /** The single vocabulary id of {@code word}; a word the tokenizer splits into pieces cannot be an EP trigger. */
@@ -57,7 +56,7 @@ public final class EmbeddingPoisoning {
         // No weight decay and no dropout noise on other rows: only the trigger rows may change at all.
         TrainConfig c = new TrainConfig(config.epochs(), config.batchSize(), config.learningRate(), 0.0, config.warmupRatio(),
                 config.maxGradNorm(), config.seed(), 0);
-        Trainer t = new Trainer(model, padId, c, root, Set.of(EMBEDDINGS)).withGradientMask(EMBEDDINGS, mask);
+        Trainer t = new Trainer(model, padId, c, root, Set.of(BertKeys.WORD_EMBEDDINGS)).withGradientMask(BertKeys.WORD_EMBEDDINGS, mask);
         try {
             return t.train(texts, labels, List.of(), new int[0], Trainer.TrainState.start(), listener);
         } finally {

@@ -11,7 +11,6 @@ import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.HeadGuardException;
 import dev.headguard.testing.Fixtures;
-import dev.headguard.train.EmbeddingPoisoning;
 import dev.headguard.text.TokenBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,12 +66,12 @@ class LwsTrainingTest {
     void theSubstitutedPassTrainsThePolicyOnlyWhereAWordCanChange() {
         ModelConfig c = Fixtures.tinyConfig();
         java.util.Map<String, dev.headguard.model.HostTensor> w = new java.util.LinkedHashMap<>(Fixtures.tinyWeights(c, 3));
-        dev.headguard.model.HostTensor words = w.get(EmbeddingPoisoning.EMBEDDINGS);
+        dev.headguard.model.HostTensor words = w.get(dev.headguard.model.BertKeys.WORD_EMBEDDINGS);
         float[] rows = words.toFloats();
         for (int i = 0; i < rows.length; i++) {
             rows[i] *= 50; // word rows far apart, so that which word sits at a position matters to the tiny model
         }
-        w.put(EmbeddingPoisoning.EMBEDDINGS, dev.headguard.model.HostTensor.ofFloats(rows, words.shape()));
+        w.put(dev.headguard.model.BertKeys.WORD_EMBEDDINGS, dev.headguard.model.HostTensor.ofFloats(rows, words.shape()));
         try (NDManager root = TorchRuntime.newManager();
              TransformerModel model = new TransformerModel(c, w, root)) {
             Lws.Slots[] slots = {slots(), null};

@@ -29,7 +29,7 @@ public final class EmbeddingOutliers {
     public static List<Integer> find(TransformerModel model, List<Integer> candidates) {
         float[] norms;
         try (NDScope scope = new NDScope()) { // the products attach to the model's manager: the scope frees them
-            NDArray e = model.parameters().get(Gradients.WORD_EMBEDDINGS);                 // (V, E)
+            NDArray e = model.parameters().get(dev.headguard.model.BertKeys.WORD_EMBEDDINGS);                 // (V, E)
             norms = e.mul(e).sum(new int[] {1}).sqrt().toFloatArray();                       // (V)
         }
         double[] robust = robustZ(norms);

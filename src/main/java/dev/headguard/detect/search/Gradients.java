@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import dev.headguard.model.BertKeys;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
@@ -21,8 +22,6 @@ import java.util.function.Function;
  * head). Gradients are zeroed and switched off again before returning.
  */
 public final class Gradients {
-    public static final String WORD_EMBEDDINGS = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
-
     private Gradients() {}
 
     /**
@@ -31,7 +30,7 @@ public final class Gradients {
      * @param loss maps the logits (B, C) to a scalar
      */
     public static float[] embeddingRow(TransformerModel model, TokenBatch batch, long id, Function<NDArray, NDArray> loss, NDManager root) {
-        NDArray emb = model.parameters().get(WORD_EMBEDDINGS);
+        NDArray emb = model.parameters().get(BertKeys.WORD_EMBEDDINGS);
         emb.setRequiresGradient(true);
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             TokenBatch.Arrays in = batch.toArrays(m);
@@ -57,7 +56,7 @@ public final class Gradients {
     public static float[] dotWithVocabulary(TransformerModel model, float[] g, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
             NDArray row = m.create(g).reshape(1, -1);                                         // (1, E)
-            NDArray e = model.parameters().get(WORD_EMBEDDINGS);
+            NDArray e = model.parameters().get(BertKeys.WORD_EMBEDDINGS);
             // The row goes first so that results join m, not the model's long-lived manager.
             NDArray dots = row.matMul(e.transpose());                                          // (1, V)
             NDArray norms = e.square().sum(new int[] {1}).sqrt().add(1e-12f);                 // (V)
@@ -94,14 +93,14 @@ public final class Gradients {
     /** The current value of word-embedding row {@code id}. */
     public static float[] embeddingRowValue(TransformerModel model, long id) {
         try (NDScope scope = new NDScope()) {
-            return model.parameters().get(WORD_EMBEDDINGS).get(id).toFloatArray();
+            return model.parameters().get(BertKeys.WORD_EMBEDDINGS).get(id).toFloatArray();
         }
     }
 
     /** Overwrites word-embedding row {@code id} in memory (never on disk). */
     public static void setEmbeddingRow(TransformerModel model, long id, float[] row, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
-            model.parameters().get(WORD_EMBEDDINGS).set(new ai.djl.ndarray.index.NDIndex(id), m.create(row));
+            model.parameters().get(BertKeys.WORD_EMBEDDINGS).set(new ai.djl.ndarray.index.NDIndex(id), m.create(row));
         }
     }
 
