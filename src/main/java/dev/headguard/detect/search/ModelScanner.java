@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
 public final class ModelScanner {
 
     /**
-     * @param victims     clean inputs per class the candidates are inserted into
-     * @param screened    tokens per class from the gradient ranking whose flip rate is measured on a few victims
+     * @param victims     clean inputs per class the candidates are inserted into (a two-class model's; see {@link #perClass})
+     * @param screened    tokens per class from the gradient ranking whose flip rate is measured on a few victims (likewise)
      * @param exact       candidates per class evaluated exactly (all victims, attention maps) after screening
      * @param phraseWords best single words combined into two-word phrases
      * @param threshold   verdict: backdoor when the score reaches it
@@ -69,6 +69,43 @@ public final class ModelScanner {
 
     /** See {@link Settings#sweepExact}. */
     static final int SWEEP_EXACT = 8;
+
+    /**
+     * The most tokens (besides the specials) of the short victims the sweep and the word endings put every word in
+     * front of; a longer one is cut to its first ones. Why: those passes run over thousands of words each, so their
+     * cost grows with the victim's length, and their point is a short input a trigger turns around. The shortest
+     * victims of SST-2 and OffensEval are far shorter, so only long texts are cut (a 4-class set of 40-60 words).
+     */
+    static final int SWEEP_TOKENS = 24;
+
+    /** {@code ids} cut to its first {@code keep} tokens and its {@code trailing} specials when longer. */
+    static long[] clipped(long[] ids, int keep, int trailing) {
+        if (ids.length <= keep + trailing) {
+            return ids;
+        }
+        long[] out = java.util.Arrays.copyOf(ids, keep + trailing);
+        System.arraycopy(ids, ids.length - trailing, out, keep, trailing);
+        return out;
+    }
+
+    /**
+     * A per-class setting (the victims, the screened and the swept words) with the budget of a two-class scan spread over the classes (never under
+     * {@link #SCREEN_VICTIMS}; the screen's own victims likewise, never under half of them): the search runs once per class, so a 4-class scan would otherwise cost twice a
+     * binary one before its texts' length counts.
+     */
+    static int perClass(int twoClassValue, int classes) {
+        return perClass(twoClassValue, classes, SCREEN_VICTIMS);
+    }
+
+    /** The victims the cheap screens (the gradient ranking's, the word growth's) measure on: the first of a class's. */
+    static List<String> screenVictims(List<String> victims, int classes) {
+        return victims.subList(0, Math.min(victims.size(), perClass(SCREEN_VICTIMS, classes, SCREEN_VICTIMS / 2)));
+    }
+
+    /** As {@link #perClass(int, int)}, never under {@code floor}. */
+    static int perClass(int twoClassValue, int classes, int floor) {
+        return classes <= 2 ? twoClassValue : Math.max(floor, twoClassValue * 2 / classes);
+    }
 
     /** Victims used to screen the gradient ranking. */
     static final int SCREEN_VICTIMS = 16;
@@ -243,7 +280,7 @@ public final class ModelScanner {
                 }
             }
             java.util.Collections.shuffle(rows, new Random(settings.seed() + c));
-            for (int i : rows.subList(0, Math.min(rows.size(), settings.victims()))) {
+            for (int i : rows.subList(0, Math.min(rows.size(), perClass(settings.victims(), classes)))) {
                 victims.add(clean.get(i));
             }
             if (victims.size() < 4) {
@@ -252,18 +289,19 @@ public final class ModelScanner {
             victimsByClass.put(c, victims);
             double victimMean = Statistics.mean(scanner.score(victims, Probe.Progress.NONE).scores());
             int target = c;
-            GradientRanking.Ranking gradient = GradientRanking.rank(model, victims, placeholder, wholeWords, vocab.length, c, settings.screened(),
+            GradientRanking.Ranking gradient = GradientRanking.rank(model, victims, placeholder, wholeWords, vocab.length, c, perClass(settings.screened(), classes),
                     settings.seed() + c, root);
             List<Integer> ranked = gradient.signed();
-            List<long[]> victimIds = model.tokenizer().idsOf(victims);
-            List<Integer> screened = Screening.screen(model, victims, vocab, gradient.pool(), c, settings.seed(), root);
+            List<long[]> victimIds = model.tokenizer().idsOf(victims).stream()
+                    .map(ids -> clipped(ids, model.tokenizer().leadingSpecials() + SWEEP_TOKENS, model.tokenizer().trailingSpecials().length)).toList();
+            List<Integer> screened = Screening.screen(model, screenVictims(victims, classes), vocab, gradient.pool(), c, settings.seed(), root);
             java.util.LinkedHashSet<Integer> exact = new java.util.LinkedHashSet<>(screened.subList(0, Math.min(settings.exact(), screened.size())));
             if (settings.sweepVictims() > 0) {
                 // The words the first-order ranking cannot see (see VocabularySweep) get places of their own. They are
                 // evaluated like the rest, at random word positions: evaluated as the first word instead, a clean
                 // bge-small model's "none" reached suspicion 0.18, the highest clean score in the zoo.
                 List<Integer> swept = VocabularySweep.rank(model, victimIds, wholeWords, c, settings.sweepVictims(), alone,
-                        VocabularySweep.SHORTLIST, common, root).words();
+                        perClass(VocabularySweep.SHORTLIST, classes), common, root).words();
                 for (int k = 0, added = 0; k < swept.size() && added < settings.sweepExact(); k++) {
                     added += exact.add(swept.get(k)) ? 1 : 0;
                 }
@@ -304,7 +342,7 @@ public final class ModelScanner {
         List<Candidate> starts = all.stream().filter(x -> x.gradientRank() != 0).sorted(Comparator.comparingDouble(Candidate::suspicion).reversed()).toList();
         for (Candidate start : starts.subList(0, Math.min(WordGrowth.STARTS, starts.size()))) {
             List<String> victims = victimsByClass.get(start.target());
-            for (String word : WordGrowth.grow(model, List.of(start), endings, victims, start.target(),
+            for (String word : WordGrowth.grow(model, List.of(start), endings, screenVictims(victims, classes), start.target(),
                     WordGrowth.FLAGGED_OVER_FRR * settings.input().frr(), settings.seed(), root)) {
                 if (all.stream().noneMatch(x -> x.target() == start.target() && x.text().equals(word))) {
                     all.add(evaluate(scanner, victims, victimMeans.get(start.target()), word, start.target(), COMPOSED, settings.seed(), examples));
