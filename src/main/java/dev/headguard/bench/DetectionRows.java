@@ -126,7 +126,7 @@ final class DetectionRows {
         }
         rows.add(format("HeadGuard filter chosen by the scan's evidence: %s (carriers flagged: attention %d, direction %d)", choice.chosen(),
                 choice.attentionFlagged(), choice.directionFlagged()), score[0], score[1], score[2], 0);
-        combined(rows, m, all, cleanPass.result(), tests, HiddenStateScan.learn(m, c, strongest.carriers(), hs.withFrr(frr / 2)).direction(), root,
+        combined(rows, m, all, cleanPass.result(), tests, HiddenStateScan.learnFromCarriers(m, c, strongest.carriers(), hs.withFrr(frr / 2)).direction(), root,
                 "the scan's direction", frr);
     }
 

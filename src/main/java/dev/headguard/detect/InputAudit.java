@@ -148,7 +148,7 @@ public final class InputAudit {
             if (r.combined() && combined == null) {
                 double half = settings.frr() / 2;
                 CombinedFilter filter = new CombinedFilter(InputScanner.calibrate(m, cleanPass.result(), f, settings.withFrr(half), root),
-                        HiddenStateScan.learn(m, cleanStates, strongest.carriers(), hs.withFrr(half)).direction());
+                        HiddenStateScan.learnFromCarriers(m, cleanStates, strongest.carriers(), hs.withFrr(half)).direction());
                 combined = new Combined("scan", filter, filter.scores(inPass.result(), inStates));
             }
         }

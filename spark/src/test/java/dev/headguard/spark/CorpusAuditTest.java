@@ -88,7 +88,9 @@ class CorpusAuditTest {
             } else if (chosen.get("margins").get(i).isNull()) {
                 assertFalse(Double.isFinite(score), "not scored by the direction: input " + i);
             } else {
-                assertEquals(chosen.get("margins").get(i).asDouble(), score, 1e-5, "input " + i);
+                // A margin is in calibration standard deviations along the direction: the forward's batch-shape noise
+                // (about 1e-6 in a state) moves it by up to about 1e-5; a row scored against another's text, by order 1.
+                assertEquals(chosen.get("margins").get(i).asDouble(), score, 1e-4, "input " + i);
                 compared++;
             }
         }

@@ -101,7 +101,7 @@ public final class CandidateDirection {
         for (Evidence e : evidence) {
             Probe.WithStates pass = carrierPass(model, cleanTexts, e, features, settings, root, progress.apply(e));
             HiddenStateScan.States carriers = HiddenStateScan.States.of(pass);
-            HiddenStateScan.Learned learned = HiddenStateScan.learn(model, cleanStates, carriers, settings);
+            HiddenStateScan.Learned learned = HiddenStateScan.learnFromCarriers(model, cleanStates, carriers, settings);
             int flagged = learned.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS) ? learned.scan().flagged().size() : 0;
             tried.add(new Tried(e, flagged));
             if (flagged > bestFlagged) {
