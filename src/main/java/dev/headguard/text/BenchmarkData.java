@@ -24,11 +24,6 @@ public record BenchmarkData(Path dataDir, String name) {
         }
     }
 
-    /** Whether the set is a user's folder rather than one of {@link #NAMES}. */
-    public boolean isFolder() {
-        return !NAMES.contains(name);
-    }
-
     private static String ownFolder(String name) {
         Path folder;
         try {

@@ -127,7 +127,7 @@ class VictimsTest {
             java.nio.file.Files.writeString(clean.resolve(split + ".tsv"), rows);
         }
         BenchmarkData data = new BenchmarkData(Path.of("unused-data-dir"), tmp.resolve("four").toString());
-        assertTrue(data.isFolder());
+        assertTrue(!BenchmarkData.NAMES.contains(data.name()), "a folder, not a known set");
         assertEquals(tmp.resolve("four").toAbsolutePath().normalize().toString(), data.name());
         var r = new Victims.Request(new Victims.Poison("badnets", List.of("cf"), 1, null, 0, 1, null, false),
                 new Victims.Training(data, 0, Path.of("unused-base"), new TrainConfig(1, 32, 5e-5, 0.01, 0.06, 1.0, 4, 0), 128, false, true), Path.of("unused-out"));

@@ -330,9 +330,9 @@ public final class HiddenStateScan {
 
     private static Learned learn(ModelStore.LoadedModel model, States c, States u, Settings s, boolean paired) {
         Result r = scan(model, c, u, s);
-        List<Integer> idx = shuffled(c.predicted().length, new Random(s.seed())); // the same clean split as the scan's
-        List<Integer> fit = idx.subList(0, idx.size() / 2);
-        List<Integer> cal = calibrationRows(c.predicted().length, s.seed());
+        CleanHalves halves = CleanHalves.of(c.predicted().length, s.seed()); // the same clean split as the scan's
+        List<Integer> fit = halves.fit();
+        List<Integer> cal = halves.cal();
         int l = r.layer();
         int k = r.target();
         java.util.Set<Integer> fitRows = paired ? new java.util.HashSet<>(fit) : null;
@@ -350,10 +350,12 @@ public final class HiddenStateScan {
         return new Learned(Direction.fit(l, k, profile, calibration, mean(u, l, mine), inputFrr(s.frr(), c, cal, k)), r);
     }
 
-    /** The clean rows a direction's threshold is read from (the other half fits the profile), for a seed. */
-    static List<Integer> calibrationRows(int n, long seed) {
-        List<Integer> idx = shuffled(n, new Random(seed));
-        return idx.subList(idx.size() / 2, idx.size());
+    /** The clean rows that fit a direction's profile and those its threshold is read from, for a seed. */
+    record CleanHalves(List<Integer> fit, List<Integer> cal) {
+        static CleanHalves of(int n, long seed) {
+            List<Integer> idx = shuffled(n, new Random(seed));
+            return new CleanHalves(idx.subList(0, idx.size() / 2), idx.subList(idx.size() / 2, idx.size()));
+        }
     }
 
     /** Class k's clean profile at layer l, or the pooled one when too few clean rows are predicted k. */

@@ -89,9 +89,10 @@ public final class ModelScanner {
     }
 
     /**
-     * A per-class setting (the victims, the screened and the swept words) with the budget of a two-class scan spread over the classes (never under
-     * {@link #SCREEN_VICTIMS}; the screen's own victims likewise, never under half of them): the search runs once per class, so a 4-class scan would otherwise cost twice a
-     * binary one before its texts' length counts.
+     * A per-class setting (the victims, the screened and the swept words) with the budget of a two-class
+     * scan spread over the classes, never under {@link #SCREEN_VICTIMS} (the screens' own victims
+     * likewise, never under half of them): the search runs once per class, so a 4-class scan would
+     * otherwise cost twice a binary one before its texts' length counts.
      */
     static int perClass(int twoClassValue, int classes) {
         return perClass(twoClassValue, classes, SCREEN_VICTIMS);

@@ -48,7 +48,7 @@ class HiddenStateScanTest {
             HiddenStateScan.States c = new HiddenStateScan.States(clean, predicted);
             HiddenStateScan.Direction d = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(carried, predicted), s).direction();
 
-            java.util.List<Integer> cal = HiddenStateScan.calibrationRows(n, s.seed());
+            java.util.List<Integer> cal = HiddenStateScan.CleanHalves.of(n, s.seed()).cal();
             float[][][] calMoved = copy(carried);
             for (int l = 0; l <= layers; l++) {
                 for (int i : cal) {
