@@ -153,24 +153,11 @@ public final class HiddenPerturbation {
                     others.add(i);
                 }
             }
-            float[] d = new float[model.config().hiddenSize()];
-            radii[c] = Double.POSITIVE_INFINITY;
-            sharp[c] = Double.POSITIVE_INFINITY;
-            if (!others.isEmpty()) {
-                int[] rows = Sample.of(others, s.texts(), s.seed() + c).stream().mapToInt(Integer::intValue).toArray();
-                TokenBatch batch = batchOf(ids, rows, pad);
-                for (int k = 0; k <= s.steps(); k++) {
-                    Toward t = toward(model, batch, layer, d, c, root);
-                    flips[c] = t.reached();
-                    if (t.reached() >= s.flipShare() || k == s.steps()) {
-                        radii[c] = norm(d) / norm;
-                        sharp[c] = t.reached() >= s.flipShare() ? sharpened(model, batch, layer, d, c, s.flipShare(), root) * radii[c] : radii[c];
-                        break;
-                    }
-                    step(d, t.gradient(), -s.stepShare() * norm, Double.POSITIVE_INFINITY);
-                }
-            }
-            deltas[c] = d;
+            Grown g = grow(model, ids, others, layer, norm, c, s, pad, root);
+            radii[c] = g.radius();
+            sharp[c] = g.sharp();
+            flips[c] = g.reached();
+            deltas[c] = g.delta();
         }
         // The target by the sharp radii: the search's own stop in steps of 0.05 r̄ came at two steps for
         // both classes on every victim seen, and the choice between them was noise (docs/results.md).
@@ -179,6 +166,94 @@ public final class HiddenPerturbation {
             best = sharp[c] < sharp[best] ? c : best;
         }
         return new Found(layer, norm, best, radii, sharp, flips, deltas);
+    }
+
+    /** One grown shift: its radius and sharp radius (in r̄), the share of its rows it reaches, and δ. */
+    private record Grown(double radius, double sharp, double reached, float[] delta) {}
+
+    /**
+     * δ grown toward c on a seeded sample of {@code from} by normalised gradient steps, until
+     * {@code flipShare} of the sample reaches c or the steps run out (radius ∞ when {@code from} is empty).
+     */
+    private static Grown grow(TransformerModel model, List<long[]> ids, List<Integer> from, int layer, double norm, int c, Settings s, long pad,
+                              NDManager root) {
+        float[] d = new float[model.config().hiddenSize()];
+        if (from.isEmpty()) {
+            return new Grown(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, 0, d);
+        }
+        int[] rows = Sample.of(from, s.texts(), s.seed() + c).stream().mapToInt(Integer::intValue).toArray();
+        TokenBatch batch = batchOf(ids, rows, pad);
+        for (int k = 0; ; k++) {
+            Toward t = toward(model, batch, layer, d, c, root);
+            if (t.reached() >= s.flipShare() || k == s.steps()) {
+                double radius = norm(d) / norm;
+                double sharp = t.reached() >= s.flipShare() ? sharpened(model, batch, layer, d, c, s.flipShare(), root) * radius : radius;
+                return new Grown(radius, sharp, t.reached(), d);
+            }
+            step(d, t.gradient(), -s.stepShare() * norm, Double.POSITIVE_INFINITY);
+        }
+    }
+
+    /**
+     * Per class y: the shift that carries y's own clean rows to the target, its radius in r̄ and the share of
+     * y's sampled rows it carries there (the target's own entry: radius ∞, no shift).
+     */
+    public record TowardTarget(int target, double[] radii, double[] reached, float[][] deltas) {
+        /** Every other class gets the pooled search's δ_target and its radius: the same as per class for two classes. */
+        static TowardTarget pooled(Found f) {
+            int classes = f.radii().length;
+            double[] radii = new double[classes];
+            double[] reached = new double[classes];
+            float[][] deltas = new float[classes][];
+            for (int y = 0; y < classes; y++) {
+                radii[y] = y == f.target() ? Double.POSITIVE_INFINITY : f.radius();
+                reached[y] = y == f.target() ? 0 : f.flipRate();
+                deltas[y] = y == f.target() ? new float[f.delta().length] : f.delta().clone();
+            }
+            return new TowardTarget(f.target(), radii, reached, deltas);
+        }
+
+        /**
+         * The smallest radius from any class: every class's shift is held within it (ball · budget). Why: a far
+         * class's own radius (OffensEval texts to SST-2's negative: 0.32 r̄, the nearest 0.10) let resisting move
+         * the far classes' boundary (docs/results.md).
+         */
+        public double budget() {
+            return Arrays.stream(radii).filter(Double::isFinite).min().orElse(Double.POSITIVE_INFINITY);
+        }
+    }
+
+    /**
+     * The shift toward {@code f}'s target grown from each other class's rows apart. Why: with more than two
+     * classes the pooled δ_target must carry half of every other class, the farthest included, so it is far
+     * longer than the nearest class needs; resisting it on that class's rows taught the model to stop calling
+     * the target at all (docs/results.md). With two classes the pooled search is this one (the same rows, seed
+     * and steps), so it is reused.
+     */
+    public static TowardTarget towardTarget(ModelStore.LoadedModel m, Dataset clean, Settings s, Found f, NDManager root) {
+        TransformerModel model = m.model();
+        int classes = model.config().numLabels();
+        if (classes <= 2) {
+            return TowardTarget.pooled(f);
+        }
+        long pad = m.tokenizer().padId();
+        List<long[]> ids = m.tokenizer().idsOf(clean.texts());
+        double[] radii = new double[classes];
+        double[] reached = new double[classes];
+        float[][] deltas = new float[classes][];
+        for (int y = 0; y < classes; y++) {
+            List<Integer> rows = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                if (clean.labels()[i] == y && y != f.target()) {
+                    rows.add(i);
+                }
+            }
+            Grown g = grow(model, ids, rows, f.layer(), f.norm(), f.target(), s, pad, root);
+            radii[y] = g.radius();
+            reached[y] = g.reached();
+            deltas[y] = g.delta();
+        }
+        return new TowardTarget(f.target(), radii, reached, deltas);
     }
 
     /** Bisections of {@link #sharpened}: α to within 2⁻⁸ of the step it ends in. */
@@ -291,49 +366,71 @@ public final class HiddenPerturbation {
 
     /**
      * The outer step, as a training term: in a second forward pass every labelled row x of a class y other
-     * than the target gets δ_target (with {@code bothWays}, the target's own rows get the shift toward the
-     * class reached next most easily), and the term is β · CE(f_δ(x), y) over those rows. After each
-     * backward pass every δ_c takes one normalised step up that loss (read from the gradient the same pass
-     * left on it) and is projected back onto its ball, of radius ball · ρ_c · r̄ ({@link Settings}).
+     * than the target gets δ_y, the shift that carries class y to the target ({@link TowardTarget}; with
+     * {@code bothWays}, the target's own rows get the pooled shift toward the class reached next most easily),
+     * and the term is β · CE(f_δ(x), y) over those rows. After each backward pass every δ takes one normalised
+     * step up that loss (read from the gradient the same pass left on it) and is projected back onto its ball,
+     * of radius ball · ρ · r̄ ({@link Settings}), ρ the smallest radius from any class ({@link TowardTarget#budget}).
      */
-
     public static final class Resistance implements Trainer.AuxiliaryLoss, AutoCloseable {
         private final TransformerModel model;
         private final int[] labels;
-        private final Found found;
+        private final int layer;
+        private final double norm;
         private final Settings settings;
         private final ForwardOptions options;
         private final NDManager own;
-        private final float[][] d;
+        private final float[][] d;    // per class y: the shift its rows get
+        private final double[] balls; // per class y: the radius δ_y is held within (∞ or none: the rows get no shift)
+        private final int target;
         private NDArray delta; // (C, E), the leaf whose gradient the next step reads
+
+        /** Every other class resists the pooled search's δ_target ({@link TowardTarget#pooled}). */
+        public Resistance(ModelStore.LoadedModel m, int[] labels, Found found, Settings settings, ForwardOptions options, NDManager root) {
+            this(m, labels, found, TowardTarget.pooled(found), settings, options, root);
+        }
 
         /**
          * @param labels  the training list's labels (−1: unlabelled, left out)
+         * @param toward  per class, the shift toward {@code found}'s target its rows resist
          * @param options the trainer's forward options (dropout, trainable heads)
          */
-        public Resistance(ModelStore.LoadedModel m, int[] labels, Found found, Settings settings, ForwardOptions options,
+        public Resistance(ModelStore.LoadedModel m, int[] labels, Found found, TowardTarget toward, Settings settings, ForwardOptions options,
                           NDManager root) {
             this.model = m.model();
             this.labels = labels.clone();
-            this.found = found;
+            this.layer = found.layer();
+            this.norm = found.norm();
             this.settings = settings;
             this.options = options;
             this.own = root.newSubManager();
-            this.d = new float[found.deltas().length][];
-            for (int c = 0; c < d.length; c++) {
-                d[c] = found.deltas()[c].clone();
+            this.target = found.target();
+            int classes = found.deltas().length;
+            this.d = new float[classes][];
+            this.balls = new double[classes];
+            for (int y = 0; y < classes; y++) {
+                boolean back = y == target && settings.bothWays() && found.runnerUp() != y;
+                d[y] = (back ? found.deltas()[found.runnerUp()] : toward.deltas()[y]).clone();
+                double radius = y != target ? Double.isFinite(toward.radii()[y]) ? toward.budget() : Double.POSITIVE_INFINITY
+                        : back ? found.radii()[found.runnerUp()] : Double.POSITIVE_INFINITY;
+                balls[y] = settings.ball() * radius * norm;
+                step(d[y], new float[d[y].length], 0, balls[y]); // onto its ball: a far class's own shift is longer
             }
         }
 
-        /** δ_target as it stands. */
+        /** The shift the first class other than the target resists, as it stands. */
         public float[] delta() {
-            return d[found.target()].clone();
+            return delta(target == 0 && d.length > 1 ? 1 : 0);
         }
 
-        /** The class whose perturbation a row of class y gets (−1: none). */
-        private int perturbationOf(int y) {
-            int k = y < 0 ? -1 : y != found.target() ? found.target() : settings.bothWays() && found.runnerUp() != y ? found.runnerUp() : -1;
-            return k >= 0 && Double.isFinite(found.radii()[k]) ? k : -1; // an infinite radius: no clean input of another class to search on
+        /** The shift rows of class y resist, as it stands. */
+        public float[] delta(int y) {
+            return d[y].clone();
+        }
+
+        /** Whether rows of class y get a shift (an infinite radius: no clean input of that class to search on). */
+        private boolean shifted(int y) {
+            return y >= 0 && Double.isFinite(balls[y]);
         }
 
         @Override
@@ -344,8 +441,9 @@ public final class HiddenPerturbation {
                 try (NDArray g = delta.getGradient()) {
                     float[] all = g.toFloatArray();
                     for (int c = 0; c < classes; c++) {
-                        step(d[c], Arrays.copyOfRange(all, c * width, (c + 1) * width), settings.stepShare() * found.norm(),
-                                settings.ball() * found.radii()[c] * found.norm());
+                        if (Double.isFinite(balls[c])) {
+                            step(d[c], Arrays.copyOfRange(all, c * width, (c + 1) * width), settings.stepShare() * norm, balls[c]);
+                        }
                     }
                 }
                 delta.close();
@@ -355,10 +453,10 @@ public final class HiddenPerturbation {
             float[] pick = new float[rows.length * classes];
             int n = 0;
             for (int i = 0; i < rows.length; i++) {
-                int k = perturbationOf(labels[rows[i]]);
-                if (k >= 0) {
+                int y = labels[rows[i]];
+                if (shifted(y)) {
                     w[i] = 1f;
-                    pick[i * classes + k] = 1f;
+                    pick[i * classes + y] = 1f;
                     n++;
                 }
             }
@@ -378,7 +476,7 @@ public final class HiddenPerturbation {
                 safe[i] = Math.max(0, labels[rows[i]]);
             }
             TokenBatch.Arrays in = batch.toArrays(step);
-            ModelOutput shifted = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options.withHiddenShift(found.layer(), shift));
+            ModelOutput shifted = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), options.withHiddenShift(layer, shift));
             NDArray perRow = shifted.logits().logSoftmax(-1).mul(Native.of(step, safe, new Shape(rows.length)).oneHot(classes)).sum(new int[] {1}).neg();
             return perRow.mul(Native.of(step, w, new Shape(rows.length))).sum().mul(Native.scalar(step, settings.weight() / n));
         }

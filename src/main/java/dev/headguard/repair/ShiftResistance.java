@@ -57,16 +57,18 @@ public final class ShiftResistance {
         HiddenPerturbation.Found searched = HiddenPerturbation.search(m, clean, hp, root);
         // The scan's target, where it names one: the search's own choice follows the sentiment direction.
         HiddenPerturbation.Found f = scanTarget >= 0 && scanTarget < searched.radii().length ? searched.withTarget(scanTarget) : searched;
-        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s (sharp %s), reaching %s; target %d (from the %s); "
+        HiddenPerturbation.TowardTarget toward = HiddenPerturbation.towardTarget(m, clean, hp, f, root);
+        progress.stage(String.format(Locale.ROOT, "hidden shift at layer %d (mean norm %.2f): radii %s (sharp %s), reaching %s; target %d (from the %s)%s; "
                         + "fine-tuning every parameter to resist it (%.1f s)",
-                f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search", (System.nanoTime() - t0) / 1e9));
+                f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search",
+                f.radii().length > 2 ? ", from each class apart " + rounded(toward.radii()) : "", (System.nanoTime() - t0) / 1e9));
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         Carried carried = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
         List<long[]> ids = new ArrayList<>(guard.ids());
         ids.addAll(m.tokenizer().idsOf(carried.texts()));
         int[] y = IntStream.concat(Arrays.stream(clean.labels()), carried.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
-        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
+        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, toward, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
             Trainer.TrainState s = t.train(ids, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             CleanSetGuard.Outcome o = guard.after(CleanSetGuard.MAX_LOSS, root);
@@ -78,7 +80,7 @@ public final class ShiftResistance {
             // the text's shape (SynBkd's ASR rose over its bar when it was taken back; docs/results.md).
             double[] correction = o.kept() && carried.summary().context() != null
                     ? takeBackPrior(m, clean.labels(), y, progress) : new double[0];
-            return new Outcome(o, f, f.target() == scanTarget ? "scan" : "search", searched.target(), hp,
+            return new Outcome(o, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp,
                     new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1)), carried.summary(), correction);
         } finally {
             t.optimizer().close();
@@ -161,22 +163,27 @@ public final class ShiftResistance {
     public record Training(TrainConfig config, double lossLast) {}
 
     /**
-     * The stage's outcome: what the clean-set guard decided, the shift resisted (its layer, radii, target and
-     * where the target came from: the scan or the search), the training it ran, and the shift added to each
-     * class's bias to take the carriers' class mix back ({@link #takeBackPrior}; empty: none).
+     * The shift resisted: the search (its layer, radii and target), the shifts from each class apart, where
+     * the target came from (the scan or the search) and the class the search alone would have chosen.
      */
-    public record Outcome(CleanSetGuard.Outcome guard, HiddenPerturbation.Found found, String targetFrom, int searchTarget,
-                          HiddenPerturbation.Settings perturbation, Training training, Carriers carriers, double[] biasShift) {
+    public record Shift(HiddenPerturbation.Found found, HiddenPerturbation.TowardTarget toward, String targetFrom, int searchTarget) {}
+
+    /**
+     * The stage's outcome: what the clean-set guard decided, the shift resisted, the training it ran, and the
+     * shift added to each class's bias to take the carriers' class mix back ({@link #takeBackPrior}; empty: none).
+     */
+    public record Outcome(CleanSetGuard.Outcome guard, Shift shift, HiddenPerturbation.Settings perturbation, Training training, Carriers carriers,
+                          double[] biasShift) {
         public boolean kept() {
             return guard.kept();
         }
 
         public int layer() {
-            return found.layer();
+            return shift.found().layer();
         }
 
         public int target() {
-            return found.target();
+            return shift.found().target();
         }
 
         /** The "resistance" block of the repair's details. */
@@ -185,14 +192,19 @@ public final class ShiftResistance {
             out.put("kept", guard.kept());
             out.put("clean_recall_before", guard.before());
             out.put("clean_recall_after", guard.after());
+            HiddenPerturbation.Found found = shift.found();
             out.put("layer", found.layer());
             out.put("mean_norm", found.norm());
             out.put("radii", found.radii());
             out.put("sharp_radii", found.sharp());
             out.put("reached", found.flipRates());
             out.put("target", found.target());
-            out.put("target_from", targetFrom);
-            out.put("search_target", searchTarget);
+            out.put("target_from", shift.targetFrom());
+            out.put("search_target", shift.searchTarget());
+            if (found.radii().length > 2) {
+                // null for the target itself: its rows get no shift toward it
+                out.put("radii_to_target", Arrays.stream(shift.toward().radii()).mapToObj(r -> Double.isFinite(r) ? (Double) r : null).toList());
+            }
             out.put("perturbation", perturbation);
             out.put("training", training.config());
             out.put("losses_last", training.lossLast());
