@@ -88,10 +88,11 @@ final class RepairCommand implements Callable<Integer> {
                     "0 turns that off (an ablation). Also the weight of the implicit-trigger repair's unlearning (default: ${DEFAULT-VALUE})."})
     double unlearnWeight;
 
-    @Option(names = "--resist-weight", defaultValue = "1",
+    @Option(names = "--resist-weight",
             description = {"β of the blind repair's second stage (no --suspect): every parameter fine-tuned on the clean set to resist",
-                    "the hidden-space shift that carries clean inputs across classes most easily; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE})."})
-    double resistWeight;
+                    "the hidden-space shift that carries clean inputs across classes most easily; 0 turns it off (an ablation)",
+                    "(default: 1 for a model of two classes, 0 for more: on four classes it cost clean accuracy)."})
+    Double resistWeight;
 
     @Option(names = "--method", defaultValue = "headguard",
             description = {"headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning",
@@ -113,7 +114,9 @@ final class RepairCommand implements Callable<Integer> {
             OptionChecks.nonNegative("--label-weight", labelWeight);
         }
         OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
-        OptionChecks.nonNegative("--resist-weight", resistWeight);
+        if (resistWeight != null) {
+            OptionChecks.nonNegative("--resist-weight", resistWeight);
+        }
         model.checkMaxLength();
         model.checkOutput(out);
         if (model.config().family().decoder && model.config().languageModel() && !model.config().hasClassifier()) {
@@ -125,7 +128,7 @@ final class RepairCommand implements Callable<Integer> {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
                     new HeadRepair.Settings(alignWeight, epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
                             consolidationEpochs), unlearnWeight,
-                    dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight);
+                    dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight == null ? HeadGuardRepair.Settings.RESIST_BY_CLASSES : resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
         } else {
             if (suspect != null) {

@@ -48,12 +48,31 @@ public final class HeadGuardRepair implements Defense {
      *                  ({@link HiddenStateScan#MIN_EXCESS} by default)
      * @param resistWeight β of the blind repair's second stage ({@link #resist}): with no suspect inputs, every
      *                     parameter is then fine-tuned to resist the hidden-space shift that carries clean inputs
-     *                     across classes most easily (0: the head-wise stage alone, an ablation)
+     *                     across classes most easily (0: the head-wise stage alone, an ablation;
+     *                     {@link #RESIST_BY_CLASSES}: 1 for two classes, 0 for more, {@link #resistWeightFor})
      */
     public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
                            double minExcess, double resistWeight) {
         public Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair) {
-            this(heads, triggers, allHeads, scanTexts, repair, 1.0, HiddenStateScan.MIN_EXCESS, 1.0);
+            this(heads, triggers, allHeads, scanTexts, repair, 1.0, HiddenStateScan.MIN_EXCESS, RESIST_BY_CLASSES);
+        }
+
+        /** A resist weight that {@link #resistWeightFor} reads by the model's number of classes. */
+        public static final double RESIST_BY_CLASSES = -1;
+
+        /**
+         * β of the resisting stage for a model of {@code classes} classes: the weight given, or by default 1 for
+         * two classes and 0 (no stage) for more. Why: on both four-class victims the stage cost clean accuracy
+         * the head-wise stage had kept (a lean away from the target, the weak classes' boundary moved), and
+         * the guard, reading the rows it trained on, kept it (docs/results.md).
+         */
+        public double resistWeightFor(int classes) {
+            return resistWeight >= 0 ? resistWeight : classes <= 2 ? 1.0 : 0.0;
+        }
+
+        /** The same settings with the resist weight resolved for a model of {@code classes} classes. */
+        public Settings resolvedFor(int classes) {
+            return new Settings(heads, triggers, allHeads, scanTexts, repair, unlearnWeight, minExcess, resistWeightFor(classes));
         }
 
         public static Settings defaults() {
@@ -209,13 +228,18 @@ public final class HeadGuardRepair implements Defense {
                 + (copies > 1 ? " (" + copies + " copies, each candidate on at least " + HeadRepair.ALIGNED_ROWS_PER_CANDIDATE + ")" : ""));
         HeadRepair.Unlabelled unlearn = explains ? strippedSuspects(scanned.hidden(), SuspectWords.texts(recovered), clean.size(), progress) : null;
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
-        ShiftResistance.Outcome resisted = suspect.isEmpty() && settings.resistWeight() > 0
-                ? ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), settings.resistWeight(),
+        int classes = m.model().config().numLabels();
+        double resistWeight = settings.resistWeightFor(classes);
+        if (suspect.isEmpty() && resistWeight == 0 && settings.resistWeight() < 0) {
+            progress.stage("no resisting stage for a model of " + classes + " classes (--resist-weight 1 runs it)");
+        }
+        ShiftResistance.Outcome resisted = suspect.isEmpty() && resistWeight > 0
+                ? ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), resistWeight,
                 unlearningTraining(settings.repair().seed()), root, progress) : null;
         return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
                 new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
                         r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),
-                recovered, unlearn == null ? 0 : unlearn.texts().size(), settings, resisted);
+                recovered, unlearn == null ? 0 : unlearn.texts().size(), settings.resolvedFor(classes), resisted);
     }
 
     /** The first single word the repair aligned against (a phrase's words are tried as candidates of their own), or null. */
@@ -248,7 +272,7 @@ public final class HeadGuardRepair implements Defense {
         try {
             Trainer.TrainState s = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             return new HeadGuardOutcome.Unlearned(new HeadGuardOutcome.Population(h.layer(), h.target(), rows.size(), h.share(), java.util.Arrays.stream(h.shares()).skip(1).boxed().toList()),
-                    cfg, settings, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), recovered, explained);
+                    cfg, settings.resolvedFor(m.model().config().numLabels()), s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), recovered, explained);
         } finally {
             t.optimizer().close();
         }

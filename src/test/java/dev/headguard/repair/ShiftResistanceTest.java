@@ -22,4 +22,15 @@ class ShiftResistanceTest {
     void noCarriersNoCorrectionAndAClassWithoutRowsIsLeftAlone() {
         assertArrayEquals(new double[] {0, 0, 0}, ShiftResistance.priorCorrection(new int[] {0, 1, 1}, new int[] {0, 1, 1}, 3), 1e-12);
     }
+
+    @Test
+    void theStageRunsByDefaultOnTwoClassesOnlyAndAGivenWeightIsKept() {
+        HeadGuardRepair.Settings byClasses = HeadGuardRepair.Settings.defaults();
+        assertEquals(1.0, byClasses.resistWeightFor(2), 0);
+        assertEquals(0.0, byClasses.resistWeightFor(4), 0);
+        HeadGuardRepair.Settings given = new HeadGuardRepair.Settings(0, 0, false, 200, HeadRepair.Settings.defaults(), 1.0, 3.0, 0.5);
+        assertEquals(0.5, given.resistWeightFor(4), 0);
+        assertEquals(0.5, given.resistWeightFor(2), 0);
+        assertEquals(0.0, byClasses.resolvedFor(3).resistWeight(), 0, "the weight written to the repair's details is the one used");
+    }
 }
