@@ -26,7 +26,7 @@ public final class ShiftResistance {
      * implicit trigger, the attack's lean toward its target) with nothing but the clean set: the
      * universal hidden-space shift that carries clean inputs to each class most easily
      * ({@link HiddenPerturbation#search}), then every parameter fine-tuned on the clean set with
-     * {@code cfg} while resisting those shifts ({@link HiddenPerturbation.Resistance}).
+     * {@code cfg} while resisting those shifts ({@link ResistanceTerm}).
      *
      * <p>With the plan's opening word, the clean rows of the other classes are also trained on with the
      * word in front, keeping their labels. Why: the word is an implicit trigger's lexical anchor (a
@@ -68,7 +68,7 @@ public final class ShiftResistance {
         ids.addAll(m.tokenizer().idsOf(carried.texts()));
         int[] y = IntStream.concat(Arrays.stream(clean.labels()), carried.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
-        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(m, y, f, toward, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
+        try (ResistanceTerm r = new ResistanceTerm(m, y, f, toward, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
             Trainer.TrainState s = t.train(ids, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             CleanSetGuard.Outcome o = guard.after(CleanSetGuard.MAX_LOSS, root);

@@ -101,7 +101,7 @@ class HiddenPerturbationTest {
         TransformerModel copy = new TransformerModel(CONFIG, model.model().toHostTensors(), root);
         ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("resisted"));
         Trainer t = new Trainer(copy, tokenizer.padId(), new TrainConfig(2, 16, 1e-3, 0.01, 0.0, 1.0, 2, 0), root).withConstantRate();
-        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(victim, clean.labels(), pooled, toward, S,
+        try (ResistanceTerm r = new ResistanceTerm(victim, clean.labels(), pooled, toward, S,
                 ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
             t.train(tokenizer.idsOf(clean.texts()), clean.labels(), List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});

@@ -734,7 +734,7 @@ class PlantedBackdoorTest {
         Dataset small = repairBudget();
         HiddenPerturbation.Found before = HiddenPerturbation.search(victim, small, PERTURB, root);
         Trainer t = new Trainer(copy, tokenizer.padId(), new TrainConfig(4, 16, 1e-3, 0.01, 0.0, 1.0, 2, 0), root).withConstantRate();
-        try (HiddenPerturbation.Resistance r = new HiddenPerturbation.Resistance(victim, small.labels(), before, PERTURB,
+        try (dev.headguard.repair.ResistanceTerm r = new dev.headguard.repair.ResistanceTerm(victim, small.labels(), before, PERTURB,
                 ForwardOptions.INFERENCE.withTraining(true), root)) {
             t.withAuxiliaryLoss(r);
             t.train(tokenizer.idsOf(small.texts()), small.labels(), List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
