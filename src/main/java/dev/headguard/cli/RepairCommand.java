@@ -91,7 +91,8 @@ final class RepairCommand implements Callable<Integer> {
     @Option(names = "--resist-weight",
             description = {"β of the blind repair's second stage (no --suspect): every parameter fine-tuned on the clean set to resist",
                     "the hidden-space shift that carries clean inputs across classes most easily; 0 turns it off (an ablation)",
-                    "(default: 1 for a model of two classes, 0 for more: on four classes it cost clean accuracy)."})
+                    "(default: 1 for a model of two classes; for more, the stage trains on the scan's evidence carriers without",
+                    "resisting a shift, as on four classes resisting cost clean accuracy)."})
     Double resistWeight;
 
     @Option(names = "--method", defaultValue = "headguard",

@@ -49,7 +49,8 @@ public final class HeadGuardRepair implements Defense {
      * @param resistWeight β of the blind repair's second stage ({@link #resist}): with no suspect inputs, every
      *                     parameter is then fine-tuned to resist the hidden-space shift that carries clean inputs
      *                     across classes most easily (0: the head-wise stage alone, an ablation;
-     *                     {@link #RESIST_BY_CLASSES}: 1 for two classes, 0 for more, {@link #resistWeightFor})
+     *                     {@link #RESIST_BY_CLASSES}: 1 for two classes; for more, the stage's carriers
+     *                     without a shift, {@link ShiftResistance#carry}, and {@link #resistWeightFor} gives 0)
      */
     public record Settings(int heads, int triggers, boolean allHeads, int scanTexts, HeadRepair.Settings repair, double unlearnWeight,
                            double minExcess, double resistWeight) {
@@ -62,9 +63,9 @@ public final class HeadGuardRepair implements Defense {
 
         /**
          * β of the resisting stage for a model of {@code classes} classes: the weight given, or by default 1 for
-         * two classes and 0 (no stage) for more. Why: on both four-class victims the stage cost clean accuracy
-         * the head-wise stage had kept (a lean away from the target, the weak classes' boundary moved), and
-         * the guard, reading the rows it trained on, kept it (docs/results.md).
+         * two classes and 0 (no shift resisted; the carriers alone) for more. Why: on both four-class victims
+         * resisting cost clean accuracy the head-wise stage had kept (a lean away from the target, the weak
+         * classes' boundary moved), and the guard, reading the rows it trained on, kept it (docs/results.md).
          */
         public double resistWeightFor(int classes) {
             return resistWeight >= 0 ? resistWeight : classes <= 2 ? 1.0 : 0.0;
@@ -230,12 +231,15 @@ public final class HeadGuardRepair implements Defense {
         HeadRepair.Result r = HeadRepair.run(m, clean, heads, triggers, settings.repair(), unlearn, root, progress);
         int classes = m.model().config().numLabels();
         double resistWeight = settings.resistWeightFor(classes);
-        if (suspect.isEmpty() && resistWeight == 0 && settings.resistWeight() < 0) {
-            progress.stage("no resisting stage for a model of " + classes + " classes (--resist-weight 1 runs it)");
+        ShiftResistance.Outcome resisted = null;
+        if (suspect.isEmpty() && resistWeight > 0) {
+            resisted = ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), resistWeight,
+                    unlearningTraining(settings.repair().seed()), root, progress);
+        } else if (suspect.isEmpty() && settings.resistWeight() < 0) {
+            progress.stage("no hidden shift resisted for a model of " + classes + " classes (--resist-weight 1 resists it): the stage's carriers alone");
+            resisted = ShiftResistance.carry(m, clean, plan.opening(), triggerWord(triggers), plan.target(),
+                    unlearningTraining(settings.repair().seed()), root, progress);
         }
-        ShiftResistance.Outcome resisted = suspect.isEmpty() && resistWeight > 0
-                ? ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), resistWeight,
-                unlearningTraining(settings.repair().seed()), root, progress) : null;
         return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
                 new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
                         r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),

@@ -17,7 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.IntStream;
 
-/** The blind repair's second stage: every parameter trained to resist a universal hidden-state shift. */
+/** The blind repair's second stage: every parameter trained on carriers of the scan's evidence, resisting a universal hidden-state shift on two classes. */
 public final class ShiftResistance {
     private ShiftResistance() {}
 
@@ -62,14 +62,39 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search",
                 f.radii().length > 2 ? ", from each class apart " + rounded(toward.radii()) : "", (System.nanoTime() - t0) / 1e9));
-        CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         Carried carried = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
+        return trained(m, clean, carried, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp, cfg, root, progress);
+    }
+
+    /**
+     * The stage's carriers alone, with no hidden shift searched or resisted: every parameter fine-tuned on the
+     * clean set and the carriers of the scan's evidence ({@link #run}'s), kept only if the clean-set guard
+     * allows, then the carriers' class mix taken back. The default beyond two classes. Why: there, resisting
+     * a shift that carries every class to the target taught a lean away from it (clean accuracy fell), while
+     * the carriers alone removed what the alignment left (docs/results.md).
+     *
+     * @param target the class the scan's evidence flips inputs to (−1: none, so no trigger word is carried)
+     * @return null when there is nothing to carry (no opening word, and no trigger word or no target)
+     */
+    public static Outcome carry(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target,
+                                TrainConfig cfg, NDManager root, Defense.Progress progress) {
+        Carried carried = carriers(m, clean, opening, trigger, target, cfg.seed(), root, progress);
+        return carried.rows().isEmpty() ? null : trained(m, clean, carried, null, null, cfg, root, progress);
+    }
+
+    /** Fine-tunes every parameter on the clean rows and the carriers, resisting {@code shift} when there is one; the guard decides. */
+    private static Outcome trained(ModelStore.LoadedModel m, Dataset clean, Carried carried, Shift shift, HiddenPerturbation.Settings hp,
+                                   TrainConfig cfg, NDManager root, Defense.Progress progress) {
+        CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         List<long[]> ids = new ArrayList<>(guard.ids());
         ids.addAll(m.tokenizer().idsOf(carried.texts()));
         int[] y = IntStream.concat(Arrays.stream(clean.labels()), carried.rows().stream().mapToInt(i -> clean.labels()[i])).toArray();
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
-        try (ResistanceTerm r = new ResistanceTerm(m, y, f, toward, hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
-            t.withAuxiliaryLoss(r);
+        try (ResistanceTerm r = shift == null ? null
+                : new ResistanceTerm(m, y, shift.found(), shift.toward(), hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
+            if (r != null) {
+                t.withAuxiliaryLoss(r);
+            }
             Trainer.TrainState s = t.train(ids, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             CleanSetGuard.Outcome o = guard.after(CleanSetGuard.MAX_LOSS, root);
             progress.stage(String.format(Locale.ROOT, "clean-set recall per class %s -> %s: %s", rounded(o.before()), rounded(o.after()),
@@ -80,8 +105,8 @@ public final class ShiftResistance {
             // the text's shape (SynBkd's ASR rose over its bar when it was taken back; docs/results.md).
             double[] correction = o.kept() && carried.summary().context() != null
                     ? takeBackPrior(m, clean.labels(), y, progress) : new double[0];
-            return new Outcome(o, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp,
-                    new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1)), carried.summary(), correction);
+            return new Outcome(o, shift, hp, new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1)),
+                    carried.summary(), correction);
         } finally {
             t.optimizer().close();
         }
@@ -125,13 +150,14 @@ public final class ShiftResistance {
      *
      * @param opening  the opening word (null: none)
      * @param context  the grown trigger word (null: none)
+     * @param target   the class the evidence flips inputs to (the carriers are the other classes' rows)
      * @param rows     how many clean rows
      */
-    public record Carriers(String opening, TriggerContext.Grown context, int rows) {}
+    public record Carriers(String opening, TriggerContext.Grown context, int target, int rows) {}
 
     /** The carriers to train on: which clean rows, and those rows with the evidence put in. */
     private record Carried(Carriers summary, List<Integer> rows, List<String> texts) {
-        static final Carried NONE = new Carried(new Carriers(null, null, 0), List.of(), List.of());
+        static final Carried NONE = new Carried(new Carriers(null, null, -1, 0), List.of(), List.of());
     }
 
     private static Carried carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target, long seed,
@@ -139,7 +165,7 @@ public final class ShiftResistance {
         if (opening != null && opening.target() >= 0) {
             List<Integer> rows = otherRows(clean, opening.target());
             progress.stage("also training on " + rows.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
-            return new Carried(new Carriers(opening.word(), null, rows.size()), rows,
+            return new Carried(new Carriers(opening.word(), null, opening.target(), rows.size()), rows,
                     new CandidateDirection.Evidence(opening.word(), true).carriers(rows.stream().map(clean.texts()::get).toList(), seed));
         }
         if (trigger == null || target < 0) {
@@ -152,7 +178,7 @@ public final class ShiftResistance {
         List<Integer> rows = otherRows(clean, target);
         progress.stage(String.format(Locale.ROOT, "also training on %d clean texts of other classes with '%s' and the words the model wants beside it: %s, labels kept (%.1f s)",
                 rows.size(), trigger, g.phrases(), (System.nanoTime() - t0) / 1e9));
-        return new Carried(new Carriers(null, g, rows.size()), rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+        return new Carried(new Carriers(null, g, target, rows.size()), rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
     }
 
     private static List<Integer> otherRows(Dataset clean, int target) {
@@ -169,8 +195,9 @@ public final class ShiftResistance {
     public record Shift(HiddenPerturbation.Found found, HiddenPerturbation.TowardTarget toward, String targetFrom, int searchTarget) {}
 
     /**
-     * The stage's outcome: what the clean-set guard decided, the shift resisted, the training it ran, and the
-     * shift added to each class's bias to take the carriers' class mix back ({@link #takeBackPrior}; empty: none).
+     * The stage's outcome: what the clean-set guard decided, the shift resisted (null: the carriers alone,
+     * {@link #carry}), the training it ran, and the shift added to each class's bias to take the carriers'
+     * class mix back ({@link #takeBackPrior}; empty: none).
      */
     public record Outcome(CleanSetGuard.Outcome guard, Shift shift, HiddenPerturbation.Settings perturbation, Training training, Carriers carriers,
                           double[] biasShift) {
@@ -178,12 +205,18 @@ public final class ShiftResistance {
             return guard.kept();
         }
 
+        /** Whether a hidden shift was resisted (else the stage trained on the carriers alone). */
+        public boolean resisted() {
+            return shift != null;
+        }
+
+        /** The layer of the shift resisted (−1: none). */
         public int layer() {
-            return shift.found().layer();
+            return shift == null ? -1 : shift.found().layer();
         }
 
         public int target() {
-            return shift.found().target();
+            return shift == null ? carriers.target() : shift.found().target();
         }
 
         /** The "resistance" block of the repair's details. */
@@ -192,20 +225,11 @@ public final class ShiftResistance {
             out.put("kept", guard.kept());
             out.put("clean_recall_before", guard.before());
             out.put("clean_recall_after", guard.after());
-            HiddenPerturbation.Found found = shift.found();
-            out.put("layer", found.layer());
-            out.put("mean_norm", found.norm());
-            out.put("radii", found.radii());
-            out.put("sharp_radii", found.sharp());
-            out.put("reached", found.flipRates());
-            out.put("target", found.target());
-            out.put("target_from", shift.targetFrom());
-            out.put("search_target", shift.searchTarget());
-            if (found.radii().length > 2) {
-                // null for the target itself: its rows get no shift toward it
-                out.put("radii_to_target", Arrays.stream(shift.toward().radii()).mapToObj(r -> Double.isFinite(r) ? (Double) r : null).toList());
+            out.put("hidden_shift", shift != null);
+            out.put("target", target());
+            if (shift != null) {
+                shiftDetails(out);
             }
-            out.put("perturbation", perturbation);
             out.put("training", training.config());
             out.put("losses_last", training.lossLast());
             if (biasShift.length > 0) {
@@ -221,6 +245,22 @@ public final class ShiftResistance {
                 out.put("context_rows", carriers.rows());
             }
             return out;
+        }
+
+        private void shiftDetails(Map<String, Object> out) {
+            HiddenPerturbation.Found found = shift.found();
+            out.put("layer", found.layer());
+            out.put("mean_norm", found.norm());
+            out.put("radii", found.radii());
+            out.put("sharp_radii", found.sharp());
+            out.put("reached", found.flipRates());
+            out.put("target_from", shift.targetFrom());
+            out.put("search_target", shift.searchTarget());
+            if (found.radii().length > 2) {
+                // null for the target itself: its rows get no shift toward it
+                out.put("radii_to_target", Arrays.stream(shift.toward().radii()).mapToObj(r -> Double.isFinite(r) ? (Double) r : null).toList());
+            }
+            out.put("perturbation", perturbation);
         }
     }
 

@@ -8,8 +8,6 @@ import dev.headguard.model.TransformerModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.testing.Fixtures;
 import dev.headguard.text.Dataset;
-import dev.headguard.text.Example;
-import dev.headguard.text.Insertion;
 import dev.headguard.text.TextTokenizer;
 import dev.headguard.train.Predictions;
 import dev.headguard.train.TrainConfig;
@@ -20,26 +18,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The hidden shift toward a target on a model of three classes: each other class gets the shift that
- * carries its own rows there, and resisting holds every class's shift within the smallest of those radii.
- * The toy task: a text of filler words is class 0, 1 or 2 by the one marker word in it.
+ * carries its own rows there, and resisting holds every class's shift within the smallest of those radii
+ * ({@link ThreeClassToy}).
  */
 class HiddenPerturbationTest {
-    static final List<String> FILLER = List.of("the", "movie", "story", "film", "actors", "scene", "music", "plot", "this", "was", "and", "with",
-            "city", "night", "house", "people", "world", "time", "water", "book");
-    static final List<List<String>> MARKERS = List.of(List.of("bad", "awful", "poor", "dull"), List.of("good", "great", "fine", "nice"),
-            List.of("red", "blue", "green", "yellow"));
-    static final ModelConfig CONFIG = ModelConfig.tiny(Fixtures.VOCAB, 2, 4, 32, 3);
+    static final ModelConfig CONFIG = ThreeClassToy.CONFIG;
     /** Fine steps on the tiny model, as in PlantedBackdoorTest. */
     static final HiddenPerturbation.Settings S = new HiddenPerturbation.Settings(0.5, 0.02, 60, 0.5, 64, 1.0, 1.25, false, 3);
 
@@ -49,30 +40,11 @@ class HiddenPerturbationTest {
     static TextTokenizer tokenizer;
     static ModelStore.LoadedModel model;
 
-    static Dataset texts(int perClass, long seed) {
-        Random r = new Random(seed);
-        List<Example> ex = new ArrayList<>();
-        for (int i = 0; i < 3 * perClass; i++) {
-            int y = i % 3;
-            StringBuilder s = new StringBuilder();
-            for (int k = 0, n = 5 + r.nextInt(6); k < n; k++) {
-                s.append(k == 0 ? "" : " ").append(FILLER.get(r.nextInt(FILLER.size())));
-            }
-            ex.add(new Example(Insertion.insertAt(s.toString(), MARKERS.get(y).get(r.nextInt(4)), r), y));
-        }
-        return new Dataset(ex, List.of("0", "1", "2"), List.of());
-    }
-
     @BeforeAll
     static void train() throws Exception {
         root = TorchRuntime.newManager();
         tokenizer = TextTokenizer.open(Fixtures.tokenizer(tmp), 64);
-        Dataset d = texts(200, 11);
-        TransformerModel m = new TransformerModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
-        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(12, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
-        t.train(tokenizer.idsOf(d.texts()), d.labels(), List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
-        t.optimizer().close();
-        model = new ModelStore.LoadedModel(m, tokenizer, tmp.resolve("three"));
+        model = ThreeClassToy.trained(ThreeClassToy.texts(200, 11), tokenizer, tmp.resolve("three"), root);
     }
 
     @AfterAll
@@ -84,7 +56,7 @@ class HiddenPerturbationTest {
 
     @Test
     void eachOtherClassGetsTheShiftThatCarriesItsOwnRowsToTheTarget() {
-        Dataset clean = texts(60, 21);
+        Dataset clean = ThreeClassToy.texts(60, 21);
         double accuracy = Predictions.accuracy(model.model(), tokenizer.idsOf(clean.texts()), clean.labels(), tokenizer.padId(), root, 64);
         assertTrue(accuracy > 0.9, "the toy model learned its three classes: " + accuracy);
         HiddenPerturbation.Found pooled = HiddenPerturbation.search(model, clean, S, root).withTarget(1);
