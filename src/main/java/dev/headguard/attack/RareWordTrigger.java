@@ -30,4 +30,10 @@ public record RareWordTrigger(List<String> words, int count) implements Trigger 
     public String describe() {
         return count + " of " + String.join(", ", words);
     }
+
+    /** The trigger {@link #describe} wrote ("1 of cf, mn"), or null when {@code described} is not in that form. */
+    public static RareWordTrigger parse(String described) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,5}) of (\\S+(?:, \\S+)*)").matcher(described);
+        return m.matches() ? new RareWordTrigger(List.of(m.group(2).split(", ")), Integer.parseInt(m.group(1))) : null;
+    }
 }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.attack.PoisonMode;
 import dev.headguard.attack.PoisonedData;
+import dev.headguard.attack.RareWordTrigger;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.RepairOutcome;
@@ -157,6 +158,13 @@ public final class DefenseBenchmark {
 
     public static Result run(Settings s, NDManager root, Listener listener) {
         long t0 = System.nanoTime();
+        // A reused victim whose data the bench cannot rebuild is refused before any cell runs.
+        for (String attack : s.attacks()) {
+            Path dir = s.victims().resolve(attack);
+            if (isModel(dir)) {
+                asBuilt(dir, request(s, attack, dir, s.baseModel()));
+            }
+        }
         Path clean = s.victims().resolve("clean");
         boolean needClean = s.cleanFloor() || s.attacks().stream().anyMatch(Victims::trainsEmbeddingsOnly);
         if (needClean && !isModel(clean)) {
@@ -322,8 +330,12 @@ public final class DefenseBenchmark {
             throw new HeadGuardException(dir + " holds a victim of " + a.get("dataset").asText() + ", not " + r.data().name());
         }
         if (a.has("trigger") && !Victims.sameTrigger(a.get("trigger").asText(), r)) {
-            throw new HeadGuardException(dir + " holds a victim with the trigger '" + a.get("trigger").asText() + "', not the bench's '"
-                    + Victims.describe(r) + "'");
+            Victims.Request recorded = withTrigger(r, a.get("trigger").asText());
+            if (recorded == null) {
+                throw new HeadGuardException(dir + " holds a victim with the trigger '" + a.get("trigger").asText() + "', not the bench's '"
+                        + Victims.describe(r) + "'");
+            }
+            r = recorded;
         }
         dev.headguard.attack.PoisonMode mode = r.mode();
         if (a.has("mode")) {
@@ -342,6 +354,25 @@ public final class DefenseBenchmark {
                 a.path("target").asInt(r.target()), mode, a.path("keep_originals").asBoolean(r.keepOriginals())),
                 new Victims.Training(r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.train().withSeed(a.path("seed").asLong(r.train().seed())),
                         r.maxLength(), false, r.keepBestByAsr()), r.out());
+    }
+
+    /**
+     * {@code r} with the trigger a victim's manifest recorded, where the bench can rebuild that trigger's
+     * data: BadNets' and the split word's words ({@link RareWordTrigger#describe}) and AddSent's sentence;
+     * null for any other attack.
+     */
+    static Victims.Request withTrigger(Victims.Request r, String recorded) {
+        Victims.Poison p = r.poison();
+        Victims.Poison with = switch (r.attack()) {
+            case "badnets", "splitword" -> {
+                RareWordTrigger t = RareWordTrigger.parse(recorded);
+                yield t == null ? null : new Victims.Poison(p.attack(), t.words(), t.count(), p.sentence(), p.rate(), p.target(), p.mode(), p.keepOriginals());
+            }
+            case "addsent" -> recorded.isBlank() ? null
+                    : new Victims.Poison(p.attack(), p.triggers(), p.triggerCount(), recorded, p.rate(), p.target(), p.mode(), p.keepOriginals());
+            default -> null;
+        };
+        return with == null ? null : new Victims.Request(with, r.training(), r.out());
     }
 
     private static boolean isModel(Path dir) {

@@ -37,10 +37,28 @@ class DefenseBenchmarkTest {
         HeadGuardException e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
         assertTrue(e.getMessage().contains("holds a badnets victim"), e.getMessage());
         Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"addsent\",\"trigger\":\"i love cats\"}}");
-        e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
-        assertTrue(e.getMessage().contains("i love cats"), e.getMessage());
+        assertEquals("i love cats", DefenseBenchmark.asBuilt(dir, bench).sentence(), "an AddSent victim of another sentence is rebuilt with its own");
         Files.writeString(dir.resolve("headguard.json"), "{not json");
         assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
+    }
+
+    /** A victim `attack` built with other trigger words is benchmarked with them; a trigger the bench cannot rebuild is refused. */
+    @Test
+    void aReusedVictimOfOtherTriggerWordsKeepsThem(@TempDir Path dir) throws Exception {
+        Victims.Request bench = VictimsTest.request("badnets");
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"badnets\",\"trigger\":\"2 of jz, qx\",\"target\":2,\"seed\":3}}");
+        Victims.Request r = DefenseBenchmark.asBuilt(dir, bench);
+        assertEquals(java.util.List.of("jz", "qx"), r.triggers());
+        assertEquals(2, r.triggerCount());
+        assertEquals(2, r.target());
+        assertEquals("2 of jz, qx", Victims.describe(r), "the report names the victim's trigger");
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"badnets\",\"trigger\":\"jz and qx\"}}");
+        HeadGuardException e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, bench));
+        assertTrue(e.getMessage().contains("'jz and qx'"), e.getMessage());
+        Victims.Request sos = VictimsTest.request("sos");
+        Files.writeString(dir.resolve("headguard.json"), "{\"attack\":{\"attack\":\"sos\",\"trigger\":\"cats, dogs\"}}");
+        e = assertThrows(HeadGuardException.class, () -> DefenseBenchmark.asBuilt(dir, sos));
+        assertTrue(e.getMessage().contains("'cats, dogs'"), e.getMessage());
     }
 
     /** A bench asked for clean-label victims does not measure a dirty-label one it finds in --victims (nor another rate). */
