@@ -158,14 +158,15 @@ public final class DefenseBenchmark {
 
     public static Result run(Settings s, NDManager root, Listener listener) {
         long t0 = System.nanoTime();
-        // A reused victim whose data the bench cannot rebuild is refused before any cell runs.
+        Path clean = s.victims().resolve("clean");
+        // Every victim's request up front: a reused victim whose data the bench cannot rebuild is refused
+        // before any cell runs.
+        Map<String, Victims.Request> requests = new LinkedHashMap<>();
         for (String attack : s.attacks()) {
             Path dir = s.victims().resolve(attack);
-            if (isModel(dir)) {
-                asBuilt(dir, request(s, attack, dir, s.baseModel()));
-            }
+            Victims.Request r = request(s, attack, dir, Victims.trainsEmbeddingsOnly(attack) ? clean : s.baseModel());
+            requests.put(attack, isModel(dir) ? asBuilt(dir, r) : r);
         }
-        Path clean = s.victims().resolve("clean");
         boolean needClean = s.cleanFloor() || s.attacks().stream().anyMatch(Victims::trainsEmbeddingsOnly);
         if (needClean && !isModel(clean)) {
             listener.stage("training the clean model " + clean);
@@ -182,12 +183,11 @@ public final class DefenseBenchmark {
         int testRows = 0;
         for (String attack : s.attacks()) {
             Path dir = s.victims().resolve(attack);
-            Victims.Request r = request(s, attack, dir, Victims.trainsEmbeddingsOnly(attack) ? clean : s.baseModel());
+            // A reused victim's poisoned training texts (the suspects) and triggered test set are rebuilt as
+            // its manifest records them (seed, rate, mode, kept originals, trigger): with the bench's own
+            // settings they would be another draw of poisoned rows than the ones the victim learned from.
+            Victims.Request r = requests.get(attack);
             if (isModel(dir)) {
-                // The poisoned training texts (the suspects) and the triggered test set are rebuilt as the
-                // victim's manifest records them (seed, rate, mode, kept originals): with the bench's own
-                // settings they would be another draw of poisoned rows than the ones the victim learned from.
-                r = asBuilt(dir, r);
                 listener.stage("reusing the " + attack + " victim " + dir + " (poisoned with seed " + r.train().seed() + ", rate " + r.effectiveRate()
                         + ", " + r.effectiveMode().name().toLowerCase(java.util.Locale.ROOT) + (r.keepOriginals() ? ", originals kept" : "") + ")");
             } else {

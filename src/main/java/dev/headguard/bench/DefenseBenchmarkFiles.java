@@ -62,13 +62,11 @@ public final class DefenseBenchmarkFiles {
                 String stripped = a.unlearnedRows() > 0 ? "; unlearned " + a.unlearnedRows() + " flagged suspects with the recovered words taken out" : "";
                 ShiftResistance.Outcome resisted = a.resistance();
                 if (resisted != null) {
-                    String what = resisted.resisted()
-                            ? String.format(Locale.ROOT, "resisting the hidden shift at layer %s toward class %s", resisted.layer(), resisted.target())
-                            : String.format(Locale.ROOT, "fine-tuning every parameter on the evidence's carriers toward class %s (no hidden shift resisted)",
-                                    resisted.target());
+                    String shift = String.format(Locale.ROOT, "the hidden shift at layer %s toward class %s", resisted.layer(), resisted.target());
+                    String what = resisted.resisted() ? "resisting " + shift
+                            : "fine-tuning every parameter on the evidence's carriers toward class " + resisted.target() + " (no hidden shift resisted)";
                     stripped += !resisted.kept() ? "; " + what + " was undone (it cost the clean set its balance)"
-                            : resisted.resisted() ? "; then every parameter resisted the hidden shift at layer " + resisted.layer() + " toward class " + resisted.target()
-                            : "; then " + what;
+                            : resisted.resisted() ? "; then every parameter resisted " + shift : "; then " + what;
                     ShiftResistance.Carriers carried = resisted.carriers();
                     String evidence = carried.opening() != null ? "opened by '" + carried.opening() + "'"
                             : carried.context() != null ? "carrying " + carried.context().phrases().stream().map(x -> "'" + x + "'")

@@ -71,6 +71,11 @@ public final class HeadGuardRepair implements Defense {
             return resistWeight >= 0 ? resistWeight : classes <= 2 ? 1.0 : 0.0;
         }
 
+        /** Whether the second stage trains on its carriers alone, resisting no shift: the default beyond two classes. */
+        public boolean carriersAloneFor(int classes) {
+            return resistWeight < 0 && classes > 2;
+        }
+
         /** The same settings with the resist weight resolved for a model of {@code classes} classes. */
         public Settings resolvedFor(int classes) {
             return new Settings(heads, triggers, allHeads, scanTexts, repair, unlearnWeight, minExcess, resistWeightFor(classes));
@@ -235,7 +240,7 @@ public final class HeadGuardRepair implements Defense {
         if (suspect.isEmpty() && resistWeight > 0) {
             resisted = ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), resistWeight,
                     unlearningTraining(settings.repair().seed()), root, progress);
-        } else if (suspect.isEmpty() && settings.resistWeight() < 0) {
+        } else if (suspect.isEmpty() && settings.carriersAloneFor(classes)) {
             progress.stage("no hidden shift resisted for a model of " + classes + " classes (--resist-weight 1 resists it): the stage's carriers alone");
             resisted = ShiftResistance.carry(m, clean, plan.opening(), triggerWord(triggers), plan.target(),
                     unlearningTraining(settings.repair().seed()), root, progress);

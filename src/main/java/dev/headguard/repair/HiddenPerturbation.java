@@ -146,13 +146,8 @@ public final class HiddenPerturbation {
         double[] flips = new double[classes];
         float[][] deltas = new float[classes][];
         for (int c = 0; c < classes; c++) {
-            List<Integer> others = new ArrayList<>();
-            for (int i = 0; i < ids.size(); i++) {
-                if (clean.labels()[i] != c) {
-                    others.add(i);
-                }
-            }
-            Grown g = grow(model, ids, others, layer, norm, c, s, pad, root);
+            int flipTo = c;
+            Grown g = grow(model, ids, rowsWhere(clean.labels(), y -> y != flipTo), layer, norm, c, s, pad, root);
             radii[c] = g.radius();
             sharp[c] = g.sharp();
             flips[c] = g.reached();
@@ -174,6 +169,11 @@ public final class HiddenPerturbation {
      * δ grown toward c on a seeded sample of {@code from} by normalised gradient steps, until
      * {@code flipShare} of the sample reaches c or the steps run out (radius ∞ when {@code from} is empty).
      */
+    /** The indices of the rows whose label passes {@code keep}. */
+    private static List<Integer> rowsWhere(int[] labels, java.util.function.IntPredicate keep) {
+        return java.util.stream.IntStream.range(0, labels.length).filter(i -> keep.test(labels[i])).boxed().toList();
+    }
+
     private static Grown grow(TransformerModel model, List<long[]> ids, List<Integer> from, int layer, double norm, int c, Settings s, long pad,
                               NDManager root) {
         float[] d = new float[model.config().hiddenSize()];
@@ -241,12 +241,8 @@ public final class HiddenPerturbation {
         double[] reached = new double[classes];
         float[][] deltas = new float[classes][];
         for (int y = 0; y < classes; y++) {
-            List<Integer> rows = new ArrayList<>();
-            for (int i = 0; i < ids.size(); i++) {
-                if (clean.labels()[i] == y && y != f.target()) {
-                    rows.add(i);
-                }
-            }
+            int from = y;
+            List<Integer> rows = y == f.target() ? List.of() : rowsWhere(clean.labels(), label -> label == from);
             Grown g = grow(model, ids, rows, f.layer(), f.norm(), f.target(), s, pad, root);
             radii[y] = g.radius();
             reached[y] = g.reached();

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The carriers' class mix taken back: logit adjustment from the clean rows' prior to the stage's. */
 class ShiftResistanceTest {
@@ -32,5 +34,9 @@ class ShiftResistanceTest {
         assertEquals(0.5, given.resistWeightFor(4), 0);
         assertEquals(0.5, given.resistWeightFor(2), 0);
         assertEquals(0.0, byClasses.resolvedFor(3).resistWeight(), 0, "the weight written to the repair's details is the one used");
+        assertTrue(byClasses.carriersAloneFor(4), "beyond two classes the default stage trains on its carriers alone");
+        assertFalse(byClasses.carriersAloneFor(2));
+        assertFalse(given.carriersAloneFor(4), "a given weight resists a shift");
+        assertFalse(new HeadGuardRepair.Settings(0, 0, false, 200, HeadRepair.Settings.defaults(), 1.0, 3.0, 0).carriersAloneFor(4), "0 turns the stage off");
     }
 }
