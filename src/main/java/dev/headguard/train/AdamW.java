@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.headguard.model.HostTensor;
 
 import java.util.LinkedHashMap;
@@ -83,6 +84,49 @@ public final class AdamW implements AutoCloseable {
      *                         1e-22 squares to 0 and counts as none, a step no float weight could show)
      */
     public void updateRows(String name, NDArray weight, NDArray grad, double clip, boolean[] rowsWithGradient, double lr) {
+        long[] ever = rowsEver(name, rowsWithGradient);
+        if (ever == null) {
+            update(name, weight, clip == 1.0 ? grad : grad.muli((float) clip), lr);
+            return;
+        }
+        try (NDScope scope = new NDScope()) {
+            updateEver(name, weight, ever, grad.get(new NDIndex("{}", weight.getManager().create(ever))), clip, lr);
+        }
+    }
+
+    /**
+     * As {@link #updateRows(String, NDArray, NDArray, double, boolean[], double)} for a gradient given
+     * on {@code rows} only (ascending, distinct; {@code rowGrad} (rows, W)): every other row's is 0. The
+     * same operations on the same values, so the same result, without a (V, W) gradient.
+     *
+     * @param nonZero per entry of {@code rows}, whether its gradient is non-zero (as {@code rowsWithGradient})
+     */
+    public void updateRows(String name, NDArray weight, long[] rows, NDArray rowGrad, double clip, boolean[] nonZero, double lr) {
+        int vocab = (int) weight.getShape().get(0);
+        boolean[] reached = new boolean[vocab];
+        for (int k = 0; k < rows.length; k++) {
+            reached[(int) rows[k]] = nonZero[k];
+        }
+        long[] ever = rowsEver(name, reached);
+        try (NDScope scope = new NDScope()) {
+            NDManager mm = weight.getManager();
+            long[] given = java.util.stream.IntStream.range(0, rows.length).filter(k -> nonZero[k]).mapToLong(k -> k).toArray();
+            long[] at = ever == null ? java.util.Arrays.stream(given).map(k -> rows[(int) k]).toArray()
+                    : java.util.Arrays.stream(given).map(k -> java.util.Arrays.binarySearch(ever, rows[(int) k])).toArray();
+            NDArray g = mm.zeros(new Shape(ever == null ? vocab : ever.length, weight.getShape().get(1)), weight.getDataType());
+            if (given.length > 0) {
+                g.set(new NDIndex("{}", mm.create(at)), rowGrad.get(new NDIndex("{}", mm.create(given))));
+            }
+            if (ever == null) {
+                update(name, weight, clip == 1.0 ? g : g.muli((float) clip), lr);
+            } else {
+                updateEver(name, weight, ever, g, clip, lr);
+            }
+        }
+    }
+
+    /** Marks the rows reached this step; the rows that ever had a gradient, ascending, or null once most have (the dense update then). */
+    private long[] rowsEver(String name, boolean[] rowsWithGradient) {
         boolean[] ever = touched.computeIfAbsent(name, k -> rowsEverTouched(name, rowsWithGradient.length));
         int count = 0;
         for (int r = 0; r < ever.length; r++) {
@@ -90,8 +134,7 @@ public final class AdamW implements AutoCloseable {
             count += ever[r] ? 1 : 0;
         }
         if (count > ever.length / 2) {
-            update(name, weight, clip == 1.0 ? grad : grad.muli((float) clip), lr);
-            return;
+            return null;
         }
         long[] rows = new long[count];
         for (int r = 0, k = 0; r < ever.length; r++) {
@@ -99,21 +142,23 @@ public final class AdamW implements AutoCloseable {
                 rows[k++] = r;
             }
         }
+        return rows;
+    }
+
+    /** The update of the rows {@code ever}, from their gradient {@code g} (ever.length, W), which it overwrites. */
+    private void updateEver(String name, NDArray weight, long[] ever, NDArray g, double clip, double lr) {
         NDArray mState = m.computeIfAbsent(name, k -> state(weight));
         NDArray vState = v.computeIfAbsent(name, k -> state(weight));
-        try (NDScope scope = new NDScope()) {
-            NDIndex at = new NDIndex("{}", weight.getManager().create(rows));
-            NDArray g = grad.get(at);
-            NDArray mRows = mState.get(at);
-            NDArray vRows = vState.get(at);
-            NDArray change = step(mRows, vRows, clip == 1.0 ? g : g.muli((float) clip), lr);
-            mState.set(at, mRows);
-            vState.set(at, vRows);
-            if (weightDecay > 0 && decays(name)) {
-                weight.muli((float) (1 - lr * weightDecay));
-            }
-            weight.set(at, weight.get(at).subi(change));
+        NDIndex at = new NDIndex("{}", weight.getManager().create(ever));
+        NDArray mRows = mState.get(at);
+        NDArray vRows = vState.get(at);
+        NDArray change = step(mRows, vRows, clip == 1.0 ? g : g.muli((float) clip), lr);
+        mState.set(at, mRows);
+        vState.set(at, vRows);
+        if (weightDecay > 0 && decays(name)) {
+            weight.muli((float) (1 - lr * weightDecay));
         }
+        weight.set(at, weight.get(at).subi(change));
     }
 
     /** The moments' update in place and the change to subtract from the weight: θ −= lr/c1 · m / (√v / √c2 + ε). */

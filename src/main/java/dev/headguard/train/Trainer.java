@@ -130,6 +130,7 @@ public final class Trainer {
     private final Map<String, NDArray> extra = new LinkedHashMap<>();
     private AdamW extraOptimizer;
     private double extraRate;
+    private boolean wordRowsApart; // this run's word rows train through WordRows (wordRowsApart())
 
     /** Trains every parameter. */
     public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root) {
@@ -233,8 +234,9 @@ public final class Trainer {
         LinearSchedule schedule = new LinearSchedule(config.learningRate(), Math.round(total * config.warmupRatio()), total, constantRate);
         List<Double> losses = new ArrayList<>(state.losses());
         TrainState current = state;
+        wordRowsApart = wordRowsApart();
         for (String name : trainable) {
-            model.parameters().get(name).setRequiresGradient(true);
+            model.parameters().get(name).setRequiresGradient(!(wordRowsApart && name.equals(BertKeys.WORD_EMBEDDINGS)));
         }
         extra.values().forEach(a -> a.setRequiresGradient(true));
         extraOptimizer = extra.isEmpty() ? null : AdamW.standard(root, 0.0); // a run's own moments, closed when it ends
@@ -309,9 +311,11 @@ public final class Trainer {
                     JniUtils.zeroGrad((PtNDArray) model.parameters().get(name));
                 }
             }
+            WordRows words = wordRowsApart ? WordRows.of(tb, model.parameters().get(BertKeys.WORD_EMBEDDINGS), m) : null;
             float loss;
             try (GradientCollector gc = engine.newGradientCollector()) {
-                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
+                ModelOutput out = words == null ? model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward)
+                        : model.forwardWordVectors(words.vectors(), in.inputIds(), in.attentionMask(), in.tokenTypeIds(), forward);
                 NDArray l = Losses.labelled(out.logits(), labels, y, m);
                 if (auxiliary != null) {
                     l = l.add(auxiliary.loss(rows, tb, out, m));
@@ -327,7 +331,8 @@ public final class Trainer {
             Map<String, boolean[]> rowsWithGradient = new HashMap<>();
             double sq = 0;
             for (String name : trainable) {
-                NDArray g = model.parameters().get(name).getGradient();
+                boolean apart = words != null && name.equals(BertKeys.WORD_EMBEDDINGS);
+                NDArray g = apart ? words.gradient() : model.parameters().get(name).getGradient();
                 NDArray mask = gradientMasks.get(name);
                 if (mask != null) {
                     g = g.mul(mask);
@@ -356,6 +361,10 @@ public final class Trainer {
             for (Map.Entry<String, NDArray> e : grads.entrySet()) {
                 NDArray p = model.parameters().get(e.getKey());
                 boolean[] reached = rowsWithGradient.get(e.getKey());
+                if (words != null && e.getKey().equals(BertKeys.WORD_EMBEDDINGS)) {
+                    optimizer.updateRows(e.getKey(), p, words.rows(), e.getValue(), clip, reached, lr);
+                    continue; // the matrix itself had no gradient
+                }
                 if (reached != null) { // a batch reaches a few hundred of the embedding's rows
                     optimizer.updateRows(e.getKey(), p, e.getValue(), clip, reached, lr);
                 } else {
@@ -376,6 +385,16 @@ public final class Trainer {
             }
             return new double[] {loss, norm};
         }
+    }
+
+    /**
+     * Whether the word embedding trains through {@link WordRows}: when it trains whole and only the
+     * classifier's lookup reads it (no auxiliary term or preparation that may run passes of its own, no
+     * language-model head that may be tied to it).
+     */
+    boolean wordRowsApart() {
+        return trainable.contains(BertKeys.WORD_EMBEDDINGS) && !gradientMasks.containsKey(BertKeys.WORD_EMBEDDINGS) && auxiliary == null
+                && preparation == null && model.config().hasClassifier() && !model.config().languageModel();
     }
 
     /**

@@ -82,6 +82,52 @@ class TrainerTest {
     }
 
     /**
+     * The word rows a batch reads train through a small table of their own (WordRows) and AdamW's row
+     * update: the run equals one whose word embedding takes the whole (V, W) gradient and the dense update
+     * (forced here by a gradient mask of ones), with a vocabulary most of which no batch reaches (the row
+     * update throughout) and one the batches soon cover (the dense update after a few steps).
+     */
+    @Test
+    void theWordRowsTrainAsTheWholeMatrixDoes() {
+        int[] y = new int[96];
+        List<long[]> x = planted(96, 6, y);
+        for (int vocab : new int[] {3000, 300}) {
+            ModelConfig c = ModelConfig.tiny(vocab, 2, 4, 32, 2);
+            try (NDManager root = TorchRuntime.newManager()) {
+                Map<String, HostTensor> apart;
+                List<Double> lossesApart;
+                try (TransformerModel m = new TransformerModel(c, ParameterTable.initialWeights(c, Map.of(), 5), root)) {
+                    Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 4, 0), root);
+                    assertTrue(t.wordRowsApart());
+                    lossesApart = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}).losses();
+                    apart = m.toHostTensors();
+                    t.optimizer().close();
+                }
+                try (TransformerModel m = new TransformerModel(c, ParameterTable.initialWeights(c, Map.of(), 5), root)) {
+                    Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 4, 0), root)
+                            .withGradientMask(dev.headguard.model.BertKeys.WORD_EMBEDDINGS, root.ones(new Shape(1)));
+                    assertTrue(!t.wordRowsApart());
+                    List<Double> losses = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}).losses();
+                    for (int i = 0; i < losses.size(); i++) {
+                        assertEquals(losses.get(i), lossesApart.get(i), 1e-5, "loss of step " + i + ", vocabulary " + vocab);
+                    }
+                    Map<String, HostTensor> whole = m.toHostTensors();
+                    apart.forEach((k, v) -> {
+                        float[] a = v.toFloats();
+                        float[] b = whole.get(k).toFloats();
+                        for (int i = 0; i < a.length; i++) {
+                            assertEquals(b[i], a[i], 1e-5, k + "[" + i + "], vocabulary " + vocab);
+                        }
+                    });
+                    String word = dev.headguard.model.BertKeys.WORD_EMBEDDINGS;
+                    assertTrue(!apart.get(word).sameContent(ParameterTable.initialWeights(c, Map.of(), 5).get(word)), "the word rows moved");
+                    t.optimizer().close();
+                }
+            }
+        }
+    }
+
+    /**
      * Extra parameters (an attacker's policy, say) are trained through the auxiliary loss by their own
      * AdamW at a constant rate: a loss that always pushes the same way moves them about that rate per step,
      * whatever the model's schedule (here warm-up and decay at another rate).
