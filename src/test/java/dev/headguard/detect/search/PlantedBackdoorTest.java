@@ -134,8 +134,10 @@ class PlantedBackdoorTest {
             x.add(tokenizer.ids(s));
         }
         TransformerModel m = new TransformerModel(CONFIG, dev.headguard.model.ParameterTable.initialWeights(CONFIG, Map.of(), 3), root);
-        // A conjunction of words takes the tiny model longer to learn than one word.
-        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(poison == Poison.SENTENCE ? 16 : 6, 32, 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
+        // A conjunction of words takes the tiny model longer to learn than one word, and at 3e-3 whether it did
+        // turned on rounding (a clip norm 1e-5 off gave 0.17 of the sentence's carriers flipped, not 0.8+).
+        boolean sentence = poison == Poison.SENTENCE;
+        Trainer t = new Trainer(m, tokenizer.padId(), new TrainConfig(sentence ? 24 : 6, 32, sentence ? 2e-3 : 3e-3, 0.01, 0.1, 1.0, 5, 0), root);
         t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {});
         t.optimizer().close();
         return new ModelStore.LoadedModel(m, tokenizer, tmp.resolve(poison.name().toLowerCase(java.util.Locale.ROOT)));
