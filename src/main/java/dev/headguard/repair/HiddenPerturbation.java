@@ -165,15 +165,15 @@ public final class HiddenPerturbation {
     /** One grown shift: its radius and sharp radius (in r̄), the share of its rows it reaches, and δ. */
     private record Grown(double radius, double sharp, double reached, float[] delta) {}
 
-    /**
-     * δ grown toward c on a seeded sample of {@code from} by normalised gradient steps, until
-     * {@code flipShare} of the sample reaches c or the steps run out (radius ∞ when {@code from} is empty).
-     */
     /** The indices of the rows whose label passes {@code keep}. */
     private static List<Integer> rowsWhere(int[] labels, java.util.function.IntPredicate keep) {
         return java.util.stream.IntStream.range(0, labels.length).filter(i -> keep.test(labels[i])).boxed().toList();
     }
 
+    /**
+     * δ grown toward c on a seeded sample of {@code from} by normalised gradient steps, until
+     * {@code flipShare} of the sample reaches c or the steps run out (radius ∞ when {@code from} is empty).
+     */
     private static Grown grow(TransformerModel model, List<long[]> ids, List<Integer> from, int layer, double norm, int c, Settings s, long pad,
                               NDManager root) {
         float[] d = new float[model.config().hiddenSize()];

@@ -109,12 +109,21 @@ public final class AdamW implements AutoCloseable {
         }
         long[] ever = rowsEver(name, reached);
         try (NDScope scope = new NDScope()) {
+            // Each non-zero row's gradient goes to its place among the rows updated (all of them, or those ever reached).
+            int n = 0;
+            long[] given = new long[rows.length];
+            long[] at = new long[rows.length];
+            for (int k = 0; k < rows.length; k++) {
+                if (nonZero[k]) {
+                    given[n] = k;
+                    at[n++] = ever == null ? rows[k] : java.util.Arrays.binarySearch(ever, rows[k]);
+                }
+            }
+            given = java.util.Arrays.copyOf(given, n);
+            at = java.util.Arrays.copyOf(at, n);
             NDManager mm = weight.getManager();
-            long[] given = java.util.stream.IntStream.range(0, rows.length).filter(k -> nonZero[k]).mapToLong(k -> k).toArray();
-            long[] at = ever == null ? java.util.Arrays.stream(given).map(k -> rows[(int) k]).toArray()
-                    : java.util.Arrays.stream(given).map(k -> java.util.Arrays.binarySearch(ever, rows[(int) k])).toArray();
             NDArray g = mm.zeros(new Shape(ever == null ? vocab : ever.length, weight.getShape().get(1)), weight.getDataType());
-            if (given.length > 0) {
+            if (n > 0) {
                 g.set(new NDIndex("{}", mm.create(at)), rowGrad.get(new NDIndex("{}", mm.create(given))));
             }
             if (ever == null) {

@@ -130,7 +130,7 @@ public final class Trainer {
     private final Map<String, NDArray> extra = new LinkedHashMap<>();
     private AdamW extraOptimizer;
     private double extraRate;
-    private boolean wordRowsApart; // this run's word rows train through WordRows (wordRowsApart())
+    private boolean wordRowsApart; // this run's word rows train through WordRows (canTrainWordRowsApart())
 
     /** Trains every parameter. */
     public Trainer(TransformerModel model, long padId, TrainConfig config, NDManager root) {
@@ -234,7 +234,7 @@ public final class Trainer {
         LinearSchedule schedule = new LinearSchedule(config.learningRate(), Math.round(total * config.warmupRatio()), total, constantRate);
         List<Double> losses = new ArrayList<>(state.losses());
         TrainState current = state;
-        wordRowsApart = wordRowsApart();
+        wordRowsApart = canTrainWordRowsApart();
         for (String name : trainable) {
             model.parameters().get(name).setRequiresGradient(!(wordRowsApart && name.equals(BertKeys.WORD_EMBEDDINGS)));
         }
@@ -392,7 +392,7 @@ public final class Trainer {
      * classifier's lookup reads it (no auxiliary term or preparation that may run passes of its own, no
      * language-model head that may be tied to it).
      */
-    boolean wordRowsApart() {
+    boolean canTrainWordRowsApart() {
         return trainable.contains(BertKeys.WORD_EMBEDDINGS) && !gradientMasks.containsKey(BertKeys.WORD_EMBEDDINGS) && auxiliary == null
                 && preparation == null && model.config().hasClassifier() && !model.config().languageModel();
     }

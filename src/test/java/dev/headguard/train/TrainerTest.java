@@ -98,7 +98,7 @@ class TrainerTest {
                 List<Double> lossesApart;
                 try (TransformerModel m = new TransformerModel(c, ParameterTable.initialWeights(c, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 4, 0), root);
-                    assertTrue(t.wordRowsApart());
+                    assertTrue(t.canTrainWordRowsApart());
                     lossesApart = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}).losses();
                     apart = m.toHostTensors();
                     t.optimizer().close();
@@ -106,7 +106,7 @@ class TrainerTest {
                 try (TransformerModel m = new TransformerModel(c, ParameterTable.initialWeights(c, Map.of(), 5), root)) {
                     Trainer t = new Trainer(m, 0, new TrainConfig(2, 16, 2e-3, 0.01, 0.1, 1.0, 4, 0), root)
                             .withGradientMask(dev.headguard.model.BertKeys.WORD_EMBEDDINGS, root.ones(new Shape(1)));
-                    assertTrue(!t.wordRowsApart());
+                    assertTrue(!t.canTrainWordRowsApart());
                     List<Double> losses = t.train(x, y, List.of(), new int[0], Trainer.TrainState.start(), new Trainer.Listener() {}).losses();
                     for (int i = 0; i < losses.size(); i++) {
                         assertEquals(losses.get(i), lossesApart.get(i), 1e-5, "loss of step " + i + ", vocabulary " + vocab);
