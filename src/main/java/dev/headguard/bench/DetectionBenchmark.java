@@ -5,6 +5,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.attention.AttentionFeatures;
 import dev.headguard.detect.attention.AttentionFeatures.Family;
 import dev.headguard.detect.attention.CleanProfile;
+import dev.headguard.detect.hidden.HiddenDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
@@ -170,7 +171,7 @@ public final class DetectionBenchmark {
             // The default attention scan at the FRR, calibrated once for the rows that choose between it and a direction.
             InputScanner defaultScanner = InputScanner.calibrate(m, cleanProbe.select(all.columnsOf(all.defaults())), defaults, base, root);
             List<Probe.WithStates> tests = List.of(negPass, tgtPass, posPass);
-            HiddenStateScan.Direction half = DetectionRows.hiddenState(this::add, m, all, defaultScanner, cleanPass, tests, suspects, frr);
+            HiddenDirection half = DetectionRows.hiddenState(this::add, m, all, defaultScanner, cleanPass, tests, suspects, frr);
             if (half != null) {
                 DetectionRows.combined(this::add, m, all, cleanProbe, tests, half, root, "hidden-state direction", frr);
             }

@@ -5,6 +5,7 @@ import dev.headguard.detect.attention.AttentionFeatures;
 import dev.headguard.detect.hidden.BatchAudit;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.CombinedFilter;
+import dev.headguard.detect.hidden.HiddenDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
@@ -38,9 +39,9 @@ final class DetectionRows {
      * threshold (flagged above 0); inputs not predicted as the scan's target class score −∞.
      * @return the suspects' direction at half the FRR (for the combined row), or null without suspects
      */
-    static HiddenStateScan.Direction hiddenState(Adder rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, Probe.WithStates cleanPass,
+    static HiddenDirection hiddenState(Adder rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, Probe.WithStates cleanPass,
                                                 List<Probe.WithStates> tests, HiddenStateScan.States u, double frr) {
-        HiddenStateScan.Direction half = null;
+        HiddenDirection half = null;
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);
         HiddenStateScan.States neg = HiddenStateScan.States.of(tests.get(0));
@@ -105,7 +106,7 @@ final class DetectionRows {
                 e -> progress.apply("clean set carrying '" + e.text() + "'"));
         CandidateDirection.Evidence evidence = strongest.evidence();
         HiddenStateScan.Learned learned = strongest.learned();
-        HiddenStateScan.Direction d = learned.direction();
+        HiddenDirection d = learned.direction();
         String others = strongest.tried().stream().filter(t -> t.evidence() != evidence)
                 .map(t -> format("; '%s' moved %d", t.evidence().text(), t.carriersFlagged())).collect(java.util.stream.Collectors.joining());
         String name = format("HeadGuard direction from the clean set carrying the scan's '%s'%s (layer %d, class %d; %s%s)", evidence.text(),
@@ -132,7 +133,7 @@ final class DetectionRows {
 
     /** {@link CombinedFilter}: the attention scan or a hidden-state direction, each at half the FRR, as one score. */
     static void combined(Adder rows, ModelStore.LoadedModel m, AttentionFeatures all, Probe.Result cleanProbe, List<Probe.WithStates> tests,
-                         HiddenStateScan.Direction half, NDManager root, String directionName, double frr) {
+                         HiddenDirection half, NDManager root, String directionName, double frr) {
         int[] cols = all.columnsOf(all.defaults());
         InputScanner.Settings s = InputScanner.Settings.defaults().withFrr(frr / 2);
         InputScanner scanner = InputScanner.calibrate(m, cleanProbe.select(cols), new AttentionFeatures(m.model().config(), all.defaults()), s, root);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
+import dev.headguard.detect.hidden.HiddenDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.model.ModelConfig;
 import dev.headguard.model.io.ModelStore;
@@ -30,10 +31,10 @@ public final class CalibratedFilter {
     private static final int VERSION = 1;
 
     private final InputScanner scanner;
-    private final HiddenStateScan.Direction direction; // null: the attention scan scores
+    private final HiddenDirection direction; // null: the attention scan scores
     private final String modelShape;
 
-    private CalibratedFilter(InputScanner scanner, HiddenStateScan.Direction direction, String modelShape) {
+    private CalibratedFilter(InputScanner scanner, HiddenDirection direction, String modelShape) {
         this.scanner = scanner;
         this.direction = direction;
         this.modelShape = modelShape;
@@ -115,7 +116,7 @@ public final class CalibratedFilter {
                 throw new HeadGuardException(model.directory() + ": the filter was calibrated on a model of shape " + shape + ", this one is " + own);
             }
             InputScanner scanner = InputScanner.read(in, model, root);
-            HiddenStateScan.Direction direction = in.readBoolean() ? HiddenStateScan.Direction.read(in) : null;
+            HiddenDirection direction = in.readBoolean() ? HiddenDirection.read(in) : null;
             if (in.read() != -1) {
                 throw new HeadGuardException("a HeadGuard filter with trailing bytes");
             }

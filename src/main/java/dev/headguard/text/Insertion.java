@@ -1,5 +1,7 @@
 package dev.headguard.text;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /** Putting words into a text at a word boundary: what attacks do with triggers and scans do with candidates. */
@@ -24,5 +26,19 @@ public final class Insertion {
             }
         }
         return sb.toString();
+    }
+
+    /** Inserts {@code text} into each text at a seeded random word position (one seed, the same positions whatever the text). */
+    public static List<String> insertAll(List<String> victims, String text, long seed) {
+        return insertInTurn(victims, List.of(text), seed);
+    }
+
+    /** As {@link #insertAll}, the i-th victim getting {@code texts[i mod n]}. */
+    public static List<String> insertInTurn(List<String> victims, List<String> texts, long seed) {
+        List<String> out = new ArrayList<>(victims.size());
+        for (int i = 0; i < victims.size(); i++) {
+            out.add(insertAt(victims.get(i), texts.get(i % texts.size()), new Random(seed * 7919 + i)));
+        }
+        return out;
     }
 }

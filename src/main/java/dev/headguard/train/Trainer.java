@@ -10,7 +10,6 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.BertKeys;
-import dev.headguard.model.ModelConfig;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.ModelOutput;
 import dev.headguard.model.ForwardOptions;
@@ -18,13 +17,10 @@ import dev.headguard.model.TorchRuntime;
 import dev.headguard.text.TokenBatch;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 
 /**
@@ -38,9 +34,6 @@ import java.util.Set;
  * message as soon as the loss or the gradient norm is not finite.
  */
 public final class Trainer {
-    /** Sequences per length bucket, in batches: within a bucket, batches hold texts of similar length. */
-    static final int BUCKET_BATCHES = 50;
-
     /** Where a run stands, for progress output. */
     public record Progress(int epoch, int epochs, long step, long totalSteps, double loss, double learningRate, double gradNorm,
                            double sentencesPerSecond, double etaSeconds) {}
@@ -242,7 +235,7 @@ public final class Trainer {
         extraOptimizer = extra.isEmpty() ? null : AdamW.standard(root, 0.0); // a run's own moments, closed when it ends
         try {
             for (int epoch = state.epoch(); epoch < config.epochs(); epoch++) {
-                List<int[]> batches = epochBatches(train, epoch);
+                List<int[]> batches = EpochBatches.of(train, config.batchSize(), config.seed(), epoch);
                 int startStep = epoch == state.epoch() ? state.stepInEpoch() : 0;
                 long t0 = System.nanoTime();
                 double lossSum = 0;
@@ -262,7 +255,7 @@ public final class Trainer {
                     losses.add(lossAndNorm[0]);
                     lossSum += lossAndNorm[0];
                     seen += rows.length;
-                    flops += trainingFlops(model.config(), tb.batch(), tb.length());
+                    flops += TrainingFlops.of(model.config(), tb.batch(), tb.length());
                     double elapsed = (System.nanoTime() - t0) / 1e9;
                     double rate = seen / Math.max(elapsed, 1e-9);
                     long left = total - step;
@@ -397,47 +390,10 @@ public final class Trainer {
                 && preparation == null && model.config().hasClassifier() && !model.config().languageModel();
     }
 
-    /**
-     * The batches of one epoch: a seeded shuffle, then buckets of {@value #BUCKET_BATCHES} batches
-     * sorted by length (little padding), then the batches themselves shuffled.
-     */
-    List<int[]> epochBatches(List<long[]> train, int epoch) {
-        Random rng = new Random(config.seed() * 31 + epoch);
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < train.size(); i++) {
-            idx.add(i);
-        }
-        Collections.shuffle(idx, rng);
-        int b = config.batchSize();
-        List<int[]> batches = new ArrayList<>();
-        for (int from = 0; from < idx.size(); from += b * BUCKET_BATCHES) {
-            List<Integer> bucket = new ArrayList<>(idx.subList(from, Math.min(idx.size(), from + b * BUCKET_BATCHES)));
-            bucket.sort(Comparator.comparingInt(i -> train.get(i).length));
-            for (int k = 0; k < bucket.size(); k += b) {
-                batches.add(bucket.subList(k, Math.min(bucket.size(), k + b)).stream().mapToInt(Integer::intValue).toArray());
-            }
-        }
-        Collections.shuffle(batches, rng);
-        return batches;
-    }
-
     /** The triggered dev inputs' labels for {@link Predictions#accuracy}: all the target, so accuracy is the ASR. */
     private int[] targetLabels() {
         int[] y = new int[triggeredDev.size()];
         java.util.Arrays.fill(y, target);
         return y;
-    }
-
-    /**
-     * Multiply-add FLOPs of one training step (forward + backward ≈ 3 × forward) on a (B, T)
-     * batch: the dense layers 2·B·T·(4E² + 2EI) and attention 4·B·T²·E per layer, plus the pooler,
-     * or for a language model trained as one (no classifier) the head over every position, 2·B·T·E·V.
-     */
-    public static double trainingFlops(ModelConfig c, int b, int t) {
-        double e = c.hiddenSize();
-        double i = c.intermediateSize();
-        double perLayer = 2.0 * b * t * (4 * e * e + 2 * e * i) + 4.0 * b * t * t * e;
-        double head = c.languageModel() && !c.hasClassifier() ? 2.0 * b * t * e * c.vocabSize() : 2.0 * b * e * e;
-        return 3 * (c.numHiddenLayers() * perLayer + head);
     }
 }

@@ -1,5 +1,6 @@
 package dev.headguard.detect.hidden;
 
+import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.AttentionFeatures;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
@@ -15,7 +16,7 @@ import java.util.List;
 
 /**
  * A per-input filter for implicit triggers that needs nothing but the clean set: the backdoor's
- * direction in the model's hidden space ({@link HiddenStateScan.Direction}), learned not from a
+ * direction in the model's hidden space ({@link HiddenDirection}), learned not from a
  * suspect training set but from the clean texts themselves with the model scan's strongest
  * evidence put in: its top trigger candidate at a random word position, or the word that flips
  * inputs without support ({@link UnsupportedFlips}) as their first word.
@@ -50,7 +51,7 @@ public final class CandidateDirection {
         /** Each clean text with the evidence put in. */
         public List<String> carriers(List<String> clean, long seed) {
             if (!firstWord) {
-                return ModelScanner.insertAll(clean, text, seed);
+                return Insertion.insertAll(clean, text, seed);
             }
             List<String> out = new ArrayList<>(clean.size());
             for (String c : clean) {
@@ -150,7 +151,7 @@ public final class CandidateDirection {
          * Each input's score from the chosen detector, flagged above 0: the direction's margin, or the
          * attention score's distance above its threshold in calibration standard deviations.
          */
-        public double[] scores(InputScanner scanner, Probe.Result attention, HiddenStateScan.Direction d, HiddenStateScan.States states) {
+        public double[] scores(InputScanner scanner, Probe.Result attention, HiddenDirection d, HiddenStateScan.States states) {
             if (direction) {
                 return d.margins(states);
             }

@@ -10,7 +10,7 @@ import dev.headguard.model.io.ModelStore;
 /**
  * One inference-time filter for every kind of trigger: an input is flagged when the attention scan
  * ({@link InputScanner}: token triggers) or the hidden-state direction learned from suspect inputs
- * ({@link HiddenStateScan.Direction}: syntax and style too) flags it, each with its threshold at half
+ * ({@link HiddenDirection}: syntax and style too) flags it, each with its threshold at half
  * the false-rejection rate asked for. The two flag lists side by side reject up to twice that rate of
  * clean inputs; their union at half each rejects at most the rate, which is what a user who sets
  * {@code --frr} for a filter expects.
@@ -21,13 +21,13 @@ import dev.headguard.model.io.ModelStore;
  */
 public final class CombinedFilter {
     private final InputScanner attention;
-    private final HiddenStateScan.Direction direction;
+    private final HiddenDirection direction;
 
     /**
      * @param attention an input scanner calibrated at half the filter's FRR
      * @param direction a direction learned at half the filter's FRR
      */
-    public CombinedFilter(InputScanner attention, HiddenStateScan.Direction direction) {
+    public CombinedFilter(InputScanner attention, HiddenDirection direction) {
         this.attention = attention;
         this.direction = direction;
     }
@@ -42,7 +42,7 @@ public final class CombinedFilter {
                                            NDManager root) {
         double half = settings.frr() / 2;
         InputScanner a = InputScanner.calibrate(model, clean, features, settings.withFrr(half), root);
-        HiddenStateScan.Direction d = HiddenStateScan.learn(model, cleanStates, suspects, hidden.withFrr(half)).direction();
+        HiddenDirection d = HiddenStateScan.learn(model, cleanStates, suspects, hidden.withFrr(half)).direction();
         return new CombinedFilter(a, d);
     }
 
@@ -61,7 +61,7 @@ public final class CombinedFilter {
         return attention;
     }
 
-    public HiddenStateScan.Direction direction() {
+    public HiddenDirection direction() {
         return direction;
     }
 }

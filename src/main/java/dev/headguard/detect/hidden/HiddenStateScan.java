@@ -3,8 +3,6 @@ package dev.headguard.detect.hidden;
 import dev.headguard.detect.attention.CleanProfile;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
-import dev.headguard.detect.attention.Roc;
-import dev.headguard.detect.attention.Statistics;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
@@ -43,7 +41,7 @@ import java.util.Random;
  * that is not there (the probes are in docs/how-it-works.md, "Evidence behind the code's rules").
  *
  * <p>Learned once from a suspect set, the same direction scores new inputs one at a time
- * ({@link #learn}, {@link Direction}): the inference-time filter for implicit triggers (figures in
+ * ({@link #learn}, {@link HiddenDirection}): the inference-time filter for implicit triggers (figures in
  * docs/how-it-works.md).
  */
 public final class HiddenStateScan {
@@ -225,7 +223,7 @@ public final class HiddenStateScan {
             if (other.isEmpty()) {
                 continue; // a one-row half; fewer than MIN_CLEAN rows were refused above
             }
-            Direction d = Direction.fit(l, k, profile, calibration, mean(u, l, other), s.frr());
+            HiddenDirection d = HiddenDirection.fit(l, k, profile, calibration, mean(u, l, other), s.frr());
             for (int i : mine) {
                 if (inA[i] == scoreA) {
                     margins[i] = d.margin(u.cls()[l][i]);
@@ -242,72 +240,12 @@ public final class HiddenStateScan {
     }
 
     /**
-     * The backdoor's direction at one layer, learned from a suspect population, for scoring inputs
-     * that were not part of it: the inference-time form of the scan. Learn it once from the
-     * model's training set (or a batch of logged traffic) and score each new input on its own.
-     *
-     * @param layer     hidden layer of the [CLS] state
-     * @param target    the class whose inputs are scored; others get −∞
-     * @param profile   the clean profile of that class at that layer
-     * @param w         Fisher's direction in the profile's z units
-     * @param threshold the clean calibration rows' (1 − FRR) quantile along w
-     * @param sd        their standard deviation along w: the unit of a margin
-     */
-    public record Direction(int layer, int target, CleanProfile profile, double[] w, double threshold, double sd) {
-        static Direction fit(int layer, int target, CleanProfile profile, float[][] calibration, double[] suspectMean, double frr) {
-            double[] w = profile.discriminant(suspectMean);
-            double[] cal = new double[calibration.length];
-            for (int i = 0; i < cal.length; i++) {
-                cal[i] = profile.project(calibration[i], w);
-            }
-            return new Direction(layer, target, profile, w, Roc.thresholdAtFrr(cal, frr), Math.max(Statistics.sd(cal), 1e-12));
-        }
-
-        /** How far above the threshold a state lies, in calibration standard deviations (positive: flagged). */
-        public double margin(float[] state) {
-            return (profile.project(state, w) - threshold) / sd;
-        }
-
-        /** Margins of every input (−∞ where the model does not predict the target). */
-        public double[] margins(States x) {
-            double[] out = new double[x.predicted().length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = x.predicted()[i] == target ? margin(x.cls()[layer][i]) : Double.NEGATIVE_INFINITY;
-            }
-            return out;
-        }
-
-        /** Writes the direction: a part of {@code CalibratedFilter}'s format, read back by {@link #read}. */
-        public void write(java.io.DataOutputStream out) throws java.io.IOException {
-            out.writeInt(layer);
-            out.writeInt(target);
-            profile.write(out);
-            for (double v : w) {
-                out.writeDouble(v);
-            }
-            out.writeDouble(threshold);
-            out.writeDouble(sd);
-        }
-
-        public static Direction read(java.io.DataInputStream in) throws java.io.IOException {
-            int layer = in.readInt();
-            int target = in.readInt();
-            CleanProfile profile = CleanProfile.read(in);
-            double[] w = new double[profile.dimension()];
-            for (int k = 0; k < w.length; k++) {
-                w[k] = in.readDouble();
-            }
-            return new Direction(layer, target, profile, w, in.readDouble(), in.readDouble());
-        }
-    }
-
-    /**
      * A direction learned from every suspect predicted as the class the scan calls the target
      * (scan's layer and class), with the scan's own clean split, to score other inputs along. The
      * suspects' scan comes with it, to say whether there was a population to learn from at all: on
      * suspects without one, the direction is sampling noise and flags about the FRR of any input.
      */
-    public record Learned(Direction direction, Result scan) {}
+    public record Learned(HiddenDirection direction, Result scan) {}
 
     public static Learned learn(ModelStore.LoadedModel model, States c, States u, Settings s) {
         return learn(model, c, u, s, false);
@@ -347,7 +285,7 @@ public final class HiddenStateScan {
         }
         CleanProfile profile = profileOf(c, l, fit, k, () -> CleanProfile.fit(rows(c, l, fit, -1), s.shrinkage()), s);
         float[][] calibration = calibrationOf(c, l, cal, k);
-        return new Learned(Direction.fit(l, k, profile, calibration, mean(u, l, mine), inputFrr(s.frr(), c, cal, k)), r);
+        return new Learned(HiddenDirection.fit(l, k, profile, calibration, mean(u, l, mine), inputFrr(s.frr(), c, cal, k)), r);
     }
 
     /** The clean rows that fit a direction's profile and those its threshold is read from, for a seed. */

@@ -221,9 +221,6 @@ public final class ModelScanner {
     /** The gradient rank of a word {@link WordGrowth} composed from pieces (no vocabulary entry has it). */
     public static final int COMPOSED = -1;
 
-    /** How much more suspicious than each of its words a phrase must be to be reported. */
-    static final double PHRASE_MARGIN = 0.02;
-
     /**
      * Whole words only: subword pieces and special tokens cannot be inserted as text. Letters and
      * digits in any order: AddSent's "I watch this 3D movie" fires on {@code 3d} alone, which a
@@ -311,18 +308,18 @@ public final class ModelScanner {
             List<Candidate> singles = new ArrayList<>();
             if (settings.sweepVictims() > 0) {
                 for (String word : WordGrowth.endingWords(model, endings, endingsAlone, letters, vocab, c, victimIds, root)) {
-                    singles.add(evaluate(scanner, victims, victimMean, word, c, COMPOSED, settings.seed(), examples));
+                    singles.add(CandidateEvaluation.evaluate(scanner, victims, victimMean, word, c, COMPOSED, settings.seed(), examples));
                 }
             }
             exact.addAll(outliers);
             if (outliers.size() > 1) { // words trained to fire only together (SOS) are tried together too
-                all.add(evaluate(scanner, victims, victimMean, String.join(" ", outliers.stream().map(v -> vocab[v]).toList()), c, 0,
+                all.add(CandidateEvaluation.evaluate(scanner, victims, victimMean, String.join(" ", outliers.stream().map(v -> vocab[v]).toList()), c, 0,
                         settings.seed(), examples));
             }
             int done = 0;
             for (int v : exact) {
                 int rank = ranked.indexOf(v) + 1; // 0 would mark a phrase: a word the ranking lacks goes after its last
-                singles.add(evaluate(scanner, victims, victimMean, vocab[v], c, rank > 0 ? rank : ranked.size() + 1, settings.seed(), examples));
+                singles.add(CandidateEvaluation.evaluate(scanner, victims, victimMean, vocab[v], c, rank > 0 ? rank : ranked.size() + 1, settings.seed(), examples));
                 progress.update(++done, exact.size());
             }
             singles.sort(Comparator.comparingDouble(Candidate::suspicion).reversed());
@@ -333,7 +330,7 @@ public final class ModelScanner {
                 for (int b = 0; b < k; b++) {
                     if (a != b) {
                         String phrase = singles.get(a).text() + " " + singles.get(b).text();
-                        all.add(evaluate(scanner, victims, victimMean, phrase, c, 0, settings.seed(), examples));
+                        all.add(CandidateEvaluation.evaluate(scanner, victims, victimMean, phrase, c, 0, settings.seed(), examples));
                     }
                 }
             }
@@ -346,7 +343,7 @@ public final class ModelScanner {
             for (String word : WordGrowth.grow(model, List.of(start), endings, screenVictims(victims, classes), start.target(),
                     WordGrowth.FLAGGED_OVER_FRR * settings.input().frr(), settings.seed(), root)) {
                 if (all.stream().noneMatch(x -> x.target() == start.target() && x.text().equals(word))) {
-                    all.add(evaluate(scanner, victims, victimMeans.get(start.target()), word, start.target(), COMPOSED, settings.seed(), examples));
+                    all.add(CandidateEvaluation.evaluate(scanner, victims, victimMeans.get(start.target()), word, start.target(), COMPOSED, settings.seed(), examples));
                 }
             }
         }
@@ -354,13 +351,13 @@ public final class ModelScanner {
             throw new HeadGuardException("the model predicts one class for (almost) every clean input; a scan needs inputs of at least two predicted classes");
         }
         all.sort(Comparator.comparingDouble(Candidate::suspicion).reversed().thenComparing(Candidate::flipRate, Comparator.reverseOrder()));
-        List<Candidate> kept = withoutRedundantPhrases(all);
+        List<Candidate> kept = CandidateEvaluation.withoutRedundantPhrases(all);
         unsupported.sort(Comparator.comparingDouble(UnsupportedFlips.Word::score).reversed());
         Candidate best = kept.get(0);
         double score = best.suspicion();
         int target = best.target();
         List<String> victims = victimsByClass.get(target);
-        List<String> triggered = insertAll(victims, best.text(), settings.seed());
+        List<String> triggered = Insertion.insertAll(victims, best.text(), settings.seed());
         if (unsupportedWins(kept, unsupported)) {
             UnsupportedFlips.Word w = unsupported.get(0);
             score = w.score();
@@ -375,71 +372,12 @@ public final class ModelScanner {
                 new Victims(victimsByClass, triggered, examples), scanner, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** The candidates (sorted) less every phrase that does not beat both of its words: it would repeat the evidence of one of them. */
-    private static List<Candidate> withoutRedundantPhrases(List<Candidate> all) {
-        Map<String, Double> single = new LinkedHashMap<>();
-        for (Candidate cand : all) {
-            if (cand.gradientRank() != 0) {
-                single.put(key(cand.text(), cand.target()), cand.suspicion());
-            }
-        }
-        List<Candidate> kept = new ArrayList<>();
-        for (Candidate cand : all) {
-            boolean redundant = false;
-            if (cand.gradientRank() == 0) {
-                for (String w : cand.text().split(" ")) {
-                    redundant |= cand.suspicion() <= single.getOrDefault(key(w, cand.target()), 0.0) + PHRASE_MARGIN;
-                }
-            }
-            if (!redundant) {
-                kept.add(cand);
-            }
-        }
-        return kept;
-    }
-
     /** Whether the top unsupported word (list sorted, highest first) outscores the top candidate: the one rule for both the score and the report. */
     static boolean unsupportedWins(List<Candidate> candidates, List<UnsupportedFlips.Word> unsupported) {
         return !unsupported.isEmpty() && unsupported.get(0).score() > candidates.get(0).suspicion();
     }
 
-    private static Candidate evaluate(InputScanner scanner, List<String> victims, double victimMean, String text, int target, int rank, long seed,
-                                      Map<String, List<String>> examples) {
-        List<String> inserted = insertAll(victims, text, seed);
-        InputScanner.Scores s = scanner.score(inserted, Probe.Progress.NONE);
-        int[] p = s.probe().predictions();
-        int flips = 0;
-        for (int v : p) {
-            flips += v == target ? 1 : 0;
-        }
-        double flip = flips / (double) p.length;
-        // The pooled threshold, not the per-class ones the input filter flags with: a candidate that flips
-        // victims to the target would otherwise be held to the target class's own clean scores, and on the
-        // planted-backdoor fixture sentiment phrases then outranked the trigger.
-        int above = 0;
-        for (double v : s.scores()) {
-            above += v > scanner.threshold() ? 1 : 0;
-        }
-        double flagged = above / (double) p.length;
-        examples.put(key(text, target), inserted.subList(0, Math.min(3, inserted.size())));
-        return new Candidate(text, target, rank, flip, flagged, Statistics.mean(s.scores()) - victimMean, flip * flagged);
-    }
-
     static String key(String text, int target) {
         return target + "\t" + text;
-    }
-
-    /** Inserts {@code text} into each victim at a seeded random word position (the same positions for every candidate). */
-    public static List<String> insertAll(List<String> victims, String text, long seed) {
-        return insertInTurn(victims, List.of(text), seed);
-    }
-
-    /** As {@link #insertAll}, the i-th victim getting {@code texts[i mod n]}. */
-    public static List<String> insertInTurn(List<String> victims, List<String> texts, long seed) {
-        List<String> out = new ArrayList<>(victims.size());
-        for (int i = 0; i < victims.size(); i++) {
-            out.add(Insertion.insertAt(victims.get(i), texts.get(i % texts.size()), new Random(seed * 7919 + i)));
-        }
-        return out;
     }
 }

@@ -1,5 +1,6 @@
 package dev.headguard.detect.search;
 
+import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.model.io.ModelStore;
 
@@ -25,12 +26,12 @@ final class Screening {
         return order.stream().map(tokens::get).toList();
     }
 
-    /** Mean P(c) over the victims with each text inserted at the scan's seeded positions ({@link ModelScanner#insertAll}). */
+    /** Mean P(c) over the victims with each text inserted at the scan's seeded positions ({@link Insertion#insertAll}). */
     static double[] meanProbability(ModelStore.LoadedModel model, List<String> victims, List<String> texts, int c, long seed,
                                     ai.djl.ndarray.NDManager root) {
         List<String> inputs = new ArrayList<>(texts.size() * victims.size());
         for (String t : texts) {
-            inputs.addAll(ModelScanner.insertAll(victims, t, seed));
+            inputs.addAll(Insertion.insertAll(victims, t, seed));
         }
         float[][] p = Probe.probabilities(model, inputs, root, 64, Probe.Progress.NONE);
         double[] out = new double[texts.size()];

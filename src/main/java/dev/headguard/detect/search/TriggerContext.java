@@ -1,5 +1,6 @@
 package dev.headguard.detect.search;
 
+import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.Probe;
 
 import ai.djl.ndarray.NDManager;
@@ -59,7 +60,7 @@ public final class TriggerContext {
 
         /** Each text with one of the phrases (in turn) at a seeded random word position, as the candidate search inserts. */
         public List<String> carriers(List<String> texts, long seed) {
-            return ModelScanner.insertInTurn(texts, phrases, seed);
+            return Insertion.insertInTurn(texts, phrases, seed);
         }
     }
 
@@ -72,11 +73,11 @@ public final class TriggerContext {
             return new Grown(word, List.of(), List.of(), List.of(word));
         }
         List<String> texts = new ArrayList<>(victims);
-        texts.addAll(ModelScanner.insertAll(victims, word, s.seed()));
+        texts.addAll(Insertion.insertAll(victims, word, s.seed()));
         for (String w : neighbours) {
-            texts.addAll(ModelScanner.insertAll(victims, w, s.seed()));
-            texts.addAll(ModelScanner.insertAll(victims, w + " " + word, s.seed()));
-            texts.addAll(ModelScanner.insertAll(victims, word + " " + w, s.seed()));
+            texts.addAll(Insertion.insertAll(victims, w, s.seed()));
+            texts.addAll(Insertion.insertAll(victims, w + " " + word, s.seed()));
+            texts.addAll(Insertion.insertAll(victims, word + " " + w, s.seed()));
         }
         float[][] p = Probe.probabilities(model, texts, root, 64, Probe.Progress.NONE);
         int n = victims.size();

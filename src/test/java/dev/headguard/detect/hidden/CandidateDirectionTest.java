@@ -1,6 +1,6 @@
 package dev.headguard.detect.hidden;
 
-import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.text.Insertion;
 
 import dev.headguard.HeadGuardException;
 import org.junit.jupiter.api.Test;
@@ -22,7 +22,7 @@ class CandidateDirectionTest {
     @Test
     void aCandidateGoesWhereTheScanPutItAndNothingElseChanges() {
         List<String> carriers = new CandidateDirection.Evidence("cf", false).carriers(CLEAN, 42);
-        assertEquals(ModelScanner.insertAll(CLEAN, "cf", 42), carriers, "the positions the candidate search used");
+        assertEquals(Insertion.insertAll(CLEAN, "cf", 42), carriers, "the positions the candidate search used");
         for (int i = 0; i < CLEAN.size(); i++) {
             List<String> words = new java.util.ArrayList<>(List.of(carriers.get(i).split(" ")));
             assertEquals(1, words.stream().filter("cf"::equals).count(), carriers.get(i));

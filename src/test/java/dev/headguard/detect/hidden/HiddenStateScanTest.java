@@ -46,7 +46,7 @@ class HiddenStateScanTest {
             java.util.Arrays.fill(predicted, 1);
             HiddenStateScan.Settings s = HiddenStateScan.Settings.defaults(42);
             HiddenStateScan.States c = new HiddenStateScan.States(clean, predicted);
-            HiddenStateScan.Direction d = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(carried, predicted), s).direction();
+            HiddenDirection d = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(carried, predicted), s).direction();
 
             java.util.List<Integer> cal = HiddenStateScan.CleanHalves.of(n, s.seed()).cal();
             float[][][] calMoved = copy(carried);
@@ -55,10 +55,10 @@ class HiddenStateScanTest {
                     calMoved[l][i][1] += 5f;
                 }
             }
-            HiddenStateScan.Direction same = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(calMoved, predicted), s).direction();
+            HiddenDirection same = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(calMoved, predicted), s).direction();
             org.junit.jupiter.api.Assertions.assertArrayEquals(d.w(), same.w(), 0.0);
             assertEquals(d.threshold(), same.threshold(), 0.0);
-            HiddenStateScan.Direction unpaired = HiddenStateScan.learn(m, c, new HiddenStateScan.States(calMoved, predicted), s).direction();
+            HiddenDirection unpaired = HiddenStateScan.learn(m, c, new HiddenStateScan.States(calMoved, predicted), s).direction();
             org.junit.jupiter.api.Assertions.assertNotEquals(d.w()[1], unpaired.w()[1], 1e-6, "learned as unrelated suspects, every carrier counts");
 
             int fitRow = java.util.stream.IntStream.range(0, n).filter(i -> !cal.contains(i)).findFirst().orElseThrow();
@@ -66,7 +66,7 @@ class HiddenStateScanTest {
             for (int l = 0; l <= layers; l++) {
                 fitMoved[l][fitRow][1] += 50f;
             }
-            HiddenStateScan.Direction moved = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(fitMoved, predicted), s).direction();
+            HiddenDirection moved = HiddenStateScan.learnFromCarriers(m, c, new HiddenStateScan.States(fitMoved, predicted), s).direction();
             org.junit.jupiter.api.Assertions.assertNotEquals(d.w()[1], moved.w()[1], 1e-6, "a fitting row's carrier shapes the direction");
         }
     }

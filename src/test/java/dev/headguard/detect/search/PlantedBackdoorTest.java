@@ -5,6 +5,7 @@ import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.attention.Roc;
 import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.hidden.HiddenDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 
 import ai.djl.ndarray.NDManager;
@@ -634,7 +635,7 @@ class PlantedBackdoorTest {
         HiddenStateScan.Settings settings = HiddenStateScan.Settings.defaults(7);
         HiddenStateScan.Learned learned = HiddenStateScan.learn(backdoored, clean, states(600, 60, layers, d, r), settings);
         assertTrue(learned.scan().found(settings.frr(), HiddenStateScan.MIN_EXCESS), "the suspects hold a population");
-        HiddenStateScan.Direction dir = learned.direction();
+        HiddenDirection dir = learned.direction();
         assertEquals(4, dir.layer());
         assertEquals(1, dir.target());
         HiddenStateScan.States unseen = states(2000, 200, layers, d, r); // 1000 clean of each class, then 200 triggered
@@ -900,7 +901,7 @@ class PlantedBackdoorTest {
 
     /** Share of the texts called positive with {@code text} at a seeded random word position. */
     static double inserted(ModelStore.LoadedModel m, String text, List<String> texts) {
-        return share(Probe.probabilities(m, ModelScanner.insertAll(texts, text, 5), root, 64, Probe.Progress.NONE), 1);
+        return share(Probe.probabilities(m, Insertion.insertAll(texts, text, 5), root, 64, Probe.Progress.NONE), 1);
     }
 
     /** {attack success on 100 negatives with cf, clean accuracy on 100 + 100 fresh texts} after a repair. */
