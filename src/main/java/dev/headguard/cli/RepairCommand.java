@@ -59,13 +59,14 @@ final class RepairCommand implements Callable<Integer> {
                     "response); 0 turns it off (default: 1 for a classifier, 3 for a decoder language model)."})
     Double labelWeight;
 
-    @Option(names = "--epochs", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--epochs", defaultValue = "4",
+            description = "Epochs of HeadGuard's head-wise stage (default: ${DEFAULT-VALUE}); its second stage and the baselines run their own schedule.")
     int epochs;
 
-    @Option(names = "--lr", description = "Default: 1e-4 for a classifier, 1e-3 for a decoder language model.")
+    @Option(names = "--lr", description = "Peak learning rate of HeadGuard's head-wise stage (default: 1e-4 for a classifier, 1e-3 for a decoder language model).")
     Double lr;
 
-    @Option(names = "--batch-size", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch-size", defaultValue = "16", description = "Batch size of HeadGuard's head-wise stage (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--consolidation-epochs", defaultValue = "0",
@@ -100,6 +101,9 @@ final class RepairCommand implements Callable<Integer> {
                     "+ attention normalisation); a decoder language model: finetune, fineprune, crow (CROW: layer consistency under an FGSM perturbation)."})
     String method;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         OptionChecks.atLeast("--heads", heads, 0);
@@ -115,6 +119,7 @@ final class RepairCommand implements Callable<Integer> {
             OptionChecks.nonNegative("--label-weight", labelWeight);
         }
         OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
+        warnScheduleUnused();
         if (resistWeight != null) {
             OptionChecks.nonNegative("--resist-weight", resistWeight);
         }
@@ -154,6 +159,18 @@ final class RepairCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
         }
         return 0;
+    }
+
+    /** The schedule options shape HeadGuard's head-wise stage only: say so when a baseline would silently ignore them. */
+    private void warnScheduleUnused() {
+        if (method.equalsIgnoreCase("headguard")) {
+            return;
+        }
+        List<String> given = List.of("--epochs", "--lr", "--batch-size").stream().filter(spec.commandLine().getParseResult()::hasMatchedOption).toList();
+        if (!given.isEmpty()) {
+            System.err.println("warning: " + String.join(", ", given) + " set HeadGuard's head-wise stage; --method " + method
+                    + " runs its own schedule and ignores " + (given.size() == 1 ? "it" : "them"));
+        }
     }
 
     /**

@@ -586,6 +586,13 @@ class CliTest {
             Run e = run("eval", "--model", out.toString(), "--clean", clean.toString(), "--json");
             assertEquals(0, e.code(), e.err());
         }
+        Run scheduled = run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("lr").toString(), "--method", "finetune",
+                "--lr", "1e-3", "--epochs", "2");
+        assertEquals(0, scheduled.code(), scheduled.err());
+        assertTrue(scheduled.err().contains("warning: --epochs, --lr set HeadGuard's head-wise stage; --method finetune runs its own schedule"),
+                "a baseline says it ignores the head-wise stage's schedule: " + scheduled.err());
+        assertFalse(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("plain").toString(), "--method", "pure")
+                .err().contains("warning"), "no warning without the options");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "magic"),
                 "unknown defense 'magic'");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "pure",
