@@ -145,6 +145,9 @@ public final class DefenseBenchmark {
     /** Progress: stages, training steps, and each finished cell. */
     public interface Listener extends Defense.Progress {
         default void cell(Cell c) {}
+
+        /** The clean rows an attack's defenses get, drawn before they run ({@link DefenseBenchmarkFiles#writeCleanDraws}). */
+        default void cleanDraw(String attack, Dataset rows) {}
     }
 
     /**
@@ -199,6 +202,7 @@ public final class DefenseBenchmark {
             PoisonedData p = Victims.poison(r);
             Dataset[] split = Victims.cleanSplits(r);
             Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
+            listener.cleanDraw(attack, budget);
             Dataset test = s.testLimit() > 0 ? split[2].sample(s.testLimit(), s.seed()) : split[2];
             Dataset triggered = p.triggeredTest();
             List<String> twins = p.twins();

@@ -9,6 +9,7 @@ import dev.headguard.detect.hidden.SuspectWords;
 import dev.headguard.repair.HeadGuardOutcome;
 import dev.headguard.repair.ShiftResistance;
 import dev.headguard.report.BenchReport;
+import dev.headguard.text.Dataset;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -142,5 +143,18 @@ public final class DefenseBenchmarkFiles {
             return "nothing";
         }
         return findings.stream().map(w -> String.format(Locale.ROOT, "%s (%d flagged / %d unflagged rows)", w.text(), w.flagged(), w.unflagged())).toList().toString();
+    }
+
+    /**
+     * Writes each attack's clean draw as OUT/clean-ATTACK.tsv ('sentence', 'label'): the rows every defense of that
+     * attack was given, so that one cell reruns as {@code repair --clean OUT/clean-ATTACK.tsv --seed S}.
+     */
+    public static void writeCleanDraws(Path out, Map<String, Dataset> draws) {
+        draws.forEach((attack, rows) -> AtomicFiles.write(out.resolve(cleanDrawFile(attack)), String.join("\n", PoisonedDataFiles.tsvLines(rows)) + "\n"));
+    }
+
+    /** The file name of an attack's clean draw. */
+    public static String cleanDrawFile(String attack) {
+        return "clean-" + attack + ".tsv";
     }
 }

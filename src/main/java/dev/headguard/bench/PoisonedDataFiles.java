@@ -32,8 +32,8 @@ public final class PoisonedDataFiles {
                 train.add(clean(e.text()) + "\t" + e.label() + "\t" + (p.poisoned()[i] ? 1 : 0));
             }
             Files.write(tmp.resolve("train.tsv"), train);
-            Files.write(tmp.resolve("dev.tsv"), rows(s[1]));
-            Files.write(tmp.resolve("test.tsv"), rows(s[2]));
+            Files.write(tmp.resolve("dev.tsv"), tsvLines(s[1]));
+            Files.write(tmp.resolve("test.tsv"), tsvLines(s[2]));
             List<String> trig = new ArrayList<>(List.of("sentence\tlabel\tclean"));
             for (int i = 0; i < p.triggeredTest().size(); i++) {
                 Example e = p.triggeredTest().examples().get(i);
@@ -44,7 +44,8 @@ public final class PoisonedDataFiles {
         });
     }
 
-    private static List<String> rows(Dataset d) {
+    /** A labelled set as TSV lines, a 'sentence' and a 'label' column, as the data files HeadGuard reads. */
+    static List<String> tsvLines(Dataset d) {
         List<String> out = new ArrayList<>(List.of("sentence\tlabel"));
         d.examples().forEach(e -> out.add(clean(e.text()) + "\t" + e.label()));
         return out;

@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
  * as a markdown table, JSON and an SVG chart.
  */
 @Command(name = "bench", description = {"Benchmarks. Without a subcommand: attacks x defenses on a dataset, CACC and ASR of every cell,",
-        "written to OUT/bench.md, bench.json and bench.svg (the table is also printed)."},
+        "written to OUT/bench.md, bench.json and bench.svg (the table is also printed), and each attack's clean rows to OUT/clean-ATTACK.tsv."},
         subcommands = {BenchEncoder.class, BenchMemory.class, BenchTrain.class, BenchDetect.class, BenchZoo.class, BenchFuzz.class})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
@@ -91,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
         var poisoning = mode == null && rate == null && keepBest == null ? null
                 : new dev.headguard.bench.DefenseBenchmark.Poisoning(mode, rate == null ? 0 : rate, keepBest == KeepBest.asr);
         System.out.print(run.run(model.directory(), model.model, attacks, defenses, quick, poisoning, out, model.trainingLength()));
-        System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg");
+        System.out.println("\nwrote " + out.resolve("bench.md") + ", bench.json, bench.svg and each attack's clean rows (clean-ATTACK.tsv)");
         return 0;
     }
 

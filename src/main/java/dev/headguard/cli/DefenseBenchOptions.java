@@ -50,7 +50,7 @@ final class DefenseBenchOptions {
             + "A reused victim keeps the seed its manifest records: its suspects and triggered test set are rebuilt with it.")
     Long victimSeed;
 
-    /** Runs and writes OUT/bench.md, bench.json and bench.svg; returns the markdown. */
+    /** Runs and writes OUT/bench.md, bench.json, bench.svg and each attack's clean draw (clean-ATTACK.tsv); returns the markdown. */
     String run(Path baseModel, String modelName, List<String> attacks, List<String> defenses, boolean quick, DefenseBenchmark.Poisoning poisoning, Path out,
                int maxLength) throws Exception {
         // The quick slice still needs a few hundred steps: 1000 rows x 2 epochs at batch 32 left MiniLM at chance on clean inputs.
@@ -67,10 +67,13 @@ final class DefenseBenchOptions {
                 + (testLimit >= 0 ? " --test-limit " + testLimit : "") + (poisoning == null ? "" : poisoningFlags(poisoning));
         String started = Instant.now().toString();
         DefenseBenchmark.Result r;
+        Listener listener = new Listener();
         try (NDManager root = TorchRuntime.newManager()) {
-            r = DefenseBenchmark.run(s, root, new Listener());
+            r = DefenseBenchmark.run(s, root, listener);
         }
-        return DefenseBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
+        String md = DefenseBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
+        DefenseBenchmarkFiles.writeCleanDraws(out, listener.draws);
+        return md;
     }
 
     /**
@@ -125,6 +128,12 @@ final class DefenseBenchOptions {
     /** Training bars, stage lines, and a line per finished cell (of either benchmark). */
     private static final class Listener implements DefenseBenchmark.Listener, GenerationBenchmark.Listener {
         private final ProgressBar bar = new ProgressBar();
+        private final java.util.Map<String, dev.headguard.text.Dataset> draws = new java.util.LinkedHashMap<>();
+
+        @Override
+        public void cleanDraw(String attack, dev.headguard.text.Dataset rows) {
+            draws.put(attack, rows);
+        }
 
         @Override
         public void onStep(dev.headguard.train.Trainer.Progress p) {
