@@ -119,7 +119,6 @@ final class RepairCommand implements Callable<Integer> {
             OptionChecks.nonNegative("--label-weight", labelWeight);
         }
         OptionChecks.nonNegative("--unlearn-weight", unlearnWeight);
-        warnScheduleUnused();
         if (resistWeight != null) {
             OptionChecks.nonNegative("--resist-weight", resistWeight);
         }
@@ -153,6 +152,7 @@ final class RepairCommand implements Callable<Integer> {
             if (set.numLabels() > m.model().config().numLabels()) {
                 throw new HeadGuardException(clean + ": " + set.numLabels() + " labels, the model has " + m.model().config().numLabels());
             }
+            warnScheduleUnused(); // after every check: bad input still gets its one line
             long t0 = System.nanoTime();
             defense.applyAndSave(m, set, clean.toString(), out, "repair", root, new ProgressBar());
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -168,8 +168,9 @@ final class RepairCommand implements Callable<Integer> {
         }
         List<String> given = List.of("--epochs", "--lr", "--batch-size").stream().filter(spec.commandLine().getParseResult()::hasMatchedOption).toList();
         if (!given.isEmpty()) {
-            System.err.println("warning: " + String.join(", ", given) + " set HeadGuard's head-wise stage; --method " + method
-                    + " runs its own schedule and ignores " + (given.size() == 1 ? "it" : "them"));
+            boolean one = given.size() == 1;
+            System.err.println("warning: " + String.join(", ", given) + (one ? " sets" : " set") + " HeadGuard's head-wise stage; --method " + method
+                    + " runs its own schedule and ignores " + (one ? "it" : "them"));
         }
     }
 
@@ -192,6 +193,7 @@ final class RepairCommand implements Callable<Integer> {
         }
         List<PromptResponse> rows = PromptResponseFile.read(clean);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
+            warnScheduleUnused();
             long t0 = System.nanoTime();
             defense.applyAndSave(m, rows, clean.toString(), out, "repair", root, new ProgressBar());
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), (System.nanoTime() - t0) / 1e9);

@@ -593,6 +593,8 @@ class CliTest {
                 "a baseline says it ignores the head-wise stage's schedule: " + scheduled.err());
         assertFalse(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("plain").toString(), "--method", "pure")
                 .err().contains("warning"), "no warning without the options");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "finetune",
+                "--lr", "1e-3", "--resist-weight", "-1"), "--resist-weight");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "magic"),
                 "unknown defense 'magic'");
         assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", tmp.resolve("x").toString(), "--method", "pure",
