@@ -6,7 +6,7 @@ import dev.headguard.detect.attention.Statistics;
 
 /**
  * The backdoor's direction at one layer, learned from a suspect population, for scoring inputs
- * that were not part of it: the inference-time form of the scan. Learn it once from the
+ * that were not part of it: the inference-time form of {@link HiddenStateScan}. Learn it once from the
  * model's training set (or a batch of logged traffic) and score each new input on its own.
  *
  * @param layer     hidden layer of the [CLS] state
