@@ -135,19 +135,24 @@ public final class DefenseBenchmark {
     }
 
     /**
+     * @param cleanDraws  attack -> the clean rows every defense of that attack was given
      * @param floors      attack -> the clean model's ASR on that attack's triggered test set
      * @param victimSeeds attack -> the seed its victim was poisoned and trained with (a reused victim's own)
      * @param victimCommits attack -> the HeadGuard commit that built its victim ({@link Victims#builtBy})
      */
-    public record Result(Settings settings, int cleanRows, int testRows, List<Cell> cells, Map<String, Double> floors, Map<String, Long> victimSeeds,
-                         Map<String, String> victimCommits, double seconds) {}
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"settings", "cleanRows", "testRows", "cells", "floors", "victimSeeds", "victimCommits", "seconds"})
+    public record Result(Settings settings, @com.fasterxml.jackson.annotation.JsonIgnore Map<String, Dataset> cleanDraws, int testRows, List<Cell> cells,
+                         Map<String, Double> floors, Map<String, Long> victimSeeds, Map<String, String> victimCommits, double seconds) {
+        /** How many clean rows each defense was given (the same for every attack: one budget of one training split). */
+        @com.fasterxml.jackson.annotation.JsonProperty("cleanRows")
+        public int cleanRows() {
+            return cleanDraws.values().stream().mapToInt(Dataset::size).reduce((a, b) -> b).orElse(0);
+        }
+    }
 
     /** Progress: stages, training steps, and each finished cell. */
     public interface Listener extends Defense.Progress {
         default void cell(Cell c) {}
-
-        /** The clean rows an attack's defenses get, drawn before they run ({@link DefenseBenchmarkFiles#writeCleanDraws}). */
-        default void cleanDraw(String attack, Dataset rows) {}
     }
 
     /**
@@ -182,7 +187,7 @@ public final class DefenseBenchmark {
         Map<String, Double> floors = new LinkedHashMap<>();
         Map<String, Long> victimSeeds = new LinkedHashMap<>();
         Map<String, String> victimCommits = new LinkedHashMap<>();
-        int cleanRows = 0;
+        Map<String, Dataset> cleanDraws = new LinkedHashMap<>();
         int testRows = 0;
         for (String attack : s.attacks()) {
             Path dir = s.victims().resolve(attack);
@@ -202,7 +207,7 @@ public final class DefenseBenchmark {
             PoisonedData p = Victims.poison(r);
             Dataset[] split = Victims.cleanSplits(r);
             Dataset budget = split[0].sample((int) Math.max(1, Math.round(s.cleanBudget() * split[0].size())), s.seed() + 1);
-            listener.cleanDraw(attack, budget);
+            cleanDraws.put(attack, budget);
             Dataset test = s.testLimit() > 0 ? split[2].sample(s.testLimit(), s.seed()) : split[2];
             Dataset triggered = p.triggeredTest();
             List<String> twins = p.twins();
@@ -213,7 +218,6 @@ public final class DefenseBenchmark {
                 List<String> all = twins;
                 twins = keep.stream().map(all::get).toList();
             }
-            cleanRows = budget.size();
             testRows = test.size();
             if (s.cleanFloor()) {
                 try (ModelStore.LoadedModel m = ModelStore.load(clean, root, s.maxLength())) {
@@ -242,7 +246,7 @@ public final class DefenseBenchmark {
                         () -> asked[0] ? before : 0)); // a scan made during this cell is in its own time already
             }
         }
-        return new Result(s, cleanRows, testRows, cells, floors, victimSeeds, victimCommits, (System.nanoTime() - t0) / 1e9);
+        return new Result(s, cleanDraws, testRows, cells, floors, victimSeeds, victimCommits, (System.nanoTime() - t0) / 1e9);
     }
 
     private static Cell cell(String attack, String name, Path victim, Dataset test, Dataset triggered, List<String> twins, Victims.Request r,

@@ -29,7 +29,7 @@ public final class DefenseBenchmarkFiles {
     private DefenseBenchmarkFiles() {}
 
     /**
-     * Writes the three files and returns the markdown.
+     * Writes the three files and each attack's clean draw, and returns the markdown.
      *
      * @param sliceFlags the options that sized the run ({@code --quick}, {@code --train-limit} ...), for the rerun line
      */
@@ -89,6 +89,7 @@ public final class DefenseBenchmarkFiles {
         AtomicFiles.write(out.resolve("bench.md"), md.toString());
         AtomicFiles.write(out.resolve("bench.json"), om.writeValueAsString(json) + "\n");
         AtomicFiles.write(out.resolve("bench.svg"), BenchReport.svg("HeadGuard benchmark: " + modelName + ", " + dataset, rows, r.floors()));
+        writeCleanDraws(out, r.cleanDraws());
         return md.toString();
     }
 
@@ -149,7 +150,7 @@ public final class DefenseBenchmarkFiles {
      * Writes each attack's clean draw as OUT/clean-ATTACK.tsv ('sentence', 'label'): the rows every defense of that
      * attack was given, so that one cell reruns as {@code repair --clean OUT/clean-ATTACK.tsv --seed S}.
      */
-    public static void writeCleanDraws(Path out, Map<String, Dataset> draws) {
+    static void writeCleanDraws(Path out, Map<String, Dataset> draws) {
         draws.forEach((attack, rows) -> AtomicFiles.write(out.resolve(cleanDrawFile(attack)), String.join("\n", PoisonedDataFiles.tsvLines(rows)) + "\n"));
     }
 

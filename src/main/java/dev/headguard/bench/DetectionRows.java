@@ -40,7 +40,7 @@ final class DetectionRows {
      * @return the suspects' direction at half the FRR (for the combined row), or null without suspects
      */
     static HiddenDirection hiddenState(Adder rows, ModelStore.LoadedModel m, AttentionFeatures all, InputScanner scanner, Probe.WithStates cleanPass,
-                                                List<Probe.WithStates> tests, HiddenStateScan.States u, double frr) {
+                                       List<Probe.WithStates> tests, HiddenStateScan.States u, double frr) {
         HiddenDirection half = null;
         HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(42).withFrr(frr);
         HiddenStateScan.States c = HiddenStateScan.States.of(cleanPass);

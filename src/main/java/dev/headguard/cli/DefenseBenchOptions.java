@@ -67,13 +67,10 @@ final class DefenseBenchOptions {
                 + (testLimit >= 0 ? " --test-limit " + testLimit : "") + (poisoning == null ? "" : poisoningFlags(poisoning));
         String started = Instant.now().toString();
         DefenseBenchmark.Result r;
-        Listener listener = new Listener();
         try (NDManager root = TorchRuntime.newManager()) {
-            r = DefenseBenchmark.run(s, root, listener);
+            r = DefenseBenchmark.run(s, root, new Listener());
         }
-        String md = DefenseBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
-        DefenseBenchmarkFiles.writeCleanDraws(out, listener.draws);
-        return md;
+        return DefenseBenchmarkFiles.write(out, modelName, r, started, sliceFlags);
     }
 
     /**
@@ -128,12 +125,6 @@ final class DefenseBenchOptions {
     /** Training bars, stage lines, and a line per finished cell (of either benchmark). */
     private static final class Listener implements DefenseBenchmark.Listener, GenerationBenchmark.Listener {
         private final ProgressBar bar = new ProgressBar();
-        private final java.util.Map<String, dev.headguard.text.Dataset> draws = new java.util.LinkedHashMap<>();
-
-        @Override
-        public void cleanDraw(String attack, dev.headguard.text.Dataset rows) {
-            draws.put(attack, rows);
-        }
 
         @Override
         public void onStep(dev.headguard.train.Trainer.Progress p) {

@@ -1,11 +1,11 @@
 package dev.headguard.detect.hidden;
 
-import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.AttentionFeatures;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
+import dev.headguard.text.Insertion;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;

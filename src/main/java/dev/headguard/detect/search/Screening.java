@@ -1,8 +1,8 @@
 package dev.headguard.detect.search;
 
-import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.Insertion;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,11 +1,11 @@
 package dev.headguard.detect.search;
 
-import dev.headguard.text.Insertion;
 import dev.headguard.detect.attention.Probe;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
+import dev.headguard.text.Insertion;
 import dev.headguard.text.Sample;
 
 import java.util.ArrayList;

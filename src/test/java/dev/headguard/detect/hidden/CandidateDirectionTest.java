@@ -1,8 +1,7 @@
 package dev.headguard.detect.hidden;
 
-import dev.headguard.text.Insertion;
-
 import dev.headguard.HeadGuardException;
+import dev.headguard.text.Insertion;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
