@@ -77,21 +77,23 @@ final class TransformerBlock {
     }
 
     /**
-     * @param x         (B, T, E) input
+     * @param x         (B, T, E) input, or (R, E) when {@code packing} is given
      * @param maskBias  (B, 1, T or 1, keys) 0 where a query may read a key, very negative where not
      * @param headScale (1, N, 1, 1) or null
      * @param trainable heads whose attention slices may receive gradients, or null for all
+     * @param packing   the batch's real tokens when x holds only theirs (inference), else null
      */
-    Result forward(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions) {
+    Result forward(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions,
+                   Packing packing) {
         if (!c.family().decoder) {
-            Result a = attention(x, maskBias, headScale, trainable, training, positions);
+            Result a = attention(x, maskBias, headScale, trainable, training, positions, packing);
             NDArray attended = Ops.layerNorm(Ops.plus(a.output, x), ln1Weight, ln1Bias, c.layerNormEps()); // (B, T, E)
             NDArray inner = Ops.activation(c.hiddenAct(), Ops.linear(attended, wi, bi));                  // (B, T, I)
             NDArray out = Ops.layerNorm(Ops.plus(Ops.dropout(Ops.linear(inner, wOut, bOut), c.hiddenDropoutProb(), training), attended),
                     ln2Weight, ln2Bias, c.layerNormEps());                                              // (B, T, E)
             return new Result(out, a.probs, inner);
         }
-        Result a = attention(norm(x, ln1Weight, ln1Bias), maskBias, headScale, trainable, training, positions);
+        Result a = attention(norm(x, ln1Weight, ln1Bias), maskBias, headScale, trainable, training, positions, packing);
         x = Ops.plus(a.output, x);                                                                        // x + attn(norm(x))
         NDArray h = norm(x, ln2Weight, ln2Bias);
         NDArray inner = wg == null ? Ops.activation(c.hiddenAct(), Ops.linear(h, wi, bi))                // (B, T, I)
@@ -106,11 +108,12 @@ final class TransformerBlock {
     }
 
     /** Multi-head self-attention; its output is the projection (before any residual), with dropout. */
-    private Result attention(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions) {
+    private Result attention(NDArray x, NDArray maskBias, NDArray headScale, Set<HeadId> trainable, boolean training, Positions positions,
+                             Packing packing) {
         Rotary rotary = positions.rotary();
         KvCache cache = positions.cache();
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
+        long b = packing == null ? x.getShape().get(0) : packing.batch();
+        long t = packing == null ? x.getShape().get(1) : packing.tokens();
         int heads = c.numAttentionHeads();
         int kvHeads = c.keyValueHeads();
         int h = c.headSize();
@@ -124,6 +127,9 @@ final class TransformerBlock {
         NDArray w = NDArrays.concat(new NDList(only(wq, qRows), only(wk, kvRows), only(wv, kvRows)), 0);
         NDArray bias = bq == null ? null : NDArrays.concat(new NDList(only(bq, flat(qRows)), only(bk, flat(kvRows)), only(bv, flat(kvRows))), 0);
         NDArray qkv = Ops.linear(x, w, bias);                                                           // (B, T, (N + 2·KV)·H)
+        if (packing != null) {
+            qkv = packing.unpackProjections(qkv); // padded keys and values are zero: masked, they are never read
+        }
         long qw = (long) heads * h;
         long kw = (long) kvHeads * h;
         NDArray q = split(qkv.get(":, :, 0:" + qw), b, t, heads, h);                                   // (B, N, T, H)
@@ -161,6 +167,9 @@ final class TransformerBlock {
         }
         NDArray context = Ops.dropout(probs, c.attentionProbsDropout(), training).matMul(v)            // (B, N, T, H)
                 .transpose(0, 2, 1, 3).reshape(b, t, (long) heads * h);                                // (B, T, E)
+        if (packing != null) {
+            context = packing.pack(context);                                                              // (R, E)
+        }
         NDArray out = Ops.dropout(Ops.linear(context, only(wo, oColumns), bo), c.hiddenDropoutProb(), training);
         return new Result(out, probs, null);
     }

@@ -215,28 +215,38 @@ public final class TransformerModel implements AutoCloseable {
             if (options.hiddenStates()) {
                 hidden.add(x);
             }
+            // Without autograd, the layers' per-token work skips padding; training keeps the padded shapes its dropout draws over.
+            Packing packing = options.training() || Native.recording() || cache != null || options.shift() != null ? null : Packing.of(mask);
+            if (packing != null) {
+                x = packing.pack(x);                                                            // (R, E)
+            }
             for (TransformerBlock layer : layers) {
                 NDArray scale = options.headScale() == null ? null
                         : options.headScale().get(layer.index).reshape(1, config.numAttentionHeads(), 1, 1); // (1, N, 1, 1)
-                TransformerBlock.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training(), positions);
+                TransformerBlock.Result r = layer.forward(x, maskBias, scale, options.trainableHeads(), options.training(), positions, packing);
                 x = r.output();
                 if (layer.index + 1 == options.shiftLayer()) {
                     x = shifted(x, mask, options);
                 }
                 if (options.hiddenStates()) {
-                    hidden.add(x);
+                    hidden.add(packing == null ? x : packing.unpack(x));
                 }
                 if (options.attentions()) {
                     attentions.add(Ops.times(r.probs(), queryMask)); // zero the rows of padding queries too
                 }
                 if (options.intermediates()) {
-                    intermediates.add(r.inner());
+                    intermediates.add(packing == null ? r.inner() : packing.unpack(r.inner()));
                 }
             }
             if (finalNormWeight != null) {
                 // transformers reports the normed state as the last hidden state
                 x = finalNormBias != null ? Ops.layerNorm(x, finalNormWeight, finalNormBias, config.layerNormEps())
                         : Ops.rmsNorm(x, finalNormWeight, config.layerNormEps());
+            }
+            if (packing != null) {
+                x = packing.unpack(x);                                                          // (B, T, E)
+            }
+            if (finalNormWeight != null) {
                 if (options.hiddenStates()) {
                     hidden.set(hidden.size() - 1, x);
                 }

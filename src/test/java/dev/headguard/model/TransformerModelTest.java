@@ -80,6 +80,36 @@ class TransformerModelTest {
         }
     }
 
+    /** Inference skips padded tokens in the layers' per-token work: every output a real token has is the one it has alone. */
+    @Test
+    void skippedPaddingLeavesEveryRealOutputAndZeroesPaddedStates() {
+        try (NDManager m = root.newSubManager()) {
+            NDArray[] in = batch(m);
+            ForwardOptions all = ForwardOptions.INFERENCE.withAttentions().withHiddenStates().withIntermediates();
+            ModelOutput padded = model.forward(in[0], in[1], null, all);
+            ModelOutput alone = model.forward(in[0].get("1:2, 0:3"), in[1].get("1:2, 0:3"), null, all);
+            for (int l = 0; l < CONFIG.numHiddenLayers(); l++) {
+                assertClose(alone.attentions().get(l), padded.attentions().get(l).get("1:2, :, 0:3, 0:3"), "attention " + l);
+                assertClose(alone.intermediates().get(l), padded.intermediates().get(l).get("1:2, 0:3, :"), "intermediate " + l);
+                assertEquals(0f, padded.intermediates().get(l).get("1, 3:, :").abs().sum().getFloat(), "padded intermediate " + l);
+            }
+            for (int l = 0; l <= CONFIG.numHiddenLayers(); l++) {
+                assertClose(alone.hiddenStates().get(l), padded.hiddenStates().get(l).get("1:2, 0:3, :"), "hidden state " + l);
+            }
+            assertEquals(0f, padded.lastHiddenState().get("1, 3:, :").abs().sum().getFloat(), "padded positions' states are zero");
+            assertClose(alone.logits(), padded.logits().get("1:2, :"), "logits");
+            // The first text has no padding: the same values as in a batch with none
+            ModelOutput first = model.forward(in[0].get("0:1"), in[1].get("0:1"), null, all);
+            assertClose(first.lastHiddenState(), padded.lastHiddenState().get("0:1"), "unpadded text");
+        }
+    }
+
+    private static void assertClose(NDArray want, NDArray got, String what) {
+        assertEquals(want.getShape(), got.getShape(), what);
+        float diff = want.sub(got).abs().max().getFloat();
+        assertTrue(diff < 1e-5, what + ": difference " + diff);
+    }
+
     @Test
     void headScaleSilencesAHead() {
         try (NDManager m = root.newSubManager()) {
