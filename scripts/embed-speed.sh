@@ -14,7 +14,8 @@ if [ -z "$input" ]; then
   input="$work/sentences.txt"
   tail -n +2 "$here/../shared/data/sst-2/clean/test.tsv" | cut -f1 >"$input"
 fi
-export MALLOC_ARENA_MAX=2 GOMP_SPINCOUNT=1000
+export MALLOC_ARENA_MAX=2 GOMP_SPINCOUNT=1000 # the launcher's settings, for both programs
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=67108864
 javac -d "$work/classes" -cp "$here/target/lib/*" "$here/scripts/ort/OrtEmbed.java"
 java -Dai.djl.offline=true -jar "$here/target/headguard.jar" embed --model minilm --input "$input" >/dev/null # import once
 echo "$(wc -l <"$input") sentences; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
