@@ -215,7 +215,7 @@ public final class TransformerModel implements AutoCloseable {
             if (options.hiddenStates()) {
                 hidden.add(x);
             }
-            // Without autograd, the layers' per-token work skips padding; training keeps the padded shapes its dropout draws over.
+            // Without autograd, the layers' per-token work skips padding (training batches come sorted by length: little to skip).
             Packing packing = options.training() || Native.recording() || cache != null || options.shift() != null ? null : Packing.of(mask);
             if (packing != null) {
                 x = packing.pack(x);                                                            // (R, E)
