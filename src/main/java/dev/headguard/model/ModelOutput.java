@@ -6,8 +6,9 @@ import java.util.List;
 
 /**
  * What a forward pass returns. Every array belongs to the manager of the input ids, so closing
- * that (per-batch) manager frees all of them. Without training or autograd the layers skip padded
- * tokens: padded positions' layer outputs and intermediates are then zero (the embeddings' are not).
+ * that (per-batch) manager frees all of them. Without training, autograd, a cache or a hidden shift the
+ * layers skip padded tokens: padded positions' layer outputs and intermediates are then zero (the
+ * embeddings' are not).
  * A real token's values do not depend on padding either way.
  *
  * @param lastHiddenState (B, T, E)
