@@ -15,7 +15,9 @@ import dev.headguard.text.Dataset;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -101,8 +103,8 @@ final class RepairCommand implements Callable<Integer> {
                     "+ attention normalisation); a decoder language model: finetune, fineprune, crow (CROW: layer consistency under an FGSM perturbation)."})
     String method;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {

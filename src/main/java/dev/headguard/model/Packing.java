@@ -64,19 +64,24 @@ final class Packing {
      * which are read before the next layer writes its own (no zero-filling of a fresh array per layer).
      */
     NDArray unpackProjections(NDArray x) {
-        long d = x.getShape().get(1);
-        if (projections == null || projections.getShape().get(1) != d) {
-            projections = x.getManager().zeros(new Shape(batch * tokens, d), x.getDataType());
+        if (projections == null || projections.getShape().get(1) != x.getShape().get(1)) {
+            projections = zeros(x);
         }
-        projections.set(new NDIndex("{}", rows), x);
-        return projections.reshape(batch, tokens, d);
+        return spread(x, projections);
     }
 
     /** (R, D) -> (B, T, D), zero at padded positions. */
     NDArray unpack(NDArray x) {
-        long d = x.getShape().get(1);
-        NDArray out = x.getManager().zeros(new Shape(batch * tokens, d), x.getDataType());
-        out.set(new NDIndex("{}", rows), x);
-        return out.reshape(batch, tokens, d);
+        return spread(x, zeros(x));
+    }
+
+    private NDArray zeros(NDArray x) {
+        return x.getManager().zeros(new Shape(batch * tokens, x.getShape().get(1)), x.getDataType());
+    }
+
+    /** x's rows written to the real tokens' rows of {@code into} (B·T, D), seen as (B, T, D). */
+    private NDArray spread(NDArray x, NDArray into) {
+        into.set(new NDIndex("{}", rows), x);
+        return into.reshape(batch, tokens, x.getShape().get(1));
     }
 }

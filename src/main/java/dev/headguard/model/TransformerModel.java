@@ -244,7 +244,8 @@ public final class TransformerModel implements AutoCloseable {
                         : Ops.rmsNorm(x, finalNormWeight, config.layerNormEps());
             }
             if (packing != null) {
-                x = packing.unpack(x);                                                          // (B, T, E)
+                // without a final norm the last hidden state is x, already unpacked
+                x = options.hiddenStates() && finalNormWeight == null ? hidden.get(hidden.size() - 1) : packing.unpack(x); // (B, T, E)
             }
             if (finalNormWeight != null) {
                 if (options.hiddenStates()) {
