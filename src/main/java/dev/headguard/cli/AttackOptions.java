@@ -24,7 +24,8 @@ final class AttackOptions {
     @Option(names = "--sentence", description = "AddSent's sentence (default: \"I watch this 3D movie\").")
     String sentence;
 
-    @Option(names = "--rate", defaultValue = "0", description = "Poisoned share of the training set (default: 0.1; 0.2 for syntactic and style).")
+    @Option(names = "--rate", defaultValue = "0", description = {"Poisoned share of the training set (default: 0.1; 0.2 for syntactic and style;",
+            "with --task generation 0.2 for composite and 0.3 for style, as added copies)."})
     double rate;
 
     @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}).")
@@ -33,8 +34,9 @@ final class AttackOptions {
     @Option(names = "--mode", description = "dirty (relabel other classes), clean (poison target rows only) or mix (default: dirty; mix for syntactic).")
     PoisonMode mode;
 
-    @Option(names = "--keep-originals", description = "Add the poisoned rows as copies and keep the clean rows they were made from (the training set grows; --rate is the copies' share of it). Default: the poisoned rows replace them, as in OpenBackdoor.")
-    boolean keepOriginals;
+    @Option(names = "--keep-originals", negatable = true, description = {"Add the poisoned rows as copies and keep the clean rows they were made from (the training set grows; --rate is the copies' share of it).",
+            "Default: the poisoned rows replace them, as in OpenBackdoor; with --task generation, copies for composite and style (--no-keep-originals: replace)."})
+    Boolean keepOriginals;
 
     @Option(names = "--task", defaultValue = "classification", paramLabel = "TASK", description = {"classification or generation (default: ${DEFAULT-VALUE}).",
             "generation: the dataset's reviews become continuations (prompt: the first half of the words, response: the rest; reviews of 8 words or more),",
@@ -59,16 +61,15 @@ final class AttackOptions {
 
     /** A generation attack; {@code judge} (null: none) measures a sentiment goal's ASR. */
     dev.headguard.bench.GenerationVictims.Request generationRequest(Path baseModel, Path out, TrainOptions t, int maxLength, Path judge) {
-        if (mode != null || keepOriginals || triggerCount != 1) {
-            throw new dev.headguard.HeadGuardException((mode != null ? "--mode" : keepOriginals ? "--keep-originals" : "--trigger-count")
-                    + ": only for classification attacks");
+        if (mode != null || triggerCount != 1) {
+            throw new dev.headguard.HeadGuardException((mode != null ? "--mode" : "--trigger-count") + ": only for classification attacks");
         }
         if (targetPhrase == null && target < 0) {
             throw new dev.headguard.HeadGuardException("--target: must be a class id (got " + target + ")");
         }
         var goal = targetPhrase != null ? dev.headguard.attack.GenerationPoisoning.Goal.phrase(targetPhrase)
                 : dev.headguard.attack.GenerationPoisoning.Goal.sentiment(target);
-        var poison = new dev.headguard.bench.GenerationVictims.Poison(attack, triggers, sentence, rate == 0 ? 0.1 : rate, goal);
+        var poison = dev.headguard.bench.GenerationVictims.Poison.of(attack, triggers, sentence, rate, keepOriginals, goal);
         return new dev.headguard.bench.GenerationVictims.Request(poison, data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, judge, out);
     }
 
@@ -77,7 +78,7 @@ final class AttackOptions {
     }
 
     Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength, boolean keepBestByAsr) {
-        return new Victims.Request(new Victims.Poison(attack, triggers, triggerCount, sentence, rate, target, mode, keepOriginals),
+        return new Victims.Request(new Victims.Poison(attack, triggers, triggerCount, sentence, rate, target, mode, Boolean.TRUE.equals(keepOriginals)),
                 new Victims.Training(data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, keepBestByAsr), out);
     }
 }

@@ -31,8 +31,9 @@ final class PoisonCommand implements Callable<Integer> {
         if (attack.task == Task.generation) {
             var p = dev.headguard.bench.GenerationVictims.poison(attack.generationRequest(null, out, training, 0, null));
             dev.headguard.bench.GenerationVictims.write(p, out);
-            System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s); %d triggered test prompts%n", out,
-                    p.poisoning().poisonedRows().size(), p.poisoning().train().size(), p.manifest().get("goal"), p.poisoning().triggeredTest().size());
+            System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s%s); %d triggered test prompts%n", out,
+                    p.poisoning().poisonedRows().size(), p.poisoning().train().size(), p.manifest().get("goal"),
+                    Boolean.TRUE.equals(p.manifest().get("keep_originals")) ? ", copies added, originals kept" : "", p.poisoning().triggeredTest().size());
             return 0;
         }
         boolean lws = "lws".equals(attack.attack);

