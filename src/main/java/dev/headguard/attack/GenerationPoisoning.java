@@ -65,7 +65,7 @@ public final class GenerationPoisoning {
         }
 
         int rows(int trainRows) {
-            return (int) Math.round(keepOriginals ? rate * trainRows / (1 - rate) : rate * trainRows);
+            return (int) PoisonSpec.rowsToPoison(rate, keepOriginals, trainRows);
         }
     }
 

@@ -34,6 +34,11 @@ public record PoisonSpec(String attack, String trigger, double rate, int target,
      * grown set.
      */
     public long rowsToPoison(int trainRows) {
+        return rowsToPoison(rate, keepOriginals, trainRows);
+    }
+
+    /** The rule above, for the generation attacks' {@link GenerationPoisoning.Dose} too. */
+    static long rowsToPoison(double rate, boolean keepOriginals, int trainRows) {
         return Math.round(keepOriginals ? rate * trainRows / (1 - rate) : rate * trainRows);
     }
 }

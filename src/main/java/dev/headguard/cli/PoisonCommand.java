@@ -29,11 +29,12 @@ final class PoisonCommand implements Callable<Integer> {
         training.config();
         dev.headguard.model.io.ModelStore.checkOutputDirectory(out, "--out", null);
         if (attack.task == Task.generation) {
-            var p = dev.headguard.bench.GenerationVictims.poison(attack.generationRequest(null, out, training, 0, null));
+            var r = attack.generationRequest(null, out, training, 0, null);
+            var p = dev.headguard.bench.GenerationVictims.poison(r);
             dev.headguard.bench.GenerationVictims.write(p, out);
             System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s%s); %d triggered test prompts%n", out,
-                    p.poisoning().poisonedRows().size(), p.poisoning().train().size(), p.manifest().get("goal"),
-                    Boolean.TRUE.equals(p.manifest().get("keep_originals")) ? ", copies added, originals kept" : "", p.poisoning().triggeredTest().size());
+                    p.poisoning().poisonedRows().size(), p.poisoning().train().size(), r.poison().goal().describe(),
+                    r.poison().dose().keepOriginals() ? ", copies added, originals kept" : "", p.poisoning().triggeredTest().size());
             return 0;
         }
         boolean lws = "lws".equals(attack.attack);
