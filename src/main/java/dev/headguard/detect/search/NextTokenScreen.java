@@ -187,7 +187,7 @@ final class NextTokenScreen {
         NDArray emb = m.model().parameters().get(BertKeys.WORD_EMBEDDINGS);
         int width = (int) emb.getShape().get(1);
         float[] mean;
-        try (NDManager b = root.newSubManager()) {
+        try (NDScope scope = new NDScope()) {
             mean = emb.mean(new int[] {0}).toFloatArray();
         }
         int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
@@ -213,14 +213,14 @@ final class NextTokenScreen {
                         try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
                             gc.backward(nextTokenLogProbs(vectors, x).get(":, " + target).sum());
                         }
-                        NDArray at = vectors.getGradient().get(":, " + slot + ", :");
-                        g = g == null ? at : g.add(at);
+                        NDArray atSlot = vectors.getGradient().get(":, " + slot + ", :");
+                        g = g == null ? atSlot : g.add(atSlot);
                     }
                     NDArray gains = g.matMul(emb.transpose()).div(emb.square().sum(new int[] {1}).sqrt().add(1e-12f)); // (B, V)
                     float[] flat = gains.toFloatArray();
                     int v = vocabularySize();
                     for (int i = 0; i < to - from; i++) {
-                        float[] row = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+                        float[] row = Arrays.copyOfRange(flat, i * v, (i + 1) * v);
                         long word = words.get(from + i);
                         Arrays.stream(best(row, allowed, count + 1)).filter(p -> p != word).limit(count)
                                 .forEach(p -> out.add(partnerFirst ? new long[] {p, word} : new long[] {word, p}));
