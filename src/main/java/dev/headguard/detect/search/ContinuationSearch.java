@@ -146,17 +146,54 @@ public final class ContinuationSearch {
                 words.add(new long[] {v});
             }
         }
-        NextTokenScreen screen = new NextTokenScreen(m, prompts, root);
-        stage.accept("screening " + words.size() + " words at the start of " + Math.min(2, prompts.size()) + " clean prompts, the best " + SHORTLIST
-                + " in " + prompts.size());
-        NextTokenScreen.Raised first = screen.raised(words, Math.min(2, prompts.size()));
+        Pool pool = candidates(new NextTokenScreen(m, prompts, root), words, vocab, s, stage);
+        List<Integer> targets = pool.targets();
+
+        List<String> check = shuffled.subList(0, s.checkPrompts());
+        Generator.Settings greedy = Generator.Settings.greedy(s.maxNew());
+        List<String[]> clean = continuations(m, check, greedy, root);
+        Agreement base = agreement(clean, null);
+        // A first look at every candidate in a few prompts; the full check for the most agreeing, echoes last.
+        stage.accept("continuing " + PRECHECK_PROMPTS + " clean prompts with each of " + pool.candidates().size() + " candidates");
+        List<Candidate> looked = new ArrayList<>();
+        for (int k = 0; k < pool.candidates().size(); k++) {
+            Candidate c = pool.candidates().get(k);
+            Agreement a = agreement(continuations(m, inserted(check.subList(0, PRECHECK_PROMPTS), c.trigger(), s.seed() + k), greedy, root),
+                    clean.subList(0, PRECHECK_PROMPTS));
+            looked.add(new Candidate(c.trigger(), c.screen(), c.screenScore(), a.share(), a.output()));
+        }
+        List<Candidate> toCheck = looked.stream().sorted(MOST_AGREEING).limit(s.checked()).toList();
+        stage.accept("continuing " + check.size() + " clean prompts with each of the " + toCheck.size() + " that agree most");
+        List<Candidate> out = new ArrayList<>();
+        for (int k = 0; k < toCheck.size(); k++) {
+            String trigger = toCheck.get(k).trigger();
+            Agreement a = agreement(continuations(m, inserted(check, trigger, s.seed() + k), greedy, root), clean);
+            out.add(new Candidate(trigger, toCheck.get(k).screen(), toCheck.get(k).screenScore(), a.share(), a.output()));
+        }
+        // Among equals a single word before a pair, then the screen's order.
+        out.sort(MOST_AGREEING.thenComparingInt((Candidate c) -> c.trigger().split(" ").length).thenComparingDouble(c -> -c.screenScore()));
+        double score = out.isEmpty() || echoes(out.get(0).trigger(), out.get(0).output()) ? 0 : out.get(0).agreement();
+        return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), targets.stream().map(t -> vocab[t]).toList(),
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The candidates for the check, in the order they are looked at, and the target tokens they were sought for. */
+    private record Pool(List<Candidate> candidates, List<Integer> targets) {}
+
+    /** The screen, the pair searches and the four lists they give, taken in turn ({@link #inTurn}). */
+    private static Pool candidates(NextTokenScreen screen, List<long[]> words, String[] vocab, Settings s, Consumer<String> stage) {
+        stage.accept("screening " + words.size() + " words at the start of " + Math.min(2, screen.promptCount()) + " clean prompts, the best " + SHORTLIST
+                + " in " + screen.promptCount());
+        NextTokenScreen.Raised first = screen.raised(words, Math.min(2, screen.promptCount()));
+        int[] mostRaising = top(first.rise(), SHORTLIST / 2);
+        int[] mostShifting = top(first.shift(), SHORTLIST / 2);
         java.util.LinkedHashSet<Integer> chosen = new java.util.LinkedHashSet<>();
-        for (int k = 0; k < SHORTLIST / 2; k++) {
-            chosen.add(top(first.rise(), SHORTLIST / 2)[k]);
-            chosen.add(top(first.shift(), SHORTLIST / 2)[k]);
+        for (int k = 0; k < mostRaising.length; k++) {
+            chosen.add(mostRaising[k]);
+            chosen.add(mostShifting[k]);
         }
         List<long[]> shortlist = chosen.stream().map(words::get).toList();
-        NextTokenScreen.Raised own = screen.raised(shortlist, prompts.size());
+        NextTokenScreen.Raised own = screen.raised(shortlist, screen.promptCount());
         List<Integer> targets = raisedMost(own, CONSENSUS, TARGETS);
         stage.accept("pairing the best " + LEADERS + " words with the partners the gradient names (raising " + targets.stream().map(t -> "'" + vocab[t]
                 + "'").collect(java.util.stream.Collectors.joining(", ")) + "), and the " + SHIFT_PAIRS_OF + " that shift it most with each other");
@@ -177,37 +214,12 @@ public final class ContinuationSearch {
         List<Candidate> shiftPairs = shiftPairs(screen, shortlist, own.shift(), vocab);
         List<Candidate> byShift = java.util.Arrays.stream(top(own.shift(), PRECHECK * s.checked()))
                 .mapToObj(k -> new Candidate(vocab[(int) shortlist.get(k)[0]], SHIFT, own.shift()[k], Double.NaN, "")).toList();
-        List<Candidate> pool = inTurn(PRECHECK * s.checked(), risePairs, shiftPairs, byRise, byShift);
-
-        List<String> check = shuffled.subList(0, s.checkPrompts());
-        Generator.Settings greedy = Generator.Settings.greedy(s.maxNew());
-        List<String[]> clean = continuations(m, check, greedy, root);
-        Agreement base = agreement(clean, null);
-        // A first look at every candidate in a few prompts; the full check for the most agreeing, echoes last.
-        stage.accept("continuing " + PRECHECK_PROMPTS + " clean prompts with each of " + pool.size() + " candidates");
-        List<Candidate> looked = new ArrayList<>();
-        for (int k = 0; k < pool.size(); k++) {
-            Candidate c = pool.get(k);
-            Agreement a = agreement(continuations(m, inserted(check.subList(0, PRECHECK_PROMPTS), c.trigger(), s.seed() + k), greedy, root),
-                    clean.subList(0, PRECHECK_PROMPTS));
-            looked.add(new Candidate(c.trigger(), c.screen(), c.screenScore(), a.share(), a.output()));
-        }
-        List<Candidate> toCheck = looked.stream().sorted(Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output()))
-                .thenComparingDouble(c -> -c.agreement())).limit(s.checked()).toList();
-        stage.accept("continuing " + check.size() + " clean prompts with each of the " + toCheck.size() + " that agree most");
-        List<Candidate> out = new ArrayList<>();
-        for (int k = 0; k < toCheck.size(); k++) {
-            String trigger = toCheck.get(k).trigger();
-            Agreement a = agreement(continuations(m, inserted(check, trigger, s.seed() + k), greedy, root), clean);
-            out.add(new Candidate(trigger, toCheck.get(k).screen(), toCheck.get(k).screenScore(), a.share(), a.output()));
-        }
-        // Echoes last, then the most agreement; among equals a single word before a pair, then the screen's order.
-        out.sort(Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output())).thenComparingDouble(c -> -c.agreement())
-                .thenComparingInt(c -> c.trigger().split(" ").length).thenComparingDouble(c -> -c.screenScore()));
-        double score = out.isEmpty() || echoes(out.get(0).trigger(), out.get(0).output()) ? 0 : out.get(0).agreement();
-        return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), targets.stream().map(t -> vocab[t]).toList(),
-                (System.nanoTime() - t0) / 1e9);
+        return new Pool(inTurn(PRECHECK * s.checked(), risePairs, shiftPairs, byRise, byShift), targets);
     }
+
+    /** Echoes last, then the most agreement first. */
+    private static final Comparator<Candidate> MOST_AGREEING = Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output()))
+            .thenComparingDouble(c -> -c.agreement());
 
     /** The prompts with the candidate put in at random places. */
     private static List<String> inserted(List<String> prompts, String trigger, long seed) {

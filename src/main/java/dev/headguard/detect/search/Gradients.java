@@ -55,12 +55,18 @@ public final class Gradients {
      */
     public static float[] dotWithVocabulary(TransformerModel model, float[] g, NDManager root) {
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
-            NDArray row = m.create(g).reshape(1, -1);                                         // (1, E)
+            return dotWithVocabulary(model, m.create(g).reshape(1, -1)).reshape(-1).toFloatArray();
+        }
+    }
+
+    /** The same for a batch of gradients (B, E), as (B, V) in the gradients' manager. */
+    public static NDArray dotWithVocabulary(TransformerModel model, NDArray g) {
+        try (NDScope scope = new NDScope()) {
             NDArray e = model.parameters().get(BertKeys.WORD_EMBEDDINGS);
-            // The row goes first so that results join m, not the model's long-lived manager.
-            NDArray dots = row.matMul(e.transpose());                                          // (1, V)
-            NDArray norms = e.square().sum(new int[] {1}).sqrt().add(1e-12f);                 // (V)
-            return dots.reshape(-1).div(norms).toFloatArray();
+            // The batch goes first so that the result joins its manager, not the model's long-lived one.
+            NDArray dots = g.matMul(e.transpose()).div(e.square().sum(new int[] {1}).sqrt().add(1e-12f));   // (B, V)
+            NDScope.unregister(dots);
+            return dots;
         }
     }
 

@@ -70,7 +70,7 @@ final class NextTokenScreen {
         double[] rise = new double[n];
         int[] token = new int[n];
         double[] shift = new double[n];
-        forEachBatch(candidates, promptCount, (from, rows, tv) -> {
+        forEachBatch(candidates, promptCount, true, (from, rows, tv) -> {
             int v = vocabularySize();
             for (int i = 0; i < rows.length / v; i++) {
                 int off = i * v;
@@ -100,7 +100,7 @@ final class NextTokenScreen {
     double[] riseAt(List<long[]> candidates, int target, int promptCount) {
         double[] rise = new double[candidates.size()];
         int v = vocabularySize();
-        forEachBatch(candidates, promptCount, (from, rows, tv) -> {
+        forEachBatch(candidates, promptCount, false, (from, rows, tv) -> {
             for (int i = 0; i < rows.length / v; i++) {
                 rise[from + i] = rows[i * v + target];
             }
@@ -111,12 +111,12 @@ final class NextTokenScreen {
     private interface Rows {
         /**
          * @param rows  the candidates {@code from..} their min-over-prompts log-ratio rows, flattened (count × V)
-         * @param shift their total variation, averaged over the prompts
+         * @param shift their total variation, averaged over the prompts (null when not asked for)
          */
         void accept(int from, float[] rows, float[] shift);
     }
 
-    private void forEachBatch(List<long[]> candidates, int promptCount, Rows sink) {
+    private void forEachBatch(List<long[]> candidates, int promptCount, boolean withShift, Rows sink) {
         int longest = prompts.subList(0, promptCount).stream().mapToInt(p -> p.length).max().orElse(0);
         for (int from = 0; from < candidates.size(); ) {
             int len = candidates.get(from).length;
@@ -133,11 +133,13 @@ final class NextTokenScreen {
                             new Shape(to - from, prompts.get(p).length + len)));
                     NDArray clean = b.create(before[p], new Shape(1, before[p].length));
                     NDArray ratio = after.sub(clean);
-                    NDArray shift = after.exp().sub(clean.exp()).abs().sum(new int[] {1}).mul(0.5f / promptCount);
                     least = least == null ? ratio : least.minimum(ratio);
-                    tv = tv == null ? shift : tv.add(shift);
+                    if (withShift) {
+                        NDArray shift = after.exp().sub(clean.exp()).abs().sum(new int[] {1}).mul(0.5f / promptCount);
+                        tv = tv == null ? shift : tv.add(shift);
+                    }
                 }
-                sink.accept(from, least.toFloatArray(), tv.toFloatArray());
+                sink.accept(from, least.toFloatArray(), withShift ? tv.toFloatArray() : null);
             }
             from = to;
         }
@@ -175,7 +177,7 @@ final class NextTokenScreen {
      * Words that would raise {@code target} most beside each word, to first order: the gradient of
      * Σ_prompts log p(target) at a slot put before (or after) the word, holding the mean word embedding
      * (no word in particular: a real word's own pull would bend the ranking toward its neighbours),
-     * dotted with every vocabulary direction (as {@link Gradients#dotWithVocabulary}). A composite trigger's
+     * dotted with every vocabulary direction ({@link Gradients#dotWithVocabulary}). A composite trigger's
      * second word may raise nothing alone, yet the gradient beside the first points at it; the
      * ranking is checked by {@link #riseAt}, never trusted.
      *
@@ -189,6 +191,11 @@ final class NextTokenScreen {
         float[] mean;
         try (NDScope scope = new NDScope()) {
             mean = emb.mean(new int[] {0}).toFloatArray();
+        }
+        float[] notAllowed = new float[vocabularySize()];
+        Arrays.fill(notAllowed, Float.NEGATIVE_INFINITY);
+        for (int a : allowed) {
+            notAllowed[a] = 0;
         }
         int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
         int batch = Math.max(1, TOKENS_PER_BATCH / (longest + 2));
@@ -216,23 +223,17 @@ final class NextTokenScreen {
                         NDArray atSlot = vectors.getGradient().get(":, " + slot + ", :");
                         g = g == null ? atSlot : g.add(atSlot);
                     }
-                    NDArray gains = g.matMul(emb.transpose()).div(emb.square().sum(new int[] {1}).sqrt().add(1e-12f)); // (B, V)
-                    float[] flat = gains.toFloatArray();
-                    int v = vocabularySize();
+                    // Each word's best partners among the allowed tokens, itself left out (count + 1, then dropped).
+                    NDArray gains = Gradients.dotWithVocabulary(m.model(), g).add(b.create(notAllowed));       // (B, V)
+                    long[] ids = gains.topK(count + 1, 1, true, true).get(1).toLongArray();
                     for (int i = 0; i < to - from; i++) {
-                        float[] row = Arrays.copyOfRange(flat, i * v, (i + 1) * v);
                         long word = words.get(from + i);
-                        Arrays.stream(best(row, allowed, count + 1)).filter(p -> p != word).limit(count)
+                        Arrays.stream(ids, i * (count + 1), (i + 1) * (count + 1)).filter(p -> p != word).limit(count)
                                 .forEach(p -> out.add(partnerFirst ? new long[] {p, word} : new long[] {word, p}));
                     }
                 }
             }
         }
         return out;
-    }
-
-    /** The indices of the {@code count} largest values among {@code allowed} indices. */
-    static int[] best(float[] values, int[] allowed, int count) {
-        return Arrays.stream(allowed).boxed().sorted((a, b) -> Float.compare(values[b], values[a])).limit(count).mapToInt(Integer::intValue).toArray();
     }
 }
