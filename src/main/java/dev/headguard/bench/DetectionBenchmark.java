@@ -11,6 +11,7 @@ import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.baseline.Rap;
 import dev.headguard.detect.attention.Roc;
+import dev.headguard.eval.TargetLikelihood;
 import dev.headguard.detect.baseline.Strip;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;
@@ -112,9 +113,10 @@ public final class DetectionBenchmark {
         Result run() {
             // A decoder language model is scored on prompts: every clean test prompt is a negative, there is no target class.
             boolean prompts = m.model().config().family().decoder && m.model().config().languageModel();
-            if (prompts && (files.audit() != null || files.scanReport() != null || files.suspect() != null)) {
-                throw new HeadGuardException("--audit, --suspect and --scan: not yet for a decoder language model");
+            if (prompts && (files.audit() != null || files.suspect() != null)) {
+                throw new HeadGuardException("--audit and --suspect: not yet for a decoder language model");
             }
+            String elicited = prompts && files.scanReport() != null ? dev.headguard.report.ModelScanFile.elicitedTarget(files.scanReport()) : null;
             Dataset cleanSet = prompts ? null : sample(DatasetReader.read(files.clean()), s.limit());
             List<String> cleanTexts = prompts ? samplePrompts(PromptResponseFile.readPrompts(files.clean()), s.limit()) : cleanSet.texts();
             List<String> negatives = new ArrayList<>();
@@ -175,7 +177,11 @@ public final class DetectionBenchmark {
             if (half != null) {
                 DetectionRows.combined(this::add, m, all, cleanProbe, tests, half, root, "hidden-state direction", frr);
             }
-            if (files.scanReport() != null) {
+            if (elicited != null) {
+                double[] clean = TargetLikelihood.scores(m, cleanTexts, elicited, root);
+                add("HeadGuard target likelihood (the scan's \"" + elicited + "\")", TargetLikelihood.scores(m, negatives, elicited, root), new double[0],
+                        TargetLikelihood.scores(m, positives, elicited, root), Roc.thresholdAtFrr(clean, frr));
+            } else if (files.scanReport() != null) {
                 DetectionRows.scanDirection(this::add, m, all, defaultScanner, cleanTexts, cleanPass, tests,
                         dev.headguard.report.ModelScanFile.evidence(files.scanReport()), root, progress, frr);
             }

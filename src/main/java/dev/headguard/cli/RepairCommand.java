@@ -191,7 +191,7 @@ final class RepairCommand implements Callable<Integer> {
             GenerationRepair.Settings d = h.repair();
             defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight == null ? d.triggeredWeight() : labelWeight,
                     epochs, batchSize, lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed),
-                    h.search(), triggers > 0 ? triggers : h.maxTriggers());
+                    h.search(), h.shift(), triggers > 0 ? triggers : h.maxTriggers());
         }
         List<PromptResponse> rows = PromptResponseFile.read(clean);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {

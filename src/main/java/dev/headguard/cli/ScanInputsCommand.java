@@ -9,6 +9,8 @@ import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.attention.InputScanner;
+import dev.headguard.detect.attention.Roc;
+import dev.headguard.eval.TargetLikelihood;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.InputAuditReport;
@@ -64,7 +66,8 @@ final class ScanInputsCommand implements Callable<Integer> {
             "with the scan's strongest evidence put in (its top candidate, or its unsupported word as first word), then score each input on its own",
             "along it: a filter for implicit triggers that needs only the clean set. Adds \"scan_direction\" to the JSON (margins per input; flagged above 0)",
             "and \"scan_filter\": the attention scan or that direction, whichever flags more of the evidence-carrying clean texts (the attention scan",
-            "whenever it flags half of them), with its scores."})
+            "whenever it flags half of them), with its scores. For a decoder: score each prompt by how likely it makes the output the scan elicited",
+            "(the mean log-probability of its tokens), flagged above the clean prompts' quantile at the FRR: adds \"target_filter\"."})
     Path scanReport;
 
     @Option(names = "--combined", description = {"With --suspect (or --scan): one filter at the --frr. An input is flagged when the attention scan or the suspects' (the scan's) direction",
@@ -84,9 +87,11 @@ final class ScanInputsCommand implements Callable<Integer> {
         OptionChecks.outputFiles(out, html);
         model.checkMaxLength();
         boolean prompts = model.config().family().decoder && model.config().languageModel();
-        if (prompts && (suspect != null || scanReport != null)) {
-            throw new HeadGuardException((suspect != null ? "--suspect" : "--scan") + ": not yet for a decoder language model (its prompts are scored by the attention scan, and --population)");
+        if (prompts && (suspect != null || combined)) {
+            throw new HeadGuardException((suspect != null ? "--suspect" : "--combined") + ": not yet for a decoder language model (its prompts are scored by the attention scan, --scan and --population)");
         }
+        // A decoder's report names the output its trigger elicits; each prompt is scored by how likely it makes it.
+        String elicited = prompts && scanReport != null ? ModelScanFile.elicitedTarget(scanReport) : null;
         List<String> clean = scoring.cleanTexts(prompts);
         List<String> texts = prompts ? PromptResponseFile.readPrompts(inputs) : SentenceFile.readSentences(inputs);
         if (texts.isEmpty()) {
@@ -99,7 +104,7 @@ final class ScanInputsCommand implements Callable<Integer> {
         if (combined && suspects == null && scanReport == null) {
             throw new HeadGuardException("--combined needs --suspect FILE or --scan REPORT: the filter's second half is a hidden-state direction learned from one of them");
         }
-        List<CandidateDirection.Evidence> evidenceList = scanReport == null ? null : ModelScanFile.evidence(scanReport);
+        List<CandidateDirection.Evidence> evidenceList = scanReport == null || prompts ? null : ModelScanFile.evidence(scanReport);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             // A decoder's model scan is the continuation search, whose evidence is not a classifier's: the attention scan alone filters prompts.
             if (evidenceList == null && suspects == null && !noModelScan && !prompts) { // suspects give their own direction
@@ -113,11 +118,18 @@ final class ScanInputsCommand implements Callable<Integer> {
             System.err.print(InputAuditReport.calibrationWarnings(scanner, scoring.clean.toString()));
             InputAuditReport.Scanned rep = new InputAuditReport.Scanned(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts,
                     scanner, s, a.seconds());
+            TargetLikelihood.Filter target = elicited == null ? null : TargetLikelihood.filter(m, texts, elicited,
+                    Roc.thresholdAtFrr(TargetLikelihood.scores(m, clean, elicited, root), scoring.frr), root);
             ObjectMapper om = new ObjectMapper();
             ObjectNode o = InputAuditReport.json(rep, a, scoring.frr, clean.size());
+            java.util.Map<String, double[]> columns = InputAuditReport.columns(a);
+            if (target != null) {
+                InputAuditReport.putTargetFilter(o, target.target(), target.threshold(), target.flaggedCount(), target.scores());
+                columns.put("target_score", target.scores());
+            }
             if (out != null) {
                 AtomicFiles.write(out, out.toString().endsWith(".json") ? om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n"
-                        : InputAuditReport.tsv(rep, InputAuditReport.columns(a)));
+                        : InputAuditReport.tsv(rep, columns));
             }
             if (html != null) {
                 InputScanPage.Maps maps = InputScanPage.maps(m, scanner, clean, texts, s, root); // model passes: only for the page
@@ -127,8 +139,12 @@ final class ScanInputsCommand implements Callable<Integer> {
                 System.out.println(om.writeValueAsString(o));
             } else {
                 System.out.print(InputScanPage.summary(a, texts, clean.size(), scoring.frr));
+                if (target != null) {
+                    System.out.printf(java.util.Locale.ROOT, "target filter (\"%s\", the scan's elicited output): %d of %d inputs flagged at threshold %.4g%n",
+                            target.target(), target.flaggedCount(), texts.size(), target.threshold());
+                }
             }
-            return failOnDetect && a.detected(scoring.frr) ? Main.DETECTED : 0;
+            return failOnDetect && (a.detected(scoring.frr) || target != null && target.flaggedCount() > 0) ? Main.DETECTED : 0;
         }
     }
 

@@ -46,7 +46,7 @@ public interface GenerationDefense {
 
     static GenerationDefense named(String name, long seed) {
         return switch (name) {
-            case "headguard" -> new HeadGuard(GenerationRepair.Settings.defaults(), ContinuationSearch.Settings.defaults(seed), 4);
+            case "headguard" -> new HeadGuard(GenerationRepair.Settings.defaults(), ContinuationSearch.Settings.defaults(seed), TargetShift.Settings.defaults(), 4);
             case "finetune" -> new FineTuning(fineTuning(seed));
             case "fineprune" -> new GenerationFinePruning(GenerationFinePruning.Settings.defaults(seed));
             case "crow" -> new Crow(Crow.Settings.defaults(seed));
@@ -59,7 +59,7 @@ public interface GenerationDefense {
      * agreement reaches the search's threshold and lies within {@link #AGREEMENT_MARGIN} of the best
      * (at most {@code maxTriggers}; the best one when none does) are aligned against.
      */
-    record HeadGuard(GenerationRepair.Settings repair, ContinuationSearch.Settings search, int maxTriggers) implements GenerationDefense {
+    record HeadGuard(GenerationRepair.Settings repair, ContinuationSearch.Settings search, TargetShift.Settings shift, int maxTriggers) implements GenerationDefense {
         /**
          * Candidates this far below the best agreement are left out: each aligned row carries one
          * candidate, so a phrase that fires on half the prompts takes rows from the trigger, and a Llama
@@ -99,7 +99,9 @@ public interface GenerationDefense {
             List<String> triggers = chosen(scan.candidates(), search.threshold(), maxTriggers);
             progress.stage("aligning against " + triggers + " (scan: " + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score "
                     + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");
-            GenerationRepair.Result r = GenerationRepair.run(m, clean, triggers, repair, root, progress);
+            String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> ContinuationSearch.opening(c.output()))
+                    .findFirst().orElse("");
+            GenerationRepair.Result r = GenerationRepair.run(m, clean, triggers, target, repair, shift, root, progress);
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("scan_backdoor", scan.backdoor());
             d.put("scan_score", scan.score());
@@ -108,6 +110,9 @@ public interface GenerationDefense {
             d.put("elicited", scan.candidates().isEmpty() ? "" : scan.candidates().get(0).output());
             d.put("heads", r.heads().stream().map(h -> h.layer() + "." + h.head()).toList());
             d.put("rows", r.rows());
+            if (r.shift() != null) {
+                d.put("target_shift", Map.of("target", target, "radius", r.shift().radius(), "reached", r.shift().share()));
+            }
             d.put("repair_seconds", r.seconds());
             return d;
         }

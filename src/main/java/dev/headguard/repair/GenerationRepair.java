@@ -26,12 +26,15 @@ import java.util.Set;
  * HeadGuard's head-wise repair of a decoder: the heads that attend most to the trigger candidates
  * are fine-tuned on a small clean prompt/response set, with
  * <pre>
- *   L = L_resp(x ⊕ y) + λ · L_align(x ⊕ y, x' ⊕ y) + μ · L_resp(x' ⊕ y)
+ *   L = L_resp(x ⊕ y) + λ · L_align(x ⊕ y, x' ⊕ y) + μ · L_resp(x' ⊕ y) + β · L_resp(x ⊕ y | δ)
  * </pre>
  * where x' is the prompt x with one of the candidates inserted (in every other copy a word pair's
  * words each at its own place), L_resp the response-only loss
  * ({@link ResponseLoss}) and L_align {@link AttentionAlignment}: the candidate-carrying prompt must be
- * attended to as the clean one, and continued as the clean one is. The model changes in memory.
+ * attended to as the clean one, and continued as the clean one is. Given the target the scan
+ * elicited, the last term asks for the clean response with {@link TargetShift}'s δ added, a hidden
+ * shift that makes clean prompts continue with the target: it reaches a backdoor whose trigger the
+ * candidates miss (a sentence, a style). The model changes in memory.
  */
 public final class GenerationRepair {
     /**
@@ -54,11 +57,21 @@ public final class GenerationRepair {
         }
     }
 
-    public record Result(Set<HeadId> heads, List<String> triggers, int rows, Trainer.TrainState state, double seconds) {}
+    /** @param shift what the target shift first reached (null when none was searched) */
+    public record Result(Set<HeadId> heads, List<String> triggers, int rows, Trainer.TrainState state, TargetShift.Reached shift, double seconds) {}
 
     private GenerationRepair() {}
 
     public static Result run(ModelStore.LoadedModel m, List<PromptResponse> clean, List<String> triggers, Settings s, NDManager root, Trainer.Listener listener) {
+        return run(m, clean, triggers, null, s, null, root, listener);
+    }
+
+    /**
+     * The same, and with a target (the output the scan elicited) and shift settings, the clean
+     * responses are also trained to hold against a {@link TargetShift} toward that target.
+     */
+    public static Result run(ModelStore.LoadedModel m, List<PromptResponse> clean, List<String> triggers, String target, Settings s, TargetShift.Settings shift,
+                             NDManager root, Trainer.Listener listener) {
         if (triggers.isEmpty()) {
             throw new HeadGuardException("nothing to align against: the scan named no trigger candidate");
         }
@@ -102,16 +115,36 @@ public final class GenerationRepair {
                         : ResponseLoss.mean(m.model(), tb, ResponseLoss.startsOf(startsT, r), out.lastHiddenState(), step).mul(Native.scalar(step, s.triggeredWeight())));
         Trainer.AuxiliaryLoss onClean = ResponseLoss.asTrainingLoss(m.model(), a);
         Trainer.AuxiliaryLoss aux = (r, tb, out, step) -> onClean.loss(r, tb, out, step).add(align.loss(r, tb, out, step));
+        TargetShift shifted = target == null || target.isBlank() || shift == null || shift.weight() <= 0 ? null
+                : targetShift(m, clean, target, shift, a, heads, root);
+        Trainer.AuxiliaryLoss loss = shifted == null ? aux : (r, tb, out, step) -> aux.loss(r, tb, out, step).add(shifted.loss(r, tb, out, step));
+        // Searched again from where it stands after each epoch, so that δ follows the backdoor as the model moves.
+        Trainer.Listener epochs = shifted == null ? listener : listener.thenAfterEachEpoch(() -> shifted.refresh(root));
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);
         Trainer t = new Trainer(m.model(), pad, cfg, root, HeadRepair.trainable(heads, false, m.model()))
                 .withForwardOptions(ForwardOptions.INFERENCE.withAttentions().withTrainableHeads(heads))
-                .withAuxiliaryLoss(aux);
+                .withAuxiliaryLoss(loss);
         try {
-            Trainer.TrainState state = t.train(ids, ResponseLoss.unlabelled(ids.size()), List.of(), new int[0], Trainer.TrainState.start(), listener);
-            return new Result(heads, List.copyOf(triggers), ids.size(), state, (System.nanoTime() - t0) / 1e9);
+            Trainer.TrainState state = t.train(ids, ResponseLoss.unlabelled(ids.size()), List.of(), new int[0], Trainer.TrainState.start(), epochs);
+            return new Result(heads, List.copyOf(triggers), ids.size(), state, shifted == null ? null : shifted.first(), (System.nanoTime() - t0) / 1e9);
         } finally {
             t.optimizer().close();
         }
+    }
+
+    /** The shift toward the target, searched on the clean prompts with the target as their response. */
+    private static TargetShift targetShift(ModelStore.LoadedModel m, List<PromptResponse> clean, String target, TargetShift.Settings shift,
+                                           List<ResponseLoss.Encoded> training, Set<HeadId> heads, NDManager root) {
+        long eos = m.model().config().decoder().eosTokenId();
+        List<PromptResponse> toTarget = clean.stream().limit(shift.prompts()).map(row -> new PromptResponse(row.prompt(), target.strip(), row.label())).toList();
+        // The target's words only: the elicited opening need not be all the attacker's response, so no end-of-sequence after it.
+        List<ResponseLoss.Encoded> rows = ResponseLoss.encode(m.tokenizer(), toTarget, eos).rows().stream()
+                .map(e -> e.ids()[e.ids().length - 1] == eos && e.ids().length - 1 > e.responseStart()
+                        ? new ResponseLoss.Encoded(java.util.Arrays.copyOf(e.ids(), e.ids().length - 1), e.responseStart()) : e).toList();
+        TargetShift ts = new TargetShift(m.model(), rows, training.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), shift,
+                ForwardOptions.INFERENCE.withTrainableHeads(heads), m.tokenizer().padId(), root);
+        ts.search(root);
+        return ts;
     }
 
     /**

@@ -132,6 +132,16 @@ public final class InputAuditReport {
         return o;
     }
 
+    /** A decoder's target filter ({@code scan inputs --scan}): "target_filter" with the target, threshold, flags and scores. */
+    public static void putTargetFilter(ObjectNode o, String target, double threshold, int flagged, double[] scores) {
+        ObjectNode t = o.putObject("target_filter");
+        t.put("target", target).put("threshold", threshold).put("flagged", flagged);
+        ArrayNode a = t.putArray("scores");
+        for (double v : scores) {
+            a.add(v);
+        }
+    }
+
     /**
      * A warning line for each class whose threshold rests on too few held-out clean inputs to hold the FRR
      * within about ±1.5 points (empty when none does).

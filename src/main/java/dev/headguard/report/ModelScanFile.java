@@ -120,6 +120,32 @@ public final class ModelScanFile {
         return audit.suspects() == null ? List.of() : List.copyOf(SuspectWords.texts(audit.suspects().words()));
     }
 
+    /**
+     * The output a decoder's {@code scan model} report elicited: the opening its first candidate that is
+     * not an echo turned the clean prompts to ({@link ContinuationSearch#opening}); a one-line error when
+     * the report is not a decoder's or names no such output.
+     */
+    public static String elicitedTarget(Path file) {
+        JsonNode r;
+        try {
+            r = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            int nl = m.indexOf('\n');
+            throw new HeadGuardException(file + ": cannot read the scan report (" + (nl < 0 ? m : m.substring(0, nl)).strip() + ")");
+        }
+        if (r == null || !"generation".equals(r.path("task").asText())) {
+            throw new HeadGuardException(file + ": not a decoder's 'scan model' report (no \"task\": \"generation\")");
+        }
+        for (JsonNode t : r.path("triggers")) {
+            String output = t.path("output").asText("");
+            if (!ContinuationSearch.echoes(t.path("trigger").asText(""), output) && !ContinuationSearch.opening(output).isBlank()) {
+                return ContinuationSearch.opening(output);
+            }
+        }
+        throw new HeadGuardException(file + ": the scan report elicited no output to look for");
+    }
+
     /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
     public static JsonNode read(Path file) {
         try {

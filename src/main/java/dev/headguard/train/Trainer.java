@@ -90,6 +90,33 @@ public final class Trainer {
         default void onBest(Epoch e) {}
 
         default void onCheckpoint(TrainState state) {}
+
+        /** This listener, with {@code then} run after each epoch it is told of (between epochs, outside any step). */
+        default Listener thenAfterEachEpoch(Runnable then) {
+            Listener self = this;
+            return new Listener() {
+                @Override
+                public void onStep(Progress p) {
+                    self.onStep(p);
+                }
+
+                @Override
+                public void onEpoch(Epoch e) {
+                    self.onEpoch(e);
+                    then.run();
+                }
+
+                @Override
+                public void onBest(Epoch e) {
+                    self.onBest(e);
+                }
+
+                @Override
+                public void onCheckpoint(TrainState state) {
+                    self.onCheckpoint(state);
+                }
+            };
+        }
     }
 
     /**

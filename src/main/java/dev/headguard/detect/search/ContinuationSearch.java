@@ -321,18 +321,23 @@ public final class ContinuationSearch {
         return changed;
     }
 
+    /** A continuation's first {@value #OPENING} words, lower-cased, punctuation left out: what the check compares. */
+    public static String opening(String text) {
+        List<String> w = new ArrayList<>();
+        for (String t : text.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+            if (!t.isEmpty() && w.size() < OPENING) {
+                w.add(t);
+            }
+        }
+        return String.join(" ", w);
+    }
+
     /** Each prompt's greedy continuation: {opening (its first words, "" when it has none), the text}. */
     static List<String[]> continuations(ModelStore.LoadedModel m, List<String> prompts, Generator.Settings greedy, NDManager root) {
         List<String[]> out = new ArrayList<>();
         for (String p : prompts) {
             String text = Generator.generate(m, p, greedy, root).text();
-            List<String> w = new ArrayList<>();
-            for (String t : text.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
-                if (!t.isEmpty() && w.size() < OPENING) {
-                    w.add(t);
-                }
-            }
-            out.add(new String[] {String.join(" ", w), text.strip()});
+            out.add(new String[] {opening(text), text.strip()});
         }
         return out;
     }
