@@ -97,10 +97,10 @@ public interface GenerationDefense {
         public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
             ContinuationSearch.Result scan = ContinuationSearch.scan(m, clean.stream().map(PromptResponse::prompt).toList(), search, root, progress::stage);
             List<String> triggers = chosen(scan.candidates(), search.threshold(), maxTriggers);
-            progress.stage("aligning against " + triggers + " (scan: " + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score "
-                    + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");
             String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> ContinuationSearch.opening(c.output()))
                     .findFirst().orElse("");
+            progress.stage("aligning against " + triggers + (target.isBlank() ? "" : ", and a hidden shift toward \"" + target + "\"") + " (scan: "
+                    + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score " + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");
             GenerationRepair.Result r = GenerationRepair.run(m, clean, triggers, target, repair, shift, root, progress);
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("scan_backdoor", scan.backdoor());
@@ -111,7 +111,11 @@ public interface GenerationDefense {
             d.put("heads", r.heads().stream().map(h -> h.layer() + "." + h.head()).toList());
             d.put("rows", r.rows());
             if (r.shift() != null) {
-                d.put("target_shift", Map.of("target", target, "radius", r.shift().radius(), "reached", r.shift().share()));
+                Map<String, Object> shifted = new LinkedHashMap<>();
+                shifted.put("target", target);
+                shifted.put("radius", r.shift().radius());
+                shifted.put("reached", r.shift().share());
+                d.put("target_shift", shifted);
             }
             d.put("repair_seconds", r.seconds());
             return d;
