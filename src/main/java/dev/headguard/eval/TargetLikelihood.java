@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
-import dev.headguard.text.PromptResponse;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.ResponseLoss;
 
@@ -50,15 +49,12 @@ public final class TargetLikelihood {
 
     /** Each prompt's mean log p(target token | prompt, the target's tokens before it). */
     public static double[] scores(ModelStore.LoadedModel m, List<String> prompts, String target, NDManager root) {
-        long eos = m.model().config().decoder().eosTokenId();
-        ResponseLoss.Encoding e = ResponseLoss.encode(m.tokenizer(), prompts.stream().map(p -> new PromptResponse(p, target.strip())).toList(), eos);
+        ResponseLoss.Encoding e = ResponseLoss.encodeTarget(m.tokenizer(), prompts, target, m.model().config().decoder().eosTokenId());
         double[] out = new double[prompts.size()];
         Arrays.fill(out, NO_ROOM);
         for (int from = 0; from < e.rows().size(); from += BATCH) {
             List<ResponseLoss.Encoded> part = e.rows().subList(from, Math.min(e.rows().size(), from + BATCH));
-            // The target's words only: the end-of-sequence the encoding adds is no part of what was elicited.
-            List<long[]> ids = part.stream().map(r -> r.ids()[r.ids().length - 1] == eos && r.ids().length - 1 > r.responseStart()
-                    ? Arrays.copyOf(r.ids(), r.ids().length - 1) : r.ids()).toList();
+            List<long[]> ids = part.stream().map(ResponseLoss.Encoded::ids).toList();
             TokenBatch batch = TokenBatch.of(ids, m.tokenizer().padId());
             try (NDManager b = root.newSubManager()) {
                 TokenBatch.Arrays in = batch.toArrays(b);

@@ -135,12 +135,8 @@ public final class GenerationRepair {
     /** The shift toward the target, searched on the clean prompts with the target as their response. */
     private static TargetShift targetShift(ModelStore.LoadedModel m, List<PromptResponse> clean, String target, TargetShift.Settings shift,
                                            List<ResponseLoss.Encoded> training, Set<HeadId> heads, NDManager root) {
-        long eos = m.model().config().decoder().eosTokenId();
-        List<PromptResponse> toTarget = clean.stream().limit(shift.prompts()).map(row -> new PromptResponse(row.prompt(), target.strip(), row.label())).toList();
-        // The target's words only: the elicited opening need not be all the attacker's response, so no end-of-sequence after it.
-        List<ResponseLoss.Encoded> rows = ResponseLoss.encode(m.tokenizer(), toTarget, eos).rows().stream()
-                .map(e -> e.ids()[e.ids().length - 1] == eos && e.ids().length - 1 > e.responseStart()
-                        ? new ResponseLoss.Encoded(java.util.Arrays.copyOf(e.ids(), e.ids().length - 1), e.responseStart()) : e).toList();
+        List<ResponseLoss.Encoded> rows = ResponseLoss.encodeTarget(m.tokenizer(), clean.stream().limit(shift.prompts()).map(PromptResponse::prompt).toList(),
+                target, m.model().config().decoder().eosTokenId()).rows();
         TargetShift ts = new TargetShift(m.model(), rows, training.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), shift,
                 ForwardOptions.INFERENCE.withTrainableHeads(heads), m.tokenizer().padId(), root);
         ts.search(root);

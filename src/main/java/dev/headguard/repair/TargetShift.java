@@ -92,54 +92,48 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
     }
 
     private Reached grow(int steps, boolean stopOnReach, NDManager root) {
-        double share = reachedShare(root);
-        for (int k = 0; k < steps && !(stopOnReach && share >= s.reach()); k++) {
-            float[] g = new float[delta.length];
-            for (int i = 0; i < toTarget.size(); i += 16) {
-                List<ResponseLoss.Encoded> part = toTarget.subList(i, Math.min(toTarget.size(), i + 16));
-                TokenBatch batch = TokenBatch.of(part.stream().map(ResponseLoss.Encoded::ids).toList(), pad);
-                try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
-                    NDArray d = Native.of(m, delta, new Shape(delta.length));
-                    d.setRequiresGradient(true);
-                    TokenBatch.Arrays in = batch.toArrays(m);
-                    try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
-                        ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHiddenShift(layer, d));
-                        gc.backward(ResponseLoss.mean(model, batch, part.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), out.lastHiddenState(), m));
-                    }
-                    float[] gi = d.getGradient().toFloatArray();
-                    zeroModelGradients();
-                    for (int j = 0; j < g.length; j++) {
-                        g[j] -= gi[j]; // down the target's loss
-                    }
-                }
+        for (int k = 0; k < steps; k++) {
+            float[] descent = new float[delta.length];
+            double share = pass(descent, root);
+            if (stopOnReach && share >= s.reach()) {
+                return new Reached(HiddenPerturbation.norm(delta) / norm, share);
             }
-            HiddenPerturbation.step(delta, g, s.stepShare() * norm, ball);
-            share = reachedShare(root);
+            HiddenPerturbation.step(delta, descent, s.stepShare() * norm, ball);
         }
-        return new Reached(HiddenPerturbation.norm(delta) / norm, share);
+        return new Reached(HiddenPerturbation.norm(delta) / norm, pass(null, root));
     }
 
-    /** The search runs between training epochs: what its backward passes leave on the weights must not reach the next step. */
-    private void zeroModelGradients() {
-        for (NDArray p : model.parameters().values()) {
-            if (p.hasGradient()) {
-                ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p);
-            }
-        }
-    }
-
-    /** The share of prompts whose every target token is the most likely one after what precedes it, with δ. */
-    private double reachedShare(NDManager root) {
+    /**
+     * One pass over the prompts with δ as it stands: the share whose every target token is the most
+     * likely one after what precedes it, and, when {@code descent} is given, the gradient down the
+     * target's loss at δ added into it (the same forward serves both).
+     */
+    private double pass(float[] descent, NDManager root) {
         int reached = 0;
         for (int i = 0; i < toTarget.size(); i += 16) {
             List<ResponseLoss.Encoded> part = toTarget.subList(i, Math.min(toTarget.size(), i + 16));
             TokenBatch batch = TokenBatch.of(part.stream().map(ResponseLoss.Encoded::ids).toList(), pad);
             try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
+                NDArray d = Native.of(m, delta, new Shape(delta.length));
+                d.setRequiresGradient(descent != null);
                 TokenBatch.Arrays in = batch.toArrays(m);
-                ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(),
-                        ForwardOptions.INFERENCE.withHiddenShift(layer, Native.of(m, delta, new Shape(delta.length))));
-                long[] argmax = model.lmLogits(out.lastHiddenState()).argMax(-1).toLongArray(); // (B, T)
-                int t = (int) out.lastHiddenState().getShape().get(1);
+                long[] argmax;
+                int t;
+                try (GradientCollector gc = descent == null ? null : TorchRuntime.engine().newGradientCollector()) {
+                    ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHiddenShift(layer, d));
+                    argmax = model.lmLogits(out.lastHiddenState()).argMax(-1).toLongArray(); // (B, T)
+                    t = (int) out.lastHiddenState().getShape().get(1);
+                    if (gc != null) {
+                        gc.backward(ResponseLoss.mean(model, batch, part.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), out.lastHiddenState(), m));
+                    }
+                }
+                if (descent != null) {
+                    float[] g = d.getGradient().toFloatArray();
+                    zeroModelGradients();
+                    for (int j = 0; j < descent.length; j++) {
+                        descent[j] -= g[j];
+                    }
+                }
                 for (int r = 0; r < part.size(); r++) {
                     long[] ids = part.get(r).ids();
                     boolean all = true;
@@ -151,6 +145,15 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
             }
         }
         return (double) reached / toTarget.size();
+    }
+
+    /** The search runs between training epochs: what its backward passes leave on the weights must not reach the next step. */
+    private void zeroModelGradients() {
+        for (NDArray p : model.parameters().values()) {
+            if (p.hasGradient()) {
+                ai.djl.pytorch.jni.JniUtils.zeroGrad((ai.djl.pytorch.engine.PtNDArray) p);
+            }
+        }
     }
 
     /** The first search's result (null before it). */

@@ -126,14 +126,7 @@ public final class ModelScanFile {
      * the report is not a decoder's or names no such output.
      */
     public static String elicitedTarget(Path file) {
-        JsonNode r;
-        try {
-            r = new ObjectMapper().readTree(file.toFile());
-        } catch (IOException e) {
-            String m = e.getMessage() == null ? "" : e.getMessage();
-            int nl = m.indexOf('\n');
-            throw new HeadGuardException(file + ": cannot read the scan report (" + (nl < 0 ? m : m.substring(0, nl)).strip() + ")");
-        }
+        JsonNode r = parse(file);
         if (r == null || !"generation".equals(r.path("task").asText())) {
             throw new HeadGuardException(file + ": not a decoder's 'scan model' report (no \"task\": \"generation\")");
         }
@@ -148,15 +141,20 @@ public final class ModelScanFile {
 
     /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
     public static JsonNode read(Path file) {
+        JsonNode r = parse(file);
+        if (r != null && "generation".equals(r.path("task").asText())) {
+            throw new HeadGuardException(file + ": a decoder's 'scan model' report; it is not yet read back (a classifier's report is)");
+        }
+        if (r == null || !r.has("heads") || !r.has("triggers")) {
+            throw new HeadGuardException(file + ": not a 'scan model' report (no 'heads' and 'triggers')");
+        }
+        return r;
+    }
+
+    /** The file's JSON (null when empty); a one-line error when it cannot be read or parsed. */
+    private static JsonNode parse(Path file) {
         try {
-            JsonNode r = new ObjectMapper().readTree(file.toFile());
-            if (r != null && "generation".equals(r.path("task").asText())) {
-                throw new HeadGuardException(file + ": a decoder's 'scan model' report; it is not yet read back (a classifier's report is)");
-            }
-            if (r == null || !r.has("heads") || !r.has("triggers")) {
-                throw new HeadGuardException(file + ": not a 'scan model' report (no 'heads' and 'triggers')");
-            }
-            return r;
+            return new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
             String m = e.getMessage() == null ? "" : e.getMessage();
             int nl = m.indexOf('\n');

@@ -72,6 +72,17 @@ public final class ResponseLoss {
         return new Encoding(out, kept, dropped);
     }
 
+    /**
+     * Each prompt with {@code target} as its response, encoded as {@link #encode} does but with no
+     * end-of-sequence after it: an output a scan elicited need not be all of what the model says.
+     */
+    public static Encoding encodeTarget(TextTokenizer tok, List<String> prompts, String target, long eos) {
+        Encoding e = encode(tok, prompts.stream().map(p -> new PromptResponse(p, target.strip())).toList(), eos);
+        List<Encoded> rows = e.rows().stream().map(r -> r.ids()[r.ids().length - 1] == eos && r.ids().length - 1 > r.responseStart()
+                ? new Encoded(java.util.Arrays.copyOf(r.ids(), r.ids().length - 1), r.responseStart()) : r).toList();
+        return new Encoding(rows, e.kept(), e.dropped());
+    }
+
     private static boolean startsWith(long[] a, long[] prefix) {
         if (prefix.length > a.length) {
             return false;
