@@ -78,7 +78,7 @@ final class ScanInputsCommand implements Callable<Integer> {
 
     @Option(names = "--no-model-scan", description = {"Score with the attention scan alone. By default, without --scan or --suspect, the model scan runs first (or its report is read",
             "back from HeadGuard's cache, $HEADGUARD_HOME/scans, keyed by the model's, the clean file's and the settings' checksums) and its",
-            "evidence chooses the filter, as with --scan."})
+            "evidence chooses the filter, as with --scan; for a decoder, the output it elicits adds the target filter, as with --scan."})
     boolean noModelScan;
 
     @Override
@@ -106,9 +106,15 @@ final class ScanInputsCommand implements Callable<Integer> {
         }
         List<CandidateDirection.Evidence> evidenceList = scanReport == null || prompts ? null : ModelScanFile.evidence(scanReport);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            // A decoder's model scan is the continuation search, whose evidence is not a classifier's: the attention scan alone filters prompts.
             if (evidenceList == null && suspects == null && !noModelScan && !prompts) { // suspects give their own direction
                 evidenceList = cachedScanEvidence(m, scoring, root);
+            }
+            if (prompts && elicited == null && !noModelScan) { // a decoder's model scan is the continuation search
+                elicited = ModelScanFile.cachedElicitedTarget(m, scoring.clean, scoring.cleanLimit, clean, scoring.seed, root,
+                        new ProgressBar()::stage);
+                if (elicited == null) {
+                    System.err.println("headguard: note: the model scan elicited no output to look for; the attention scan alone filters");
+                }
             }
             HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
             InputAudit.Result a = InputAudit.run(m, new InputAudit.Request(clean, texts, settings, hs, population, suspects, evidenceList, combined),
@@ -138,11 +144,11 @@ final class ScanInputsCommand implements Callable<Integer> {
             if (json) {
                 System.out.println(om.writeValueAsString(o));
             } else {
-                System.out.print(InputScanPage.summary(a, texts, clean.size(), scoring.frr));
-                if (target != null) {
-                    System.out.printf(java.util.Locale.ROOT, "target filter (\"%s\", the scan's elicited output): %d of %d inputs flagged at threshold %.4g%n",
-                            target.target(), target.flaggedCount(), texts.size(), target.threshold());
+                if (target != null) { // the stronger filter on a decoder: first
+                    System.out.printf(java.util.Locale.ROOT, "target filter (\"%s\", the output the model scan elicited): %d of %d inputs flagged at threshold %.4g"
+                            + " (FRR %s on the clean prompts); the attention scan:%n", target.target(), target.flaggedCount(), texts.size(), target.threshold(), scoring.frr);
                 }
+                System.out.print(InputScanPage.summary(a, texts, clean.size(), scoring.frr));
             }
             return failOnDetect && (a.detected(scoring.frr) || target != null && target.flaggedCount() > 0) ? Main.DETECTED : 0;
         }

