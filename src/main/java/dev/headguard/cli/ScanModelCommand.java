@@ -7,11 +7,13 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
+import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.report.ContinuationScanPage;
 import dev.headguard.report.ModelScanFile;
 import dev.headguard.report.ModelScanPage;
 import dev.headguard.report.ScanPages;
@@ -116,24 +118,28 @@ final class ScanModelCommand implements Callable<Integer> {
         }
     }
 
-    /** A decoder language model: the continuation search (no heads or HTML yet). */
+    /** A decoder language model: the continuation search, then the heads its strongest candidate changes. */
     private int decoder() throws Exception {
-        if (html != null || suspect != null) {
-            throw new HeadGuardException((html != null ? "--html" : "--suspect") + ": not yet for a decoder language model (use --json or --out)");
+        if (suspect != null) {
+            throw new HeadGuardException("--suspect: not yet for a decoder language model");
         }
         OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
         List<String> prompts = dev.headguard.text.Sample.of(dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean), scoring.cleanLimit, scoring.seed);
         ContinuationSearch.Settings settings = ContinuationSearch.Settings.defaults(scoring.seed).with(candidates, threshold);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             ProgressBar progress = new ProgressBar();
-            ContinuationSearch.Result r = ContinuationSearch.scan(m, prompts, settings, root, progress::stage);
-            ObjectNode o = ModelScanFile.json(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, r);
+            ContinuationAudit.Result a = ContinuationAudit.run(m, prompts, settings, root, progress::stage);
+            ObjectNode o = ModelScanFile.json(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, a);
             ObjectMapper om = new ObjectMapper();
             if (out != null) {
                 AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
             }
-            System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator() : ModelScanPage.summary(m.directory().toString(), r, threshold));
-            return failOnDetect && r.backdoor() ? Main.DETECTED : 0;
+            if (html != null) {
+                AtomicFiles.write(html, ContinuationScanPage.html(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, a,
+                        ContinuationScanPage.maps(m, a, root))); // model passes: only for the page
+            }
+            System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator() : ContinuationScanPage.summary(m.directory().toString(), a, threshold));
+            return failOnDetect && a.search().backdoor() ? Main.DETECTED : 0;
         }
     }
 }

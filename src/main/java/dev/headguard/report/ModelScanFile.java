@@ -10,6 +10,7 @@ import dev.headguard.AtomicFiles;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.ModelAudit;
 import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
@@ -58,6 +59,27 @@ public final class ModelScanFile {
         return o;
     }
 
+    /** The same with the heads the strongest candidate changes most: "heads" and "layers" as a classifier's scan writes them, and "heads_under". */
+    public static ObjectNode json(String model, String cleanFile, int cleanRows, double threshold, ContinuationAudit.Result a) {
+        ObjectNode o = json(model, cleanFile, cleanRows, threshold, a.search());
+        o.put("heads_under", a.strongest());
+        putHeads(o, a.heads(), a.layers());
+        return o;
+    }
+
+    private static void putHeads(ObjectNode o, List<ModelScanner.Head> heads, List<ModelScanner.Layer> layers) {
+        ArrayNode h = o.putArray("heads");
+        for (ModelScanner.Head x : heads) {
+            h.addObject().put("layer", x.layer()).put("head", x.head()).put("similarity_clean", x.similarityClean())
+                    .put("similarity_triggered", x.similarityTriggered()).put("jump", x.jump()).put("importance", x.importance())
+                    .put("rank_score", x.rankScore());
+        }
+        ArrayNode l = o.putArray("layers");
+        for (ModelScanner.Layer x : layers) {
+            l.addObject().put("layer", x.layer()).put("similarity_clean", x.similarityClean()).put("similarity_triggered", x.similarityTriggered());
+        }
+    }
+
     public static ObjectNode json(String model, String cleanFile, ModelScanner.Result r) {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("backdoor", r.backdoor());
@@ -68,16 +90,7 @@ public final class ModelScanFile {
         o.put("clean", cleanFile);
         o.put("clean_rows", r.scanner().clean().size());
         o.put("seconds", r.seconds());
-        ArrayNode heads = o.putArray("heads");
-        for (ModelScanner.Head h : r.heads()) {
-            heads.addObject().put("layer", h.layer()).put("head", h.head()).put("similarity_clean", h.similarityClean())
-                    .put("similarity_triggered", h.similarityTriggered()).put("jump", h.jump()).put("importance", h.importance())
-                    .put("rank_score", h.rankScore());
-        }
-        ArrayNode layers = o.putArray("layers");
-        for (ModelScanner.Layer l : r.layers()) {
-            layers.addObject().put("layer", l.layer()).put("similarity_clean", l.similarityClean()).put("similarity_triggered", l.similarityTriggered());
-        }
+        putHeads(o, r.heads(), r.layers());
         ArrayNode triggers = o.putArray("triggers");
         for (ModelScanner.Candidate c : r.candidates()) {
             triggers.addObject().put("text", c.text()).put("flip_rate", c.flipRate()).put("flagged_rate", c.flaggedRate())

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.attention.HeadMaps;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ModelAudit;
-import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.search.UnsupportedFlips;
 import dev.headguard.model.io.ModelStore;
@@ -89,13 +88,7 @@ public final class ModelScanPage {
         }
         s.append("<h2>Heads that carry it</h2><p class=note>Ranked by the change of each head's similarity to the rest of its layer under '")
                 .append(Html.esc(strongest)).append("' (in clean standard deviations) times its importance |∂loss/∂scale| for the prediction, normalised.</p>");
-        s.append("<table><tr><th>layer</th><th>head</th><th>similarity clean</th><th>with trigger</th><th>jump</th><th>importance</th><th>rank score</th></tr>");
-        for (ModelScanner.Head h : r.heads().subList(0, Math.min(ScanPages.SHOWN, r.heads().size()))) {
-            s.append("<tr><td>").append(h.layer()).append("</td><td>").append(h.head()).append("</td><td>").append(Html.f(h.similarityClean(), 3))
-                    .append("</td><td>").append(Html.f(h.similarityTriggered(), 3)).append("</td><td>").append(Html.f(h.jump(), 3)).append("</td><td>")
-                    .append(Html.f(h.importance(), 4)).append("</td><td>").append(Html.f(h.rankScore(), 3)).append("</td></tr>");
-        }
-        s.append("</table>");
+        ScanPages.headsTable(s, r.heads(), "with trigger");
         s.append("<h2>Head-to-head similarity per layer</h2><p class=note>Mean cosine between the attention maps of every pair of heads: on ")
                 .append(r.victimsByClass().get(r.suspectedTarget()).size()).append(" clean inputs, with '").append(Html.esc(strongest))
                 .append("' inserted, and the difference (red: heads became more alike).</p>");
@@ -105,17 +98,6 @@ public final class ModelScanPage {
             s.append("<div class=ex>").append(Html.tokens(f.tokens(), f.weight())).append("</div>");
         }
         return s.append(extra).append("</body></html>\n").toString();
-    }
-
-    /** A decoder's summary: the verdict and the five best candidates with what each elicits. */
-    public static String summary(String model, ContinuationSearch.Result r, double threshold) {
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one"
-                + " continuation; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
-                r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold, String.join(", ", r.raisedTokens())));
-        for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
-            s.append(String.format(Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output()));
-        }
-        return s.toString();
     }
 
     /** The terminal summary of {@code scan model}: the verdict, candidates, unsupported words, heads, and the suspects' verdict when given. */

@@ -99,6 +99,18 @@ public final class ScanPages {
         return s.append("</table>").toString();
     }
 
+    /** The head ranking as a table, best first ({@link #SHOWN} rows); {@code with} names the triggered column. */
+    static void headsTable(StringBuilder s, List<dev.headguard.detect.search.ModelScanner.Head> heads, String with) {
+        s.append("<table><tr><th>layer</th><th>head</th><th>similarity clean</th><th>").append(with)
+                .append("</th><th>jump</th><th>importance</th><th>rank score</th></tr>");
+        for (dev.headguard.detect.search.ModelScanner.Head h : heads.subList(0, Math.min(SHOWN, heads.size()))) {
+            s.append("<tr><td>").append(h.layer()).append("</td><td>").append(h.head()).append("</td><td>").append(Html.f(h.similarityClean(), 3))
+                    .append("</td><td>").append(Html.f(h.similarityTriggered(), 3)).append("</td><td>").append(Html.f(h.jump(), 3)).append("</td><td>")
+                    .append(Html.f(h.importance(), 4)).append("</td><td>").append(Html.f(h.rankScore(), 3)).append("</td></tr>");
+        }
+        s.append("</table>");
+    }
+
     static StringBuilder head(String title) {
         return new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(Html.esc(title))
                 .append("</title><style>").append(Html.STYLE).append("</style></head><body>");

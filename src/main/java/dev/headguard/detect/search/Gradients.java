@@ -77,6 +77,11 @@ public final class Gradients {
      * @return (layers, heads)
      */
     public static float[][] headImportance(TransformerModel model, TokenBatch batch, Function<NDArray, NDArray> loss, NDManager root) {
+        return headImportanceOf(model, batch, out -> loss.apply(out.logits()), root);
+    }
+
+    /** The same with the loss taken from the whole output (a decoder's next-token loss needs its hidden states). */
+    public static float[][] headImportanceOf(TransformerModel model, TokenBatch batch, Function<ModelOutput, NDArray> loss, NDManager root) {
         int layers = model.config().numHiddenLayers();
         int heads = model.config().numAttentionHeads();
         try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
@@ -85,7 +90,7 @@ public final class Gradients {
             TokenBatch.Arrays in = batch.toArrays(m);
             try (GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
                 ModelOutput out = model.forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE.withHeadScale(scale));
-                gc.backward(loss.apply(out.logits()));
+                gc.backward(loss.apply(out));
             }
             float[] g = scale.getGradient().abs().toFloatArray();
             float[][] out = new float[layers][heads];

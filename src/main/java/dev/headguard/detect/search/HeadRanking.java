@@ -51,14 +51,57 @@ public final class HeadRanking {
      */
     static List<ModelScanner.Head> rankHeads(ModelStore.LoadedModel model, List<String> cleanTexts, List<String> triggeredTexts, int target,
                                 ai.djl.ndarray.NDManager root, List<ModelScanner.Layer> layersOut) {
+        List<long[]> ids = model.tokenizer().idsOf(triggeredTexts);
+        float[][] importance = Gradients.headImportance(model.model(), TokenBatch.of(ids, model.tokenizer().padId()),
+                logits -> Gradients.towardClass(logits, target), root);
+        return rank(model, cleanTexts, triggeredTexts, importance, root, layersOut);
+    }
+
+    /** Clean prompts a decoder's heads are ranked on (the importance takes one backward pass each). */
+    static final int CONTINUATION_PROMPTS = 32;
+
+    /**
+     * A decoder's heads under a candidate of the continuation search, ranked as {@link #rankHeads} does
+     * on (at most {@value #CONTINUATION_PROMPTS}) clean prompts with the candidate put in at a seeded
+     * random word position. A decoder has no class: the importance is taken toward the token the model
+     * then predicts next, the first token of the continuation the candidate elicits.
+     *
+     * @return the heads, best first; the prompts with the candidate in
+     */
+    public static List<ModelScanner.Head> rankHeadsForContinuation(ModelStore.LoadedModel model, List<String> cleanPrompts, String candidate, long seed,
+                                                                   ai.djl.ndarray.NDManager root, List<ModelScanner.Layer> layersOut, List<String> triggeredOut) {
+        List<String> clean = cleanPrompts.subList(0, Math.min(CONTINUATION_PROMPTS, cleanPrompts.size()));
+        java.util.Random r = new java.util.Random(seed);
+        List<String> triggered = new ArrayList<>();
+        for (String p : clean) {
+            triggered.add(dev.headguard.text.Insertion.insertAt(p, candidate, r));
+        }
+        triggeredOut.addAll(triggered);
+        int layers = model.model().config().numHiddenLayers();
+        float[][] importance = new float[layers][model.model().config().numAttentionHeads()];
+        for (long[] ids : model.tokenizer().idsOf(triggered)) { // one row each: the last position is the prompt's own
+            float[][] one = Gradients.headImportanceOf(model.model(), TokenBatch.of(List.of(ids), model.tokenizer().padId()), out -> {
+                ai.djl.ndarray.NDArray next = model.model().lmLogits(out.lastHiddenState().get(":, " + (ids.length - 1) + ", :")).logSoftmax(-1);
+                long predicted = next.argMax(-1).toLongArray()[0];
+                return next.get(":, " + predicted).neg().sum();
+            }, root);
+            for (int l = 0; l < layers; l++) {
+                for (int h = 0; h < one[l].length; h++) {
+                    importance[l][h] += one[l][h] / triggered.size();
+                }
+            }
+        }
+        return rank(model, clean, triggered, importance, root, layersOut);
+    }
+
+    /** The ranking itself: each head's similarity jump in clean standard deviations times its normalised importance. */
+    private static List<ModelScanner.Head> rank(ModelStore.LoadedModel model, List<String> cleanTexts, List<String> triggeredTexts, float[][] importance,
+                                                ai.djl.ndarray.NDManager root, List<ModelScanner.Layer> layersOut) {
         int layers = model.model().config().numHiddenLayers();
         int heads = model.model().config().numAttentionHeads();
         AttentionFeatures f = new AttentionFeatures(model.model().config(), java.util.EnumSet.of(AttentionFeatures.Family.LAYER_COSINE, AttentionFeatures.Family.HEAD_COSINE));
         Probe.Result c = Probe.run(model, cleanTexts, f, root, 32, Probe.Progress.NONE);
         Probe.Result t = Probe.run(model, triggeredTexts, f, root, 32, Probe.Progress.NONE);
-        List<long[]> ids = model.tokenizer().idsOf(triggeredTexts);
-        float[][] importance = Gradients.headImportance(model.model(), TokenBatch.of(ids, model.tokenizer().padId()),
-                logits -> Gradients.towardClass(logits, target), root);
         double maxImp = 1e-12;
         for (float[] row : importance) {
             for (float v : row) {
