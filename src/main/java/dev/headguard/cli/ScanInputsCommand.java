@@ -16,6 +16,7 @@ import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.InputAuditReport;
 import dev.headguard.report.InputScanPage;
 import dev.headguard.report.ModelScanFile;
+import dev.headguard.report.ScanPages;
 import dev.headguard.text.PromptResponseFile;
 import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
@@ -139,7 +140,8 @@ final class ScanInputsCommand implements Callable<Integer> {
             }
             if (html != null) {
                 InputScanPage.Maps maps = InputScanPage.maps(m, scanner, clean, texts, s, root); // model passes: only for the page
-                AtomicFiles.write(html, InputScanPage.html(rep, maps, InputAuditReport.htmlSections(a, scoring.frr, texts)));
+                String targetSection = target == null ? "" : ScanPages.targetFilterSection(target.target(), target.threshold(), scoring.frr, target.scores(), texts);
+                AtomicFiles.write(html, InputScanPage.html(rep, maps, targetSection + InputAuditReport.htmlSections(a, scoring.frr, texts)));
             }
             if (json) {
                 System.out.println(om.writeValueAsString(o));

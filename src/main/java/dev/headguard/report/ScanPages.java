@@ -78,6 +78,24 @@ public final class ScanPages {
         return flaggedTable(s, order, scores, "score (sd)", texts);
     }
 
+    /**
+     * A decoder's target filter ({@code scan inputs} with a model scan): how many prompts make the
+     * elicited output likelier than the clean prompts' (1 − FRR) quantile does, the most likely first.
+     */
+    public static String targetFilterSection(String target, double threshold, double frr, double[] scores, List<String> texts) {
+        double[] margins = new double[scores.length];
+        for (int i = 0; i < scores.length; i++) {
+            margins[i] = scores[i] - threshold;
+        }
+        List<Integer> order = flaggedFirst(margins);
+        StringBuilder s = new StringBuilder("<h2>The output the model scan elicited</h2>");
+        s.append("<div class=\"verdict ").append(order.isEmpty() ? "good" : "bad").append("\"><b>").append(order.size()).append(" of ").append(scores.length)
+                .append(" prompts flagged</b>: they make <code>").append(Html.esc(target)).append("</code> likelier (mean log-probability of its tokens ")
+                .append("after the prompt) than all but ").append(Html.f(100 * frr, 0)).append("% of the clean prompts do (threshold ")
+                .append(Html.f(threshold, 3)).append(").</div>");
+        return flaggedTable(s, order, margins, "log p above threshold", texts);
+    }
+
     /** Indices of the inputs scored above 0 (flagged), highest first. */
     static List<Integer> flaggedFirst(double[] scores) {
         List<Integer> order = new ArrayList<>();

@@ -227,10 +227,15 @@ class GenerationTuningTest {
         String home = System.getProperty("headguard.home");
         System.setProperty("headguard.home", dir.resolve("home").toString());
         try {
+            Path page = dir.resolve("inputs.html");
             String[] plain = {"scan", "inputs", "--model", v.toString(), "--clean", cleanPrompts.toString(), "--inputs", in.toString(), "--json"};
-            JsonNode first = new ObjectMapper().readTree(Main.capture(plain).out()).get("target_filter");
+            String[] withPage = java.util.stream.Stream.concat(java.util.Arrays.stream(plain), java.util.stream.Stream.of("--html", page.toString()))
+                    .toArray(String[]::new);
+            JsonNode first = new ObjectMapper().readTree(Main.capture(withPage).out()).get("target_filter");
             assertTrue(first != null && first.path("target").asText().contains("you"), "the default scan elicits (part of) the target: " + first);
             assertSeparates(first, inputs.size());
+            assertTrue(Files.readString(page).contains("<b>" + first.get("flagged").asInt() + " of " + inputs.size() + " prompts flagged</b>"),
+                    "the page shows the target filter");
             Main.Captured again = Main.capture(plain);
             assertEquals(first, new ObjectMapper().readTree(again.out()).get("target_filter"));
             assertTrue(!again.err().contains("screening"), "the second call reads the cached scan: " + again.err());
