@@ -6,7 +6,14 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.CalibratedFilter;
+import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.InputAudit;
+import dev.headguard.detect.attention.Roc;
+import dev.headguard.detect.search.ContinuationSearch;
+import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.repair.GenerationDefense;
+import dev.headguard.text.PromptResponse;
+import dev.headguard.text.PromptResponseFile;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
@@ -35,11 +42,16 @@ import java.util.List;
  *     hg.repair(Path.of("small-clean.tsv"), Path.of("repaired"));        // the blind repair, written out
  * }
  * </pre>
- * The same work as {@code scan model}, {@code scan inputs} and {@code repair} with their defaults.
+ * The same work as {@code scan model}, {@code scan inputs} and {@code repair} with their defaults. A
+ * decoder language model takes the same calls on prompt/response files, its verdict from
+ * {@link #scanLanguageModel}; its filter scores a prompt by how likely it makes the output the scan elicited.
  * One instance holds one model in native memory; it is not for concurrent use. A repair changes
  * that model: filters made before it refuse to score (make a new one).
  */
 public final class HeadGuard implements AutoCloseable {
+    /** The seed of every sample and search the API draws, as the commands' default {@code --seed}. */
+    private static final long SEED = 42;
+
     private final NDManager root;
     private final ModelStore.LoadedModel model;
     private Path scannedFile;
@@ -79,11 +91,31 @@ public final class HeadGuard implements AutoCloseable {
      * {@code label} column) for the unsupported-flip check.
      */
     public ModelScanner.Result scanModel(Path cleanFile) {
-        List<String> texts = Sample.of(cleanTexts(cleanFile), ModelScanFile.FILTER_SCAN_TEXTS, 42);
+        if (languageModel()) {
+            throw new HeadGuardException(model.directory() + ": a decoder language model; its verdict is scanLanguageModel's");
+        }
+        List<String> texts = Sample.of(cleanTexts(cleanFile), ModelScanFile.FILTER_SCAN_TEXTS, SEED);
         scanned = ModelScanner.scan(model, texts, UnsupportedFlips.Evidence.ofLabelledFile(cleanFile, model.model().config().numLabels()),
                 ModelScanner.Settings.defaults(), root, Probe.Progress.NONE);
         scannedFile = cleanFile;
         return scanned;
+    }
+
+    /**
+     * A decoder language model's verdict, trigger candidates, what each makes clean prompts say, and the
+     * heads the strongest changes: {@code scan model} with its defaults on every prompt of {@code cleanFile}
+     * (prompt/response rows, or one prompt per line).
+     */
+    public ContinuationAudit.Result scanLanguageModel(Path cleanFile) {
+        if (!languageModel()) {
+            throw new HeadGuardException(model.directory() + ": not a decoder language model; its verdict is scanModel's");
+        }
+        return ContinuationAudit.run(model, PromptResponseFile.readPrompts(cleanFile), ContinuationSearch.Settings.defaults(SEED), root, stage -> {});
+    }
+
+    private boolean languageModel() {
+        var c = model.model().config();
+        return c.family().decoder && c.languageModel() && !c.hasClassifier();
     }
 
     /**
@@ -103,6 +135,9 @@ public final class HeadGuard implements AutoCloseable {
             throw new HeadGuardException("--clean-limit must be at least 0, got " + s.cleanLimit());
         }
         InputScanner.Settings settings = s.scoring();
+        if (languageModel()) {
+            return promptFilter(cleanFile, s);
+        }
         List<String> clean = Sample.of(cleanTexts(cleanFile), s.cleanLimit(), settings.seed());
         if (clean.size() < InputScanner.MIN_CLEAN) {
             throw new HeadGuardException(cleanFile + ": " + clean.size() + " clean texts; a scan needs at least " + InputScanner.MIN_CLEAN);
@@ -124,6 +159,26 @@ public final class HeadGuard implements AutoCloseable {
     }
 
     /**
+     * A decoder's default filter, as {@code scan inputs}': the output the (cached) model scan elicits,
+     * and a threshold at the clean prompts' (1 − FRR) quantile of how likely each makes it.
+     */
+    private InputFilter promptFilter(Path cleanFile, InputFilter.Settings s) {
+        long seed = s.scoring().seed();
+        List<String> clean = Sample.of(PromptResponseFile.readPrompts(cleanFile), s.cleanLimit(), seed);
+        if (clean.size() < InputScanner.MIN_CLEAN) {
+            throw new HeadGuardException(cleanFile + ": " + clean.size() + " clean prompts; a scan needs at least " + InputScanner.MIN_CLEAN);
+        }
+        String target = s.modelScan() ? ModelScanFile.cachedElicitedTarget(model, cleanFile, s.cleanLimit(), clean, seed, root, stage -> {}) : null;
+        if (target == null) {
+            throw new HeadGuardException(model.directory() + ": " + (s.modelScan() ? "the model scan elicited no output" : "no model scan")
+                    + "; a decoder's filter scores prompts by the output it elicits");
+        }
+        double threshold = Roc.thresholdAtFrr(TargetLikelihood.scores(model, clean, target, root), s.scoring().frr());
+        int calibratedAt = repairs;
+        return InputFilter.ofTarget(model, target, threshold, root, () -> repairs == calibratedAt);
+    }
+
+    /**
      * The blind repair (the model scan, head-wise alignment against its candidates, then resisting the
      * hidden shift), on a labelled clean file; the repaired model is written to {@code out} (and is
      * this instance's model from then on). When {@link #scanModel} ran on the same file, its scan is
@@ -132,6 +187,18 @@ public final class HeadGuard implements AutoCloseable {
      * the block written to the repaired model's headguard.json.
      */
     public RepairOutcome repair(Path cleanFile, Path out) {
+        if (languageModel()) {
+            List<PromptResponse> rows = PromptResponseFile.read(cleanFile);
+            if (rows.isEmpty()) {
+                throw new HeadGuardException(cleanFile + ": no rows");
+            }
+            try {
+                return new RepairOutcome.Plain(GenerationDefense.named("headguard", SEED)
+                        .applyAndSave(model, rows, cleanFile.toString(), out, "api repair", root, new Defense.Progress() {}));
+            } finally {
+                repairs++;
+            }
+        }
         var set = DatasetReader.read(cleanFile);
         if (set.size() == 0) {
             throw new HeadGuardException(cleanFile + ": no rows");

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
+import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.model.io.ModelStore;
 
 import java.util.List;
 
@@ -14,13 +16,34 @@ import java.util.List;
  */
 public final class InputFilter {
     private final CalibratedFilter calibrated;
-    private final NDManager root;
+    private final String kind;
+    private final java.util.function.Function<List<String>, CalibratedFilter.Scored> scorer;
     private final java.util.function.BooleanSupplier current;
 
     InputFilter(CalibratedFilter calibrated, NDManager root, java.util.function.BooleanSupplier current) {
+        this(calibrated, calibrated.kind(), texts -> calibrated.score(texts, root, Probe.Progress.NONE), current);
+    }
+
+    private InputFilter(CalibratedFilter calibrated, String kind, java.util.function.Function<List<String>, CalibratedFilter.Scored> scorer,
+                        java.util.function.BooleanSupplier current) {
         this.calibrated = calibrated;
+        this.kind = kind;
+        this.scorer = scorer;
         this.current = current;
-        this.root = root;
+    }
+
+    /**
+     * A decoder's filter ({@code scan inputs}' target filter): a prompt's score is the mean log-probability
+     * of {@code target}'s tokens after it minus {@code threshold}; its "prediction" is 0 (one kind of prompt).
+     */
+    static InputFilter ofTarget(ModelStore.LoadedModel model, String target, double threshold, NDManager root, java.util.function.BooleanSupplier current) {
+        return new InputFilter(null, "target", texts -> {
+            double[] s = TargetLikelihood.scores(model, texts, target, root);
+            for (int i = 0; i < s.length; i++) {
+                s[i] -= threshold;
+            }
+            return new CalibratedFilter.Scored(s, new int[s.length]);
+        }, current);
     }
 
     /**
@@ -43,9 +66,12 @@ public final class InputFilter {
         }
     }
 
-    /** "attention" or "direction": which detector the clean texts carrying the scan's evidence chose. */
+    /**
+     * "attention" or "direction": which detector the clean texts carrying the scan's evidence chose; a
+     * decoder's: "target" (how likely a prompt makes the output the model scan elicited).
+     */
     public String kind() {
-        return calibrated.kind();
+        return kind;
     }
 
     /** One score per text, in order; above 0 is flagged. */
@@ -58,7 +84,7 @@ public final class InputFilter {
         if (!current.getAsBoolean()) {
             throw new IllegalStateException("the model was repaired after this filter was calibrated: make a new filter");
         }
-        return calibrated.score(texts, root, Probe.Progress.NONE);
+        return scorer.apply(texts);
     }
 
     public double score(String text) {
@@ -71,6 +97,9 @@ public final class InputFilter {
 
     /** The calibrated filter itself: {@link CalibratedFilter#toBytes} ships it to another JVM holding the same model. */
     public CalibratedFilter calibrated() {
+        if (calibrated == null) {
+            throw new dev.headguard.HeadGuardException("a decoder's target filter is not shipped as bytes yet: calibrate it in each JVM");
+        }
         return calibrated;
     }
 }

