@@ -111,10 +111,16 @@ final class ScanInputsCommand implements Callable<Integer> {
                 evidenceList = cachedScanEvidence(m, scoring, root);
             }
             if (prompts && elicited == null && !noModelScan) { // a decoder's model scan is the continuation search
-                elicited = ModelScanFile.cachedElicitedTarget(m, scoring.clean, scoring.cleanLimit, clean, scoring.seed, root,
-                        new ProgressBar()::stage);
+                String why;
+                try {
+                    elicited = ModelScanFile.cachedElicitedTarget(m, scoring.clean, scoring.cleanLimit, clean, scoring.seed, root,
+                            new ProgressBar()::stage);
+                    why = "the model scan elicited no output to look for";
+                } catch (HeadGuardException e) { // a scan that cannot run: the attention scan still serves, as for a classifier
+                    why = "no model scan (" + e.getMessage() + ")";
+                }
                 if (elicited == null) {
-                    System.err.println("headguard: note: the model scan elicited no output to look for; the attention scan alone filters");
+                    System.err.println("headguard: note: " + why + "; the attention scan alone filters");
                 }
             }
             HiddenStateScan.Settings hs = HiddenStateScan.Settings.defaults(scoring.seed).withFrr(scoring.frr);
