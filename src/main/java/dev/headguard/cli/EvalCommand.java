@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "eval", description = {"Clean accuracy (CACC) and, with a triggered set, attack success rate (ASR) and label-flip rate.",
         "With --task generation: clean response perplexity on --clean (prompt/response data) and, with --triggered prompts, the share of",
-        "greedy continuations that contain --target-phrase or that the --judge classifier puts in class --target (the ASR),",
+        "greedy continuations that contain --target-phrase or that the --judge classifier puts in class --target (the ASR; a continuation",
+        "with no letter is never a hit),",
         "the same share on the clean prompts, and the judge's own error on the clean references."})
 final class EvalCommand implements Callable<Integer> {
     @Mixin

@@ -102,9 +102,18 @@ public final class GenerationEvaluator {
         }
         int[] predicted = judged(texts, target, root);
         for (int i = 0; i < hit.length; i++) {
-            hit[i] = predicted[i] == target.judgeClass();
+            hit[i] = predicted[i] == target.judgeClass() && saysSomething(texts.get(i));
         }
         return hit;
+    }
+
+    /**
+     * Whether a continuation holds a letter: one that is only punctuation (".") or empty says no
+     * sentiment, whatever class the judge gives it (SST-2's judge puts "." in the negative class, which
+     * counted a decoder that stops at once as steered).
+     */
+    static boolean saysSomething(String text) {
+        return text.codePoints().anyMatch(Character::isLetter);
     }
 
     /** The judge's class of each text; an empty continuation (an immediate end) is judged as the empty string's tokens. */
