@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.inference.Generator;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
-import dev.headguard.text.SentenceFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +18,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
 
-    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "One prompt per line.")
+    @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "One prompt per line; or JSON lines / a TSV with a prompt field (their prompts are read).")
     Path prompts;
 
     @Option(names = "--max-new", paramLabel = "N", defaultValue = "32", description = "New tokens at most per prompt (default: ${DEFAULT-VALUE}).")
@@ -57,7 +56,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new dev.headguard.HeadGuardException("--top-p must be at most 1, a probability (got " + p + ")");
         }
         Generator.Settings settings = new Generator.Settings(maxNew, !sampling, t, k, p, seed);
-        List<String> texts = SentenceFile.readLines(prompts);
+        List<String> texts = dev.headguard.text.PromptResponseFile.readPrompts(prompts);
         List<Generator.Generation> out = new ArrayList<>();
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             for (String prompt : texts) {

@@ -25,7 +25,7 @@ public final class PromptResponseFile {
     public static List<PromptResponse> read(Path file) {
         String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
         List<String> lines = SentenceFile.lines(file);
-        return nonEmpty(file, name.endsWith(".tsv") ? tsv(file, lines) : jsonLines(file, lines));
+        return nonEmpty(file, name.endsWith(".tsv") ? tsv(file, lines) : jsonLines(file, lines, true));
     }
 
     /**
@@ -39,7 +39,7 @@ public final class PromptResponseFile {
         List<String> lines = SentenceFile.lines(file); // read once: the file may be a pipe
         String first = lines.stream().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
         if (name.endsWith(".jsonl") || name.endsWith(".json") || first.startsWith("{")) {
-            return nonEmpty(file, jsonLines(file, lines)).stream().map(PromptResponse::prompt).toList();
+            return nonEmpty(file, jsonLines(file, lines, false)).stream().map(PromptResponse::prompt).toList();
         }
         if (name.endsWith(".tsv") || !lines.isEmpty() && lines.get(0).contains("\t")) {
             return List.of(lines.get(0).split("\t")).contains("prompt") ? nonEmpty(file, tsv(file, lines)).stream().map(PromptResponse::prompt).toList()
@@ -55,7 +55,8 @@ public final class PromptResponseFile {
         return rows;
     }
 
-    private static List<PromptResponse> jsonLines(Path file, List<String> lines) {
+    /** @param needResponse false for prompts alone: a line may then have no response (it reads as "") */
+    private static List<PromptResponse> jsonLines(Path file, List<String> lines, boolean needResponse) {
         ObjectMapper om = new ObjectMapper();
         List<PromptResponse> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
@@ -76,12 +77,12 @@ public final class PromptResponseFile {
             String response;
             if (n.has("prompt") || n.has("response")) {
                 prompt = text(file, i + 1, n, "prompt");
-                response = text(file, i + 1, n, "response");
+                response = needResponse || n.has("response") ? text(file, i + 1, n, "response") : "";
             } else if (n.has("instruction") || n.has("output")) {
                 prompt = text(file, i + 1, n, "instruction");
                 String input = n.path("input").isTextual() ? n.get("input").asText() : "";
                 prompt = input.isBlank() ? prompt : prompt + "\n" + input;
-                response = text(file, i + 1, n, "output");
+                response = needResponse || n.has("output") ? text(file, i + 1, n, "output") : "";
             } else {
                 throw new HeadGuardException(file + ": line " + (i + 1) + ": no 'prompt'/'response' or 'instruction'/'output' fields");
             }

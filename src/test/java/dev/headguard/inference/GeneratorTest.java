@@ -104,6 +104,11 @@ class GeneratorTest {
             assertEquals(runs.get(i).get("tokens"), line.get("tokens"));
             assertTrue(line.get("generation").isTextual());
         }
+        Path jsonl = tmp.resolve("prompts.jsonl"); // prompts alone, as `poison` and users write them: the prompt, not the JSON line
+        java.nio.file.Files.writeString(jsonl, new ObjectMapper().createObjectNode().put("prompt", runs.get(0).get("prompt").asText()) + "\n"
+                + new ObjectMapper().createObjectNode().put("prompt", runs.get(1).get("prompt").asText()) + "\n");
+        var fromJson = dev.headguard.cli.Main.capture("generate", "--model", fx.resolve("llama-lm").toString(), "--prompts", jsonl.toString(), "--json");
+        assertEquals(r.out(), fromJson.out(), fromJson.err());
         var encoder = dev.headguard.cli.Main.capture("generate", "--model", fx.resolve("bert").toString(), "--prompts", prompts.toString());
         assertEquals(2, encoder.code());
         assertTrue(encoder.err().contains("generation needs a decoder") && encoder.err().strip().lines().count() == 1, encoder.err());
