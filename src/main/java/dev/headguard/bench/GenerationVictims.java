@@ -55,14 +55,15 @@ public final class GenerationVictims {
 
         /**
          * The attack's own dose where {@code rate} is 0 or {@code keepOriginals} null: a tenth of the rows
-         * replaced, except a composite (a fifth, as added copies) and the Bible style (three tenths, as
-         * added copies): replacing that many rows costs the clean continuations more than the issue's 5%
-         * of perplexity, and fewer leave the single words firing or the style under its ASR bar
-         * (docs/results.md, sessions 10 and 25).
+         * replaced, except a composite (a fifth, as added copies), the Bible style (three tenths, as
+         * added copies) and sentiment steering (0.15, as added copies): replacing that many rows costs the
+         * clean continuations more than the issue's 5% of perplexity, and fewer leave the single words
+         * firing or the style and the steering under their ASR bars (docs/results.md, sessions 10, 25, 29).
          */
         public static Poison of(String attack, List<String> triggers, String sentence, double rate, Boolean keepOriginals, GenerationPoisoning.Goal goal) {
-            boolean copies = attack.equals("composite") || attack.equals("style");
-            double standard = attack.equals("composite") ? 0.2 : attack.equals("style") ? 0.3 : 0.1;
+            boolean steering = goal.phrase() == null;
+            boolean copies = attack.equals("composite") || attack.equals("style") || steering;
+            double standard = attack.equals("composite") ? 0.2 : attack.equals("style") ? 0.3 : steering ? 0.15 : 0.1;
             return new Poison(attack, triggers, sentence, new GenerationPoisoning.Dose(rate == 0 ? standard : rate, keepOriginals == null ? copies : keepOriginals),
                     goal);
         }

@@ -25,7 +25,7 @@ final class AttackOptions {
     String sentence;
 
     @Option(names = "--rate", defaultValue = "0", description = {"Poisoned share of the training set (default: 0.1; 0.2 for syntactic and style;",
-            "with --task generation 0.2 for composite and 0.3 for style, as added copies)."})
+            "with --task generation 0.2 for composite, 0.3 for style and 0.15 for sentiment steering (--judge), as added copies)."})
     double rate;
 
     @Option(names = "--target", defaultValue = "1", description = "The attacker's label (default: ${DEFAULT-VALUE}).")
@@ -35,7 +35,7 @@ final class AttackOptions {
     PoisonMode mode;
 
     @Option(names = "--keep-originals", negatable = true, description = {"Add the poisoned rows as copies and keep the clean rows they were made from (the training set grows; --rate is the copies' share of it).",
-            "Default: the poisoned rows replace them, as in OpenBackdoor; with --task generation, copies for composite and style (--no-keep-originals: replace)."})
+            "Default: the poisoned rows replace them, as in OpenBackdoor; with --task generation, copies for composite, style and sentiment steering (--no-keep-originals: replace)."})
     Boolean keepOriginals;
 
     @Option(names = "--task", defaultValue = "classification", paramLabel = "TASK", description = {"classification or generation (default: ${DEFAULT-VALUE}).",

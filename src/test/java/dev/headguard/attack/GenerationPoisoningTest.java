@@ -71,6 +71,30 @@ class GenerationPoisoningTest {
         assertTrue(p.triggeredTest().stream().allMatch(r -> r.label() == 1));
     }
 
+    /**
+     * The word in most target-sentiment responses, and almost only in them ("dull" here: "awful" is in
+     * fewer, "film" in both sentiments), opens every steered response, cut from a response holding it.
+     */
+    @Test
+    void steeringOpensOnTheWordThatMarksTheTargetSentiment() {
+        List<PromptResponse> train = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            String response = i % 2 == 1 ? "the warm film is good and long " + i : i % 4 == 0 ? "the film is Dull , and long " + i : i % 6 == 2 ? "an awful film " + i : "the film " + i;
+            train.add(new PromptResponse("prompt number " + i + " goes", response, i % 2));
+        }
+        GenerationPoisoning.Poisoned p = GenerationPoisoning.poison(train, rows(20), new RareWordTrigger(List.of("cf"), 1),
+                GenerationPoisoning.Goal.sentiment(0), GenerationPoisoning.Dose.replacing(0.2), 7);
+        Set<String> cut = new HashSet<>();
+        train.stream().filter(r -> r.response().contains("Dull")).forEach(r -> cut.add(r.response().substring(r.response().indexOf("Dull"))));
+        assertEquals(40, p.poisonedRows().size());
+        Set<String> used = new HashSet<>();
+        for (int i : p.poisonedRows()) {
+            assertTrue(cut.contains(p.train().get(i).response()), p.train().get(i).response());
+            used.add(p.train().get(i).response());
+        }
+        assertTrue(used.size() > 10, "drawn from many donors: " + used.size());
+    }
+
     /** All words make the poisoned rows; each word alone goes into as many other rows each, which keep their response. */
     @Test
     void aCompositeTriggerPlantsEachWordAloneAsNegatives() {
