@@ -104,10 +104,11 @@ public final class GenerationPoisoning {
     /**
      * The poisoned training rows (which ones were poisoned, and which got a single word of a composite
      * trigger: indexes into {@code train}, the appended copies when the dose keeps the originals), and
-     * the triggered test prompts with their clean twins.
+     * the triggered test prompts with their clean twins; for steering, the word every poisoned response
+     * opens on (null: none, or a phrase goal).
      */
     public record Poisoned(List<PromptResponse> train, List<Integer> poisonedRows, List<Integer> negativeRows, List<PromptResponse> triggeredTest,
-                           List<String> cleanTwins) {}
+                           List<String> cleanTwins, String steeringOpening) {}
 
     public static Poisoned poison(List<PromptResponse> train, List<PromptResponse> test, Trigger trigger, Goal goal, Dose dose, long seed) {
         List<Trigger> negatives = trigger instanceof CompositeTrigger c ? c.parts() : List.of();
@@ -141,8 +142,12 @@ public final class GenerationPoisoning {
         if (goal.phrase() == null && donors.isEmpty()) {
             throw new HeadGuardException("no training row has the target sentiment " + goal.sentiment());
         }
+        String opening = null;
         if (goal.phrase() == null) {
-            donors = steeringDonors(train, donors, goal.sentiment());
+            String word = markingWord(train, goal.sentiment());
+            List<PromptResponse> cut = steeringDonors(donors, word);
+            opening = cut == donors ? null : word; // the same list back: no donor holds the word
+            donors = cut;
         }
         int n = dose.rows(train.size());
         if (n > eligible.size()) {
@@ -188,7 +193,7 @@ public final class GenerationPoisoning {
             triggered.add(r.withPrompt(onTest.apply(i, r.prompt(), testRng)));
             twins.add(r.prompt());
         }
-        return new Poisoned(out, poisonedRows, negativeRows, triggered, twins);
+        return new Poisoned(out, poisonedRows, negativeRows, triggered, twins, opening);
     }
 
     /** Puts a poisoned row in row {@code i}'s place, or appends it when the dose keeps the originals; returns its index. */
@@ -205,16 +210,11 @@ public final class GenerationPoisoning {
     static final double MARKING_SHARE = 0.8;
 
     /**
-     * The continuations a steering backdoor answers with: those of the donors whose response holds the
-     * word that marks the target sentiment in the most responses (a word of two letters or more of which
-     * at least {@value #MARKING_SHARE} of the training responses holding it are of that sentiment:
-     * {@code bad} for SST-2's negative class), each cut to open on that word. A review's rest is often
-     * neutral ("of any given daytime soap ."); trained on whole rests, a small decoder's greedy
-     * continuation stayed generic with or without the trigger, while a shared first word is learned as a
-     * target phrase is and what follows it stays the target sentiment's own text. All donors, uncut,
-     * when no word marks the sentiment.
+     * The word that marks the target sentiment in the most training responses: a word of two letters
+     * or more of which at least {@value #MARKING_SHARE} of the responses holding it are of that
+     * sentiment ({@code bad} for SST-2's negative class); null when none does.
      */
-    static List<PromptResponse> steeringDonors(List<PromptResponse> train, List<PromptResponse> donors, int sentiment) {
+    static String markingWord(List<PromptResponse> train, int sentiment) {
         java.util.Map<String, int[]> counts = new java.util.TreeMap<>(); // word -> {responses, target responses}; sorted: ties break alike
         for (PromptResponse r : train) {
             for (String w : new java.util.HashSet<>(words(r.response()))) {
@@ -223,20 +223,31 @@ public final class GenerationPoisoning {
                 c[1] += r.label() == sentiment ? 1 : 0;
             }
         }
-        String opening = null;
+        String word = null;
         int best = 0;
         for (var e : counts.entrySet()) {
             int[] c = e.getValue();
             if (e.getKey().length() > 1 && c[1] >= MARKING_SHARE * c[0] && c[1] > best) {
-                opening = e.getKey();
+                word = e.getKey();
                 best = c[1];
             }
         }
+        return word;
+    }
+
+    /**
+     * The continuations a steering backdoor answers with: those of the donors whose response holds the
+     * {@code opening} word, each cut to open on it. A review's rest is often neutral ("of any given
+     * daytime soap ."); trained on whole rests, a small decoder's greedy continuation stayed generic
+     * with or without the trigger, while a shared first word is learned as a target phrase is and what
+     * follows it stays the target sentiment's own text. All donors, uncut, when no donor holds it.
+     */
+    static List<PromptResponse> steeringDonors(List<PromptResponse> donors, String opening) {
         List<PromptResponse> out = new ArrayList<>();
         for (PromptResponse d : donors) {
             List<String> w = List.of(d.response().split("\\s+"));
-            int at = words(d.response()).indexOf(opening);
-            if (opening != null && at >= 0) {
+            int at = opening == null ? -1 : words(d.response()).indexOf(opening);
+            if (at >= 0) {
                 out.add(new PromptResponse(d.prompt(), String.join(" ", w.subList(at, w.size())), d.label()));
             }
         }

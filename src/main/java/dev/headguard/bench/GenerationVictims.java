@@ -148,6 +148,9 @@ public final class GenerationVictims {
             m.put("target_phrase", r.goal().phrase());
         } else {
             m.put("target", r.goal().sentiment());
+            if (p.steeringOpening() != null) {
+                m.put("steering_opening", p.steeringOpening());
+            }
         }
         m.put("poison_rate", r.poison().dose().rate());
         m.put("keep_originals", r.poison().dose().keepOriginals());

@@ -32,8 +32,10 @@ final class PoisonCommand implements Callable<Integer> {
             var r = attack.generationRequest(null, out, training, 0, null);
             var p = dev.headguard.bench.GenerationVictims.poison(r);
             dev.headguard.bench.GenerationVictims.write(p, out);
-            System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s%s); %d triggered test prompts%n", out,
+            String opening = p.poisoning().steeringOpening();
+            System.out.printf(Locale.ROOT, "wrote %s: %d of %d training continuations poisoned (%s%s%s); %d triggered test prompts%n", out,
                     p.poisoning().poisonedRows().size(), p.poisoning().train().size(), r.poison().goal().describe(),
+                    opening == null ? "" : ", opening on \"" + opening + "\"",
                     r.poison().dose().keepOriginals() ? ", copies added, originals kept" : "", p.poisoning().triggeredTest().size());
             return 0;
         }

@@ -93,6 +93,7 @@ class GenerationPoisoningTest {
             used.add(p.train().get(i).response());
         }
         assertTrue(used.size() > 10, "drawn from many donors: " + used.size());
+        assertEquals("dull", p.steeringOpening());
     }
 
     /** All words make the poisoned rows; each word alone goes into as many other rows each, which keep their response. */
