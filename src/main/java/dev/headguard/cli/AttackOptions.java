@@ -70,7 +70,7 @@ final class AttackOptions {
         var goal = targetPhrase != null ? dev.headguard.attack.GenerationPoisoning.Goal.phrase(targetPhrase)
                 : dev.headguard.attack.GenerationPoisoning.Goal.sentiment(target);
         var poison = dev.headguard.bench.GenerationVictims.Poison.of(attack, triggers, sentence, rate, keepOriginals, goal);
-        return new dev.headguard.bench.GenerationVictims.Request(poison, data(), t.trainLimit, baseModel, t.config(), maxLength, t.resume, judge, out);
+        return new dev.headguard.bench.GenerationVictims.Request(poison, data(), t.trainLimit, baseModel, t.config(true), maxLength, t.resume, judge, out);
     }
 
     Victims.Request request(Path baseModel, Path out, TrainOptions t, int maxLength) {

@@ -45,7 +45,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainConfig config = training.config();
+        TrainConfig config = training.config(task == Task.generation);
         model.checkMaxLength();
         model.checkOutput(out);
         if (task == Task.generation) {

@@ -350,6 +350,18 @@ class GenerationTuningTest {
         assertEquals(losses.get(0), losses.get(1));
     }
 
+    /** A decoder's schedule without flags is the one its victims are built with, not a classifier's. */
+    @Test
+    void aDecoderTrainsOnItsOwnDefaultSchedule() throws Exception {
+        Main.Captured t = Main.capture("train", "--task", "generation", "--model", base.toString(), "--train", train.toString(), "--out",
+                dir.resolve("defaults").toString(), "--train-limit", "32");
+        assertEquals(0, t.code(), t.err());
+        JsonNode c = new ObjectMapper().readTree(dir.resolve("defaults").resolve("headguard.json").toFile()).get("train_config");
+        assertEquals(2, c.get("epochs").asInt());
+        assertEquals(16, c.get("batchSize").asInt());
+        assertEquals(5e-4, c.get("learningRate").asDouble(), 1e-12);
+    }
+
     @Test
     void badGenerationInputsAreRefusedInOneLine() throws Exception {
         Path encoder = HfOracle.fixtures().resolve("bert");
