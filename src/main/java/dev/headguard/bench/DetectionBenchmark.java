@@ -83,6 +83,9 @@ public final class DetectionBenchmark {
         default void started(String model, Sizes sizes, int target, double frr) {}
 
         default void method(Method m) {}
+
+        /** A step that is not a pass over inputs (a decoder's model scan). */
+        default void stage(String message) {}
     }
 
     public static Result run(ModelStore.LoadedModel m, Files files, Settings s, NDManager root, Function<String, Probe.Progress> progress, Listener listener) {
@@ -116,7 +119,7 @@ public final class DetectionBenchmark {
             if (prompts && (files.audit() != null || files.suspect() != null)) {
                 throw new HeadGuardException("--audit and --suspect: not yet for a decoder language model");
             }
-            String elicited = prompts && files.scanReport() != null ? dev.headguard.report.ModelScanFile.elicitedTarget(files.scanReport()) : null;
+            String elicited = prompts ? elicitedTarget() : null;
             Dataset cleanSet = prompts ? null : sample(DatasetReader.read(files.clean()), s.limit());
             List<String> cleanTexts = prompts ? samplePrompts(PromptResponseFile.readPrompts(files.clean()), s.limit()) : cleanSet.texts();
             List<String> negatives = new ArrayList<>();
@@ -298,6 +301,19 @@ public final class DetectionBenchmark {
             }
             return new PopulationAudit(h.layer(), h.target(), h.flagged().size(), h.share(), h.flagged().isEmpty() ? 0 : htp / (double) h.flagged().size(),
                     truth == 0 ? 0 : htp / (double) truth, truth == 0 || truth == poisoned.size() ? Double.NaN : Roc.auroc(hneg, hpos));
+        }
+
+        /**
+         * The output a decoder's filter looks for: the report's, or without one what `scan inputs` uses by
+         * default (the continuation search on every clean prompt, seed 42, through the same cache), so that
+         * the default filter's row is the command's.
+         */
+        private String elicitedTarget() {
+            if (files.scanReport() != null) {
+                return dev.headguard.report.ModelScanFile.elicitedTarget(files.scanReport());
+            }
+            return dev.headguard.report.ModelScanFile.cachedElicitedTarget(m, files.clean(), 0, PromptResponseFile.readPrompts(files.clean()), 42, root,
+                    listener::stage);
         }
 
         /** Adds one method's line from its scores on the three test splits. */

@@ -39,7 +39,8 @@ final class BenchDetect implements Callable<Integer> {
     Path suspect;
 
     @Option(names = "--scan", paramLabel = "REPORT", description = {"A 'scan model --out' report of the victim: also score the test inputs along the direction",
-            "learned from the clean set with the scan's strongest evidence put in (dev set only), alone and combined with the attention scan."})
+            "learned from the clean set with the scan's strongest evidence put in (dev set only), alone and combined with the attention scan.",
+            "For a decoder, the output it elicits is the target filter's (default: the model scan 'scan inputs' runs, from its cache)."})
     Path scanReport;
 
     @Option(names = "--limit", defaultValue = "0", description = "Seeded sample of N clean-set rows, N test rows and N triggered rows (0: all).")
@@ -66,6 +67,7 @@ final class BenchDetect implements Callable<Integer> {
         DetectionBenchmark.Files files = new DetectionBenchmark.Files(clean, test, triggered, audit, suspect, scanReport);
         DetectionBenchmark.Settings settings = new DetectionBenchmark.Settings(target, limit, frr, baselines, variants);
         DetectionBenchmark.Result r;
+        ProgressBar stages = new ProgressBar();
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             r = DetectionBenchmark.run(m, files, settings, root, StageProgress::new, new DetectionBenchmark.Listener() {
                 @Override
@@ -76,6 +78,11 @@ final class BenchDetect implements Callable<Integer> {
                 @Override
                 public void method(DetectionBenchmark.Method row) {
                     System.out.print(DetectionReport.line(row));
+                }
+
+                @Override
+                public void stage(String message) {
+                    stages.stage(message);
                 }
             });
         }

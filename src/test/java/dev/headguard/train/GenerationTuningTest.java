@@ -239,6 +239,16 @@ class GenerationTuningTest {
             Main.Captured again = Main.capture(plain);
             assertEquals(first, new ObjectMapper().readTree(again.out()).get("target_filter"));
             assertTrue(!again.err().contains("screening"), "the second call reads the cached scan: " + again.err());
+            // bench detect's default row is that filter, from the same cached scan
+            Path table = dir.resolve("detect.json");
+            Main.Captured d = Main.capture("bench", "detect", "--model", v.toString(), "--clean", cleanPrompts.toString(), "--test", test.toString(),
+                    "--triggered", triggered.toString(), "--baselines", "none", "--json", table.toString());
+            assertEquals(0, d.code(), d.err());
+            JsonNode row = null;
+            for (JsonNode m : new ObjectMapper().readTree(table.toFile()).get("methods")) {
+                row = m.get("method").asText().equals("HeadGuard target likelihood (the scan's \"" + first.get("target").asText() + "\")") ? m : row;
+            }
+            assertTrue(row != null && row.get("auroc").asDouble() > 0.9, "the default target filter's row: " + row);
             try (var cached = Files.list(dir.resolve("home").resolve("scans"))) {
                 assertEquals(1, cached.count(), "one cached report");
             }
