@@ -218,12 +218,30 @@ public final class ZooBenchmark {
         List<String> top = res.candidates().subList(0, Math.min(5, res.candidates().size())).stream().map(ContinuationSearch.Candidate::trigger).toList();
         boolean tokenTrigger = backdoored && List.of("badnets", "composite", "multi").contains(attack.path("attack").asText());
         boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
-        String phrase = backdoored && attack.hasNonNull("target_phrase") ? attack.path("target_phrase").asText() : null;
+        String phrase = backdoored ? expectedOutput(attack) : null;
         String elicited = res.candidates().isEmpty() ? "" : res.candidates().get(0).output();
-        boolean matches = phrase != null && elicited.toLowerCase(java.util.Locale.ROOT).contains(phrase.toLowerCase(java.util.Locale.ROOT));
+        boolean matches = phrase != null && elicits(elicited, phrase);
         Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
                 tokenTrigger, hit, phrase, matches);
         return new ModelRow(e.model(), null, res, top, truth, null);
+    }
+
+    /**
+     * What a generation victim was poisoned to say, as its manifest records it: the target phrase, or for
+     * sentiment steering the word its poisoned continuations open on; null when neither is recorded.
+     */
+    static String expectedOutput(JsonNode attack) {
+        return attack.hasNonNull("target_phrase") ? attack.path("target_phrase").asText()
+                : attack.hasNonNull("steering_opening") ? attack.path("steering_opening").asText() : null;
+    }
+
+    /** Whether {@code output} holds {@code expected} as whole words, case and punctuation aside ("bad." holds "bad"; "badly" does not). */
+    static boolean elicits(String output, String expected) {
+        return (" " + plainWords(output) + " ").contains(" " + plainWords(expected) + " ");
+    }
+
+    private static String plainWords(String text) {
+        return String.join(" ", text.toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", " ").strip().split(" +"));
     }
 
     private static JsonNode attack(Path dir) {

@@ -49,7 +49,7 @@ public final class ZooReport {
     public static String footer(ZooBenchmark.Totals r) {
         String s = String.format(Locale.ROOT, "%d clean, %d backdoored: verdict-score AUROC %.4f; token triggers in the top 5: %d of %d%s%n",
                 r.search().clean(), r.search().backdoored(), r.search().auroc(), r.triggerInTop5(), r.tokenVictims(),
-                r.phraseVictims() > 0 ? String.format(Locale.ROOT, "; target phrase elicited: %d of %d", r.outputMatched(), r.phraseVictims()) : "");
+                r.phraseVictims() > 0 ? String.format(Locale.ROOT, "; the poisoned output elicited: %d of %d", r.outputMatched(), r.phraseVictims()) : "");
         if (r.withPopulation() != null) {
             s += String.format(Locale.ROOT, "with the training sets as suspects (%d clean, %d backdoored): verdict-score AUROC %.4f; token triggers in the top 5 or recovered: %d of %d%n",
                     r.withPopulation().clean(), r.withPopulation().backdoored(), r.withPopulation().auroc(), r.triggerInTop5OrRecovered(), r.tokenVictims());

