@@ -61,9 +61,9 @@ final class RepairCommand implements Callable<Integer> {
                     "response); 0 turns it off (default: 1 for a classifier, 3 for a decoder language model)."})
     Double labelWeight;
 
-    @Option(names = "--epochs", defaultValue = "4",
-            description = "Epochs of HeadGuard's head-wise stage (default: ${DEFAULT-VALUE}); its second stage and the baselines run their own schedule.")
-    int epochs;
+    @Option(names = "--epochs",
+            description = "Epochs of HeadGuard's head-wise stage (default: 4 for a classifier, 3 for a decoder language model); its second stage and the baselines run their own schedule.")
+    Integer epochs;
 
     @Option(names = "--lr", description = "Peak learning rate of HeadGuard's head-wise stage (default: 1e-4 for a classifier, 1e-3 for a decoder language model).")
     Double lr;
@@ -110,7 +110,7 @@ final class RepairCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         OptionChecks.atLeast("--heads", heads, 0);
         OptionChecks.atLeast("--triggers", triggers, 0);
-        OptionChecks.atLeast("--epochs", epochs, 1);
+        OptionChecks.atLeast("--epochs", epochs == null ? 1 : epochs, 1);
         OptionChecks.atLeast("--batch-size", batchSize, 1);
         OptionChecks.atLeast("--consolidation-epochs", consolidationEpochs, 0);
         if (lr != null) {
@@ -133,7 +133,7 @@ final class RepairCommand implements Callable<Integer> {
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
+                    new HeadRepair.Settings(alignWeight, epochs == null ? 4 : epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
                             consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight == null ? HeadGuardRepair.Settings.RESIST_BY_CLASSES : resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
@@ -190,7 +190,7 @@ final class RepairCommand implements Callable<Integer> {
         if (defense instanceof GenerationDefense.HeadGuard h) {
             GenerationRepair.Settings d = h.repair();
             defense = new GenerationDefense.HeadGuard(new GenerationRepair.Settings(alignWeight, labelWeight == null ? d.triggeredWeight() : labelWeight,
-                    epochs, batchSize, lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed),
+                    epochs == null ? d.epochs() : epochs, batchSize, lr == null ? d.learningRate() : lr, allHeads ? Integer.MAX_VALUE : heads, d.headShare(), seed),
                     h.search(), h.shift(), triggers > 0 ? triggers : h.maxTriggers());
         }
         List<PromptResponse> rows = PromptResponseFile.read(clean);
