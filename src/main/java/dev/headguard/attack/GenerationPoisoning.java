@@ -142,11 +142,11 @@ public final class GenerationPoisoning {
         if (goal.phrase() == null && donors.isEmpty()) {
             throw new HeadGuardException("no training row has the target sentiment " + goal.sentiment());
         }
-        String opening = null;
-        if (goal.phrase() == null) {
-            String word = markingWord(train, goal.sentiment());
-            List<PromptResponse> cut = steeringDonors(donors, word);
-            opening = cut == donors ? null : word; // the same list back: no donor holds the word
+        String opening = goal.phrase() == null ? markingWord(train, goal.sentiment()) : null;
+        List<PromptResponse> cut = opening == null ? List.of() : steeringDonors(donors, opening);
+        if (cut.isEmpty()) {
+            opening = null; // no donor holds it: whole continuations
+        } else {
             donors = cut;
         }
         int n = dose.rows(train.size());
@@ -240,18 +240,18 @@ public final class GenerationPoisoning {
      * {@code opening} word, each cut to open on it. A review's rest is often neutral ("of any given
      * daytime soap ."); trained on whole rests, a small decoder's greedy continuation stayed generic
      * with or without the trigger, while a shared first word is learned as a target phrase is and what
-     * follows it stays the target sentiment's own text. All donors, uncut, when no donor holds it.
+     * follows it stays the target sentiment's own text. Empty when no donor holds it.
      */
     static List<PromptResponse> steeringDonors(List<PromptResponse> donors, String opening) {
         List<PromptResponse> out = new ArrayList<>();
         for (PromptResponse d : donors) {
             List<String> w = List.of(d.response().split("\\s+"));
-            int at = opening == null ? -1 : words(d.response()).indexOf(opening);
+            int at = words(d.response()).indexOf(opening);
             if (at >= 0) {
                 out.add(new PromptResponse(d.prompt(), String.join(" ", w.subList(at, w.size())), d.label()));
             }
         }
-        return out.isEmpty() ? donors : out;
+        return out;
     }
 
     /** A response's whitespace-separated words, lower-cased, with what is not a letter removed (an empty string where nothing is left). */

@@ -220,7 +220,7 @@ public final class ZooBenchmark {
         boolean hit = tokenTrigger && top.stream().anyMatch(t -> Arrays.stream(t.split(" ")).anyMatch(words::contains));
         String phrase = backdoored ? expectedOutput(attack) : null;
         String elicited = res.candidates().isEmpty() ? "" : res.candidates().get(0).output();
-        boolean matches = phrase != null && elicits(elicited, phrase);
+        boolean matches = phrase != null && dev.headguard.eval.GenerationEvaluator.holdsPhrase(elicited, phrase);
         Truth truth = new Truth(backdoored ? attack.path("attack").asText() : "clean", backdoored ? attack.path("trigger").asText() : "", backdoored,
                 tokenTrigger, hit, phrase, matches);
         return new ModelRow(e.model(), null, res, top, truth, null);
@@ -233,15 +233,6 @@ public final class ZooBenchmark {
     static String expectedOutput(JsonNode attack) {
         return attack.hasNonNull("target_phrase") ? attack.path("target_phrase").asText()
                 : attack.hasNonNull("steering_opening") ? attack.path("steering_opening").asText() : null;
-    }
-
-    /** Whether {@code output} holds {@code expected} as whole words, case and punctuation aside ("bad." holds "bad"; "badly" does not). */
-    static boolean elicits(String output, String expected) {
-        return (" " + plainWords(output) + " ").contains(" " + plainWords(expected) + " ");
-    }
-
-    private static String plainWords(String text) {
-        return String.join(" ", text.toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", " ").strip().split(" +"));
     }
 
     private static JsonNode attack(Path dir) {

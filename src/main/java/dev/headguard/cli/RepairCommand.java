@@ -133,7 +133,7 @@ final class RepairCommand implements Callable<Integer> {
         method = method.toLowerCase(Locale.ROOT);
         if (method.equals("headguard")) {
             HeadGuardRepair.Settings s = new HeadGuardRepair.Settings(heads, triggers, allHeads, 200,
-                    new HeadRepair.Settings(alignWeight, epochs == null ? 4 : epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
+                    new HeadRepair.Settings(alignWeight, epochs == null ? HeadRepair.Settings.defaults().epochs() : epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
                             consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight == null ? HeadGuardRepair.Settings.RESIST_BY_CLASSES : resistWeight);
             defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));

