@@ -10,7 +10,7 @@ import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.attention.Roc;
 import dev.headguard.detect.search.ContinuationSearch;
-import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.repair.GenerationDefense;
 import dev.headguard.text.PromptResponse;
 import dev.headguard.text.PromptResponseFile;

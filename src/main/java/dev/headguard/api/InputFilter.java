@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
-import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.List;

@@ -11,7 +11,7 @@ import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.baseline.Rap;
 import dev.headguard.detect.attention.Roc;
-import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.detect.baseline.Strip;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Dataset;

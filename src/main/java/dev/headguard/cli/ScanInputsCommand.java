@@ -10,7 +10,7 @@ import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.attention.InputScanner;
 import dev.headguard.detect.attention.Roc;
-import dev.headguard.eval.TargetLikelihood;
+import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.report.InputAuditReport;

@@ -45,8 +45,8 @@ final class ScanModelCommand implements Callable<Integer> {
     @Option(names = "--candidates", defaultValue = "24", description = "Tokens per class evaluated exactly after screening (default: ${DEFAULT-VALUE}).")
     int candidates;
 
-    @Option(names = "--threshold", defaultValue = "0.5", description = "Verdict threshold on the score (default: ${DEFAULT-VALUE}).")
-    double threshold;
+    @Option(names = "--threshold", description = "Verdict threshold on the score (default: 0.5 for a classifier; 0.1 for a decoder, whose score is a gain in probability).")
+    Double threshold;
 
     @Option(names = "--sweep", defaultValue = "1", paramLabel = "N", description = {"Also put every vocabulary word in front of the N shortest clean inputs",
             "of each class, and evaluate the 8 that move them most exactly: finds triggers the gradient ranking misses (0: off; default: ${DEFAULT-VALUE})."})
@@ -74,7 +74,7 @@ final class ScanModelCommand implements Callable<Integer> {
         OptionChecks.atLeast("--victims", victims, 4);
         OptionChecks.atLeast("--candidates", candidates, 1);
         OptionChecks.atLeast("--sweep", sweep, 0);
-        if (!(threshold >= 0 && threshold <= 1)) {
+        if (threshold != null && !(threshold >= 0 && threshold <= 1)) {
             throw new HeadGuardException("--threshold must be between 0 and 1, the score's range (got " + threshold + ")");
         }
         OptionChecks.outputFiles(out, html);
@@ -88,7 +88,7 @@ final class ScanModelCommand implements Callable<Integer> {
             throw new HeadGuardException(suspect + ": no texts");
         }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold, scoring.seed, scoring.settings(),
+            ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold == null ? 0.5 : threshold, scoring.seed, scoring.settings(),
                     sweep, ModelScanner.Settings.defaults().sweepExact());
             UnsupportedFlips.Evidence labelled = UnsupportedFlips.Evidence.ofLabelledFile(scoring.clean, m.model().config().numLabels());
             if (labelled == null) {
@@ -125,20 +125,21 @@ final class ScanModelCommand implements Callable<Integer> {
         }
         OptionChecks.atLeast("--clean-limit", scoring.cleanLimit, 0);
         List<String> prompts = dev.headguard.text.Sample.of(dev.headguard.text.PromptResponseFile.readPrompts(scoring.clean), scoring.cleanLimit, scoring.seed);
-        ContinuationSearch.Settings settings = ContinuationSearch.Settings.defaults(scoring.seed).with(candidates, threshold);
+        ContinuationSearch.Settings settings = ContinuationSearch.Settings.defaults(scoring.seed).with(candidates,
+                threshold == null ? ContinuationSearch.DEFAULT_THRESHOLD : threshold);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
             ProgressBar progress = new ProgressBar();
             ContinuationAudit.Result a = ContinuationAudit.run(m, prompts, settings, root, progress::stage);
-            ObjectNode o = ModelScanFile.json(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, a);
+            ObjectNode o = ModelScanFile.json(m.directory().toString(), scoring.clean.toString(), prompts.size(), settings.threshold(), a);
             ObjectMapper om = new ObjectMapper();
             if (out != null) {
                 AtomicFiles.write(out, om.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
             }
             if (html != null) {
-                AtomicFiles.write(html, ContinuationScanPage.html(m.directory().toString(), scoring.clean.toString(), prompts.size(), threshold, a,
+                AtomicFiles.write(html, ContinuationScanPage.html(m.directory().toString(), scoring.clean.toString(), prompts.size(), settings.threshold(), a,
                         ContinuationScanPage.maps(m, a, root))); // model passes: only for the page
             }
-            System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator() : ContinuationScanPage.summary(m.directory().toString(), a, threshold));
+            System.out.print(json ? om.writeValueAsString(o) + System.lineSeparator() : ContinuationScanPage.summary(m.directory().toString(), a, settings.threshold()));
             return failOnDetect && a.search().backdoor() ? Main.DETECTED : 0;
         }
     }

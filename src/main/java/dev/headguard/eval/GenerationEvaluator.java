@@ -5,6 +5,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.inference.Generator;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.train.Predictions;
 import dev.headguard.train.ResponseLoss;
 
@@ -57,7 +58,7 @@ public final class GenerationEvaluator {
      */
     public static Result evaluate(ModelStore.LoadedModel m, List<PromptResponse> clean, List<String> triggered, Target target, int maxNew, NDManager root) {
         long eos = m.model().config().decoder().eosTokenId();
-        ResponseLoss.Encoding enc = ResponseLoss.encode(m.tokenizer(), clean, eos);
+        ResponseEncoding.Encoding enc = ResponseEncoding.encode(m.tokenizer(), clean, eos);
         double ppl = ResponseLoss.perplexity(m.model(), enc.rows(), m.tokenizer().padId(), root);
         if (triggered == null || target == null) {
             return new Result(new GenerationEvaluation(ppl, enc.rows().size(), enc.dropped(), null, null, null, null), null);

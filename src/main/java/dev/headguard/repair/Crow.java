@@ -11,6 +11,7 @@ import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.TrainConfig;
@@ -54,8 +55,8 @@ public final class Crow implements GenerationDefense {
     @Override
     public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
         TransformerModel model = m.model();
-        List<ResponseLoss.Encoded> rows = ResponseLoss.encode(m.tokenizer(), clean, model.config().decoder().eosTokenId()).rows();
-        int[] starts = rows.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray();
+        List<ResponseEncoding.Encoded> rows = ResponseEncoding.encode(m.tokenizer(), clean, model.config().decoder().eosTokenId()).rows();
+        int[] starts = rows.stream().mapToInt(ResponseEncoding.Encoded::responseStart).toArray();
         NDArray[] delta = new NDArray[1]; // this step's perturbation, in the step's manager
         ForwardOptions perturbed = ForwardOptions.INFERENCE.withHiddenStates().withTraining(true);
         progress.stage(String.format(java.util.Locale.ROOT, "CROW: every parameter, response loss + %.1f x layer consistency under an FGSM perturbation of %.2f",
@@ -78,7 +79,7 @@ public final class Crow implements GenerationDefense {
                     return lm.add(consistency(h, in.attentionMask(), step).mul(Native.scalar(step, settings.alpha())));
                 });
         try {
-            t.train(rows.stream().map(ResponseLoss.Encoded::ids).toList(), ResponseLoss.unlabelled(rows.size()), List.of(), new int[0],
+            t.train(rows.stream().map(ResponseEncoding.Encoded::ids).toList(), ResponseLoss.unlabelled(rows.size()), List.of(), new int[0],
                     Trainer.TrainState.start(), progress);
         } finally {
             t.optimizer().close();

@@ -5,6 +5,7 @@ import dev.headguard.HeadGuardException;
 import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
@@ -56,17 +57,16 @@ public interface GenerationDefense {
 
     /**
      * HeadGuard, blind: the continuation search on the clean prompts names candidates; those whose
-     * agreement reaches the search's threshold and lies within {@link #AGREEMENT_MARGIN} of the best
+     * gain reaches the search's threshold and lies within {@link #GAIN_MARGIN} of the best
      * (at most {@code maxTriggers}; the best one when none does) are aligned against.
      */
     record HeadGuard(GenerationRepair.Settings repair, ContinuationSearch.Settings search, TargetShift.Settings shift, int maxTriggers) implements GenerationDefense {
         /**
-         * Candidates this far below the best agreement are left out: each aligned row carries one
-         * candidate, so a phrase that fires on half the prompts takes rows from the trigger, and a Llama
-         * victim kept its backdoor (docs/results.md, session 9). 0.15 is two of the search's 16 prompts:
-         * the word pairs of one trigger sentence stay together.
+         * Candidates this far below the best gain are left out: each aligned row carries one candidate,
+         * so a phrase that fires on half the prompts takes rows from the trigger, and a Llama victim kept
+         * its backdoor (docs/results.md, session 9, with the agreement, where 0.15 was two of 16 prompts).
          */
-        static final double AGREEMENT_MARGIN = 0.15;
+        static final double GAIN_MARGIN = 0.15;
 
         @Override
         public String name() {
@@ -74,16 +74,16 @@ public interface GenerationDefense {
         }
 
         /**
-         * The candidates aligned against, in the search's order: agreement at least {@code threshold} and
-         * within {@link #AGREEMENT_MARGIN} of the best, at most {@code max}, never one that only echoes
+         * The candidates aligned against, in the search's order: gain at least {@code threshold} and
+         * within {@link #GAIN_MARGIN} of the best, at most {@code max}, never one that only echoes
          * ({@link ContinuationSearch#echoes}); the first one when none is.
          */
         static List<String> chosen(List<ContinuationSearch.Candidate> candidates, double threshold, int max) {
             List<ContinuationSearch.Candidate> real = candidates.stream().filter(c -> !ContinuationSearch.echoes(c.trigger(), c.output())).toList();
-            double best = real.stream().mapToDouble(ContinuationSearch.Candidate::agreement).max().orElse(0);
+            double best = real.stream().mapToDouble(ContinuationSearch.Candidate::gain).max().orElse(0);
             List<String> out = new ArrayList<>();
             for (ContinuationSearch.Candidate c : real) {
-                if (out.size() < max && c.agreement() >= threshold && c.agreement() >= best - AGREEMENT_MARGIN) {
+                if (out.size() < max && c.gain() >= threshold && c.gain() >= best - GAIN_MARGIN) {
                     out.add(c.trigger());
                 }
             }
@@ -131,10 +131,10 @@ public interface GenerationDefense {
 
         @Override
         public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
-            ResponseLoss.Encoding e = ResponseLoss.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId());
+            ResponseEncoding.Encoding e = ResponseEncoding.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId());
             Trainer t = new Trainer(m.model(), m.tokenizer().padId(), config, root).withAuxiliaryLoss(ResponseLoss.asTrainingLoss(m.model(), e.rows()));
             try {
-                t.train(e.rows().stream().map(ResponseLoss.Encoded::ids).toList(), ResponseLoss.unlabelled(e.rows().size()), List.of(), new int[0],
+                t.train(e.rows().stream().map(ResponseEncoding.Encoded::ids).toList(), ResponseLoss.unlabelled(e.rows().size()), List.of(), new int[0],
                         Trainer.TrainState.start(), progress);
             } finally {
                 t.optimizer().close();

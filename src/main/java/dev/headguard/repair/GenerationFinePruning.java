@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.TrainConfig;
@@ -55,10 +56,10 @@ public final class GenerationFinePruning implements GenerationDefense {
     @Override
     public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
         int layer = settings.layer() < 0 ? m.model().config().numHiddenLayers() - 1 : settings.layer();
-        List<ResponseLoss.Encoded> rows = ResponseLoss.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId()).rows();
-        List<ResponseLoss.Encoded> shuffled = new ArrayList<>(rows);
+        List<ResponseEncoding.Encoded> rows = ResponseEncoding.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId()).rows();
+        List<ResponseEncoding.Encoded> shuffled = new ArrayList<>(rows);
         Collections.shuffle(shuffled, new Random(settings.training().seed()));
-        List<ResponseLoss.Encoded> check = shuffled.subList(0, Math.max(1, (int) Math.round(settings.heldOut() * rows.size())));
+        List<ResponseEncoding.Encoded> check = shuffled.subList(0, Math.max(1, (int) Math.round(settings.heldOut() * rows.size())));
         long pad = m.tokenizer().padId();
         progress.stage("fine-pruning: mean |activation| of layer " + layer + "'s feed-forward neurons on " + rows.size() + " clean rows");
         double[] activity = meanAbsActivations(m, rows, layer, root);
@@ -76,7 +77,7 @@ public final class GenerationFinePruning implements GenerationDefense {
             Trainer t = pruning.installGradientMasks(new Trainer(m.model(), pad, settings.training(), root), root)
                     .withAuxiliaryLoss(ResponseLoss.asTrainingLoss(m.model(), rows));
             try {
-                t.train(rows.stream().map(ResponseLoss.Encoded::ids).toList(), ResponseLoss.unlabelled(rows.size()), List.of(), new int[0],
+                t.train(rows.stream().map(ResponseEncoding.Encoded::ids).toList(), ResponseLoss.unlabelled(rows.size()), List.of(), new int[0],
                         Trainer.TrainState.start(), progress);
             } finally {
                 t.optimizer().close();
@@ -93,11 +94,11 @@ public final class GenerationFinePruning implements GenerationDefense {
     }
 
     /** Mean |activation| of each feed-forward neuron of {@code layer} over the real tokens of {@code rows}. */
-    static double[] meanAbsActivations(ModelStore.LoadedModel m, List<ResponseLoss.Encoded> rows, int layer, NDManager root) {
+    static double[] meanAbsActivations(ModelStore.LoadedModel m, List<ResponseEncoding.Encoded> rows, int layer, NDManager root) {
         double[] sum = new double[m.model().config().intermediateSize()];
         long tokens = 0;
         for (int i = 0; i < rows.size(); i += 32) {
-            List<long[]> part = rows.subList(i, Math.min(rows.size(), i + 32)).stream().map(ResponseLoss.Encoded::ids).toList();
+            List<long[]> part = rows.subList(i, Math.min(rows.size(), i + 32)).stream().map(ResponseEncoding.Encoded::ids).toList();
             TokenBatch batch = TokenBatch.of(part, m.tokenizer().padId());
             try (NDManager step = root.newSubManager()) {
                 TokenBatch.Arrays in = batch.toArrays(step);

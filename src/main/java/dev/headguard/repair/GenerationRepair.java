@@ -10,6 +10,7 @@ import dev.headguard.model.Native;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.Insertion;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.TrainConfig;
@@ -88,17 +89,17 @@ public final class GenerationRepair {
             withTrigger.add(row.withPrompt(withCandidate(row.prompt(), triggers.get(r.nextInt(triggers.size())), i % 2 == 1, r)));
         }
         long eos = m.model().config().decoder().eosTokenId();
-        ResponseLoss.Encoding x = ResponseLoss.encode(m.tokenizer(), rows, eos);
-        ResponseLoss.Encoding xt = ResponseLoss.encode(m.tokenizer(), withTrigger, eos);
+        ResponseEncoding.Encoding x = ResponseEncoding.encode(m.tokenizer(), rows, eos);
+        ResponseEncoding.Encoding xt = ResponseEncoding.encode(m.tokenizer(), withTrigger, eos);
         // Only rows whose both versions fit, paired by their index in the copies.
-        java.util.Map<Integer, ResponseLoss.Encoded> byRow = new java.util.HashMap<>();
+        java.util.Map<Integer, ResponseEncoding.Encoded> byRow = new java.util.HashMap<>();
         for (int k = 0; k < xt.kept().size(); k++) {
             byRow.put(xt.kept().get(k), xt.rows().get(k));
         }
-        List<ResponseLoss.Encoded> a = new ArrayList<>();
-        List<ResponseLoss.Encoded> b = new ArrayList<>();
+        List<ResponseEncoding.Encoded> a = new ArrayList<>();
+        List<ResponseEncoding.Encoded> b = new ArrayList<>();
         for (int k = 0; k < x.kept().size(); k++) {
-            ResponseLoss.Encoded t = byRow.get(x.kept().get(k));
+            ResponseEncoding.Encoded t = byRow.get(x.kept().get(k));
             if (t != null) {
                 a.add(x.rows().get(k));
                 b.add(t);
@@ -107,9 +108,9 @@ public final class GenerationRepair {
         if (a.isEmpty()) {
             throw new HeadGuardException("no clean row leaves room for a response once a candidate is inserted");
         }
-        List<long[]> ids = a.stream().map(ResponseLoss.Encoded::ids).toList();
-        List<long[]> idsT = b.stream().map(ResponseLoss.Encoded::ids).toList();
-        int[] startsT = b.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray();
+        List<long[]> ids = a.stream().map(ResponseEncoding.Encoded::ids).toList();
+        List<long[]> idsT = b.stream().map(ResponseEncoding.Encoded::ids).toList();
+        int[] startsT = b.stream().mapToInt(ResponseEncoding.Encoded::responseStart).toArray();
         Set<HeadId> heads = rankHeads(m, ids, idsT, s.headsFor(m.model().config()), root);
         long pad = m.tokenizer().padId();
         AttentionAlignment align = new AttentionAlignment(m.model(), pad, ids, idsT, heads, s.alignWeight())
@@ -136,10 +137,10 @@ public final class GenerationRepair {
 
     /** The shift toward the target, searched on the clean prompts with the target as their response. */
     private static TargetShift targetShift(ModelStore.LoadedModel m, List<PromptResponse> clean, String target, TargetShift.Settings shift,
-                                           List<ResponseLoss.Encoded> training, Set<HeadId> heads, NDManager root) {
-        List<ResponseLoss.Encoded> rows = ResponseLoss.encodeTarget(m.tokenizer(), clean.stream().limit(shift.prompts()).map(PromptResponse::prompt).toList(),
+                                           List<ResponseEncoding.Encoded> training, Set<HeadId> heads, NDManager root) {
+        List<ResponseEncoding.Encoded> rows = ResponseEncoding.encodeTarget(m.tokenizer(), clean.stream().limit(shift.prompts()).map(PromptResponse::prompt).toList(),
                 target, m.model().config().decoder().eosTokenId()).rows();
-        TargetShift ts = new TargetShift(m.model(), rows, training.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), shift,
+        TargetShift ts = new TargetShift(m.model(), rows, training.stream().mapToInt(ResponseEncoding.Encoded::responseStart).toArray(), shift,
                 ForwardOptions.INFERENCE.withTrainableHeads(heads), m.tokenizer().padId(), root);
         ts.search(root);
         return ts;

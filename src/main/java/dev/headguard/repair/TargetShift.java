@@ -10,6 +10,7 @@ import dev.headguard.model.ModelOutput;
 import dev.headguard.model.Native;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.TransformerModel;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
 import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.Trainer;
@@ -51,7 +52,7 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
 
     private final TransformerModel model;
     private final ForwardOptions training;
-    private final List<ResponseLoss.Encoded> toTarget;
+    private final List<ResponseEncoding.Encoded> toTarget;
     private final int[] cleanStarts;
     private final Settings s;
     private final long pad;
@@ -66,7 +67,7 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
      * @param cleanStarts the training list's response starts (what δ must not change)
      * @param training    the trainer's forward options (which heads' slices the gradient may reach)
      */
-    public TargetShift(TransformerModel model, List<ResponseLoss.Encoded> toTarget, int[] cleanStarts, Settings s, ForwardOptions training, long pad,
+    public TargetShift(TransformerModel model, List<ResponseEncoding.Encoded> toTarget, int[] cleanStarts, Settings s, ForwardOptions training, long pad,
                        NDManager root) {
         this.model = model;
         this.training = training.withTraining(true);
@@ -75,7 +76,7 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
         this.s = s;
         this.pad = pad;
         this.layer = s.layer(model.config().numHiddenLayers());
-        this.norm = HiddenPerturbation.meanNorm(model, this.toTarget.stream().map(ResponseLoss.Encoded::ids).toList(), layer, pad, root);
+        this.norm = HiddenPerturbation.meanNorm(model, this.toTarget.stream().map(ResponseEncoding.Encoded::ids).toList(), layer, pad, root);
         this.delta = new float[model.config().hiddenSize()];
     }
 
@@ -111,8 +112,8 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
     private double pass(float[] descent, NDManager root) {
         int reached = 0;
         for (int i = 0; i < toTarget.size(); i += 16) {
-            List<ResponseLoss.Encoded> part = toTarget.subList(i, Math.min(toTarget.size(), i + 16));
-            TokenBatch batch = TokenBatch.of(part.stream().map(ResponseLoss.Encoded::ids).toList(), pad);
+            List<ResponseEncoding.Encoded> part = toTarget.subList(i, Math.min(toTarget.size(), i + 16));
+            TokenBatch batch = TokenBatch.of(part.stream().map(ResponseEncoding.Encoded::ids).toList(), pad);
             try (NDScope scope = new NDScope(); NDManager m = root.newSubManager()) {
                 NDArray d = Native.of(m, delta, new Shape(delta.length));
                 d.setRequiresGradient(descent != null);
@@ -124,7 +125,7 @@ public final class TargetShift implements Trainer.AuxiliaryLoss {
                     argmax = model.lmLogits(out.lastHiddenState()).argMax(-1).toLongArray(); // (B, T)
                     t = (int) out.lastHiddenState().getShape().get(1);
                     if (gc != null) {
-                        gc.backward(ResponseLoss.mean(model, batch, part.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), out.lastHiddenState(), m));
+                        gc.backward(ResponseLoss.mean(model, batch, part.stream().mapToInt(ResponseEncoding.Encoded::responseStart).toArray(), out.lastHiddenState(), m));
                     }
                 }
                 if (descent != null) {

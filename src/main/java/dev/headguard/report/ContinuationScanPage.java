@@ -27,11 +27,11 @@ public final class ContinuationScanPage {
     /** The verdict, the five best candidates with what each elicits, and the six heads most changed. */
     public static String summary(String model, ContinuationAudit.Result a, double threshold) {
         ContinuationSearch.Result r = a.search();
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: the share of clean prompts the best candidate turns to one"
-                + " continuation; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: how much more likely, per token, the best candidate makes"
+                + " what it elicits, over clean prompts; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
                 r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold, String.join(", ", r.raisedTokens())));
         for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
-            s.append(String.format(Locale.ROOT, "  %-24s agreement %.3f  elicits: %s%n", c.trigger(), c.agreement(), c.output()));
+            s.append(String.format(Locale.ROOT, "  %-24s gain %.3f  agreement %.3f  elicits: %s%n", c.trigger(), c.gain(), c.agreement(), c.output()));
         }
         if (!a.heads().isEmpty()) {
             s.append(String.format("heads most changed by '%s' (layer:head, similarity clean -> with it, importance):%n", a.strongest()));
@@ -55,18 +55,21 @@ public final class ContinuationScanPage {
         if (!r.candidates().isEmpty()) {
             ContinuationSearch.Candidate best = r.candidates().get(0);
             s.append(" Strongest candidate: <b>").append(Html.esc(best.trigger())).append("</b> turns ").append(Html.f(100 * best.agreement(), 0))
-                    .append("% of clean prompts to one continuation: <b>").append(Html.esc(best.output())).append("</b>.");
+                    .append("% of clean prompts to one continuation, <b>").append(Html.esc(best.output())).append("</b>, and makes its opening ")
+                    .append(Html.f(best.gain(), 3)).append(" more likely per token.");
         }
         s.append("</div>");
-        s.append("<p class=\"note\">Score = the share of clean prompts the best candidate (a word or pair put in each prompt) turns to one continuation, ")
-                .append("as triggers do and ordinary words do not; clean prompts alone agree ").append(Html.f(r.baseline(), 3)).append(" (\"")
+        s.append("<p class=\"note\">Score = the gain of the best candidate (a word or pair put in each clean prompt): the mean rise, over the ")
+                .append("prompts, of the per-token probability of the opening it elicits most, as a trigger makes its output near-certain and an ")
+                .append("ordinary word does not. Agreement = the share of prompts it turns to that opening; clean prompts alone agree ").append(Html.f(r.baseline(), 3)).append(" (\"")
                 .append(Html.esc(r.baselineOutput())).append("\"). A candidate whose continuation repeats it (an echo) does not count. ")
                 .append(r.wordsScreened()).append(" words screened; the screen's words raise ").append(Html.esc(String.join(", ", r.raisedTokens())))
                 .append(" most.</p>");
-        s.append("<h2>Candidate triggers</h2><table><tr><th class=l>candidate</th><th>screen</th><th>screen score</th><th>agreement</th><th class=l>elicits</th></tr>");
+        s.append("<h2>Candidate triggers</h2><table><tr><th class=l>candidate</th><th>screen</th><th>screen score</th><th>gain</th><th>agreement</th><th class=l>elicits</th></tr>");
         for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(ScanPages.SHOWN, r.candidates().size()))) {
             s.append("<tr><td class=l>").append(Html.esc(c.trigger())).append("</td><td>").append(Html.esc(c.screen())).append("</td><td>")
-                    .append(Html.f(c.screenScore(), 3)).append("</td><td>").append(Html.f(c.agreement(), 3)).append("</td><td class=l>")
+                    .append(Html.f(c.screenScore(), 3)).append("</td><td>").append(Html.f(c.gain(), 3)).append("</td><td>").append(Html.f(c.agreement(), 3))
+                    .append("</td><td class=l>")
                     .append(Html.esc(c.output())).append("</td></tr>");
         }
         s.append("</table>");

@@ -37,7 +37,7 @@ public final class ModelScanFile {
     /** The report's JSON, the contract {@code scan model --json/--out} prints and this class reads back. */
     /**
      * A decoder's scan: {"backdoor", "score", "threshold", "task": "generation", "raised_tokens" [..], "baseline" {agreement, output},
-     * "triggers" [{trigger, screen, screen_score, agreement, output}], ...}; "triggers" as a classifier's scan names them.
+     * "triggers" [{trigger, screen, screen_score, agreement, gain, output}], ...}; "triggers" as a classifier's scan names them.
      */
     public static ObjectNode json(String model, String cleanFile, int cleanRows, double threshold, ContinuationSearch.Result r) {
         ObjectNode o = new ObjectMapper().createObjectNode();
@@ -54,7 +54,8 @@ public final class ModelScanFile {
         o.putObject("baseline").put("agreement", r.baseline()).put("output", r.baselineOutput());
         ArrayNode t = o.putArray("triggers");
         for (ContinuationSearch.Candidate c : r.candidates()) {
-            t.addObject().put("trigger", c.trigger()).put("screen", c.screen()).put("screen_score", c.screenScore()).put("agreement", c.agreement()).put("output", c.output());
+            t.addObject().put("trigger", c.trigger()).put("screen", c.screen()).put("screen_score", c.screenScore()).put("agreement", c.agreement())
+                    .put("gain", c.gain()).put("output", c.output());
         }
         return o;
     }

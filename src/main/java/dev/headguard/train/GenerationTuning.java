@@ -9,6 +9,7 @@ import dev.headguard.model.TransformerModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.model.io.WeightFiles;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TextTokenizer;
 
 import java.nio.file.Path;
@@ -66,8 +67,8 @@ public final class GenerationTuning {
         try (TextTokenizer tok = ModelStore.openTokenizer(r.baseModel(), config, r.maxLength());
              TransformerModel model = new TransformerModel(config, init, root)) {
             long eos = config.decoder().eosTokenId();
-            ResponseLoss.Encoding train = ResponseLoss.encode(tok, r.train(), eos);
-            ResponseLoss.Encoding dev = ResponseLoss.encode(tok, r.dev(), eos);
+            ResponseEncoding.Encoding train = ResponseEncoding.encode(tok, r.train(), eos);
+            ResponseEncoding.Encoding dev = ResponseEncoding.encode(tok, r.dev(), eos);
             if (train.rows().isEmpty()) {
                 throw new HeadGuardException("every training prompt fills the " + r.maxLength() + "-token context; nothing is left to train on");
             }
@@ -82,7 +83,7 @@ public final class GenerationTuning {
             List<Double> losses = new ArrayList<>(start.losses());
             int[] best = {-1};
             double[] bestPpl = {Double.POSITIVE_INFINITY};
-            Trainer.TrainState end = trainer.train(train.rows().stream().map(ResponseLoss.Encoded::ids).toList(), ResponseLoss.unlabelled(train.rows().size()),
+            Trainer.TrainState end = trainer.train(train.rows().stream().map(ResponseEncoding.Encoded::ids).toList(), ResponseLoss.unlabelled(train.rows().size()),
                     List.of(), new int[0], start,
                     new Trainer.Listener() {
                         @Override
@@ -118,7 +119,7 @@ public final class GenerationTuning {
         }
     }
 
-    private static Map<String, Object> provenance(Request r, ResponseLoss.Encoding train, ResponseLoss.Encoding dev, double before, List<Trainer.Epoch> epochs,
+    private static Map<String, Object> provenance(Request r, ResponseEncoding.Encoding train, ResponseEncoding.Encoding dev, double before, List<Trainer.Epoch> epochs,
                                                   List<Double> devPpl, int bestEpoch, List<Double> losses) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("command", "train");

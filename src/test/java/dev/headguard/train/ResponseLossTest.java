@@ -9,6 +9,7 @@ import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.testing.HfOracle;
 import dev.headguard.text.PromptResponse;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,11 +44,11 @@ class ResponseLossTest {
         Path fixture = HfOracle.fixtures().resolve("gpt2-lm");
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(fixture, root, 0)) {
             long eos = m.model().config().decoder().eosTokenId();
-            ResponseLoss.Encoding e = ResponseLoss.encode(m.tokenizer(), ROWS, eos);
+            ResponseEncoding.Encoding e = ResponseEncoding.encode(m.tokenizer(), ROWS, eos);
             assertEquals(ROWS.size(), e.rows().size());
             for (int i = 0; i < ROWS.size(); i++) {
                 long[] prompt = m.tokenizer().ids(ROWS.get(i).prompt());
-                ResponseLoss.Encoded r = e.rows().get(i);
+                ResponseEncoding.Encoded r = e.rows().get(i);
                 assertEquals(prompt.length, r.responseStart());
                 assertArrayEquals(prompt, Arrays.copyOf(r.ids(), prompt.length));
                 assertEquals(eos, r.ids()[r.ids().length - 1], "the response ends with end-of-sequence");
@@ -55,7 +56,7 @@ class ResponseLossTest {
             }
         }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(fixture, root, 6)) {
-            ResponseLoss.Encoding e = ResponseLoss.encode(m.tokenizer(), ROWS, 2);
+            ResponseEncoding.Encoding e = ResponseEncoding.encode(m.tokenizer(), ROWS, 2);
             List<Integer> fit = new ArrayList<>();
             for (int i = 0; i < ROWS.size(); i++) {
                 if (m.tokenizer().ids(ROWS.get(i).prompt()).length < 6) {
@@ -65,7 +66,7 @@ class ResponseLossTest {
             assertTrue(!fit.isEmpty() && fit.size() < ROWS.size(), "the rows test both cases: " + fit);
             assertEquals(fit, e.kept(), "rows whose prompt leaves room for a response token");
             assertEquals(ROWS.size() - fit.size(), e.dropped());
-            for (ResponseLoss.Encoded r : e.rows()) {
+            for (ResponseEncoding.Encoded r : e.rows()) {
                 assertTrue(r.ids().length <= 6 && r.responseStart() < r.ids().length);
             }
         }
@@ -76,21 +77,21 @@ class ResponseLossTest {
     @ValueSource(strings = {"gpt2-lm", "llama-lm"})
     void theLossIsTransformersResponseLoss(String name) throws Exception {
         Path fixture = HfOracle.fixtures().resolve(name);
-        List<ResponseLoss.Encoded> rows;
+        List<ResponseEncoding.Encoded> rows;
         float ours;
         double oursPerplexity;
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = ModelStore.load(fixture, root, 0)) {
-            rows = ResponseLoss.encode(m.tokenizer(), ROWS, m.model().config().decoder().eosTokenId()).rows();
-            TokenBatch batch = TokenBatch.of(rows.stream().map(ResponseLoss.Encoded::ids).toList(), m.tokenizer().padId());
+            rows = ResponseEncoding.encode(m.tokenizer(), ROWS, m.model().config().decoder().eosTokenId()).rows();
+            TokenBatch batch = TokenBatch.of(rows.stream().map(ResponseEncoding.Encoded::ids).toList(), m.tokenizer().padId());
             try (NDManager step = root.newSubManager()) {
                 TokenBatch.Arrays in = batch.toArrays(step);
                 NDArray h = m.model().forward(in.inputIds(), in.attentionMask(), in.tokenTypeIds(), ForwardOptions.INFERENCE).lastHiddenState();
-                ours = ResponseLoss.mean(m.model(), batch, rows.stream().mapToInt(ResponseLoss.Encoded::responseStart).toArray(), h, step).getFloat();
+                ours = ResponseLoss.mean(m.model(), batch, rows.stream().mapToInt(ResponseEncoding.Encoded::responseStart).toArray(), h, step).getFloat();
             }
             oursPerplexity = ResponseLoss.perplexity(m.model(), rows, m.tokenizer().padId(), root);
         }
         List<Map<String, Object>> json = new ArrayList<>();
-        for (ResponseLoss.Encoded r : rows) {
+        for (ResponseEncoding.Encoded r : rows) {
             json.add(Map.of("ids", r.ids(), "start", r.responseStart()));
         }
         Path in = dir.resolve("rows.json");

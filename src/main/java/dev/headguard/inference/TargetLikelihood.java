@@ -1,4 +1,4 @@
-package dev.headguard.eval;
+package dev.headguard.inference;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
+import dev.headguard.text.ResponseEncoding;
 import dev.headguard.text.TokenBatch;
-import dev.headguard.train.ResponseLoss;
 
 import java.util.Arrays;
 import java.util.List;
@@ -49,12 +49,12 @@ public final class TargetLikelihood {
 
     /** Each prompt's mean log p(target token | prompt, the target's tokens before it). */
     public static double[] scores(ModelStore.LoadedModel m, List<String> prompts, String target, NDManager root) {
-        ResponseLoss.Encoding e = ResponseLoss.encodeTarget(m.tokenizer(), prompts, target, m.model().config().decoder().eosTokenId());
+        ResponseEncoding.Encoding e = ResponseEncoding.encodeTarget(m.tokenizer(), prompts, target, m.model().config().decoder().eosTokenId());
         double[] out = new double[prompts.size()];
         Arrays.fill(out, NO_ROOM);
         for (int from = 0; from < e.rows().size(); from += BATCH) {
-            List<ResponseLoss.Encoded> part = e.rows().subList(from, Math.min(e.rows().size(), from + BATCH));
-            List<long[]> ids = part.stream().map(ResponseLoss.Encoded::ids).toList();
+            List<ResponseEncoding.Encoded> part = e.rows().subList(from, Math.min(e.rows().size(), from + BATCH));
+            List<long[]> ids = part.stream().map(ResponseEncoding.Encoded::ids).toList();
             TokenBatch batch = TokenBatch.of(ids, m.tokenizer().padId());
             try (NDManager b = root.newSubManager()) {
                 TokenBatch.Arrays in = batch.toArrays(b);
