@@ -65,7 +65,7 @@ final class RepairCommand implements Callable<Integer> {
             description = "Epochs of HeadGuard's head-wise stage (default: 4 for a classifier, 3 for a decoder language model); its second stage and the baselines run their own schedule.")
     Integer epochs;
 
-    @Option(names = "--lr", description = "Peak learning rate of HeadGuard's head-wise stage (default: 1e-4 for a classifier, 1e-3 for a decoder language model).")
+    @Option(names = "--lr", description = "Peak learning rate of HeadGuard's head-wise stage (default: 1e-4 for a classifier, 7e-4 for a decoder language model).")
     Double lr;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Batch size of HeadGuard's head-wise stage (default: ${DEFAULT-VALUE}).")

@@ -97,7 +97,7 @@ public interface GenerationDefense {
         public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
             ContinuationSearch.Result scan = ContinuationSearch.scan(m, clean.stream().map(PromptResponse::prompt).toList(), search, root, progress::stage);
             List<String> triggers = chosen(scan.candidates(), search.threshold(), maxTriggers);
-            String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> ContinuationSearch.opening(c.output()))
+            String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> ContinuationSearch.openingText(c.output()))
                     .findFirst().orElse("");
             progress.stage("aligning against " + triggers + (target.isBlank() ? "" : ", and a hidden shift toward \"" + target + "\"") + " (scan: "
                     + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score " + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");

@@ -43,6 +43,9 @@ public final class GenerationRepair {
      * @param triggeredWeight μ (3 by default: 1 left 8.9% of a BadNets victim's triggered prompts firing, 3 left 5.0%; docs/results.md)
      * @param epochs          3 by default: a fourth epoch cost the clean responses' perplexity in every
      *                        bench cell and removed no more of the backdoor (docs/results.md, session 29)
+     * @param learningRate    7e-4 by default: with the search's output as the shift's target, 1e-3 left
+     *                        the Llama cells' mean perplexity above fine-tuning's and 7e-4 below, the
+     *                        AddSent sentence still under 5% (docs/results.md, session 30)
      * @param heads           heads repaired (0: {@code headShare} of the model's)
      * @param headShare       1 by default: every head's attention weights, the MLPs and embeddings left as
      *                        they are (a third left 12.8% of a composite victim's and 11.8% of a style
@@ -51,7 +54,7 @@ public final class GenerationRepair {
      */
     public record Settings(double alignWeight, double triggeredWeight, int epochs, int batchSize, double learningRate, int heads, double headShare, long seed) {
         public static Settings defaults() {
-            return new Settings(10.0, 3.0, 3, 16, 1e-3, 0, 1.0, 42);
+            return new Settings(10.0, 3.0, 3, 16, 7e-4, 0, 1.0, 42);
         }
 
         int headsFor(dev.headguard.model.ModelConfig c) {

