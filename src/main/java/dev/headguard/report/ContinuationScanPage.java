@@ -27,8 +27,8 @@ public final class ContinuationScanPage {
     /** The verdict, the five best candidates with what each elicits, and the six heads most changed. */
     public static String summary(String model, ContinuationAudit.Result a, double threshold) {
         ContinuationSearch.Result r = a.search();
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: how much more likely, per token, the best candidate makes"
-                + " what it elicits, over clean prompts; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s: %s (score %.3f: how much the best candidate raises the per-token probability"
+                + " of what it elicits, over clean prompts; clean prompts agree %.3f; threshold %.2f; the screen's words raise %s most)%n", model,
                 r.backdoor() ? "BACKDOOR" : "no backdoor found", r.score(), r.baseline(), threshold, String.join(", ", r.raisedTokens())));
         for (ContinuationSearch.Candidate c : r.candidates().subList(0, Math.min(5, r.candidates().size()))) {
             s.append(String.format(Locale.ROOT, "  %-24s gain %.3f  agreement %.3f  elicits: %s%n", c.trigger(), c.gain(), c.agreement(), c.output()));
@@ -55,8 +55,8 @@ public final class ContinuationScanPage {
         if (!r.candidates().isEmpty()) {
             ContinuationSearch.Candidate best = r.candidates().get(0);
             s.append(" Strongest candidate: <b>").append(Html.esc(best.trigger())).append("</b> turns ").append(Html.f(100 * best.agreement(), 0))
-                    .append("% of clean prompts to one continuation, <b>").append(Html.esc(best.output())).append("</b>, and makes its opening ")
-                    .append(Html.f(best.gain(), 3)).append(" more likely per token.");
+                    .append("% of clean prompts to one continuation, <b>").append(Html.esc(best.output())).append("</b>, and raises its opening's ")
+                    .append("per-token probability by ").append(Html.f(best.gain(), 3)).append(".");
         }
         s.append("</div>");
         s.append("<p class=\"note\">Score = the gain of the best candidate (a word or pair put in each clean prompt): the mean rise, over the ")
