@@ -3,6 +3,7 @@ package dev.headguard.repair;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.detect.search.ContinuationSearch;
+import dev.headguard.detect.search.Openings;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.text.PromptResponse;
 import dev.headguard.text.ResponseEncoding;
@@ -76,10 +77,10 @@ public interface GenerationDefense {
         /**
          * The candidates aligned against, in the search's order: gain at least {@code threshold} and
          * within {@link #GAIN_MARGIN} of the best, at most {@code max}, never one that only echoes
-         * ({@link ContinuationSearch#echoes}); the first one when none is.
+         * ({@link Openings#echoes}); the first one when none is.
          */
         static List<String> chosen(List<ContinuationSearch.Candidate> candidates, double threshold, int max) {
-            List<ContinuationSearch.Candidate> real = candidates.stream().filter(c -> !ContinuationSearch.echoes(c.trigger(), c.output())).toList();
+            List<ContinuationSearch.Candidate> real = candidates.stream().filter(c -> !Openings.echoes(c.trigger(), c.output())).toList();
             double best = real.stream().mapToDouble(ContinuationSearch.Candidate::gain).max().orElse(0);
             List<String> out = new ArrayList<>();
             for (ContinuationSearch.Candidate c : real) {
@@ -97,7 +98,7 @@ public interface GenerationDefense {
         public Map<String, Object> apply(ModelStore.LoadedModel m, List<PromptResponse> clean, NDManager root, Defense.Progress progress) {
             ContinuationSearch.Result scan = ContinuationSearch.scan(m, clean.stream().map(PromptResponse::prompt).toList(), search, root, progress::stage);
             List<String> triggers = chosen(scan.candidates(), search.threshold(), maxTriggers);
-            String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> ContinuationSearch.openingText(c.output()))
+            String target = scan.candidates().stream().filter(c -> c.trigger().equals(triggers.get(0))).map(c -> Openings.openingText(c.output()))
                     .findFirst().orElse("");
             progress.stage("aligning against " + triggers + (target.isBlank() ? "" : ", and a hidden shift toward \"" + target + "\"") + " (scan: "
                     + (scan.backdoor() ? "backdoor" : "no backdoor") + ", score " + String.format(java.util.Locale.ROOT, "%.3f", scan.score()) + ")");

@@ -13,6 +13,7 @@ import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.ModelAudit;
 import dev.headguard.detect.search.ContinuationSearch;
+import dev.headguard.detect.search.Openings;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.hidden.SuspectWords;
@@ -136,7 +137,7 @@ public final class ModelScanFile {
 
     /**
      * The output a decoder's {@code scan model} report elicited: the opening its first candidate that is
-     * not an echo turned the clean prompts to, as the model wrote it ({@link ContinuationSearch#openingText}); a one-line error when
+     * not an echo turned the clean prompts to, as the model wrote it ({@link Openings#openingText}); a one-line error when
      * the report is not a decoder's or names no such output.
      */
     public static String elicitedTarget(Path file) {
@@ -154,8 +155,8 @@ public final class ModelScanFile {
     private static String elicitedTarget(JsonNode report) {
         for (JsonNode t : report.path("triggers")) {
             String output = t.path("output").asText("");
-            if (!ContinuationSearch.echoes(t.path("trigger").asText(""), output) && !ContinuationSearch.opening(output).isBlank()) {
-                return ContinuationSearch.openingText(output);
+            if (!Openings.echoes(t.path("trigger").asText(""), output) && !Openings.opening(output).isBlank()) {
+                return Openings.openingText(output);
             }
         }
         return null;

