@@ -88,7 +88,7 @@ final class ScanModelCommand implements Callable<Integer> {
             throw new HeadGuardException(suspect + ": no texts");
         }
         try (NDManager root = TorchRuntime.newManager(); ModelStore.LoadedModel m = model.load(root)) {
-            ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold == null ? 0.5 : threshold, scoring.seed, scoring.settings(),
+            ModelScanner.Settings settings = new ModelScanner.Settings(victims, screened, candidates, 4, threshold == null ? ModelScanner.Settings.defaults().threshold() : threshold, scoring.seed, scoring.settings(),
                     sweep, ModelScanner.Settings.defaults().sweepExact());
             UnsupportedFlips.Evidence labelled = UnsupportedFlips.Evidence.ofLabelledFile(scoring.clean, m.model().config().numLabels());
             if (labelled == null) {

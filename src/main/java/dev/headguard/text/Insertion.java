@@ -14,6 +14,12 @@ public final class Insertion {
         return insertAt(w, words, rng.nextInt(w.length + 1));
     }
 
+    /** Inserts {@code words} before one random word of {@code text}: anywhere but at its end. */
+    public static String insertWithin(String text, String words, Random rng) {
+        String[] w = text.strip().split("\\s+");
+        return insertAt(w, words, rng.nextInt(w.length));
+    }
+
     /** Inserts {@code words} before word {@code at} (0 = at the start, {@code w.length} = at the end). */
     public static String insertAt(String[] w, String words, int at) {
         StringBuilder sb = new StringBuilder();

@@ -251,10 +251,7 @@ public final class ContinuationSearch {
      */
     private static List<String> within(List<String> prompts, String trigger, long seed) {
         Random place = new Random(seed);
-        return prompts.stream().map(p -> {
-            String[] w = p.strip().split("\\s+");
-            return Insertion.insertAt(w, trigger, place.nextInt(w.length));
-        }).toList();
+        return prompts.stream().map(p -> Insertion.insertWithin(p, trigger, place)).toList();
     }
 
     /** The indices of the {@code count} largest scores, best first. */
