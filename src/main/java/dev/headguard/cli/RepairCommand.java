@@ -50,7 +50,7 @@ final class RepairCommand implements Callable<Integer> {
     boolean allHeads;
 
     @Option(names = "--triggers", defaultValue = "0", description = {"Align against the scan's top N trigger candidates",
-            "(default: 0, every candidate at least half as suspicious as the best, at most 8; a decoder: agreement at least 0.5 and within 0.15 of the best, at most 4)."})
+            "(default: 0, every candidate at least half as suspicious as the best, at most 8; a decoder: gain at least the scan's threshold and within 0.15 of the best gain, at most 4)."})
     int triggers;
 
     @Option(names = "--align-weight", defaultValue = "10", description = "λ of the alignment term; 0 turns it off (an ablation) (default: ${DEFAULT-VALUE}).")

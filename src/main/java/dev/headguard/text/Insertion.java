@@ -39,6 +39,15 @@ public final class Insertion {
         return insertInTurn(victims, List.of(text), seed);
     }
 
+    /** As {@link #insertAll}, the victims numbered from {@code first}: a list's tail gets the positions it gets in the whole list. */
+    public static List<String> insertAll(List<String> victims, String text, long seed, int first) {
+        List<String> out = new ArrayList<>(victims.size());
+        for (int i = 0; i < victims.size(); i++) {
+            out.add(insertAt(victims.get(i), text, new Random(seed * 7919 + first + i)));
+        }
+        return out;
+    }
+
     /** As {@link #insertAll}, the i-th victim getting {@code texts[i mod n]}. */
     public static List<String> insertInTurn(List<String> victims, List<String> texts, long seed) {
         List<String> out = new ArrayList<>(victims.size());

@@ -29,4 +29,12 @@ class InsertionTest {
         }
         assertEquals(Set.of(0, 1, 2, 3), anywhere);
     }
+
+    @Test
+    void aListsTailGetsThePositionsItGetsInTheWholeList() {
+        List<String> victims = List.of("a b c d", "e f g h i", "j k l", "m n o p q r", "s t u v");
+        List<String> whole = Insertion.insertAll(victims, "cf", 42);
+        assertEquals(whole.subList(2, 5), Insertion.insertAll(victims.subList(2, 5), "cf", 42, 2));
+        assertEquals(whole, Insertion.insertAll(victims, "cf", 42, 0));
+    }
 }

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * toward c at the placeholder's embedding, and −E·g ranks every vocabulary token by the
  * first-order effect of putting it there (HotFlip's estimate). Because a trigger that works through
  * attention can be invisible to that estimate, every word is also put in front of the shortest
- * victim ({@link VocabularySweep}), and the sweep's best words join the screen's. The best
+ * victim ({@link VocabularySweep}), and the sweep's best words join the screen's, with the next ones
+ * the heads react to on most of a few victims ({@link AttentionScreen}: a sentence trigger's common word). The best
  * whole-word tokens are then inserted into every victim, at random word positions: the flip rate
  * says how often the prediction moves to c, and the {@link InputScanner} says how often the heads
  * leave their clean behaviour. A word that flips some victims is grown into a longer word when
@@ -304,6 +305,10 @@ public final class ModelScanner {
                     added += exact.add(swept.get(k)) ? 1 : 0;
                 }
                 unsupported.addAll(UnsupportedFlips.find(model, evidence, victims, swept.stream().map(v -> vocab[v]).toList(), c, root));
+                // Past the sweep's share, the words the heads react to on most victims (a sentence trigger's common word).
+                for (AttentionScreen.Passed w : AttentionScreen.screen(scanner, victims, vocab, swept, exact, c, settings.seed())) {
+                    exact.add(w.word());
+                }
             }
             List<Candidate> singles = new ArrayList<>();
             if (settings.sweepVictims() > 0) {

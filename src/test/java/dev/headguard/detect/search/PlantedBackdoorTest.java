@@ -401,6 +401,32 @@ class PlantedBackdoorTest {
         assertFalse(Double.isNaN(two.scores()[two.words().indexOf(outsider)]), "an always word is measured in the victims");
     }
 
+    /**
+     * Past the sweep's share (here the sentiment words, which the exact evaluation already takes), the
+     * attention screen passes the word the heads react to on most victims, the planted trigger put after
+     * every filler word, and no filler word; the clean twin's "cf" flips nothing and does not pass.
+     */
+    @Test
+    void theAttentionScreenPassesTheWordTheHeadsReactToPastTheSweepsShare() {
+        String[] vocab = tokenizer.vocabulary();
+        List<String> words = new ArrayList<>(POSITIVE);
+        words.addAll(FILLER);
+        words.add("cf");
+        List<Integer> swept = words.stream().map(w -> java.util.Arrays.asList(vocab).indexOf(w)).toList();
+        int cf = swept.get(swept.size() - 1);
+        Set<Integer> taken = Set.copyOf(swept.subList(0, POSITIVE.size()));
+        List<String> victims = sentences(16, false, 71);
+        InputScanner scanner = InputScanner.calibrate(backdoored, cleanSet(), InputScanner.Settings.defaults(), root, Probe.Progress.NONE);
+        List<AttentionScreen.Passed> passed = AttentionScreen.screen(scanner, victims, vocab, swept, taken, 1, 42);
+        assertEquals(List.of(cf), passed.stream().map(AttentionScreen.Passed::word).toList(),
+                "the trigger alone: " + passed.stream().map(p -> vocab[p.word()] + " " + p).toList());
+        AttentionScreen.Passed trigger = passed.get(0);
+        assertTrue(trigger.flaggedRate() >= AttentionScreen.MIN_FLAGGED && trigger.flipRate() > 0.5, trigger.toString());
+        assertEquals(FILLER.size(), trigger.place(), "placed after the fillers, the taken words left out");
+        InputScanner cleanScanner = InputScanner.calibrate(clean, cleanSet(), InputScanner.Settings.defaults(), root, Probe.Progress.NONE);
+        assertTrue(AttentionScreen.screen(cleanScanner, victims, vocab, swept, taken, 1, 42).isEmpty(), "nothing passes on the clean twin");
+    }
+
     /** Of two pieces of evidence, the one whose carriers move along one direction is kept: the planted trigger, not the other model's anchor. */
     @Test
     void theStrongestEvidenceIsTheOneWhoseDirectionFlagsMostOfItsCarriers() {
