@@ -41,18 +41,18 @@ public final class Insertion {
 
     /** As {@link #insertAll}, the victims numbered from {@code first}: a list's tail gets the positions it gets in the whole list. */
     public static List<String> insertAll(List<String> victims, String text, long seed, int first) {
-        List<String> out = new ArrayList<>(victims.size());
-        for (int i = 0; i < victims.size(); i++) {
-            out.add(insertAt(victims.get(i), text, new Random(seed * 7919 + first + i)));
-        }
-        return out;
+        return inTurn(victims, List.of(text), seed, first);
     }
 
     /** As {@link #insertAll}, the i-th victim getting {@code texts[i mod n]}. */
     public static List<String> insertInTurn(List<String> victims, List<String> texts, long seed) {
+        return inTurn(victims, texts, seed, 0);
+    }
+
+    private static List<String> inTurn(List<String> victims, List<String> texts, long seed, int first) {
         List<String> out = new ArrayList<>(victims.size());
         for (int i = 0; i < victims.size(); i++) {
-            out.add(insertAt(victims.get(i), texts.get(i % texts.size()), new Random(seed * 7919 + i)));
+            out.add(insertAt(victims.get(i), texts.get(i % texts.size()), new Random(seed * 7919 + first + i)));
         }
         return out;
     }

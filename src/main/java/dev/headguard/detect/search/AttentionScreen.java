@@ -53,7 +53,7 @@ final class AttentionScreen {
         List<String> first = few.subList(0, few.size() / 2);
         List<String> second = few.subList(few.size() / 2, few.size());
         List<Integer> words = swept.stream().filter(w -> !taken.contains(w)).limit(WORDS).toList();
-        int[][] firstCounts = counts(scanner, first, words.stream().map(w -> vocab[w]).toList(), c, seed);
+        int[][] firstCounts = counts(scanner, first, words.stream().map(w -> vocab[w]).toList(), c, seed, 0);
         List<Integer> places = new ArrayList<>();
         for (int k = 0; k < words.size(); k++) {
             if (firstCounts[k][1] >= MIN_FLAGGED * first.size()) {
@@ -73,10 +73,6 @@ final class AttentionScreen {
             }
         }
         return out.stream().sorted(Comparator.comparingDouble(Passed::suspicion).reversed()).limit(KEPT).toList();
-    }
-
-    private static int[][] counts(InputScanner scanner, List<String> victims, List<String> texts, int c, long seed) {
-        return counts(scanner, victims, texts, c, seed, 0);
     }
 
     /** Per text: how many of the victims it flips to c, and how many the input scan flags, the victims numbered from {@code offset}. */
