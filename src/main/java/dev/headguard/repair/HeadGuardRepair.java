@@ -16,9 +16,11 @@ import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -251,9 +253,28 @@ public final class HeadGuardRepair implements Defense {
                 recovered, unlearn == null ? 0 : unlearn.texts().size(), settings.resolvedFor(classes), resisted);
     }
 
-    /** The first single word the repair aligned against (a phrase's words are tried as candidates of their own), or null. */
+    /**
+     * The word to grow carriers from: the single-word candidate that the most candidates contain (ties:
+     * the first), else, when every candidate is a phrase, the word at least two of them share; null when
+     * there is neither. Why: a trigger sentence's screened word recurs across the candidates while the
+     * search's compositions of it (`rainylifting`) stand alone, and the first single word was such a
+     * composition on a held-apart sentence (docs/results.md, session 32).
+     */
     static String triggerWord(List<String> triggers) {
-        return triggers.stream().filter(t -> !t.isBlank() && !t.strip().contains(" ")).findFirst().orElse(null);
+        Map<String, Integer> shared = new LinkedHashMap<>();
+        for (String t : triggers) {
+            for (String w : new LinkedHashSet<>(List.of(t.strip().split("\\s+")))) {
+                if (!w.isEmpty()) shared.merge(w, 1, Integer::sum);
+            }
+        }
+        List<String> words = triggers.stream().map(String::strip).filter(t -> !t.isEmpty() && !t.contains(" ")).toList();
+        int least = words.isEmpty() ? 2 : 1;
+        String best = null;
+        for (String w : words.isEmpty() ? shared.keySet() : words) {
+            int n = shared.get(w);
+            if (n >= least && (best == null || n > shared.get(best))) best = w;
+        }
+        return best;
     }
 
     /**

@@ -23,7 +23,7 @@ final class AttentionScreen {
     private AttentionScreen() {}
 
     /** The sweep's words screened, after those the exact evaluation already takes. */
-    static final int WORDS = 192;
+    static final int WORDS = 512;
 
     /** Victims each word is put into (the class's first), in two halves: the second only for words the first flags enough. */
     static final int VICTIMS = 8;
