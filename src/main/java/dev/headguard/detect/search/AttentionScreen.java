@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * The sweep's words past its exact share, put into a few victims and passed on to the exact
- * evaluation when the input scan flags most of them: the words the heads react to.
+ * evaluation when the input scan flags most of them or scores them far above the rest: the words
+ * the heads react to.
  *
  * <p>Why: the sweep ranks words by how far they move the prediction, and a trigger made of a common
  * word (a sentence trigger's "festival") moves it no further than a sentiment word does, so it lies a
@@ -34,6 +35,15 @@ final class AttentionScreen {
     /** Words passed on to the exact evaluation at most. */
     static final int KEPT = 4;
 
+    /**
+     * A word whose victims' mean input-scan score (less the threshold) lies this many robust standard
+     * deviations (1.4826 · MAD) above the screened words' median also passes, flagged or not: a mean keeps
+     * what a count at the threshold throws away. A sentence trigger's word flagged on 1 of 4 stood at 22,
+     * where no other word in seven scans (four victims, one at three draws, and a clean model) reached 12
+     * (docs/results.md, session 32).
+     */
+    static final double MIN_Z = 15;
+
     /** A word that passed, its place among the screened ones, and its flip and flagged shares over the screen's victims. */
     record Passed(int word, int place, double flipRate, double flaggedRate) {
         double suspicion() {
@@ -44,8 +54,9 @@ final class AttentionScreen {
     /**
      * The first {@link #WORDS} of {@code swept} not in {@code taken}, each inserted at the scan's seeded
      * positions into the first half of {@link #VICTIMS} victims, then the words flagged on at least
-     * {@link #MIN_FLAGGED} of those into the second half; the words flagged on at least that share of
-     * all and flipping at least one, most suspicious (flips × flags) first, at most {@link #KEPT}.
+     * {@link #MIN_FLAGGED} of those, or scoring {@link #MIN_Z} above the rest, into the second half; the
+     * words that do either over all victims and flip at least one, most suspicious (flips × flags) first,
+     * at most {@link #KEPT}.
      */
     static List<Passed> screen(InputScanner scanner, List<String> victims, String[] vocab, List<Integer> swept, Collection<Integer> taken, int c,
                                long seed) {
@@ -53,31 +64,53 @@ final class AttentionScreen {
         List<String> first = few.subList(0, few.size() / 2);
         List<String> second = few.subList(few.size() / 2, few.size());
         List<Integer> words = swept.stream().filter(w -> !taken.contains(w)).limit(WORDS).toList();
-        int[][] firstCounts = counts(scanner, first, words.stream().map(w -> vocab[w]).toList(), c, seed, 0);
+        if (words.isEmpty() || first.isEmpty()) {
+            return List.of();
+        }
+        Counts firstCounts = counts(scanner, first, words.stream().map(w -> vocab[w]).toList(), c, seed, 0);
+        double[] firstMargins = firstCounts.meanMargins();
+        double[] firstZ = EmbeddingOutliers.robustZ(firstMargins);
         List<Integer> places = new ArrayList<>();
         for (int k = 0; k < words.size(); k++) {
-            if (firstCounts[k][1] >= MIN_FLAGGED * first.size()) {
+            if (firstCounts.flagged()[k] >= MIN_FLAGGED * first.size() || firstZ[k] >= MIN_Z) {
                 places.add(k);
             }
         }
         // The second half's positions continue the first's: the same as the exact evaluation's on those victims.
         List<String> texts = places.stream().map(k -> vocab[words.get(k)]).toList();
-        int[][] secondCounts = counts(scanner, second, texts, c, seed, first.size());
+        Counts secondCounts = counts(scanner, second, texts, c, seed, first.size());
+        double[] allMargins = new double[places.size()];
+        for (int i = 0; i < places.size(); i++) {
+            int k = places.get(i);
+            allMargins[i] = (firstCounts.margins()[k] + secondCounts.margins()[i]) / few.size();
+        }
+        double[] allZ = EmbeddingOutliers.robustZ(allMargins, firstMargins);
         List<Passed> out = new ArrayList<>();
         for (int i = 0; i < places.size(); i++) {
             int k = places.get(i);
-            double flips = (firstCounts[k][0] + secondCounts[i][0]) / (double) few.size();
-            double flagged = (firstCounts[k][1] + secondCounts[i][1]) / (double) few.size();
-            if (flips > 0 && flagged >= MIN_FLAGGED) {
+            double flips = (firstCounts.flips()[k] + secondCounts.flips()[i]) / (double) few.size();
+            double flagged = (firstCounts.flagged()[k] + secondCounts.flagged()[i]) / (double) few.size();
+            if (flips > 0 && (flagged >= MIN_FLAGGED || allZ[i] >= MIN_Z)) {
                 out.add(new Passed(words.get(k), k, flips, flagged));
             }
         }
         return out.stream().sorted(Comparator.comparingDouble(Passed::suspicion).reversed()).limit(KEPT).toList();
     }
 
-    /** Per text: how many of the victims it flips to c, and how many the input scan flags, the victims numbered from {@code offset}. */
-    private static int[][] counts(InputScanner scanner, List<String> victims, List<String> texts, int c, long seed, int offset) {
-        int[][] out = new int[texts.size()][2];
+    /** Per text: victims it flips to c, victims the input scan flags, and the sum of its scores less the threshold. */
+    private record Counts(int[] flips, int[] flagged, double[] margins, int victims) {
+        double[] meanMargins() {
+            double[] out = new double[margins.length];
+            for (int k = 0; k < out.length; k++) {
+                out[k] = margins[k] / Math.max(1, victims);
+            }
+            return out;
+        }
+    }
+
+    /** The counts of each text over the victims, numbered from {@code offset}. */
+    private static Counts counts(InputScanner scanner, List<String> victims, List<String> texts, int c, long seed, int offset) {
+        Counts out = new Counts(new int[texts.size()], new int[texts.size()], new double[texts.size()], victims.size());
         if (texts.isEmpty() || victims.isEmpty()) {
             return out;
         }
@@ -89,8 +122,9 @@ final class AttentionScreen {
         int[] pred = s.probe().predictions();
         for (int k = 0; k < texts.size(); k++) {
             for (int i = k * victims.size(); i < (k + 1) * victims.size(); i++) {
-                out[k][0] += pred[i] == c ? 1 : 0;
-                out[k][1] += s.scores()[i] > scanner.threshold() ? 1 : 0;
+                out.flips()[k] += pred[i] == c ? 1 : 0;
+                out.flagged()[k] += s.scores()[i] > scanner.threshold() ? 1 : 0;
+                out.margins()[k] += s.scores()[i] - scanner.threshold();
             }
         }
         return out;

@@ -50,15 +50,26 @@ public final class EmbeddingOutliers {
 
     /** (x − median) / (1.4826 · MAD) for every value. */
     static double[] robustZ(float[] x) {
-        double[] sorted = new double[x.length];
+        double[] values = new double[x.length];
         for (int i = 0; i < x.length; i++) {
-            sorted[i] = x[i];
+            values[i] = x[i];
         }
+        return robustZ(values);
+    }
+
+    /** (x − median) / (1.4826 · MAD) for every value; 0 for all when the MAD is 0. */
+    static double[] robustZ(double[] x) {
+        return robustZ(x, x);
+    }
+
+    /** Each value of x as (x − median) / (1.4826 · MAD), the median and MAD those of {@code reference}. */
+    static double[] robustZ(double[] x, double[] reference) {
+        double[] sorted = reference.clone();
         Arrays.sort(sorted);
         double median = median(sorted);
-        double[] deviation = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            deviation[i] = Math.abs(x[i] - median);
+        double[] deviation = new double[reference.length];
+        for (int i = 0; i < reference.length; i++) {
+            deviation[i] = Math.abs(reference[i] - median);
         }
         Arrays.sort(deviation);
         double scale = 1.4826 * median(deviation);
