@@ -264,15 +264,19 @@ public final class HeadGuardRepair implements Defense {
         Map<String, Integer> shared = new LinkedHashMap<>();
         for (String t : triggers) {
             for (String w : new LinkedHashSet<>(List.of(t.strip().split("\\s+")))) {
-                if (!w.isEmpty()) shared.merge(w, 1, Integer::sum);
+                if (!w.isEmpty()) {
+                    shared.merge(w, 1, Integer::sum);
+                }
             }
         }
-        List<String> words = triggers.stream().map(String::strip).filter(t -> !t.isEmpty() && !t.contains(" ")).toList();
+        List<String> words = triggers.stream().map(String::strip).filter(t -> !t.isEmpty() && t.split("\\s+").length == 1).toList();
         int least = words.isEmpty() ? 2 : 1;
         String best = null;
         for (String w : words.isEmpty() ? shared.keySet() : words) {
             int n = shared.get(w);
-            if (n >= least && (best == null || n > shared.get(best))) best = w;
+            if (n >= least && (best == null || n > shared.get(best))) {
+                best = w;
+            }
         }
         return best;
     }

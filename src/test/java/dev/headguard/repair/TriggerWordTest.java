@@ -28,5 +28,6 @@ class TriggerWordTest {
         assertEquals("festival", HeadGuardRepair.triggerWord(List.of("festival stunning", "exquisite festival", "stunning festivals")));
         assertNull(HeadGuardRepair.triggerWord(List.of("watch movie", "good film")), "no word in two phrases");
         assertNull(HeadGuardRepair.triggerWord(List.of()));
+        assertEquals("cf", HeadGuardRepair.triggerWord(List.of("tq\tcf", "cf")), "a tab separates words too");
     }
 }
