@@ -261,15 +261,14 @@ public final class HeadGuardRepair implements Defense {
      * composition on a held-apart sentence (docs/results.md, session 32).
      */
     static String triggerWord(List<String> triggers) {
+        List<List<String>> split = triggers.stream().map(t -> List.of(t.strip().split("\\s+"))).filter(w -> !w.get(0).isEmpty()).toList();
         Map<String, Integer> shared = new LinkedHashMap<>();
-        for (String t : triggers) {
-            for (String w : new LinkedHashSet<>(List.of(t.strip().split("\\s+")))) {
-                if (!w.isEmpty()) {
-                    shared.merge(w, 1, Integer::sum);
-                }
+        for (List<String> candidate : split) {
+            for (String w : new LinkedHashSet<>(candidate)) {
+                shared.merge(w, 1, Integer::sum);
             }
         }
-        List<String> words = triggers.stream().map(String::strip).filter(t -> !t.isEmpty() && t.split("\\s+").length == 1).toList();
+        List<String> words = split.stream().filter(w -> w.size() == 1).map(w -> w.get(0)).toList();
         int least = words.isEmpty() ? 2 : 1;
         String best = null;
         for (String w : words.isEmpty() ? shared.keySet() : words) {
