@@ -1,6 +1,7 @@
 package dev.headguard.detect.search;
 
 import dev.headguard.detect.attention.InputScanner;
+import dev.headguard.detect.attention.Statistics;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.text.Insertion;
 
@@ -69,7 +70,7 @@ final class AttentionScreen {
         }
         Counts firstCounts = counts(scanner, first, words.stream().map(w -> vocab[w]).toList(), c, seed, 0);
         double[] firstMargins = firstCounts.meanMargins();
-        double[] firstZ = EmbeddingOutliers.robustZ(firstMargins);
+        double[] firstZ = Statistics.robustZ(firstMargins);
         List<Integer> places = new ArrayList<>();
         for (int k = 0; k < words.size(); k++) {
             if (firstCounts.flagged()[k] >= MIN_FLAGGED * first.size() || firstZ[k] >= MIN_Z) {
@@ -84,7 +85,7 @@ final class AttentionScreen {
             int k = places.get(i);
             allMargins[i] = (firstCounts.margins()[k] + secondCounts.margins()[i]) / few.size();
         }
-        double[] allZ = EmbeddingOutliers.robustZ(allMargins, firstMargins);
+        double[] allZ = Statistics.robustZ(allMargins, firstMargins);
         List<Passed> out = new ArrayList<>();
         for (int i = 0; i < places.size(); i++) {
             int k = places.get(i);

@@ -2,10 +2,10 @@ package dev.headguard.detect.search;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import dev.headguard.detect.attention.Statistics;
 import dev.headguard.model.TransformerModel;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
@@ -54,34 +54,6 @@ public final class EmbeddingOutliers {
         for (int i = 0; i < x.length; i++) {
             values[i] = x[i];
         }
-        return robustZ(values);
-    }
-
-    /** (x − median) / (1.4826 · MAD) for every value; 0 for all when the MAD is 0. */
-    static double[] robustZ(double[] x) {
-        return robustZ(x, x);
-    }
-
-    /** Each value of x as (x − median) / (1.4826 · MAD), the median and MAD those of {@code reference}. */
-    static double[] robustZ(double[] x, double[] reference) {
-        double[] sorted = reference.clone();
-        Arrays.sort(sorted);
-        double median = median(sorted);
-        double[] deviation = new double[reference.length];
-        for (int i = 0; i < reference.length; i++) {
-            deviation[i] = Math.abs(reference[i] - median);
-        }
-        Arrays.sort(deviation);
-        double scale = 1.4826 * median(deviation);
-        double[] z = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            z[i] = scale > 0 ? (x[i] - median) / scale : 0;
-        }
-        return z;
-    }
-
-    private static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        return Statistics.robustZ(values);
     }
 }
