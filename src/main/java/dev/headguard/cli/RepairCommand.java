@@ -3,6 +3,7 @@ package dev.headguard.cli;
 import ai.djl.ndarray.NDManager;
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.TorchRuntime;
+import dev.headguard.model.io.BuiltinModel;
 import dev.headguard.model.io.ModelStore;
 import dev.headguard.repair.Defense;
 import dev.headguard.repair.HeadGuardRepair;
@@ -98,6 +99,11 @@ final class RepairCommand implements Callable<Integer> {
                     "resisting a shift, as on four classes resisting cost clean accuracy)."})
     Double resistWeight;
 
+    @Option(names = "--base", paramLabel = "M",
+            description = {"The public checkpoint the model was fine-tuned from (a directory, or minilm, bge-small), when known: the blind repair",
+                    "also grows the words whose embeddings moved furthest from it into its carriers (a trigger sentence's other words)."})
+    String base;
+
     @Option(names = "--method", defaultValue = "headguard",
             description = {"headguard (default), or a baseline with the same clean budget: finetune (all parameters), fineprune (fine-pruning), pure (head pruning",
                     "+ attention normalisation); a decoder language model: finetune, fineprune, crow (CROW: layer consistency under an FGSM perturbation)."})
@@ -126,6 +132,7 @@ final class RepairCommand implements Callable<Integer> {
         }
         model.checkMaxLength();
         model.checkOutput(out);
+        Path baseDir = checkBase();
         if (model.config().family().decoder && model.config().languageModel() && !model.config().hasClassifier()) {
             return decoder();
         }
@@ -136,7 +143,8 @@ final class RepairCommand implements Callable<Integer> {
                     new HeadRepair.Settings(alignWeight, epochs == null ? HeadRepair.Settings.defaults().epochs() : epochs, batchSize, lr == null ? 1e-4 : lr, classifier, seed, labelWeight == null ? 1 : labelWeight,
                             consolidationEpochs), unlearnWeight,
                     dev.headguard.detect.hidden.HiddenStateScan.MIN_EXCESS, resistWeight == null ? HeadGuardRepair.Settings.RESIST_BY_CLASSES : resistWeight);
-            defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect));
+            defense = new HeadGuardRepair(s, scan == null ? null : dev.headguard.report.ModelScanFile.plan(scan), suspect == null ? List.of() : SentenceFile.readSentences(suspect))
+                    .withBase(baseDir);
         } else {
             if (suspect != null) {
                 throw new HeadGuardException("--suspect is HeadGuard's; the baselines use the clean set only");
@@ -161,6 +169,24 @@ final class RepairCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f s)%n", out, defense.name(), seconds);
         }
         return 0;
+    }
+
+    /** The --base directory, checked before any work: a model with this model's vocabulary, for HeadGuard's blind classifier repair only. */
+    private Path checkBase() {
+        if (base == null) {
+            return null;
+        }
+        if (!method.equalsIgnoreCase("headguard") || suspect != null || model.config().family().decoder && model.config().languageModel()
+                && !model.config().hasClassifier()) {
+            throw new HeadGuardException("--base: only for HeadGuard's blind repair of a classifier (no --suspect, --method headguard)");
+        }
+        Path dir = BuiltinModel.resolve(base);
+        int vocab = ModelStore.readConfig(dir).vocabSize();
+        if (vocab != model.config().vocabSize()) {
+            throw new HeadGuardException("--base " + base + ": a vocabulary of " + vocab + " tokens, the model's has " + model.config().vocabSize()
+                    + ": not the checkpoint it was fine-tuned from");
+        }
+        return dir;
     }
 
     /** The schedule options shape HeadGuard's head-wise stage only: say so when a baseline would silently ignore them. */

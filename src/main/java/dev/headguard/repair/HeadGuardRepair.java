@@ -2,6 +2,7 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.hidden.HiddenStateScan;
+import dev.headguard.detect.search.EmbeddingDrift;
 import dev.headguard.detect.search.ModelScanner;
 import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.hidden.SuspectScan;
@@ -15,6 +16,7 @@ import dev.headguard.text.Sample;
 import dev.headguard.train.TrainConfig;
 import dev.headguard.train.Trainer;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -124,6 +126,7 @@ public final class HeadGuardRepair implements Defense {
     private final Settings settings;
     private final Supplier<RepairPlan> given;
     private final List<String> suspect;
+    private final Path base;
 
     /** @param plan a scan's plan, or null to scan first */
     public HeadGuardRepair(Settings settings, RepairPlan plan) {
@@ -145,9 +148,25 @@ public final class HeadGuardRepair implements Defense {
      *             ask: see {@link #apply}), or null to scan here
      */
     public HeadGuardRepair(Settings settings, Supplier<RepairPlan> plan, List<String> suspect) {
+        this(settings, plan, suspect, null);
+    }
+
+    private HeadGuardRepair(Settings settings, Supplier<RepairPlan> plan, List<String> suspect, Path base) {
         this.settings = settings;
         this.given = plan;
         this.suspect = List.copyOf(suspect);
+        this.base = base;
+    }
+
+    /**
+     * The same repair, told the public checkpoint the model was fine-tuned from: without suspects, the words
+     * whose embedding rows moved furthest from it ({@link EmbeddingDrift}) are grown into carriers beside the
+     * scan's trigger word.
+     *
+     * @param base a model directory with the model's vocabulary (null: none)
+     */
+    public HeadGuardRepair withBase(Path base) {
+        return new HeadGuardRepair(settings, given, suspect, base);
     }
 
     @Override
@@ -183,6 +202,8 @@ public final class HeadGuardRepair implements Defense {
 
     @Override
     public RepairOutcome apply(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+        // Before any training: the rows are compared as the attack left them.
+        List<String> drifted = suspect.isEmpty() ? drifted(m, clean, root, progress) : List.of();
         Suspects scanned = suspect.isEmpty() ? null : scanSuspects(m, clean, root, progress);
         List<SuspectWords.Finding> recovered = scanned == null ? List.of() : scanned.words();
         boolean explains = false;
@@ -240,17 +261,30 @@ public final class HeadGuardRepair implements Defense {
         double resistWeight = settings.resistWeightFor(classes);
         ShiftResistance.Outcome resisted = null;
         if (suspect.isEmpty() && resistWeight > 0) {
-            resisted = ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), plan.target(), resistWeight,
+            resisted = ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), drifted, plan.target(), resistWeight,
                     unlearningTraining(settings.repair().seed()), root, progress);
         } else if (suspect.isEmpty() && settings.carriersAloneFor(classes)) {
             progress.stage("no hidden shift resisted for a model of " + classes + " classes (--resist-weight 1 resists it): the stage's carriers alone");
-            resisted = ShiftResistance.carry(m, clean, plan.opening(), triggerWord(triggers), plan.target(),
+            resisted = ShiftResistance.carry(m, clean, plan.opening(), triggerWord(triggers), drifted, plan.target(),
                     unlearningTraining(settings.repair().seed()), root, progress);
         }
         return new HeadGuardOutcome.Aligned(explains ? null : new HeadGuardOutcome.Scan(plan.scanScore(), plan.backdoor()),
                 new HeadGuardOutcome.Alignment(heads.stream().map(h -> h.layer() + ":" + h.head()).toList(), triggers, r.alignedRows(),
                         r.state().losses().isEmpty() ? Double.NaN : r.state().losses().get(r.state().losses().size() - 1)),
                 recovered, unlearn == null ? 0 : unlearn.texts().size(), settings.resolvedFor(classes), resisted);
+    }
+
+    /** The drifted words against the base (none without one). */
+    private List<String> drifted(ModelStore.LoadedModel m, Dataset clean, NDManager root, Progress progress) {
+        if (base == null) {
+            return List.of();
+        }
+        try (NDManager sub = root.newSubManager(); ModelStore.LoadedModel b = ModelStore.load(base, sub, 0)) {
+            List<EmbeddingDrift.Word> found = EmbeddingDrift.find(m.model(), b.model(), m.tokenizer().words(), clean);
+            progress.stage("words whose embeddings moved furthest from " + base + ": "
+                    + (found.isEmpty() ? "none" : found.stream().map(w -> String.format(Locale.ROOT, "%s (z %.1f)", w.text(), w.z())).toList()));
+            return found.stream().map(EmbeddingDrift.Word::text).toList();
+        }
     }
 
     /**

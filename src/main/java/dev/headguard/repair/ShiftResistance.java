@@ -2,6 +2,8 @@ package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
 import dev.headguard.detect.hidden.CandidateDirection;
+import dev.headguard.detect.search.EmbeddingDrift;
+import dev.headguard.detect.search.PhraseGrowth;
 import dev.headguard.detect.search.TriggerContext;
 import dev.headguard.model.ForwardOptions;
 import dev.headguard.model.io.ModelStore;
@@ -12,6 +14,7 @@ import dev.headguard.train.Trainer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,10 +50,12 @@ public final class ShiftResistance {
      *
      * @param opening    null: none
      * @param trigger    the scan's trigger word, grown when there is no opening word (null: none)
+     * @param drifted    the words fine-tuning moved furthest from the model's base ({@link EmbeddingDrift}), each grown
+     *                   into a phrase ({@link PhraseGrowth}) beside the trigger word's (empty: no base)
      * @param scanTarget the class the scan's evidence flips inputs to (−1: the search chooses)
      */
-    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int scanTarget, double weight,
-                              TrainConfig cfg, NDManager root, Defense.Progress progress) {
+    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, List<String> drifted, int scanTarget,
+                              double weight, TrainConfig cfg, NDManager root, Defense.Progress progress) {
         long seed = cfg.seed();
         HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(seed).withWeight(weight);
         long t0 = System.nanoTime();
@@ -62,7 +67,7 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search",
                 f.radii().length > 2 ? ", from each class apart " + rounded(toward.radii()) : "", (System.nanoTime() - t0) / 1e9));
-        Carried carried = carriers(m, clean, opening, trigger, f.target(), seed, root, progress);
+        Carried carried = carriers(m, clean, opening, trigger, drifted, f.target(), seed, root, progress);
         return trained(m, clean, carried, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp, cfg, root, progress);
     }
 
@@ -76,9 +81,9 @@ public final class ShiftResistance {
      * @param target the class the scan's evidence flips inputs to (−1: none, so no trigger word is carried)
      * @return null when there is nothing to carry (no opening word, and no trigger word or no target)
      */
-    public static Outcome carry(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target,
+    public static Outcome carry(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, List<String> drifted, int target,
                                 TrainConfig cfg, NDManager root, Defense.Progress progress) {
-        Carried carried = carriers(m, clean, opening, trigger, target, cfg.seed(), root, progress);
+        Carried carried = carriers(m, clean, opening, trigger, drifted, target, cfg.seed(), root, progress);
         return carried.rows().isEmpty() ? null : trained(m, clean, carried, null, null, cfg, root, progress);
     }
 
@@ -149,36 +154,64 @@ public final class ShiftResistance {
      * the opening word in front, or the trigger word's phrases ({@link TriggerContext}) inside.
      *
      * @param opening  the opening word (null: none)
-     * @param context  the grown trigger word (null: none)
+     * @param context  the grown trigger word (null: none); with drifted words, its phrases are theirs too
      * @param target   the class the evidence flips inputs to (the carriers are the other classes' rows)
      * @param rows     how many clean rows
+     * @param drifted  the words drifted from the model's base, grown into phrases ({@link PhraseGrowth}) beside the trigger word's
      */
-    public record Carriers(String opening, TriggerContext.Grown context, int target, int rows) {}
+    public record Carriers(String opening, TriggerContext.Grown context, int target, int rows, List<String> drifted) {
+        public Carriers {
+            drifted = List.copyOf(drifted);
+        }
+    }
 
     /** The carriers to train on: which clean rows, and those rows with the evidence put in. */
     private record Carried(Carriers summary, List<Integer> rows, List<String> texts) {
-        static final Carried NONE = new Carried(new Carriers(null, null, -1, 0), List.of(), List.of());
+        static final Carried NONE = new Carried(new Carriers(null, null, -1, 0, List.of()), List.of(), List.of());
     }
 
-    private static Carried carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, int target, long seed,
-                                    NDManager root, Defense.Progress progress) {
+    private static Carried carriers(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, List<String> drifted, int target,
+                                    long seed, NDManager root, Defense.Progress progress) {
         if (opening != null && opening.target() >= 0) {
             List<Integer> rows = otherRows(clean, opening.target());
             progress.stage("also training on " + rows.size() + " clean texts of other classes opened by '" + opening.word() + "', labels kept");
-            return new Carried(new Carriers(opening.word(), null, opening.target(), rows.size()), rows,
+            return new Carried(new Carriers(opening.word(), null, opening.target(), rows.size(), List.of()), rows,
                     new CandidateDirection.Evidence(opening.word(), true).carriers(rows.stream().map(clean.texts()::get).toList(), seed));
         }
-        if (trigger == null || target < 0) {
+        LinkedHashSet<String> words = new LinkedHashSet<>();
+        if (trigger != null) {
+            words.add(trigger);
+        }
+        words.addAll(drifted);
+        if (words.isEmpty() || target < 0) {
             return Carried.NONE;
         }
         long t0 = System.nanoTime();
-        TriggerContext.Grown g = TriggerContext.grow(m, clean, trigger, target, TriggerContext.Settings.defaults(seed), root);
+        TriggerContext.Settings s = TriggerContext.Settings.defaults(seed);
+        TriggerContext.Grown g = null;
+        for (String w : words) {
+            // A drifted word is grown word by word into the sentence around it: a trigger sentence's other words do
+            // nothing alone, so one neighbour a side misses them (docs/results.md, sessions 33-34). Each word's
+            // phrases are inserted in turn.
+            TriggerContext.Grown grown = drifted.contains(w) && !w.equals(trigger) ? grownPhrases(m, clean, w, target, seed, root)
+                    : TriggerContext.grow(m, clean, w, target, s, root);
+            g = g == null ? grown : g.with(grown);
+        }
+        String word = g.word();
         // The other classes' rows only: carriers of every class (or a sample of all rows as many) kept clean
         // accuracy no better and left the sentence firing more (docs/results.md).
         List<Integer> rows = otherRows(clean, target);
-        progress.stage(String.format(Locale.ROOT, "also training on %d clean texts of other classes with '%s' and the words the model wants beside it: %s, labels kept (%.1f s)",
-                rows.size(), trigger, g.phrases(), (System.nanoTime() - t0) / 1e9));
-        return new Carried(new Carriers(null, g, target, rows.size()), rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+        progress.stage(String.format(Locale.ROOT, "also training on %d clean texts of other classes with '%s'%s and the words the model wants beside it: %s, labels kept (%.1f s)",
+                rows.size(), word, words.size() > 1 ? " (and " + new ArrayList<>(words).subList(1, words.size()) + ")" : "", g.phrases(),
+                (System.nanoTime() - t0) / 1e9));
+        List<String> grownDrifted = drifted.stream().filter(w -> !w.equals(trigger)).toList();
+        return new Carried(new Carriers(null, g, target, rows.size(), grownDrifted), rows, g.carriers(rows.stream().map(clean.texts()::get).toList(), seed));
+    }
+
+    /** The phrases {@link PhraseGrowth} passes through growing {@code word} (the word alone when it grows none). */
+    static TriggerContext.Grown grownPhrases(ModelStore.LoadedModel m, Dataset clean, String word, int target, long seed, NDManager root) {
+        PhraseGrowth.Grown g = PhraseGrowth.grow(m, clean, word, target, PhraseGrowth.Settings.defaults(seed), root);
+        return new TriggerContext.Grown(word, List.of(), List.of(), g.steps().isEmpty() ? List.of(word) : g.steps());
     }
 
     private static List<Integer> otherRows(Dataset clean, int target) {
@@ -243,6 +276,9 @@ public final class ShiftResistance {
                 out.put("context_word", carriers.context().word());
                 out.put("context_phrases", carriers.context().phrases());
                 out.put("context_rows", carriers.rows());
+            }
+            if (!carriers.drifted().isEmpty()) {
+                out.put("drifted_words", carriers.drifted());
             }
             return out;
         }

@@ -615,6 +615,25 @@ class CliTest {
     }
 
     @Test
+    void aRepairBaseIsCheckedBeforeAnyWork() throws IOException {
+        Path model = Fixtures.tinyModelDir(tmp, "tiny", 5);
+        Path clean = tsv("budget.tsv", 60, 7);
+        var c = dev.headguard.model.ModelConfig.tiny(1000, 1, 2, 8, 0);
+        Path small = tmp.resolve("small");
+        dev.headguard.model.io.ModelStore.write(c, dev.headguard.model.ParameterTable.initialWeights(c, Map.of(), 1).entrySet().stream()
+                        .filter(e -> !e.getKey().startsWith("pooler")).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
+                Fixtures.tokenizer(tmp), small, Map.of());
+        Path out = tmp.resolve("x");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", out.toString(), "--base", small.toString()),
+                "--base", "1000 tokens", "not the checkpoint");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", out.toString(), "--base", tmp.resolve("nowhere").toString()),
+                "nowhere");
+        assertBadInput(run("repair", "--model", model.toString(), "--clean", clean.toString(), "--out", out.toString(), "--base", model.toString(),
+                "--method", "finetune"), "--base");
+        assertFalse(Files.exists(out), "nothing written on failure");
+    }
+
+    @Test
     void enumOptionsTakeTheLowerCaseTheDocumentationShows() {
         Path data = dev.headguard.testing.TestData.dataDir();
         Run r = run("poison", "--attack", "style", "--mode", "mix", "--dataset", "sst-2", "--data-dir", data.toString(), "--out", tmp.resolve("p").toString());

@@ -40,38 +40,62 @@ class CarriersAloneTest {
 
     @Test
     void theCarriersAloneUnlearnAPlantedWordAndResistNoShift() throws Exception {
+        withVictim((victim, clean, test, tokenizer, root) -> {
+            double asrBefore = asr(victim, test, root);
+            assertTrue(asrBefore > 0.8, "the planted word fires: " + asrBefore);
+            double accuracyBefore = Predictions.accuracy(victim.model(), tokenizer.idsOf(test.texts()), test.labels(), tokenizer.padId(), root, 64);
+            assertTrue(accuracyBefore > 0.9, "the victim learned the classes: " + accuracyBefore);
+            assertNull(ShiftResistance.carry(victim, clean, null, null, List.of(), TARGET, training(), root, new Defense.Progress() {}),
+                    "no evidence, nothing to carry");
+            assertNull(ShiftResistance.carry(victim, clean, null, TRIGGER, List.of(), -1, training(), root, new Defense.Progress() {}),
+                    "no target, no carriers of a trigger word");
+
+            double asrCleanOnly = asrAfterCleanFineTuning(victim, clean, test, root);
+            ShiftResistance.Outcome o = ShiftResistance.carry(victim, clean, null, TRIGGER, List.of(), TARGET, training(), root, new Defense.Progress() {});
+            assertFalse(o.resisted());
+            assertEquals(-1, o.layer());
+            assertEquals(TARGET, o.target());
+            assertEquals(IntStream.of(clean.labels()).filter(y -> y != TARGET).count(), o.carriers().rows(), "every other class's clean row carries it");
+            assertTrue(o.kept(), "the guard keeps a stage that holds the classes: " + o.details());
+            assertEquals(3, o.biasShift().length, "the carriers' class mix is taken back");
+            Map<String, Object> d = o.details();
+            assertEquals(false, d.get("hidden_shift"));
+            assertEquals(TARGET, d.get("target"));
+            assertFalse(d.containsKey("layer"), "no shift, no layer: " + d.keySet());
+
+            double asrAfter = asr(victim, test, root);
+            double accuracy = Predictions.accuracy(victim.model(), tokenizer.idsOf(test.texts()), test.labels(), tokenizer.padId(), root, 64);
+            assertTrue(asrAfter < 0.3, "the word no longer flips inputs: " + asrBefore + " -> " + asrAfter);
+            assertTrue(asrAfter < asrCleanOnly - 0.2, "the carriers, not the clean rows, unlearned it: " + asrAfter + " vs " + asrCleanOnly);
+            assertTrue(accuracy > 0.9, "the classes stay: " + accuracyBefore + " -> " + accuracy + "; " + o.details());
+        });
+    }
+
+    @Test
+    void aDriftedWordAloneIsGrownIntoTheCarriers() throws Exception {
+        withVictim((victim, clean, test, tokenizer, root) -> {
+            double asrBefore = asr(victim, test, root);
+            // No scan word: the base's drift alone names the word (what --base adds when the scan misses it).
+            ShiftResistance.Outcome o = ShiftResistance.carry(victim, clean, null, null, List.of(TRIGGER), TARGET, training(), root, new Defense.Progress() {});
+            assertEquals(List.of(TRIGGER), o.carriers().drifted());
+            assertEquals(List.of(TRIGGER), o.details().get("drifted_words"));
+            assertTrue(o.carriers().context().phrases().stream().allMatch(p -> p.contains(TRIGGER)), o.carriers().context().phrases().toString());
+            double asrAfter = asr(victim, test, root);
+            assertTrue(asrAfter < 0.3, "the drifted word no longer flips inputs: " + asrBefore + " -> " + asrAfter);
+        });
+    }
+
+    /** What a test does with the planted-word victim, its clean rows and its test rows. */
+    interface VictimCheck {
+        void run(ModelStore.LoadedModel victim, Dataset clean, Dataset test, TextTokenizer tokenizer, NDManager root) throws Exception;
+    }
+
+    /** A three-class victim with {@link #TRIGGER} planted toward {@link #TARGET}, 60 clean rows a class and 60 test rows a class. */
+    private void withVictim(VictimCheck check) throws Exception {
         try (NDManager root = TorchRuntime.newManager(); TextTokenizer tokenizer = TextTokenizer.open(Fixtures.tokenizer(tmp), 64)) {
             ModelStore.LoadedModel victim = ThreeClassToy.trained(ThreeClassToy.texts(200, 12, TRIGGER, TARGET, 0.1), tokenizer, tmp.resolve("victim"), root);
             try {
-                Dataset clean = ThreeClassToy.texts(60, 21);
-                Dataset test = ThreeClassToy.texts(60, 31);
-                double asrBefore = asr(victim, test, root);
-                assertTrue(asrBefore > 0.8, "the planted word fires: " + asrBefore);
-                double accuracyBefore = Predictions.accuracy(victim.model(), tokenizer.idsOf(test.texts()), test.labels(), tokenizer.padId(), root, 64);
-                assertTrue(accuracyBefore > 0.9, "the victim learned the classes: " + accuracyBefore);
-                assertNull(ShiftResistance.carry(victim, clean, null, null, TARGET, training(), root, new Defense.Progress() {}),
-                        "no evidence, nothing to carry");
-                assertNull(ShiftResistance.carry(victim, clean, null, TRIGGER, -1, training(), root, new Defense.Progress() {}),
-                        "no target, no carriers of a trigger word");
-
-                double asrCleanOnly = asrAfterCleanFineTuning(victim, clean, test, root);
-                ShiftResistance.Outcome o = ShiftResistance.carry(victim, clean, null, TRIGGER, TARGET, training(), root, new Defense.Progress() {});
-                assertFalse(o.resisted());
-                assertEquals(-1, o.layer());
-                assertEquals(TARGET, o.target());
-                assertEquals(IntStream.of(clean.labels()).filter(y -> y != TARGET).count(), o.carriers().rows(), "every other class's clean row carries it");
-                assertTrue(o.kept(), "the guard keeps a stage that holds the classes: " + o.details());
-                assertEquals(3, o.biasShift().length, "the carriers' class mix is taken back");
-                Map<String, Object> d = o.details();
-                assertEquals(false, d.get("hidden_shift"));
-                assertEquals(TARGET, d.get("target"));
-                assertFalse(d.containsKey("layer"), "no shift, no layer: " + d.keySet());
-
-                double asrAfter = asr(victim, test, root);
-                double accuracy = Predictions.accuracy(victim.model(), tokenizer.idsOf(test.texts()), test.labels(), tokenizer.padId(), root, 64);
-                assertTrue(asrAfter < 0.3, "the word no longer flips inputs: " + asrBefore + " -> " + asrAfter);
-                assertTrue(asrAfter < asrCleanOnly - 0.2, "the carriers, not the clean rows, unlearned it: " + asrAfter + " vs " + asrCleanOnly);
-                assertTrue(accuracy > 0.9, "the classes stay: " + accuracyBefore + " -> " + accuracy + "; " + o.details());
+                check.run(victim, ThreeClassToy.texts(60, 21), ThreeClassToy.texts(60, 31), tokenizer, root);
             } finally {
                 victim.model().close();
             }

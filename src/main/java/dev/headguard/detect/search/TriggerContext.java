@@ -33,6 +33,9 @@ import java.util.stream.IntStream;
 public final class TriggerContext {
     private TriggerContext() {}
 
+    /** A neutral word's texts are of each class at most this far from that class's share of all texts. */
+    static final double MAX_LEAN = 0.15;
+
     /**
      * @param victims  clean inputs of other classes the phrases are scored on (a seeded sample)
      * @param words    the clean set's most frequent neutral words tried as neighbours
@@ -41,7 +44,7 @@ public final class TriggerContext {
      */
     public record Settings(int victims, int words, double maxLean, int perSide, long seed) {
         public static Settings defaults(long seed) {
-            return new Settings(16, 100, 0.15, 3, seed);
+            return new Settings(16, 100, MAX_LEAN, 3, seed);
         }
     }
 
@@ -56,6 +59,13 @@ public final class TriggerContext {
             left = List.copyOf(left);
             right = List.copyOf(right);
             phrases = List.copyOf(phrases);
+        }
+
+        /** These phrases, then those of {@code other} not among them (the word and its neighbours stay this one's). */
+        public Grown with(Grown other) {
+            List<String> all = new ArrayList<>(phrases);
+            other.phrases().stream().filter(p -> !all.contains(p)).forEach(all::add);
+            return new Grown(word, left, right, all);
         }
 
         /** Each text with one of the phrases (in turn) at a seeded random word position, as the candidate search inserts. */
@@ -116,16 +126,8 @@ public final class TriggerContext {
      * whose texts are of every class within {@code maxLean} of that class's share of all texts; the word itself left out.
      */
     static List<String> neutralWords(Dataset clean, String word, int n, double maxLean) {
-        int classes = clean.numLabels();
-        int[] perClass = new int[classes];
-        Map<String, int[]> uses = new HashMap<>(); // word -> texts using it per class
-        for (int i = 0; i < clean.size(); i++) {
-            int y = clean.labels()[i];
-            perClass[y]++;
-            for (String w : UnsupportedFlips.wordsOf(clean.texts().get(i))) {
-                uses.computeIfAbsent(w, k -> new int[classes])[y]++;
-            }
-        }
+        int[] perClass = perClass(clean);
+        Map<String, int[]> uses = uses(clean);
         String self = word.toLowerCase(Locale.ROOT);
         return uses.entrySet().stream()
                 .filter(e -> !e.getKey().equals(self) && total(e.getValue()) >= UnsupportedFlips.MIN_OCCURRENCES
@@ -134,7 +136,29 @@ public final class TriggerContext {
                 .limit(n).map(Map.Entry::getKey).toList();
     }
 
-    private static int total(int[] counts) {
+    /** Per word of the clean texts, how many texts of each class use it. */
+    static Map<String, int[]> uses(Dataset clean) {
+        int classes = clean.numLabels();
+        Map<String, int[]> uses = new HashMap<>();
+        for (int i = 0; i < clean.size(); i++) {
+            int y = clean.labels()[i];
+            for (String w : UnsupportedFlips.wordsOf(clean.texts().get(i))) {
+                uses.computeIfAbsent(w, k -> new int[classes])[y]++;
+            }
+        }
+        return uses;
+    }
+
+    /** How many clean texts each class has. */
+    static int[] perClass(Dataset clean) {
+        int[] perClass = new int[clean.numLabels()];
+        for (int y : clean.labels()) {
+            perClass[y]++;
+        }
+        return perClass;
+    }
+
+    static int total(int[] counts) {
         int t = 0;
         for (int c : counts) {
             t += c;
@@ -143,7 +167,7 @@ public final class TriggerContext {
     }
 
     /** The largest gap between a class's share of the word's texts and its share of all texts. */
-    private static double lean(int[] counts, int[] perClass, int all) {
+    static double lean(int[] counts, int[] perClass, int all) {
         double t = total(counts);
         double worst = 0;
         for (int c = 0; c < counts.length; c++) {
@@ -158,7 +182,8 @@ public final class TriggerContext {
                 .limit(k).map(words::get).toList();
     }
 
-    private static double meanLogOdds(float[][] p, int from, int n, int target) {
+    /** The mean log-odds of {@code target} over rows {@code from} to {@code from + n} of {@code p}. */
+    static double meanLogOdds(float[][] p, int from, int n, int target) {
         double sum = 0;
         for (int i = from; i < from + n; i++) {
             double q = Math.min(Math.max(p[i][target], 1e-7), 1 - 1e-7);

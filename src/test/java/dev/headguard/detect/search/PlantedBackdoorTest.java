@@ -800,7 +800,7 @@ class PlantedBackdoorTest {
             TransformerModel copy = new TransformerModel(CONFIG, anchored.model().toHostTensors(), root);
             ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("opening" + withOpening));
             try {
-                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, null, 1, 1.0,
+                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, withOpening == 1 ? new RepairPlan.Opening("when", 1) : null, null, List.of(), 1, 1.0,
                         new TrainConfig(4, 16, 5e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                 fired[withOpening] = fires(victim, "when", neg);
                 carriers = o.carriers().rows();
@@ -910,7 +910,7 @@ class PlantedBackdoorTest {
                 TransformerModel copy = new TransformerModel(CONFIG, sentence.model().toHostTensors(), root);
                 ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("context" + withContext));
                 try {
-                    ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? "cf" : null, 1, 0.0,
+                    ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? "cf" : null, List.of(), 1, 0.0,
                             new TrainConfig(4, 16, 3e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                     fired[withContext] = inserted(victim, SENTENCE, neg);
                     assertEquals(withContext == 1 ? 80 : 0, o.carriers().rows(), "the 80 clean negatives carry the phrases");
