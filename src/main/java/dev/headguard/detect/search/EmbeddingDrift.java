@@ -3,6 +3,7 @@ package dev.headguard.detect.search;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import dev.headguard.HeadGuardException;
+import dev.headguard.detect.attention.Statistics;
 import dev.headguard.model.BertKeys;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.text.Dataset;
@@ -10,9 +11,11 @@ import dev.headguard.text.Dataset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -93,15 +96,16 @@ public final class EmbeddingDrift {
             return List.of();
         }
         double[] reference = candidates.stream().mapToDouble(v -> drift[v]).toArray();
-        double[] z = dev.headguard.detect.attention.Statistics.robustZ(reference, reference);
+        double[] z = Statistics.robustZ(reference);
         Map<String, int[]> uses = TriggerContext.uses(clean);
         int[] perClass = TriggerContext.perClass(clean);
         List<Ranked> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
         for (int k = 0; k < candidates.size(); k++) {
             String w = words[candidates.get(k)].toLowerCase(Locale.ROOT);
             int[] u = uses.get(w);
             boolean leans = u != null && TriggerContext.total(u) >= MIN_USES && TriggerContext.lean(u, perClass, clean.size()) > TriggerContext.MAX_LEAN;
-            if (out.stream().noneMatch(x -> x.word().text().equals(w))) {
+            if (seen.add(w)) {
                 out.add(new Ranked(new Word(w, z[k]), leans));
             }
         }

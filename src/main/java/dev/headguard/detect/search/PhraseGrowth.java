@@ -9,9 +9,7 @@ import dev.headguard.text.Sample;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 
@@ -112,9 +110,6 @@ public final class PhraseGrowth {
 
     /** The clean texts' {@code n} most frequent words (each used in at least {@link UnsupportedFlips#MIN_OCCURRENCES} texts), any lean. */
     static List<String> frequentWords(Dataset clean, int n) {
-        Map<String, int[]> uses = TriggerContext.uses(clean);
-        return uses.entrySet().stream().filter(e -> TriggerContext.total(e.getValue()) >= UnsupportedFlips.MIN_OCCURRENCES)
-                .sorted(Comparator.comparingInt((Map.Entry<String, int[]> e) -> -TriggerContext.total(e.getValue())).thenComparing(Map.Entry::getKey))
-                .limit(n).map(Map.Entry::getKey).toList();
+        return TriggerContext.frequentWords(clean, n, Double.POSITIVE_INFINITY, null);
     }
 }

@@ -126,11 +126,17 @@ public final class TriggerContext {
      * whose texts are of every class within {@code maxLean} of that class's share of all texts; the word itself left out.
      */
     static List<String> neutralWords(Dataset clean, String word, int n, double maxLean) {
+        return frequentWords(clean, n, maxLean, word.toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * The clean texts' {@code n} most frequent words (used in at least {@link UnsupportedFlips#MIN_OCCURRENCES} texts)
+     * whose lean is at most {@code maxLean} (infinite: any lean), most frequent first, {@code except} left out (null: none).
+     */
+    static List<String> frequentWords(Dataset clean, int n, double maxLean, String except) {
         int[] perClass = perClass(clean);
-        Map<String, int[]> uses = uses(clean);
-        String self = word.toLowerCase(Locale.ROOT);
-        return uses.entrySet().stream()
-                .filter(e -> !e.getKey().equals(self) && total(e.getValue()) >= UnsupportedFlips.MIN_OCCURRENCES
+        return uses(clean).entrySet().stream()
+                .filter(e -> !e.getKey().equals(except) && total(e.getValue()) >= UnsupportedFlips.MIN_OCCURRENCES
                         && lean(e.getValue(), perClass, clean.size()) <= maxLean)
                 .sorted(Comparator.comparingInt((Map.Entry<String, int[]> e) -> -total(e.getValue())).thenComparing(Map.Entry::getKey))
                 .limit(n).map(Map.Entry::getKey).toList();
