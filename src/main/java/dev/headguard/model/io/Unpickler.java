@@ -200,8 +200,11 @@ final class Unpickler {
         long count = 1;
         long last = offset;
         for (int i = 0; i < n; i++) {
-            shape[i] = (Long) size.get(i);
-            st[i] = (Long) stride.get(i);
+            if (!(size.get(i) instanceof Long si) || !(stride.get(i) instanceof Long sti)) {
+                throw refuse("_rebuild_tensor_v2 with a size or stride that is not an integer");
+            }
+            shape[i] = si;
+            st[i] = sti;
             if (shape[i] < 0 || st[i] < 0) {
                 throw new HeadGuardException(file + ": a tensor of storage " + s.key + " has a negative size or stride");
             }

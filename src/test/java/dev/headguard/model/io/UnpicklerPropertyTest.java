@@ -2,6 +2,7 @@ package dev.headguard.model.io;
 
 import dev.headguard.HeadGuardException;
 import dev.headguard.model.HostTensor;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -25,6 +26,17 @@ class UnpicklerPropertyTest {
 
     @Property(tries = 400)
     void anyChangedByteIsReadOrRefusedInOneLine(@ForAll @IntRange(min = 0, max = 400) int position, @ForAll byte value) throws IOException {
+        readOrRefuseInOneLine(position, value);
+    }
+
+    /** The two changes (of all 185 x 256) that once escaped as a ClassCastException: a size and a stride made strings. */
+    @Example
+    void aSizeOrStrideMadeAStringIsRefused() throws IOException {
+        readOrRefuseInOneLine(135, (byte) 140);
+        readOrRefuseInOneLine(142, (byte) 140);
+    }
+
+    private static void readOrRefuseInOneLine(int position, byte value) throws IOException {
         List<TorchCheckpoint.Entry> entries = stateDict();
         byte[] p = entries.get(0).bytes().clone();
         p[position % p.length] = value;
