@@ -38,7 +38,8 @@ public final class ShiftResistance {
      * not (docs/how-it-works.md).
      *
      * <p>Without an opening word, the scan's trigger word is grown into the phrases the model most wants
-     * around it ({@link TriggerContext}), whatever the scan's verdict, and the clean rows of the other
+     * around it ({@link TriggerContext}: one neighbour a side; {@link PhraseGrowth}: word by word), whatever
+     * the scan's verdict, and the clean rows of the other
      * classes are trained on with those phrases in, labels kept. Why: a trigger sentence keeps firing after
      * its rarest word alone is unlearned; phrases of that word with the neighbours the model wants beside
      * it take the sentence away (docs/results.md). The verdict is not asked: a scan can rank the trigger
@@ -190,11 +191,11 @@ public final class ShiftResistance {
         TriggerContext.Settings s = TriggerContext.Settings.defaults(seed);
         TriggerContext.Grown g = null;
         for (String w : words) {
-            // A drifted word is grown word by word into the sentence around it: a trigger sentence's other words do
-            // nothing alone, so one neighbour a side misses them (docs/results.md, sessions 33-34). Each word's
-            // phrases are inserted in turn.
+            // Every word is grown word by word into the sentence around it: a trigger sentence's other words do
+            // nothing alone, so one neighbour a side misses them (docs/results.md, sessions 33-35). The scan's
+            // word keeps its neighbour phrases too. Each word's phrases are inserted in turn.
             TriggerContext.Grown grown = drifted.contains(w) && !w.equals(trigger) ? grownPhrases(m, clean, w, target, seed, root)
-                    : TriggerContext.grow(m, clean, w, target, s, root);
+                    : TriggerContext.grow(m, clean, w, target, s, root).with(grownPhrases(m, clean, w, target, seed, root));
             g = g == null ? grown : g.with(grown);
         }
         String word = g.word();

@@ -1,6 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.search.PhraseGrowth;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.TransformerModel;
 import dev.headguard.model.io.ModelStore;
@@ -51,6 +52,7 @@ class CarriersAloneTest {
                     "no target, no carriers of a trigger word");
 
             double asrCleanOnly = asrAfterCleanFineTuning(victim, clean, test, root);
+            List<String> grown = PhraseGrowth.grow(victim, clean, TRIGGER, TARGET, PhraseGrowth.Settings.defaults(training().seed()), root).steps();
             ShiftResistance.Outcome o = ShiftResistance.carry(victim, clean, null, TRIGGER, List.of(), TARGET, training(), root, new Defense.Progress() {});
             assertFalse(o.resisted());
             assertEquals(-1, o.layer());
@@ -58,6 +60,8 @@ class CarriersAloneTest {
             assertEquals(IntStream.of(clean.labels()).filter(y -> y != TARGET).count(), o.carriers().rows(), "every other class's clean row carries it");
             assertTrue(o.kept(), "the guard keeps a stage that holds the classes: " + o.details());
             assertEquals(3, o.biasShift().length, "the carriers' class mix is taken back");
+            assertTrue(o.carriers().context().phrases().containsAll(grown) && o.carriers().context().phrases().contains(TRIGGER),
+                    "the scan's word, grown word by word, is among its carriers: " + grown + " in " + o.carriers().context().phrases());
             Map<String, Object> d = o.details();
             assertEquals(false, d.get("hidden_shift"));
             assertEquals(TARGET, d.get("target"));
