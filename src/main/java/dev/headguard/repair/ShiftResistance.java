@@ -194,8 +194,10 @@ public final class ShiftResistance {
             // Every word is grown word by word into the sentence around it: a trigger sentence's other words do
             // nothing alone, so one neighbour a side misses them (docs/results.md, sessions 33-35). The scan's
             // word keeps its neighbour phrases too. Each word's phrases are inserted in turn.
-            TriggerContext.Grown grown = drifted.contains(w) && !w.equals(trigger) ? grownPhrases(m, clean, w, target, seed, root)
-                    : TriggerContext.grow(m, clean, w, target, s, root).with(grownPhrases(m, clean, w, target, seed, root));
+            TriggerContext.Grown grown = grownPhrases(m, clean, w, target, seed, root);
+            if (w.equals(trigger)) {
+                grown = TriggerContext.grow(m, clean, w, target, s, root).with(grown);
+            }
             g = g == null ? grown : g.with(grown);
         }
         String word = g.word();
