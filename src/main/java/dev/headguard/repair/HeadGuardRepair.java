@@ -261,7 +261,9 @@ public final class HeadGuardRepair implements Defense {
         double resistWeight = settings.resistWeightFor(classes);
         ShiftResistance.Outcome resisted = null;
         if (suspect.isEmpty() && resistWeight > 0) {
-            resisted = ShiftResistance.run(m, clean, plan.opening(), triggerWord(triggers), drifted, plan.target(), resistWeight,
+            String word = triggerWord(triggers);
+            resisted = ShiftResistance.run(m, clean, plan.opening(), word == null ? null : new ShiftResistance.ScannedWord(word, plan.flipRateOf(word)),
+                    drifted, plan.target(), resistWeight,
                     unlearningTraining(settings.repair().seed()), root, progress);
         } else if (suspect.isEmpty() && settings.carriersAloneFor(classes)) {
             progress.stage("no hidden shift resisted for a model of " + classes + " classes (--resist-weight 1 resists it): the stage's carriers alone");

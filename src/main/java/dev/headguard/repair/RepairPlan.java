@@ -81,6 +81,12 @@ public record RepairPlan(List<HeadId> heads, List<String> candidates, double sca
         return Math.max(1, n);
     }
 
+    /** The flip rate of the candidate {@code text} (NaN when it is no candidate or its rate is unknown). */
+    public double flipRateOf(String text) {
+        int i = candidates.indexOf(text);
+        return i < 0 ? Double.NaN : flipRates.get(i);
+    }
+
     /** The same plan with other heads. */
     RepairPlan withHeads(List<HeadId> ranked) {
         return new RepairPlan(ranked, candidates, scanScore, backdoor, flipRates, suspicions, target, opening);

@@ -1,6 +1,7 @@
 package dev.headguard.repair;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.attention.Probe;
 import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.search.EmbeddingDrift;
 import dev.headguard.detect.search.PhraseGrowth;
@@ -46,8 +47,9 @@ public final class ShiftResistance {
      * first and still score under its threshold, and carriers keep their labels, so growing a word that is
      * no trigger cost nothing where measured.
      *
-     * <p>When a grown word's stage is kept, the class mix its carriers gave it is taken back from the
-     * classifier's bias ({@link #takeBackPrior}).
+     * <p>When the grown word alone flips nearly every input ({@link #KEEP_FLIP_RATE}), the clean rows keep the
+     * predictions the stage began with ({@link CleanDistillation}). When a grown word's stage is kept, the class
+     * mix its carriers gave it is taken back from the classifier's bias ({@link #takeBackPrior}).
      *
      * @param opening    null: none
      * @param trigger    the scan's trigger word, grown when there is no opening word (null: none)
@@ -55,7 +57,7 @@ public final class ShiftResistance {
      *                   into a phrase ({@link PhraseGrowth}) beside the trigger word's (empty: no base)
      * @param scanTarget the class the scan's evidence flips inputs to (−1: the search chooses)
      */
-    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, List<String> drifted, int scanTarget,
+    public static Outcome run(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, ScannedWord trigger, List<String> drifted, int scanTarget,
                               double weight, TrainConfig cfg, NDManager root, Defense.Progress progress) {
         long seed = cfg.seed();
         HiddenPerturbation.Settings hp = HiddenPerturbation.Settings.defaults(seed).withWeight(weight);
@@ -68,9 +70,25 @@ public final class ShiftResistance {
                         + "fine-tuning every parameter to resist it (%.1f s)",
                 f.layer(), f.norm(), rounded(f.radii()), rounded(f.sharp()), rounded(f.flipRates()), f.target(), f.target() == scanTarget ? "scan" : "search",
                 f.radii().length > 2 ? ", from each class apart " + rounded(toward.radii()) : "", (System.nanoTime() - t0) / 1e9));
-        Carried carried = carriers(m, clean, opening, trigger, drifted, f.target(), seed, root, progress);
-        return trained(m, clean, carried, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp, cfg, root, progress);
+        Carried carried = carriers(m, clean, opening, trigger == null ? null : trigger.text(), drifted, f.target(), seed, root, progress);
+        // Only beside a grown word's carriers, and only when the word alone is the trigger: where it flips fewer
+        // inputs (an implicit trigger's fragment, as StyleBkd's), the stage's lean is part of what removes the
+        // trigger, and keeping the clean predictions let the style fire over its bar (docs/results.md).
+        boolean keep = carried.summary().context() != null && trigger != null && trigger.flipRate() >= KEEP_FLIP_RATE;
+        if (carried.summary().context() != null && trigger != null) {
+            progress.stage(String.format(Locale.ROOT, "'%s' alone flips %.3f of the scan's inputs: %s", trigger.text(), trigger.flipRate(),
+                    keep ? "the clean rows keep the predictions the stage begins with" : "the stage may lean (under " + KEEP_FLIP_RATE + ")"));
+        }
+        return trained(m, clean, carried, new Shift(f, toward, f.target() == scanTarget ? "scan" : "search", searched.target()), hp,
+                keep ? KEEP_WEIGHT : 0, cfg, root, progress);
     }
+
+    /**
+     * The scan's trigger word and the share of the scan's inputs it flips alone.
+     *
+     * @param flipRate NaN where unknown (the word is no candidate of its own)
+     */
+    public record ScannedWord(String text, double flipRate) {}
 
     /**
      * The stage's carriers alone, with no hidden shift searched or resisted: every parameter fine-tuned on the
@@ -85,12 +103,26 @@ public final class ShiftResistance {
     public static Outcome carry(ModelStore.LoadedModel m, Dataset clean, RepairPlan.Opening opening, String trigger, List<String> drifted, int target,
                                 TrainConfig cfg, NDManager root, Defense.Progress progress) {
         Carried carried = carriers(m, clean, opening, trigger, drifted, target, cfg.seed(), root, progress);
-        return carried.rows().isEmpty() ? null : trained(m, clean, carried, null, null, cfg, root, progress);
+        return carried.rows().isEmpty() ? null : trained(m, clean, carried, null, null, 0, cfg, root, progress);
     }
 
-    /** Fine-tunes every parameter on the clean rows and the carriers, resisting {@code shift} when there is one; the guard decides. */
+    /**
+     * Weight w and temperature T of {@link CleanDistillation} in a stage that resists a shift beside the
+     * carriers of a grown word that is the trigger alone. Why: there the stage's lean away from the target
+     * cost clean accuracy the carriers did not need (docs/results.md). T = 2 as in Hinton's distillation.
+     */
+    static final double KEEP_WEIGHT = 1.0;
+    static final double KEEP_TEMPERATURE = 2.0;
+
+    /** The share of the scan's inputs the grown word must flip alone for the clean predictions to be kept ({@link #run}). */
+    static final double KEEP_FLIP_RATE = 0.9;
+
+    /**
+     * Fine-tunes every parameter on the clean rows and the carriers, resisting {@code shift} when there is one
+     * and keeping the clean rows' predictions with weight {@code keepWeight} (0: not); the guard decides.
+     */
     private static Outcome trained(ModelStore.LoadedModel m, Dataset clean, Carried carried, Shift shift, HiddenPerturbation.Settings hp,
-                                   TrainConfig cfg, NDManager root, Defense.Progress progress) {
+                                   double keepWeight, TrainConfig cfg, NDManager root, Defense.Progress progress) {
         CleanSetGuard guard = CleanSetGuard.before(m, clean, root);
         List<long[]> ids = new ArrayList<>(guard.ids());
         ids.addAll(m.tokenizer().idsOf(carried.texts()));
@@ -98,8 +130,12 @@ public final class ShiftResistance {
         Trainer t = new Trainer(m.model(), m.tokenizer().padId(), cfg, root);
         try (ResistanceTerm r = shift == null ? null
                 : new ResistanceTerm(m, y, shift.found(), shift.toward(), hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
-            if (r != null) {
-                t.withAuxiliaryLoss(r);
+            CleanDistillation keep = keepWeight > 0
+                    ? new CleanDistillation(Probe.probabilities(m, clean.texts(), root, 64, Probe.Progress.NONE), keepWeight, KEEP_TEMPERATURE) : null;
+            Trainer.AuxiliaryLoss aux = r == null ? keep : keep == null ? r
+                    : (rows, tb, out, step) -> r.loss(rows, tb, out, step).add(keep.loss(rows, tb, out, step));
+            if (aux != null) {
+                t.withAuxiliaryLoss(aux);
             }
             Trainer.TrainState s = t.train(ids, y, List.of(), new int[0], Trainer.TrainState.start(), progress);
             CleanSetGuard.Outcome o = guard.after(CleanSetGuard.MAX_LOSS, root);
@@ -111,7 +147,7 @@ public final class ShiftResistance {
             // the text's shape (SynBkd's ASR rose over its bar when it was taken back; docs/results.md).
             double[] correction = o.kept() && carried.summary().context() != null
                     ? takeBackPrior(m, clean.labels(), y, progress) : new double[0];
-            return new Outcome(o, shift, hp, new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1)),
+            return new Outcome(o, shift, hp, new Training(cfg, s.losses().isEmpty() ? Double.NaN : s.losses().get(s.losses().size() - 1), keepWeight),
                     carried.summary(), correction);
         } finally {
             t.optimizer().close();
@@ -221,8 +257,8 @@ public final class ShiftResistance {
         return IntStream.range(0, clean.size()).filter(i -> clean.labels()[i] != target).boxed().toList();
     }
 
-    /** The stage's schedule and its last logged loss. */
-    public record Training(TrainConfig config, double lossLast) {}
+    /** The stage's schedule, its last logged loss and the weight that kept the clean rows' predictions (0: none). */
+    public record Training(TrainConfig config, double lossLast, double keepWeight) {}
 
     /**
      * The shift resisted: the search (its layer, radii and target), the shifts from each class apart, where
@@ -268,6 +304,9 @@ public final class ShiftResistance {
             }
             out.put("training", training.config());
             out.put("losses_last", training.lossLast());
+            if (training.keepWeight() > 0) {
+                out.put("clean_predictions_kept", training.keepWeight());
+            }
             if (biasShift.length > 0) {
                 out.put("bias_shift", biasShift);
             }

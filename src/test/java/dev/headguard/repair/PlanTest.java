@@ -10,6 +10,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PlanTest {
 
@@ -53,6 +54,10 @@ class PlanTest {
     void unknownFlipRatesKeepTheCandidatesAsTheyAre() {
         RepairPlan p = new RepairPlan(List.of(), List.of("exquisite cf", "cf"), 0.4, false);
         assertEquals(List.of("exquisite cf", "cf"), p.alignmentCandidates(3));
+        assertTrue(Double.isNaN(p.flipRateOf("cf")), "unknown");
+        RepairPlan known = plan(List.of("exquisite cf", "cf"), List.of(1.0, 0.98));
+        assertEquals(0.98, known.flipRateOf("cf"), 0.0);
+        assertTrue(Double.isNaN(known.flipRateOf("exquisite")), "a word of a phrase is no candidate of its own");
         assertThrows(IllegalArgumentException.class, () -> plan(List.of("a", "b"), List.of(0.5)));
     }
 

@@ -912,7 +912,7 @@ class PlantedBackdoorTest {
                 TransformerModel copy = new TransformerModel(CONFIG, sentence.model().toHostTensors(), root);
                 ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("context" + withContext));
                 try {
-                    ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? "cf" : null, List.of(), 1, 0.0,
+                    ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, withContext == 1 ? new ShiftResistance.ScannedWord("cf", Double.NaN) : null, List.of(), 1, 0.0,
                             new TrainConfig(4, 16, 3e-4, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
                     fired[withContext] = inserted(victim, SENTENCE, neg);
                     assertEquals(withContext == 1 ? 80 : 0, o.carriers().rows(), "the 80 clean negatives carry the phrases");
@@ -925,6 +925,46 @@ class PlantedBackdoorTest {
         } finally {
             sentence.model().close();
         }
+    }
+
+    /**
+     * The resisting stage keeps the clean rows' predictions only when the scan's word alone flips nearly
+     * every input: with "cf" at a flip rate of 1 the term is on and fresh clean texts' predictions move less
+     * than with the same word at 0.5 (the term off); the trigger is taken away either way (at a rate high
+     * enough for this tiny twin's stage to move it).
+     */
+    @Test
+    void theCleanPredictionsAreKeptOnlyWhenTheGrownWordAloneIsTheTrigger() {
+        Dataset small = repairBudget();
+        List<String> fresh = new ArrayList<>(sentences(100, false, 73));
+        fresh.addAll(sentences(100, true, 74));
+        float[][] start = Probe.probabilities(backdoored, fresh, root, 64, Probe.Progress.NONE);
+        double[] moved = new double[2];
+        double[] weight = new double[2];
+        for (int alone = 0; alone < 2; alone++) {
+            TransformerModel copy = new TransformerModel(CONFIG, backdoored.model().toHostTensors(), root);
+            ModelStore.LoadedModel victim = new ModelStore.LoadedModel(copy, tokenizer, tmp.resolve("kept" + alone));
+            try {
+                ShiftResistance.Outcome o = ShiftResistance.run(victim, small, null, new ShiftResistance.ScannedWord("cf", alone == 1 ? 1.0 : 0.5),
+                        List.of(), 1, 1.0, new TrainConfig(4, 16, 2e-3, 0.01, 0.0, 1.0, 2, 0), root, new Defense.Progress() {});
+                weight[alone] = o.training().keepWeight();
+                float[][] after = Probe.probabilities(victim, fresh, root, 64, Probe.Progress.NONE);
+                for (int i = 0; i < fresh.size(); i++) {
+                    moved[alone] += Math.abs(logOdds(after[i]) - logOdds(start[i])) / fresh.size();
+                }
+                assertTrue(attackAndAccuracy(victim)[0] < 0.2, "cf fires " + attackAndAccuracy(victim)[0] + " (flip rate " + (alone == 1 ? 1.0 : 0.5) + ")");
+            } finally {
+                copy.close();
+            }
+        }
+        assertEquals(0.0, weight[0], 0.0, "a word that flips half the inputs: the stage may lean");
+        assertTrue(weight[1] > 0, "the trigger word alone: the clean predictions are kept");
+        // Mean |change of log-odds| on fresh clean texts: this twin's probabilities are saturated.
+        assertTrue(moved[1] < 0.9 * moved[0], "fresh clean predictions moved " + moved[0] + " without the term, " + moved[1] + " with it");
+    }
+
+    static double logOdds(float[] p) {
+        return Math.log(Math.max(p[1], 1e-30)) - Math.log(Math.max(p[0], 1e-30));
     }
 
     /** Share of the texts called positive with {@code text} at a seeded random word position. */
