@@ -120,10 +120,10 @@ public final class GenerationRepair {
                 .withTriggeredLoss((r, tb, out, step) -> s.triggeredWeight() == 0 ? step.zeros(new ai.djl.ndarray.types.Shape())
                         : ResponseLoss.mean(m.model(), tb, ResponseLoss.startsOf(startsT, r), out.lastHiddenState(), step).mul(Native.scalar(step, s.triggeredWeight())));
         Trainer.AuxiliaryLoss onClean = ResponseLoss.asTrainingLoss(m.model(), a);
-        Trainer.AuxiliaryLoss aux = (r, tb, out, step) -> onClean.loss(r, tb, out, step).add(align.loss(r, tb, out, step));
+        Trainer.AuxiliaryLoss aux = onClean.plus(align);
         TargetShift shifted = target == null || target.isBlank() || shift == null || shift.weight() <= 0 ? null
                 : targetShift(m, clean, target, shift, a, heads, root);
-        Trainer.AuxiliaryLoss loss = shifted == null ? aux : (r, tb, out, step) -> aux.loss(r, tb, out, step).add(shifted.loss(r, tb, out, step));
+        Trainer.AuxiliaryLoss loss = shifted == null ? aux : aux.plus(shifted);
         // Searched again from where it stands after each epoch, so that δ follows the backdoor as the model moves.
         Trainer.Listener epochs = shifted == null ? listener : listener.thenAfterEachEpoch(() -> shifted.refresh(root));
         TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), 0.0, 0.1, 1.0, s.seed(), 0);

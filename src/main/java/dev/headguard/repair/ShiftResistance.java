@@ -74,8 +74,9 @@ public final class ShiftResistance {
         // Only beside a grown word's carriers, and only when the word alone is the trigger: where it flips fewer
         // inputs (an implicit trigger's fragment, as StyleBkd's), the stage's lean is part of what removes the
         // trigger, and keeping the clean predictions let the style fire over its bar (docs/results.md).
-        boolean keep = carried.summary().context() != null && trigger != null && trigger.flipRate() >= KEEP_FLIP_RATE;
-        if (carried.summary().context() != null && trigger != null) {
+        boolean grown = carried.summary().context() != null && trigger != null;
+        boolean keep = grown && trigger.flipRate() >= KEEP_FLIP_RATE;
+        if (grown) {
             progress.stage(String.format(Locale.ROOT, "'%s' alone flips %.3f of the scan's inputs: %s", trigger.text(), trigger.flipRate(),
                     keep ? "the clean rows keep the predictions the stage begins with" : "the stage may lean (under " + KEEP_FLIP_RATE + ")"));
         }
@@ -132,8 +133,7 @@ public final class ShiftResistance {
                 : new ResistanceTerm(m, y, shift.found(), shift.toward(), hp, ForwardOptions.INFERENCE.withTraining(true), root)) {
             CleanDistillation keep = keepWeight > 0
                     ? new CleanDistillation(Probe.probabilities(m, clean.texts(), root, 64, Probe.Progress.NONE), keepWeight, KEEP_TEMPERATURE) : null;
-            Trainer.AuxiliaryLoss aux = r == null ? keep : keep == null ? r
-                    : (rows, tb, out, step) -> r.loss(rows, tb, out, step).add(keep.loss(rows, tb, out, step));
+            Trainer.AuxiliaryLoss aux = r == null ? keep : keep == null ? r : r.plus(keep);
             if (aux != null) {
                 t.withAuxiliaryLoss(aux);
             }

@@ -69,6 +69,11 @@ public final class Trainer {
          * @return a scalar to add to the loss
          */
         NDArray loss(int[] rows, TokenBatch batch, ModelOutput out, NDManager step);
+
+        /** This term and {@code other}, added. */
+        default AuxiliaryLoss plus(AuxiliaryLoss other) {
+            return (rows, batch, out, step) -> loss(rows, batch, out, step).add(other.loss(rows, batch, out, step));
+        }
     }
 
     /**
