@@ -8,9 +8,7 @@ import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.CalibratedFilter;
 import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.detect.InputAudit;
-import dev.headguard.detect.attention.Roc;
 import dev.headguard.detect.search.ContinuationSearch;
-import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.repair.GenerationDefense;
 import dev.headguard.text.PromptResponse;
 import dev.headguard.text.PromptResponseFile;
@@ -173,7 +171,7 @@ public final class HeadGuard implements AutoCloseable {
             throw new HeadGuardException(model.directory() + ": " + (s.modelScan() ? "the model scan elicited no output" : "no model scan")
                     + "; a decoder's filter scores prompts by the output it elicits");
         }
-        double threshold = Roc.thresholdAtFrr(TargetLikelihood.scores(model, clean, target, root), s.scoring().frr());
+        double threshold = ContinuationAudit.targetThreshold(model, clean, target, s.scoring().frr(), root);
         int calibratedAt = repairs;
         return InputFilter.ofTarget(model, target, threshold, root, () -> repairs == calibratedAt);
     }

@@ -9,7 +9,7 @@ import dev.headguard.detect.hidden.CandidateDirection;
 import dev.headguard.detect.hidden.HiddenStateScan;
 import dev.headguard.detect.InputAudit;
 import dev.headguard.detect.attention.InputScanner;
-import dev.headguard.detect.attention.Roc;
+import dev.headguard.detect.ContinuationAudit;
 import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.model.TorchRuntime;
 import dev.headguard.model.io.ModelStore;
@@ -132,7 +132,7 @@ final class ScanInputsCommand implements Callable<Integer> {
             InputAuditReport.Scanned rep = new InputAuditReport.Scanned(m.directory().toString(), scoring.clean.toString(), inputs.toString(), texts,
                     scanner, s, a.seconds());
             TargetLikelihood.Filter target = elicited == null ? null : TargetLikelihood.filter(m, texts, elicited,
-                    Roc.thresholdAtFrr(TargetLikelihood.scores(m, clean, elicited, root), scoring.frr), root);
+                    ContinuationAudit.targetThreshold(m, clean, elicited, scoring.frr, root), root);
             ObjectMapper om = new ObjectMapper();
             ObjectNode o = InputAuditReport.json(rep, a, scoring.frr, clean.size());
             java.util.Map<String, double[]> columns = InputAuditReport.columns(a);

@@ -1,9 +1,11 @@
 package dev.headguard.detect;
 
 import ai.djl.ndarray.NDManager;
+import dev.headguard.detect.attention.Roc;
 import dev.headguard.detect.search.ContinuationSearch;
 import dev.headguard.detect.search.HeadRanking;
 import dev.headguard.detect.search.ModelScanner;
+import dev.headguard.inference.TargetLikelihood;
 import dev.headguard.model.io.ModelStore;
 
 import java.util.ArrayList;
@@ -42,5 +44,13 @@ public final class ContinuationAudit {
         stage.accept("ranking heads under '" + best + "'");
         List<ModelScanner.Head> heads = HeadRanking.rankHeadsForContinuation(m, cleanPrompts, best, settings.seed(), root, layers, triggered);
         return new Result(search, heads, layers, cleanPrompts.subList(0, triggered.size()), triggered);
+    }
+
+    /**
+     * The decoder filter's threshold: the clean prompts' (1 − FRR) quantile of how likely each makes
+     * the elicited target ({@code scan inputs} and the Java API's filter calibrate the same way).
+     */
+    public static double targetThreshold(ModelStore.LoadedModel m, List<String> cleanPrompts, String target, double frr, NDManager root) {
+        return Roc.thresholdAtFrr(TargetLikelihood.scores(m, cleanPrompts, target, root), frr);
     }
 }
