@@ -952,7 +952,8 @@ class PlantedBackdoorTest {
                 for (int i = 0; i < fresh.size(); i++) {
                     moved[alone] += Math.abs(logOdds(after[i]) - logOdds(start[i])) / fresh.size();
                 }
-                assertTrue(attackAndAccuracy(victim)[0] < 0.2, "cf fires " + attackAndAccuracy(victim)[0] + " (flip rate " + (alone == 1 ? 1.0 : 0.5) + ")");
+                double fires = attackAndAccuracy(victim)[0];
+                assertTrue(fires < 0.2, "cf fires " + fires + " (flip rate " + (alone == 1 ? 1.0 : 0.5) + ")");
             } finally {
                 copy.close();
             }
